@@ -1,0 +1,289 @@
+"""Loading and validating `feeds.toml`, the project's optional configuration.
+
+Every key is checked on load: an unknown key or a wrong type is a
+`ConfigError` that names the file, the key and what was expected, because a
+typo that silently falls back to a default is worse than a refusal.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from .model import EntryFilter
+from .slug import slugify
+
+CONFIG_NAME = "feeds.toml"
+FAMILIES = ("all", "lang", "tags")
+
+
+@dataclass(frozen=True)
+class CustomFeed:
+    """A feed defined by a filter, e.g. "AI news in Chinese"."""
+
+    name: str
+    title: str
+    filter: EntryFilter
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration with defaults applied and paths made absolute."""
+
+    root: Path
+    title: str = "feeds"
+    subtitle: str | None = None
+    base_url: str = "http://127.0.0.1:8080/"
+    author: str = "feeds"
+    languages: tuple[str, ...] = ("zh", "en")
+    families: tuple[str, ...] = FAMILIES
+    entries_per_feed: int = 50
+    timezone: str = "UTC"
+    id_date: str = "2024"
+    articles_dir: Path = Path("sources/articles")
+    output_dir: Path = Path("output")
+    sources_dir: Path = Path("sources")
+    store_path: Path = Path(".feeds/state.sqlite3")
+    min_tag_entries: int = 1
+    tag_aliases: Mapping[str, str] = field(default_factory=dict)
+    retention_entries: int = 200
+    retention_days: int = 90
+    default_every_seconds: int = 1800
+    custom: tuple[CustomFeed, ...] = ()
+    path: Path | None = None  # the file it came from, if any
+
+    @property
+    def authority(self) -> str:
+        """The host part of the base URL, the authority of entry `tag:` URIs."""
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+# key -> (description of what is expected, check)
+_Check = Callable[[Any], bool]
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_nonempty_str(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _is_pos_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _is_nonneg_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_nonempty_str(x) for x in v)
+
+
+def _is_str_table(v: Any) -> bool:
+    return isinstance(v, dict) and all(_is_nonempty_str(x) for x in v.values())
+
+
+_TOP_KEYS: dict[str, tuple[str, _Check]] = {
+    "title": ("a non-empty string", _is_nonempty_str),
+    "subtitle": ("a string", _is_str),
+    "base_url": ("an absolute http(s) URL", _is_nonempty_str),
+    "author": ("a non-empty string", _is_nonempty_str),
+    "languages": ("a list of language codes such as [\"zh\", \"en\"]", _is_str_list),
+    "families": (f"a list drawn from {list(FAMILIES)}", _is_str_list),
+    "entries_per_feed": ("a positive integer", _is_pos_int),
+    "timezone": ("an IANA time zone name such as \"Asia/Shanghai\"", _is_nonempty_str),
+    "id_date": ("a date such as \"2024\" or \"2024-06-01\"", _is_nonempty_str),
+    "articles": ("a directory path (string)", _is_nonempty_str),
+    "output": ("a directory path (string)", _is_nonempty_str),
+    "sources": ("a directory path (string)", _is_nonempty_str),
+    "store": ("a file path (string)", _is_nonempty_str),
+    "min_tag_entries": ("a positive integer", _is_pos_int),
+    "tag_aliases": ("a table of tag = \"canonical tag\"", _is_str_table),
+    "retention_entries": ("a non-negative integer", _is_nonneg_int),
+    "retention_days": ("a non-negative integer", _is_nonneg_int),
+    "every": ("a duration such as \"30m\", \"2h\" or \"1d\"", _is_nonempty_str),
+    "custom": ("an array of tables ([[custom]])", lambda v: isinstance(v, list)),
+}
+
+_CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
+    "name": ("a non-empty string (it names the file custom/<name>.atom)", _is_nonempty_str),
+    "title": ("a non-empty string", _is_nonempty_str),
+    "lang": ("a language code such as \"zh\"", _is_nonempty_str),
+    "tags": ("a list of tags", _is_str_list),
+    "authors": ("a list of author names", _is_str_list),
+}
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration like "90s", "30m", "2h", "1d" or "1w"; ValueError if not one."""
+    t = text.strip().lower()
+    if len(t) >= 2 and t[-1] in _DURATION_UNITS and t[:-1].isdigit():
+        seconds = int(t[:-1]) * _DURATION_UNITS[t[-1]]
+        if seconds > 0:
+            return seconds
+    raise ValueError(f"{text!r} is not a duration such as \"30m\", \"2h\" or \"1d\"")
+
+
+def _check_table(
+    table: Mapping[str, Any], keys: Mapping[str, tuple[str, _Check]], where: str
+) -> None:
+    for key, value in table.items():
+        if key not in keys:
+            known = ", ".join(sorted(keys))
+            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
+        expected, check = keys[key]
+        if not check(value):
+            raise ConfigError(f"{where}: {key!r} must be {expected}, not {value!r}")
+
+
+def load_config(root: Path | str = ".", path: Path | str | None = None) -> Config:
+    """The configuration of the project at `root`.
+
+    Reads `path` if given (it must exist), else `root/feeds.toml` if it
+    exists, else returns the defaults. Raises ConfigError on any invalid key.
+    """
+    root = Path(root).resolve()
+    file: Path | None
+    if path is not None:
+        file = Path(path).absolute()
+        if not file.is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+    else:
+        candidate = root / CONFIG_NAME
+        file = candidate if candidate.is_file() else None
+    if file is None:
+        return _finish(Config(root=root))
+    shown = _shown(file, root)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: not UTF-8 text ({exc.reason})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{shown}: {exc}") from exc
+    return config_from_mapping(data, root, shown, file)
+
+
+def config_from_mapping(
+    data: Mapping[str, Any], root: Path, where: str = CONFIG_NAME, file: Path | None = None
+) -> Config:
+    """A validated Config from parsed TOML; `where` names the file in messages."""
+    _check_table(data, _TOP_KEYS, where)
+    kwargs: dict[str, Any] = {"root": root, "path": file}
+    for key in ("title", "subtitle", "author", "entries_per_feed", "min_tag_entries",
+                "retention_entries", "retention_days"):
+        if key in data:
+            kwargs[key] = data[key]
+    if "base_url" in data:
+        url = data["base_url"]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{where}: 'base_url' must be an absolute http(s) URL, not {url!r}")
+        kwargs["base_url"] = url if url.endswith("/") else url + "/"
+    if "languages" in data:
+        langs = tuple(x.strip().lower() for x in data["languages"])
+        if not langs:
+            raise ConfigError(f"{where}: 'languages' must name at least one language")
+        kwargs["languages"] = tuple(dict.fromkeys(langs))
+    if "families" in data:
+        bad = [f for f in data["families"] if f not in FAMILIES]
+        if bad:
+            raise ConfigError(
+                f"{where}: 'families' must be drawn from {list(FAMILIES)}, not {bad[0]!r}"
+            )
+        kwargs["families"] = tuple(dict.fromkeys(data["families"]))
+    if "timezone" in data:
+        try:
+            ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"{where}: 'timezone' must be an IANA time zone name, not {data['timezone']!r}"
+            ) from exc
+        kwargs["timezone"] = data["timezone"]
+    if "id_date" in data:
+        if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", data["id_date"]):
+            raise ConfigError(f"{where}: 'id_date' must be a date such as \"2024\" or \"2024-06-01\"")
+        kwargs["id_date"] = data["id_date"]
+    for key, attr in (("articles", "articles_dir"), ("output", "output_dir"),
+                      ("sources", "sources_dir"), ("store", "store_path")):
+        if key in data:
+            kwargs[attr] = Path(data[key])
+    if "every" in data:
+        try:
+            kwargs["default_every_seconds"] = parse_duration(data["every"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: 'every': {exc}") from exc
+    if "tag_aliases" in data:
+        kwargs["tag_aliases"] = {
+            k.strip().casefold(): v.strip().casefold() for k, v in data["tag_aliases"].items()
+        }
+    if "custom" in data:
+        kwargs["custom"] = _custom_feeds(data["custom"], where)
+    return _finish(Config(**kwargs))
+
+
+def _custom_feeds(tables: list[Any], where: str) -> tuple[CustomFeed, ...]:
+    feeds: list[CustomFeed] = []
+    seen: set[str] = set()
+    for i, table in enumerate(tables, 1):
+        here = f"{where}: [[custom]] #{i}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{here}: must be a table")
+        _check_table(table, _CUSTOM_KEYS, here)
+        for required in ("name", "title"):
+            if required not in table:
+                raise ConfigError(f"{here}: missing required key {required!r}")
+        name = slugify(table["name"])
+        if name in seen:
+            raise ConfigError(f"{here}: name {table['name']!r} is used by another custom feed")
+        seen.add(name)
+        if not any(k in table for k in ("lang", "tags", "authors")):
+            raise ConfigError(f"{here}: give at least one of 'lang', 'tags', 'authors'")
+        feeds.append(
+            CustomFeed(
+                name=name,
+                title=table["title"],
+                filter=EntryFilter(
+                    lang=table["lang"].strip().lower() if "lang" in table else None,
+                    tags=frozenset(t.strip().casefold() for t in table.get("tags", [])),
+                    authors=frozenset(a.strip() for a in table.get("authors", [])),
+                ),
+            )
+        )
+    return tuple(feeds)
+
+
+def _finish(config: Config) -> Config:
+    """Make the configured paths absolute against the project root."""
+    def absolute(p: Path) -> Path:
+        return p if p.is_absolute() else config.root / p
+
+    return replace(
+        config,
+        articles_dir=absolute(config.articles_dir),
+        output_dir=absolute(config.output_dir),
+        sources_dir=absolute(config.sources_dir),
+        store_path=absolute(config.store_path),
+    )
+
+
+def _shown(file: Path, root: Path) -> str:
+    try:
+        return str(file.relative_to(root))
+    except ValueError:
+        return str(file)

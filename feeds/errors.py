@@ -1,0 +1,48 @@
+"""The project's exceptions, rooted in one class so callers can catch them all.
+
+Expected problems with *input* (a broken article, a failing source) are not
+raised through the pipeline: they are collected as `Problem` values and
+reported together, so one bad file never stops the rest of the work.
+Exceptions are for what stops a command as a whole (a broken configuration,
+an unwritable output directory, a store that cannot be opened).
+"""
+
+from __future__ import annotations
+
+
+class FeedsError(Exception):
+    """Base of every error this project raises on purpose; its text is for users."""
+
+
+class ConfigError(FeedsError):
+    """The configuration (feeds.toml, sources/links.toml) is invalid."""
+
+
+class ArticleError(FeedsError):
+    """A local article cannot be read; the message starts with `path:line:`."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+class FetchError(FeedsError):
+    """A remote source could not be fetched (network, TLS, HTTP status, size)."""
+
+
+class ParseError(FeedsError):
+    """Fetched bytes are not a feed this project can read."""
+
+
+class StoreError(FeedsError):
+    """The entry store cannot be opened, migrated or written."""
+
+
+class OutputError(FeedsError):
+    """The output directory cannot be written."""
+
+
+class LockedError(FeedsError):
+    """Another feeds process holds the project's lock."""

@@ -1,0 +1,155 @@
+"""URLs from feeds: made absolute for publishing, made canonical for de-duplication.
+
+Two different jobs. `absolute_url` produces a link a reader can follow, so it
+keeps everything the URL says. `canonical_link` produces a *key*: the same
+article reached through two sources (one feed links `http://www.example.com/a?
+utm_source=rss`, an aggregator links `https://example.com/a`) must give the
+same key, and the key is never fetched or shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from urllib.parse import unquote_plus, urljoin, urlsplit
+
+from .sanitise import clean_text
+
+# Query parameters that only say how someone arrived (campaigns, click ids,
+# newsletter ids, referrers), never which page it is. Compared case-insensitively.
+TRACKING_PARAMS: frozenset[str] = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+    "twclid", "ttclid", "li_fat_id", "igshid", "igsh", "mc_cid", "mc_eid", "ref",
+    "ref_src", "ref_url", "_ga", "_gl", "_hsenc", "_hsmi", "__hssc", "__hstc",
+    "__hsfp", "hsctatracking", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id",
+    "vero_conv", "wickedid", "rb_clickid", "s_cid", "ncid", "cmpid", "sr_share",
+    "pk_campaign", "pk_kwd", "pk_keyword", "pk_source", "pk_medium", "pk_content",
+})  # fmt: skip
+TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "mtm_")
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# Characters left as they are in a path or query: RFC 3986 pchar plus "/" and "?".
+_SAFE = frozenset("!$&'()*+,;=:@/?") | _UNRESERVED
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")
+_UNSAFE_IN_LINK = re.compile(r'[\s<>"]')
+
+
+def canonical_link(url: str) -> str:
+    """The de-duplication key of an http(s) URL, in the scheme-less form `//host/path?query`.
+
+    http and https give the same key (sites move between them and feeds lag
+    behind), so the key has no scheme. The host is lower-cased, IDNA-encoded
+    and loses a leading `www.`, user info and its scheme's default port.
+    Tracking parameters (`TRACKING_PARAMS`, `utm_*`, `mtm_*`) and the fragment
+    are removed; other parameters keep their order. The path is kept, trailing
+    slash included, with percent-escapes normalised (RFC 3986 §6.2.2.2).
+    Anything that is not an http(s) URL with a host (`urn:`, `tag:`, a
+    relative path) is returned stripped but otherwise unchanged.
+    The function is idempotent: a key maps to itself.
+    """
+    text = clean_text(url).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    try:
+        port = parts.port
+    except ValueError:
+        port = None  # an invalid port names no real page; drop it
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", "") or not parts.netloc or not parts.hostname:
+        return text
+    host = _canonical_host(parts.hostname)
+    if not host:
+        return text
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    path = _normalise_escapes(parts.path) or "/"
+    params = [_normalise_escapes(p) for p in parts.query.split("&") if p]
+    query = "&".join(p for p in params if not _is_tracking(p))
+    return f"//{netloc}{path}" + (f"?{query}" if query else "")
+
+
+def _canonical_host(hostname: str) -> str:
+    """The host lower-cased, IDNA-encoded when possible, without trailing dot or `www.`."""
+    host = hostname.lower().rstrip(".")
+    if not host.isascii():
+        # Not a valid IDN: the lower-cased Unicode form is still a stable key.
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+        host = host.lower().rstrip(".")
+    # `www.example.com` and `example.com` serve the same site in practice;
+    # `www.com` keeps its name, since without `www.` no domain would be left.
+    while host.startswith("www.") and "." in host[4:]:
+        host = host[4:]
+    return host
+
+
+def _normalise_escapes(text: str) -> str:
+    """`text` with unsafe characters escaped and escapes in one spelling.
+
+    Unreserved characters are decoded (`%7E` → `~`), other escapes upper-cased
+    (`%2f` → `%2F`), a `%` that starts no escape becomes `%25`, and anything
+    outside the safe set (spaces, non-ASCII) is percent-encoded as UTF-8, so
+    `/café` and `/caf%C3%A9` give the same key.
+    """
+
+    def escape(m: re.Match[str]) -> str:
+        hexdigits = m.group(1)
+        if hexdigits is None:
+            return "%25"
+        char = chr(int(hexdigits, 16))
+        return char if char in _UNRESERVED else "%" + hexdigits.upper()
+
+    escaped = _ESCAPE.sub(escape, text)
+    if all(c in _SAFE or c == "%" for c in escaped):
+        return escaped
+    return "".join(
+        c if c in _SAFE or c == "%" else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
+        for c in escaped
+    )
+
+
+def _is_tracking(param: str) -> bool:
+    name = unquote_plus(param.split("=", 1)[0]).strip().lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def absolute_url(url: str | None, base: str | None) -> str | None:
+    """`url` resolved against `base` as an absolute http(s) URL, or None.
+
+    Feeds carry relative links (RSS without xml:base, JSON Feed, sloppy Atom);
+    a published link must be absolute. Links of any other scheme are refused
+    (None) because an entry link is followed by readers: a `javascript:` or
+    `data:` link must not get through, and nothing else is a web page.
+    Spaces and `<>"` inside the URL are percent-encoded; the rest is kept.
+    """
+    if url is None:
+        return None
+    text = clean_text(url).strip()
+    if not text:
+        return None
+    text = _UNSAFE_IN_LINK.sub(
+        lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), text
+    )
+    try:
+        joined = urljoin(base, text) if base else text
+        parts = urlsplit(joined)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return joined
+
+
+def host_name(url: str) -> str | None:
+    """The host of `url`, lower-cased, or None when it has none or cannot be parsed.
+
+    For naming a source that gives itself no title.
+    """
+    try:
+        return urlsplit(url.strip()).hostname or None
+    except ValueError:
+        return None

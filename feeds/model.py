@@ -1,0 +1,261 @@
+"""Plain data passed between the stages of the pipeline.
+
+sources → normalise → store → select → render → write. Every stage speaks in
+these frozen types, so each stage can be tested with plain values.
+All datetimes are timezone-aware and in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reported problem with input: where (`path:line` or a URL) and what."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One language version of an entry.
+
+    A bilingual article (Chinese text, a thematic break, an English summary)
+    becomes one entry with two variants; a remote entry has exactly one.
+    """
+
+    lang: str
+    title: str
+    content_html: str
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where an aggregated entry came from: RFC 4287 §4.2.11 `atom:source`."""
+
+    id: str
+    title: str
+    link: str | None = None
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A normalised item ready for publishing, local or remote.
+
+    `id` is a stable URI. `variants` is never empty; the first one is the
+    entry's own language and is what a feed that carries the entry once shows.
+    `origin` names where the entry came from (an article path or a source
+    URL) for messages. `source` is set for aggregated entries only.
+    """
+
+    id: str
+    variants: tuple[Variant, ...]
+    updated: datetime
+    published: datetime | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    link: str | None = None
+    origin: str = ""
+    source: SourceRef | None = None
+
+    @property
+    def sort_time(self) -> datetime:
+        """The time feeds are ordered by: published, else updated."""
+        return self.published or self.updated
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(v.lang for v in self.variants)
+
+    def variant(self, lang: str) -> Variant | None:
+        """The variant in `lang`, or None when the entry has none in it."""
+        for v in self.variants:
+            if v.lang == lang:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries a feed carries: all given criteria must hold.
+
+    `lang` selects entries with a variant in that language (and the feed then
+    shows that variant); `tags` and `authors` match any of their values.
+    """
+
+    lang: str | None = None
+    tags: frozenset[str] = frozenset()
+    authors: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed to write: its file under the output directory and what it holds.
+
+    `path` is relative to the output directory and uses `/` (e.g.
+    `lang/zh.atom`). `kind` is one of all, lang, tag, custom.
+    """
+
+    kind: str
+    key: str
+    path: str
+    title: str
+    filter: EntryFilter = field(default_factory=EntryFilter)
+    subtitle: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """An entry as it appears in one feed: which variant it shows."""
+
+    entry: Entry
+    variant: Variant
+
+
+@dataclass(frozen=True)
+class RenderedFeed:
+    """A feed's spec, its bytes and how many entries it holds."""
+
+    spec: FeedSpec
+    data: bytes
+    entry_count: int
+
+
+# --- Remote sources -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """A remote feed someone follows, as configured (links.toml or OPML)."""
+
+    url: str
+    title: str | None = None
+    tags: tuple[str, ...] = ()
+    lang: str | None = None
+    every_seconds: int | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    enabled: bool = True
+    origin: str = ""  # where it was configured, e.g. "sources/links.toml"
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """What the fetcher needs for one source: its URL and stored validators."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of fetching one source, success or failure, never raised.
+
+    `status` is the final HTTP status (0 when no response came). `body` is set
+    only for a 200 with a body within the size cap. `error_kind` is one of
+    network, tls, timeout, http, oversize, redirect (None on success);
+    `error` is the message for users. `permanent_redirect` is the target of a
+    301/308 seen on the way; `retry_after` is seconds the domain asked to wait
+    (429/503); `gone` is True on 410.
+    """
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+    permanent_redirect: str | None = None
+    retry_after: float | None = None
+    gone: bool = False
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (case-insensitive), or None."""
+        lname = name.lower()
+        for k, v in self.headers:
+            if k.lower() == lname:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One item of a remote feed after parsing, before identity and storage.
+
+    Text fields are already clean: `title` is plain text, `content_html` and
+    `summary_html` are sanitised with absolute URLs. Dates are UTC or None.
+    """
+
+    guid: str | None
+    link: str | None
+    title: str
+    content_html: str
+    summary_html: str | None
+    published: datetime | None
+    updated: datetime | None
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A remote feed document after parsing: its metadata and its items."""
+
+    id: str | None
+    title: str
+    link: str | None
+    updated: datetime | None
+    lang: str | None
+    entries: tuple[ParsedEntry, ...]
+    warning: str | None = None  # e.g. feedparser's bozo message on a usable feed
+    ttl_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A remote source as the store knows it: configuration key and fetch state.
+
+    `key` is the URL the source was first configured with; it never changes,
+    so entry ids derived from it survive a permanent move of the feed.
+    `url` is where it is fetched now. Times are epoch seconds (UTC).
+    `status` is one of new, ok, error, gone.
+    """
+
+    key: str
+    url: str
+    title: str | None = None
+    status: str = "new"
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch: float | None = None
+    last_success: float | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    error_count: int = 0
+    next_due: float | None = None
+    redirect_target: str | None = None
+    redirect_count: int = 0
+    warning: str | None = None
+    feed_id: str | None = None
+    feed_link: str | None = None
+    feed_updated: str | None = None
+    entry_count: int = 0

@@ -1,0 +1,122 @@
+"""Writing the output directory: atomic, idempotent, and tidy.
+
+Each file is written to a temporary name in its own directory and renamed
+over the old one, so a feed reader (or a crash) never sees half a feed. A
+file whose bytes have not changed is not touched at all, keeping its mtime
+and so the HTTP validators a server derives from it. Feeds that are no
+longer planned are removed; nothing outside the managed names is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import OutputError
+
+TMP_PREFIX = ".feeds-tmp-"
+# Feed files live at these places; anything else in output/ is the user's.
+MANAGED_DIRS = ("lang", "tags", "custom")
+MANAGED_TOP = ("all.atom", "index.html", "feeds.opml")
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """Which output paths (relative, with `/`) were written, left alone, removed."""
+
+    written: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def write_outputs(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
+    """Make `output_dir` hold exactly `files` among the managed paths.
+
+    Raises OutputError when the directory cannot be written; files already
+    replaced stay complete, the rest keep their old content.
+    """
+    written: list[str] = []
+    unchanged: list[str] = []
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        remove_temporary_files(output_dir)
+        for rel, data in sorted(files.items()):
+            target = output_dir / rel
+            if _same_content(target, data):
+                unchanged.append(rel)
+                continue
+            atomic_write(target, data)
+            written.append(rel)
+        removed = _remove_stale(output_dir, set(files))
+    except OSError as exc:
+        raise OutputError(_describe(exc, output_dir)) from exc
+    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """Replace `target` with `data` so that readers see the old or the new file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def remove_temporary_files(output_dir: Path) -> None:
+    """Delete temporary files a killed writer may have left behind."""
+    for folder in (output_dir, *(output_dir / d for d in MANAGED_DIRS)):
+        if folder.is_dir():
+            for path in folder.glob(TMP_PREFIX + "*"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _same_content(target: Path, data: bytes) -> bool:
+    try:
+        if target.stat().st_size != len(data):
+            return False
+        return target.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _remove_stale(output_dir: Path, keep: set[str]) -> list[str]:
+    removed: list[str] = []
+    for name in MANAGED_TOP:
+        if name not in keep and (output_dir / name).is_file():
+            (output_dir / name).unlink()
+            removed.append(name)
+    for folder in MANAGED_DIRS:
+        directory = output_dir / folder
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.atom")):
+            rel = f"{folder}/{path.name}"
+            if rel not in keep:
+                path.unlink()
+                removed.append(rel)
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # only succeeds when empty
+    return removed
+
+
+def _describe(exc: OSError, output_dir: Path) -> str:
+    where = exc.filename or output_dir
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}: cannot write the output directory: permission denied or read-only"
+    if exc.errno == errno.ENOSPC:
+        return f"{where}: cannot write the output directory: no space left on device"
+    return f"{where}: cannot write the output directory: {exc.strerror or exc}"
