@@ -1,0 +1,82 @@
+"""Entries to and from JSON, for the store, and the content hash of an entry.
+
+The hash covers what a reader sees (titles, text, links, tags, authors, the
+declared dates) and nothing volatile such as the time it was fetched, so an
+entry's `updated` moves only when its content really changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from .model import Entry, SourceRef, Variant
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def entry_to_dict(entry: Entry) -> dict[str, Any]:
+    """A JSON-ready dict of `entry` (the store's serialised form)."""
+    return {
+        "id": entry.id,
+        "variants": [[v.lang, v.title, v.content_html, v.summary] for v in entry.variants],
+        "updated": _dt(entry.updated),
+        "published": _dt(entry.published),
+        "authors": list(entry.authors),
+        "tags": list(entry.tags),
+        "link": entry.link,
+        "origin": entry.origin,
+        "source": None if entry.source is None else [
+            entry.source.id, entry.source.title, entry.source.link, _dt(entry.source.updated)
+        ],
+    }
+
+
+def entry_from_dict(data: dict[str, Any]) -> Entry:
+    """The Entry that `entry_to_dict` serialised."""
+    src = data.get("source")
+    updated = _parse_dt(data["updated"])
+    assert updated is not None
+    return Entry(
+        id=data["id"],
+        variants=tuple(Variant(lang, title, html, summary)
+                       for lang, title, html, summary in data["variants"]),
+        updated=updated,
+        published=_parse_dt(data.get("published")),
+        authors=tuple(data.get("authors", ())),
+        tags=tuple(data.get("tags", ())),
+        link=data.get("link"),
+        origin=data.get("origin", ""),
+        source=None if src is None else SourceRef(src[0], src[1], src[2], _parse_dt(src[3])),
+    )
+
+
+def encode_entry(entry: Entry) -> str:
+    return json.dumps(entry_to_dict(entry), ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_entry(text: str) -> Entry:
+    return entry_from_dict(json.loads(text))
+
+
+def content_hash(entry: Entry) -> str:
+    """A digest of what a reader sees of `entry`, ignoring its `updated` time.
+
+    The declared `updated` is passed separately by callers that have one
+    (it is part of the input, not the output, of the store's decision).
+    """
+    payload = entry_to_dict(entry)
+    del payload["updated"]
+    del payload["origin"]
+    if payload["source"] is not None:
+        payload["source"] = payload["source"][:3]  # the source's own updated is volatile
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()

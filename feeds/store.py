@@ -1,0 +1,375 @@
+"""The store: one SQLite file that keeps entries and sources between runs.
+
+Everything published goes through it, local articles too, so an entry's
+`updated` time is decided once (when its content really changes) and
+survives rebuilds. Each source's update is one transaction: a crash in the
+middle loses nothing that was already stored. WAL mode lets a server or a
+`feeds sources` read while a build writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .codec import content_hash, decode_entry, encode_entry
+from .errors import StoreError
+from .model import Entry, SourceState
+
+LOCAL = "local"  # the origin of local articles in the entries table
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE sources (
+        key TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT,
+        status TEXT NOT NULL DEFAULT 'new',
+        etag TEXT,
+        last_modified TEXT,
+        last_fetch REAL,
+        last_success REAL,
+        last_error TEXT,
+        last_error_kind TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        next_due REAL,
+        redirect_target TEXT,
+        redirect_count INTEGER NOT NULL DEFAULT 0,
+        warning TEXT,
+        feed_id TEXT,
+        feed_link TEXT,
+        feed_updated TEXT
+    );
+    CREATE TABLE aliases (
+        url TEXT PRIMARY KEY,
+        key TEXT NOT NULL REFERENCES sources(key) ON DELETE CASCADE
+    );
+    CREATE TABLE domains (
+        domain TEXT PRIMARY KEY,
+        blocked_until REAL NOT NULL
+    );
+    CREATE TABLE entries (
+        id TEXT PRIMARY KEY,
+        origin TEXT NOT NULL,
+        canonical_link TEXT,
+        content_hash TEXT NOT NULL,
+        declared_updated TEXT,
+        updated TEXT NOT NULL,
+        sort_time REAL NOT NULL,
+        first_seen REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX entries_by_origin ON entries(origin, sort_time);
+    CREATE INDEX entries_by_canonical ON entries(canonical_link);
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class UpsertStats:
+    """How an update changed the stored entries."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An entry offered to the store with what the store needs to judge it.
+
+    `declared_updated` is the time the entry itself claims (None when it has
+    no date: then the store uses the time it was first seen).
+    """
+
+    entry: Entry
+    declared_updated: datetime | None
+    canonical_link: str | None = None
+
+
+def decide_updated(
+    stored: tuple[str, str | None, str] | None,
+    new_hash: str,
+    declared: datetime | None,
+    now: datetime,
+) -> tuple[datetime, bool]:
+    """The `updated` time to keep for an entry, and whether to write it (pure).
+
+    `stored` is (content hash, declared updated, kept updated) or None for a
+    new entry. Unchanged content keeps its time; a changed declared time is
+    taken as it is; changed content under the same declared time is dated now.
+    """
+    declared_text = declared.isoformat() if declared is not None else None
+    if stored is None:
+        return (declared if declared is not None else now), True
+    old_hash, old_declared, old_updated = stored
+    if old_hash == new_hash and old_declared == declared_text:
+        return datetime.fromisoformat(old_updated), False
+    if declared is not None and declared_text != old_declared:
+        return declared, True
+    return max(now, datetime.fromisoformat(old_updated)), True
+
+
+class Store:
+    """The SQLite store behind intention-revealing methods; SQL stays in here."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        self._db.row_factory = sqlite3.Row
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(f"{self.path}: the store is damaged or not a feeds store: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: the store has schema version {version}, newer than this "
+                f"feeds ({SCHEMA_VERSION}); upgrade feeds"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._transaction():
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number + 1}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: all of it is stored, or none of it."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: the store is busy: {exc}") from exc
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    # --- entries ---------------------------------------------------------
+
+    def _upsert(self, origin: str, incoming: Iterable[Incoming], now: datetime) -> UpsertStats:
+        new = changed = unchanged = 0
+        first_seen = now.timestamp()
+        for item in incoming:
+            entry = item.entry
+            digest = content_hash(entry)
+            row = self._db.execute(
+                "SELECT content_hash, declared_updated, updated FROM entries WHERE id = ?",
+                (entry.id,),
+            ).fetchone()
+            stored = None if row is None else (row[0], row[1], row[2])
+            updated, write = decide_updated(stored, digest, item.declared_updated, now)
+            if not write:
+                unchanged += 1
+                continue
+            if row is None:
+                new += 1
+            else:
+                changed += 1
+            kept = replace(entry, updated=updated)
+            self._db.execute(
+                """INSERT INTO entries (id, origin, canonical_link, content_hash,
+                       declared_updated, updated, sort_time, first_seen, data)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET origin = excluded.origin,
+                       canonical_link = excluded.canonical_link,
+                       content_hash = excluded.content_hash,
+                       declared_updated = excluded.declared_updated,
+                       updated = excluded.updated, sort_time = excluded.sort_time,
+                       data = excluded.data""",
+                (
+                    entry.id, origin, item.canonical_link, digest,
+                    None if item.declared_updated is None else item.declared_updated.isoformat(),
+                    updated.isoformat(), kept.sort_time.timestamp(), first_seen,
+                    encode_entry(kept),
+                ),
+            )
+        return UpsertStats(new=new, changed=changed, unchanged=unchanged)
+
+    def sync_local(self, incoming: Sequence[Incoming], now: datetime) -> UpsertStats:
+        """Make the stored local articles exactly `incoming`, in one transaction.
+
+        Articles no longer on disk are removed from the store.
+        """
+        with self._transaction():
+            stats = self._upsert(LOCAL, incoming, now)
+            keep = {item.entry.id for item in incoming}
+            gone = [
+                r[0] for r in self._db.execute("SELECT id FROM entries WHERE origin = ?", (LOCAL,))
+                if r[0] not in keep
+            ]
+            self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
+        return UpsertStats(stats.new, stats.changed, stats.unchanged, len(gone))
+
+    def entries(self) -> list[Entry]:
+        """Every stored entry, newest first (ties by id)."""
+        rows = self._db.execute("SELECT data FROM entries ORDER BY sort_time DESC, id")
+        return [decode_entry(r[0]) for r in rows]
+
+    def published_entries(self) -> list[Entry]:
+        """Every entry to publish, newest first: one per canonical link.
+
+        The same article reached through two sources (or re-published under a
+        new guid) is published once, as the copy seen first.
+        """
+        rows = self._db.execute(
+            "SELECT canonical_link, data FROM entries "
+            "ORDER BY first_seen, origin = 'local' DESC, id"
+        ).fetchall()
+        seen: set[str] = set()
+        chosen: list[Entry] = []
+        for link, data in rows:
+            if link is not None:
+                if link in seen:
+                    continue
+                seen.add(link)
+            chosen.append(decode_entry(data))
+        chosen.sort(key=lambda e: (-e.sort_time.timestamp(), e.id))
+        return chosen
+
+    def count_entries(self, origin: str) -> int:
+        return int(self._db.execute(
+            "SELECT COUNT(*) FROM entries WHERE origin = ?", (origin,)).fetchone()[0])
+
+    # --- sources ---------------------------------------------------------
+
+    def resolve_key(self, url: str) -> str:
+        """The source key configured URL `url` belongs to (following aliases)."""
+        row = self._db.execute("SELECT key FROM aliases WHERE url = ?", (url,)).fetchone()
+        return str(row[0]) if row is not None else url
+
+    def ensure_sources(self, urls: Iterable[str]) -> None:
+        """Add configured sources the store does not know yet (status new, due now)."""
+        with self._transaction():
+            for url in urls:
+                key = self.resolve_key(url)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO sources (key, url) VALUES (?, ?)", (key, url)
+                )
+
+    def source(self, key: str) -> SourceState | None:
+        row = self._db.execute("SELECT * FROM sources WHERE key = ?", (key,)).fetchone()
+        return None if row is None else self._source_state(row)
+
+    def sources(self) -> list[SourceState]:
+        rows = self._db.execute("SELECT * FROM sources ORDER BY key").fetchall()
+        return [self._source_state(r) for r in rows]
+
+    def _source_state(self, row: sqlite3.Row) -> SourceState:
+        values = dict(row)
+        values["entry_count"] = self.count_entries(values["key"])
+        return SourceState(**values)
+
+    def update_source(
+        self,
+        key: str,
+        changes: dict[str, Any],
+        incoming: Sequence[Incoming] | None = None,
+        now: datetime | None = None,
+        *,
+        alias: str | None = None,
+    ) -> UpsertStats:
+        """Record a fetch's outcome and its entries in one transaction.
+
+        `changes` sets SourceState fields; `incoming` (on success) is upserted
+        with the source as origin. Entries already stored are never deleted
+        here, so a failing source keeps what it had.
+        """
+        allowed = {f.name for f in fields(SourceState)} - {"key", "entry_count"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown source fields: {sorted(unknown)}")
+        stats = UpsertStats()
+        with self._transaction():
+            if changes:
+                assignments = ", ".join(f"{name} = ?" for name in changes)
+                self._db.execute(
+                    f"UPDATE sources SET {assignments} WHERE key = ?", (*changes.values(), key)
+                )
+            if alias is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO aliases (url, key) VALUES (?, ?)", (alias, key)
+                )
+            if incoming:
+                assert now is not None
+                stats = self._upsert(key, incoming, now)
+        return stats
+
+    def apply_retention(self, key: str, keep_entries: int, keep_days: int, now: datetime) -> int:
+        """Drop a source's entries that are neither among its newest nor recent.
+
+        Keeps at least the newest `keep_entries` and everything newer than
+        `keep_days` days; returns how many were dropped.
+        """
+        cutoff = (now - timedelta(days=keep_days)).timestamp()
+        with self._transaction():
+            cursor = self._db.execute(
+                """DELETE FROM entries WHERE origin = ? AND sort_time < ? AND id NOT IN (
+                       SELECT id FROM entries WHERE origin = ?
+                       ORDER BY sort_time DESC, id LIMIT ?)""",
+                (key, cutoff, key, keep_entries),
+            )
+        return cursor.rowcount
+
+    # --- domains (Retry-After for a whole site) -----------------------------
+
+    def domain_blocks(self, now: float) -> dict[str, float]:
+        rows = self._db.execute(
+            "SELECT domain, blocked_until FROM domains WHERE blocked_until > ?", (now,))
+        return {r[0]: r[1] for r in rows}
+
+    def block_domain(self, domain: str, until: float) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO domains (domain, blocked_until) VALUES (?, ?) "
+                "ON CONFLICT(domain) DO UPDATE SET blocked_until = "
+                "MAX(blocked_until, excluded.blocked_until)",
+                (domain, until),
+            )
+
+    def integrity_ok(self) -> bool:
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dumps_state(states: Sequence[SourceState]) -> str:
+    """Sources as JSON for scripts (`feeds sources --json`)."""
+    return json.dumps(
+        [{f.name: getattr(s, f.name) for f in fields(s)} for s in states],
+        ensure_ascii=False, indent=2,
+    )
