@@ -1,0 +1,200 @@
+"""Refreshing remote sources: fetch → parse → normalise → store.
+
+Fetching is asynchronous and polite (see fetch.py); parsing is CPU-bound, so
+bodies go to a process pool as they arrive, using both cores while the
+network is still busy. Each source's outcome, success or failure, is stored
+in one transaction of its own, so one source never harms another.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from .config import Config
+from .errors import ParseError
+from .fetch import FetchSettings, fetch_all_sync, registrable_domain
+from .model import FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
+from .normalise import normalise_feed
+from .parse import parse_feed
+from .schedule import is_due, next_due
+from .store import Store
+
+# A permanent redirect to anything but the same host over https is adopted
+# only after it has been seen this many times in a row.
+REDIRECTS_TO_ADOPT = 3
+# Below this many bodies a process pool costs more than it saves.
+_POOL_MIN = 8
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """What happened to one source in a refresh, for the summary and tests."""
+
+    key: str
+    url: str
+    status: str  # ok, not-modified, error, gone, deferred
+    new: int = 0
+    changed: int = 0
+    message: str | None = None
+
+
+def _parse_job(body: bytes, url: str, headers: tuple[tuple[str, str], ...]) -> ParsedFeed:
+    return parse_feed(body, url, headers)
+
+
+def select_sources(
+    states: Sequence[SourceState], configs: dict[str, SourceConfig], now: float, *,
+    only_due: bool, only_url: str | None = None,
+) -> list[SourceState]:
+    """The sources to fetch now: enabled, not gone, and due (unless forced)."""
+    chosen = []
+    for state in states:
+        cfg = configs.get(state.key)
+        if cfg is None or not cfg.enabled or state.status == "gone":
+            continue
+        if only_url is not None and only_url not in (state.key, state.url, cfg.url):
+            continue
+        if only_due and not is_due(state.next_due, now):
+            continue
+        chosen.append(state)
+    return chosen
+
+
+def refresh(
+    config: Config,
+    store: Store,
+    sources: Sequence[SourceConfig],
+    *,
+    only_due: bool = True,
+    only_url: str | None = None,
+    settings: FetchSettings | None = None,
+    progress: Callable[[int, int, FetchResult], None] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[SourceOutcome]:
+    """Fetch the chosen sources, store their entries, record every outcome."""
+    store.ensure_sources(s.url for s in sources)
+    configs = {store.resolve_key(s.url): s for s in sources}
+    started = clock()
+    chosen = select_sources(store.sources(), configs, started, only_due=only_due,
+                            only_url=only_url)
+    if not chosen:
+        return []
+    requests = [FetchRequest(s.url, s.etag, s.last_modified) for s in chosen]
+    futures: dict[str, Future[ParsedFeed]] = {}
+    done = 0
+    pool: Executor | None = None
+    if sum(1 for _ in chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
+        pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+
+    def on_result(result: FetchResult) -> None:
+        nonlocal done
+        done += 1
+        if result.ok and result.body is not None and pool is not None:
+            futures[result.url] = pool.submit(_parse_job, result.body, result.final_url,
+                                              result.headers)
+        if progress is not None:
+            progress(done, len(requests), result)
+
+    try:
+        results = fetch_all_sync(requests, settings or FetchSettings(),
+                                 blocked_until=store.domain_blocks(started), on_result=on_result)
+        outcomes = []
+        for state, result in zip(chosen, results, strict=True):
+            parsed: ParsedFeed | BaseException | None = None
+            if result.ok and result.body is not None:
+                parsed = _parsed(result, futures.get(result.url))
+            outcomes.append(_record(config, store, state, configs[state.key], result, parsed,
+                                    clock()))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return outcomes
+
+
+def _parsed(result: FetchResult, future: Future[ParsedFeed] | None) -> ParsedFeed | BaseException:
+    assert result.body is not None
+    try:
+        if future is not None:
+            return future.result()
+        return parse_feed(result.body, result.final_url, result.headers)
+    except ParseError as exc:
+        return exc
+    except Exception as exc:  # a parser crash on hostile bytes must not stop the rest
+        return ParseError(f"could not parse the feed: {type(exc).__name__}: {exc}")
+
+
+def _adopt_redirect(state: SourceState, result: FetchResult) -> tuple[dict[str, Any], str | None]:
+    """Source changes for a permanent redirect, and the URL to keep as an alias."""
+    target = result.permanent_redirect
+    if target is None:
+        return {"redirect_target": None, "redirect_count": 0}, None
+    old, new = urlsplit(state.url), urlsplit(target)
+    upgrade = old.scheme == "http" and new.scheme == "https" and old.hostname == new.hostname
+    count = state.redirect_count + 1 if state.redirect_target == target else 1
+    if upgrade or count >= REDIRECTS_TO_ADOPT:
+        return {"url": target, "redirect_target": None, "redirect_count": 0}, target
+    return {"redirect_target": target, "redirect_count": count}, None
+
+
+def _record(
+    config: Config,
+    store: Store,
+    state: SourceState,
+    source: SourceConfig,
+    result: FetchResult,
+    parsed: ParsedFeed | BaseException | None,
+    now: float,
+) -> SourceOutcome:
+    every = float(source.every_seconds or config.default_every_seconds)
+    changes: dict[str, Any] = {"last_fetch": now}
+    if result.error_kind == "deferred":
+        changes["next_due"] = now + (result.retry_after or every)
+        store.update_source(state.key, changes)
+        return SourceOutcome(state.key, state.url, "deferred", message=result.error)
+    if result.retry_after is not None:
+        store.block_domain(registrable_domain(state.url), now + result.retry_after)
+    if result.gone:
+        changes |= {"status": "gone", "last_error": result.error, "last_error_kind": "http",
+                    "next_due": None, "error_count": state.error_count + 1}
+        store.update_source(state.key, changes)
+        return SourceOutcome(state.key, state.url, "gone", message=result.error)
+    if isinstance(parsed, BaseException) or not result.ok:
+        message = str(parsed) if isinstance(parsed, BaseException) else result.error
+        kind = "parse" if isinstance(parsed, BaseException) else result.error_kind
+        throttled = result.status in (429, 503)
+        errors = state.error_count if throttled else state.error_count + 1
+        changes |= {
+            "status": "throttled" if throttled else "error", "last_error": message, "last_error_kind": kind,
+            "error_count": errors,
+            "next_due": next_due(now, every, errors, result.retry_after),
+        }
+        store.update_source(state.key, changes)
+        return SourceOutcome(state.key, state.url, "error", message=message)
+    redirect, alias = _adopt_redirect(state, result)
+    changes |= redirect | {
+        "status": "ok", "last_success": now, "error_count": 0,
+        "next_due": next_due(now, every),
+        "etag": result.etag or (state.etag if result.not_modified else None),
+        "last_modified": result.last_modified
+        or (state.last_modified if result.not_modified else None),
+    }
+    if result.not_modified or parsed is None:
+        store.update_source(state.key, changes, alias=alias)
+        return SourceOutcome(state.key, state.url, "not-modified")
+    when = datetime.fromtimestamp(now, UTC)
+    incoming = normalise_feed(parsed, source, state.key, result.final_url, config, when)
+    changes |= {
+        "title": parsed.title, "warning": parsed.warning, "feed_id": parsed.id,
+        "feed_link": parsed.link,
+        "feed_updated": parsed.updated.isoformat() if parsed.updated else None,
+    }
+    stats = store.update_source(state.key, changes, incoming, when, alias=alias)
+    store.apply_retention(state.key, config.retention_entries, config.retention_days, when)
+    return SourceOutcome(state.key, state.url, "ok", stats.new, stats.changed, parsed.warning)

@@ -1,0 +1,783 @@
+"""The HTTP edge of the aggregator: fetch many feed URLs politely, never raise.
+
+`fetch_all` takes the sources due now and returns one `FetchResult` per
+request, in request order. Every per-URL failure (DNS, refused connection,
+TLS, timeouts, HTTP errors, oversized bodies, bad redirects) becomes a result
+with `error` and `error_kind`, so one broken source never stops the others.
+
+Being a good citizen matters as much as being fast: requests to one
+registrable domain are serialised and spaced out, a 429/503 holds back the
+rest of that domain for the run (and the caller carries the pause into later
+runs through `blocked_until`), conditional GETs spare unchanged feeds, and
+bodies are capped while they are decoded so a hostile server cannot exhaust
+memory with a compression bomb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import logging
+import math
+import socket
+import ssl
+import time
+import zlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from feeds.model import FetchRequest, FetchResult
+
+try:
+    import brotli  # type: ignore[import-untyped, unused-ignore]
+except ImportError:  # pragma: no cover - httpx[brotli] normally installs it
+    brotli = None
+
+__all__ = [
+    "FetchSettings",
+    "fetch_all",
+    "fetch_all_sync",
+    "registrable_domain",
+]
+
+log = logging.getLogger(__name__)
+
+PROJECT_URL = "https://github.com/feeds-project/feeds"
+
+# Feed types first; generic XML next because many servers label feeds that
+# way; anything else last so a mislabelled feed is still delivered.
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
+)
+
+_MIB = 1024 * 1024
+_KIB = 1024
+_DEFAULT_RETRY_AFTER = 60.0
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+_PAUSE_STATUSES = frozenset({429, 503})
+
+
+def _package_version() -> str:
+    try:
+        return version("feeds")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"
+
+
+def _default_user_agent() -> str:
+    """Name the project, its version and where to complain, as feed hosts ask."""
+    return f"feeds/{_package_version()} (+{PROJECT_URL})"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How hard and how long to try; the defaults suit a periodic aggregator run.
+
+    `per_domain` and `domain_spacing` apply per registrable domain (see
+    `registrable_domain`), because one operator often serves many feeds from
+    sibling hosts. `max_bytes` caps the decoded body. `max_retry_after`
+    bounds how long a server's Retry-After can silence its domain.
+    """
+
+    concurrency: int = 32
+    per_domain: int = 1
+    domain_spacing: float = 0.5
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_bytes: int = 15 * _MIB
+    max_redirects: int = 5
+    max_retry_after: float = 6 * 3600
+    user_agent: str = field(default_factory=_default_user_agent)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.per_domain < 1:
+            raise ValueError("concurrency and per_domain must be at least 1")
+        if min(self.connect_timeout, self.read_timeout, self.total_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.domain_spacing < 0 or self.max_bytes < 0 or self.max_redirects < 0:
+            raise ValueError("domain_spacing, max_bytes and max_redirects cannot be negative")
+        if self.max_retry_after < 0:
+            raise ValueError("max_retry_after cannot be negative")
+
+
+DEFAULT_SETTINGS = FetchSettings()
+
+
+# --- Registrable domains --------------------------------------------------
+
+
+def registrable_domain(url: str) -> str:
+    """The domain a politeness budget is shared by: `a.b.example.co.uk` → `example.co.uk`.
+
+    Accepts a URL or a bare host name. IP literals, single-label hosts
+    (`localhost`) and hosts the public suffix list cannot split are returned
+    as they are; an unparseable URL gives "". Only the ICANN part of the
+    public suffix list is used, so `alice.github.io` and `bob.github.io`
+    share `github.io`: they are served by one operator, who rate-limits them
+    together. Pure: the suffix list is the snapshot bundled with tldextract,
+    never downloaded.
+    """
+    try:
+        host = urlsplit(url if "//" in url else f"//{url}").hostname
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    host = host.rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host
+    if "." not in host:
+        return host
+    split = _suffix_splitter()
+    if split is None:
+        return _guess_registrable_domain(host)
+    return split(host) or host
+
+
+@cache
+def _suffix_splitter() -> Callable[[str], str] | None:
+    """tldextract over its bundled snapshot, or None when it is not installed.
+
+    `suffix_list_urls=()` and `cache_dir=None` keep it offline and off disk;
+    loading the snapshot takes a few hundred milliseconds, hence the cache.
+    """
+    try:
+        import tldextract  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+    def split(host: str) -> str:
+        return str(extract(host).top_domain_under_public_suffix)
+
+    return split
+
+
+# Second-level labels that ccTLDs commonly sell under (example.co.uk,
+# example.com.au): enough for the fallback to get the usual cases right.
+_COMMON_SECOND_LEVEL = frozenset(
+    {"ac", "co", "com", "edu", "gob", "gov", "go", "ltd", "mil", "ne", "net", "or", "org", "plc"}
+)
+
+
+def _guess_registrable_domain(host: str) -> str:
+    """Without the public suffix list: the last two labels, three under a ccTLD's `co.`."""
+    labels = host.split(".")
+    keep = 2
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _COMMON_SECOND_LEVEL:
+        keep = 3
+    return ".".join(labels[-keep:])
+
+
+# --- Public entry points ----------------------------------------------------
+
+
+async def fetch_all(
+    requests: Sequence[FetchRequest],
+    settings: FetchSettings = DEFAULT_SETTINGS,
+    *,
+    blocked_until: Mapping[str, float] | None = None,
+    on_result: Callable[[FetchResult], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[FetchResult]:
+    """Fetch every request politely and return their results in request order.
+
+    Never raises for a per-URL failure. `blocked_until` maps a registrable
+    domain to the epoch time (`time.time()`) before which it must not be
+    asked anything: requests to it return `error_kind="deferred"`. To carry
+    a 429/503 into the next run, store
+    `registrable_domain(result.final_url) → time.time() + result.retry_after`.
+    `on_result` is called in the event loop as each result is ready (for
+    progress output and incremental storage), so it should be quick.
+    `transport` replaces the network, for embedding and tests.
+    """
+    results: list[FetchResult | None] = [None] * len(requests)
+    queues: dict[str, deque[int]] = {}
+    for index, request in enumerate(requests):
+        queues.setdefault(registrable_domain(request.url), deque()).append(index)
+    politeness = _Politeness(settings, blocked_until or {})
+
+    async with _make_client(settings, transport) as client:
+
+        async def fetch_one(request: FetchRequest) -> FetchResult:
+            return await _fetch_one(client, request, settings)
+
+        async def work_through(domain: str, queue: deque[int]) -> None:
+            while queue:
+                index = queue.popleft()
+                result = await politeness.fetch(domain, requests[index], fetch_one)
+                results[index] = result
+                if on_result is not None:
+                    on_result(result)
+
+        async with asyncio.TaskGroup() as group:
+            for domain, queue in queues.items():
+                for _ in range(min(settings.per_domain, len(queue))):
+                    group.create_task(work_through(domain, queue))
+
+    done = [r for r in results if r is not None]
+    assert len(done) == len(requests), "every request gets exactly one result"
+    return done
+
+
+def fetch_all_sync(
+    requests: Sequence[FetchRequest],
+    settings: FetchSettings = DEFAULT_SETTINGS,
+    *,
+    blocked_until: Mapping[str, float] | None = None,
+    on_result: Callable[[FetchResult], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[FetchResult]:
+    """`fetch_all` for synchronous callers such as the CLI: runs its own event loop."""
+    return asyncio.run(
+        fetch_all(
+            requests,
+            settings,
+            blocked_until=blocked_until,
+            on_result=on_result,
+            transport=transport,
+        )
+    )
+
+
+def _make_client(
+    settings: FetchSettings, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """One client for the whole run, so connections to a host are reused."""
+    return httpx.AsyncClient(
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": ACCEPT,
+            # Set explicitly because the body is decoded here, not by httpx:
+            # see _BodyDecoder for why.
+            "Accept-Encoding": _accept_encoding(),
+        },
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.total_timeout,
+        ),
+        limits=httpx.Limits(
+            max_connections=settings.concurrency,
+            max_keepalive_connections=settings.concurrency,
+        ),
+        follow_redirects=False,
+        transport=transport,
+    )
+
+
+# --- Politeness -------------------------------------------------------------
+
+
+@dataclass
+class _Domain:
+    """What one run knows about one registrable domain."""
+
+    last_start: float = -math.inf  # time.monotonic() of the latest request start
+    blocked_until: float = 0.0  # time.time() before which nothing is sent
+    paused: bool = False  # a 429/503 arrived this run: send nothing more
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class _Politeness:
+    """Per-domain spacing and pauses plus the overall concurrency cap."""
+
+    def __init__(self, settings: FetchSettings, blocked_until: Mapping[str, float]) -> None:
+        self._spacing = settings.domain_spacing
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._domains: dict[str, _Domain] = {}
+        for domain, until in blocked_until.items():
+            self._domain(domain).blocked_until = until
+
+    def _domain(self, key: str) -> _Domain:
+        return self._domains.setdefault(key, _Domain())
+
+    async def fetch(
+        self,
+        key: str,
+        request: FetchRequest,
+        fetch_one: Callable[[FetchRequest], Awaitable[FetchResult]],
+    ) -> FetchResult:
+        """Run `fetch_one` when the domain's turn comes, or defer the request."""
+        domain = self._domain(key)
+        if (deferred := self._deferred(key, domain, request)) is not None:
+            return deferred
+        # Wait out the spacing before taking an overall slot, so a domain's
+        # pause does not idle a slot other domains could use.
+        await _sleep_until(domain.last_start + self._spacing)
+        async with self._slots:
+            async with domain.lock:
+                # Normally a no-op; with per_domain > 1 a sibling may have
+                # started while this one waited for a slot.
+                await _sleep_until(domain.last_start + self._spacing)
+                if (deferred := self._deferred(key, domain, request)) is not None:
+                    return deferred
+                domain.last_start = time.monotonic()
+            result = await fetch_one(request)
+        if result.retry_after is not None and result.error_kind == "http":
+            # The domain that answered is the one asking for a pause, which
+            # after a redirect need not be the one the request named.
+            self._pause(registrable_domain(result.final_url), result.retry_after)
+        return result
+
+    def _pause(self, key: str, seconds: float) -> None:
+        domain = self._domain(key)
+        domain.paused = True
+        domain.blocked_until = max(domain.blocked_until, time.time() + seconds)
+
+    @staticmethod
+    def _deferred(key: str, domain: _Domain, request: FetchRequest) -> FetchResult | None:
+        remaining = domain.blocked_until - time.time()
+        if not domain.paused and remaining <= 0:
+            return None
+        remaining = max(remaining, 0.0)
+        return FetchResult(
+            url=request.url,
+            final_url=request.url,
+            status=0,
+            error=f"not sent: {key} asked for a pause; retry in {remaining:.0f} s",
+            error_kind="deferred",
+            retry_after=remaining,
+        )
+
+
+async def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+# --- One URL ----------------------------------------------------------------
+
+
+class _Failure(Exception):
+    """A per-URL failure found while fetching; turned into a FetchResult."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        gone: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+        self.gone = gone
+
+
+@dataclass
+class _Attempt:
+    """Where one fetch has got to, so a failure can say what it was doing."""
+
+    request: FetchRequest
+    url: str
+    reading_body: bool = False
+    permanent_redirect: str | None = None
+    status: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def saw(self, response: httpx.Response) -> None:
+        self.url = str(response.url)
+        self.status = response.status_code
+        self.headers = tuple(response.headers.multi_items())
+        self.reading_body = False
+
+    def result(
+        self,
+        *,
+        body: bytes | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        not_modified: bool = False,
+    ) -> FetchResult:
+        return FetchResult(
+            url=self.request.url,
+            final_url=self.url,
+            status=self.status,
+            headers=self.headers,
+            permanent_redirect=self.permanent_redirect,
+            body=body,
+            etag=etag,
+            last_modified=last_modified,
+            not_modified=not_modified,
+        )
+
+    def failure(self, failure: _Failure) -> FetchResult:
+        return replace(
+            self.result(),
+            error=failure.message,
+            error_kind=failure.kind,
+            retry_after=failure.retry_after,
+            gone=failure.gone,
+        )
+
+
+async def _fetch_one(
+    client: httpx.AsyncClient, request: FetchRequest, settings: FetchSettings
+) -> FetchResult:
+    """Fetch one URL within `total_timeout`, describing any failure for users."""
+    started = time.monotonic()
+    attempt = _Attempt(request=request, url=request.url)
+    try:
+        async with asyncio.timeout(settings.total_timeout):
+            result = await _fetch_following_redirects(client, request, settings, attempt)
+    except _Failure as failure:
+        result = attempt.failure(failure)
+    except TimeoutError:
+        # asyncio's own deadline: a server dripping bytes slowly enough to
+        # never trip the read timeout still cannot hold a slot forever.
+        result = attempt.failure(
+            _Failure("timeout", f"timed out after {_seconds(settings.total_timeout)} s in total")
+        )
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        result = attempt.failure(_describe_httpx_error(exc, attempt, settings))
+    except Exception as exc:
+        # A bug here must not cost the other sources their fetch; log it loudly.
+        log.exception("unexpected error fetching %s", request.url)
+        result = attempt.failure(_Failure("network", f"unexpected error: {exc!r}"))
+    return replace(result, elapsed=time.monotonic() - started)
+
+
+async def _fetch_following_redirects(
+    client: httpx.AsyncClient,
+    request: FetchRequest,
+    settings: FetchSettings,
+    attempt: _Attempt,
+) -> FetchResult:
+    """Follow redirects by hand, to see the first hop's status and to catch loops."""
+    headers = _conditional_headers(request)
+    visited = {str(httpx.URL(request.url))}
+    redirects = 0
+    while True:
+        outgoing = client.build_request("GET", attempt.url, headers=headers)
+        response = await client.send(outgoing, stream=True)
+        try:
+            attempt.saw(response)
+            location = response.headers.get("location")
+            if response.status_code not in _REDIRECT_STATUSES or not location:
+                return await _conclude(response, request, settings, attempt)
+            redirects += 1
+            if redirects > settings.max_redirects:
+                raise _Failure("redirect", f"too many redirects ({redirects})")
+            target = _redirect_target(response, location)
+            if redirects == 1 and response.status_code in _PERMANENT_REDIRECT_STATUSES:
+                attempt.permanent_redirect = target
+            if target in visited:
+                raise _Failure("redirect", f"redirect loop: {target} redirects back to itself")
+            visited.add(target)
+            attempt.url = target
+        finally:
+            await response.aclose()
+
+
+def _conditional_headers(request: FetchRequest) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if request.etag:
+        headers["If-None-Match"] = request.etag
+    if request.last_modified:
+        headers["If-Modified-Since"] = request.last_modified
+    return headers
+
+
+def _redirect_target(response: httpx.Response, location: str) -> str:
+    """The absolute URL a Location header points to (relative ones are common)."""
+    try:
+        target = response.url.join(location.strip())
+    except httpx.InvalidURL as exc:
+        raise _Failure("redirect", f"redirect to an invalid URL {location!r}: {exc}") from exc
+    if target.scheme not in ("http", "https"):
+        raise _Failure("redirect", f"redirect to unsupported URL {location!r}")
+    return str(target.copy_with(fragment=None))
+
+
+async def _conclude(
+    response: httpx.Response,
+    request: FetchRequest,
+    settings: FetchSettings,
+    attempt: _Attempt,
+) -> FetchResult:
+    """Turn the final (non-redirect) response into a result."""
+    status = response.status_code
+    if status == 304:
+        # A 304 may carry fresh validators; otherwise the stored ones still hold.
+        return attempt.result(
+            not_modified=True,
+            etag=response.headers.get("etag") or request.etag,
+            last_modified=response.headers.get("last-modified") or request.last_modified,
+        )
+    if status == 200:
+        body = await _read_body(response, settings, attempt)
+        return attempt.result(
+            body=body,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        )
+    reason = _reason(response)
+    if status == 410:
+        raise _Failure("http", f"HTTP 410 {reason}: the feed was removed", gone=True)
+    if status in _PAUSE_STATUSES:
+        wait = _retry_after_seconds(
+            response.headers.get("retry-after"), now=time.time(), cap=settings.max_retry_after
+        )
+        raise _Failure(
+            "http", f"HTTP {status} {reason}; asked to wait {wait:.0f} s", retry_after=wait
+        )
+    raise _Failure("http", f"HTTP {status} {reason}")
+
+
+def _reason(response: httpx.Response) -> str:
+    """The standard reason phrase, so messages read the same whatever the server says."""
+    return httpx.codes.get_reason_phrase(response.status_code) or response.reason_phrase
+
+
+def _retry_after_seconds(value: str | None, *, now: float, cap: float) -> float:
+    """Seconds a Retry-After header asks for (delta-seconds or HTTP-date), capped.
+
+    A missing or unreadable value means the default minute: the server did
+    ask for a pause, just not how long.
+    """
+    seconds = _DEFAULT_RETRY_AFTER
+    value = (value or "").strip()
+    if value.isdigit():
+        seconds = float(value)
+    elif value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if when.tzinfo is None:  # "-0000" means UTC with no claim about local time
+                when = when.replace(tzinfo=UTC)
+            seconds = when.timestamp() - now
+    return min(max(seconds, 0.0), cap)
+
+
+# --- Bodies -----------------------------------------------------------------
+
+
+async def _read_body(
+    response: httpx.Response, settings: FetchSettings, attempt: _Attempt
+) -> bytes:
+    """The decoded body, failing as soon as it grows past `max_bytes`."""
+    limit = settings.max_bytes
+    too_big = _Failure("oversize", f"body larger than {_size(limit)}")
+    declared = _content_length(response)
+    if declared is not None and declared > limit:
+        raise _Failure("oversize", f"body larger than {_size(limit)} (Content-Length {declared})")
+    decoder = _BodyDecoder(response.headers.get("content-encoding", ""))
+    attempt.reading_body = True
+    body = bytearray()
+    received = 0
+    async for chunk in response.aiter_raw():
+        # The raw count guards against a stream that keeps coming after the
+        # compressed data ended and so never grows the decoded body.
+        received += len(chunk)
+        body += decoder.decode(chunk, limit - len(body))
+        if received > limit or len(body) > limit:
+            raise too_big
+    body += decoder.flush(limit - len(body))
+    if len(body) > limit:
+        raise too_big
+    return bytes(body)
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+class _Decoder(Protocol):
+    """One content coding, decoding at most a little past `limit` bytes per call."""
+
+    def decode(self, data: bytes, limit: int) -> bytes: ...
+
+    def flush(self, limit: int) -> bytes: ...
+
+
+class _ZlibDecoder:
+    """gzip and deflate with bounded output: zlib's `max_length` stops a bomb early."""
+
+    def __init__(self, name: str, wbits: int, *, raw_fallback: bool = False) -> None:
+        self._name = name
+        self._zlib = zlib.decompressobj(wbits)
+        self._raw_fallback = raw_fallback
+        self._started = False
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        if self._zlib.eof:  # trailing bytes after the stream: ignore, as browsers do
+            return b""
+        try:
+            out = self._zlib.decompress(data, limit + 1)
+        except zlib.error as exc:
+            if self._raw_fallback and not self._started:
+                # "deflate" should be zlib-wrapped, but some servers send raw deflate.
+                self._raw_fallback = False
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.decode(data, limit)
+            raise _Failure("network", f"could not decode the {self._name} body: {exc}") from exc
+        self._started = True
+        return out
+
+    def flush(self, limit: int) -> bytes:
+        return self._zlib.flush()
+
+
+class _BrotliDecoder:
+    """Brotli with bounded output: 300 bytes of brotli can expand to 200 MiB."""
+
+    def __init__(self) -> None:
+        self._brotli = brotli.Decompressor()
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        try:
+            return bytes(self._brotli.process(data, output_buffer_limit=limit + 1))
+        except brotli.error as exc:
+            raise _Failure("network", f"could not decode the br body: {exc}") from exc
+
+    def flush(self, limit: int) -> bytes:
+        return b""
+
+
+class _BodyDecoder:
+    """Undo the response's Content-Encoding without ever holding more than the cap.
+
+    httpx's own decoders (behind `aiter_bytes`) decompress each received
+    chunk in full before the caller can count it: one 64 KiB chunk of a
+    brotli bomb is gigabytes. So bodies are read raw and decoded here with
+    output limits.
+    """
+
+    def __init__(self, content_encoding: str) -> None:
+        # Codings are listed in the order they were applied; undo them backwards.
+        names = [n.strip().lower() for n in content_encoding.split(",")]
+        self._decoders = [_decoder_for(n) for n in reversed(names) if n not in ("", "identity")]
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        for decoder in self._decoders:
+            data = decoder.decode(data, limit)
+            if len(data) > limit:
+                break
+        return data
+
+    def flush(self, limit: int) -> bytes:
+        data = b""
+        for decoder in self._decoders:
+            if data:
+                data = decoder.decode(data, limit)
+            if len(data) > limit:
+                break
+            data += decoder.flush(limit)
+        return data
+
+
+def _decoder_for(name: str) -> _Decoder:
+    if name in ("gzip", "x-gzip"):
+        return _ZlibDecoder(name, zlib.MAX_WBITS | 16)
+    if name == "deflate":
+        return _ZlibDecoder(name, zlib.MAX_WBITS, raw_fallback=True)
+    if name == "br" and _brotli_bounded():
+        return _BrotliDecoder()
+    raise _Failure("http", f"unsupported Content-Encoding {name!r}")
+
+
+@cache
+def _brotli_bounded() -> bool:
+    """Whether brotli can limit its output (brotli >= 1.2); otherwise br is not offered."""
+    if brotli is None:  # pragma: no cover - depends on the environment
+        return False
+    try:
+        brotli.Decompressor().process(b"", output_buffer_limit=1)
+    except TypeError:  # pragma: no cover - depends on the environment
+        return False
+    return True
+
+
+def _accept_encoding() -> str:
+    return "gzip, deflate, br" if _brotli_bounded() else "gzip, deflate"
+
+
+# --- Messages ---------------------------------------------------------------
+
+
+def _describe_httpx_error(
+    exc: httpx.HTTPError | httpx.InvalidURL, attempt: _Attempt, settings: FetchSettings
+) -> _Failure:
+    """A kind and a message for users from an httpx exception and its causes."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return _Failure(
+            "timeout", f"timed out after {_seconds(settings.connect_timeout)} s connecting"
+        )
+    if isinstance(exc, httpx.ReadTimeout):
+        doing = "reading the body" if attempt.reading_body else "waiting for the response"
+        return _Failure("timeout", f"timed out after {_seconds(settings.read_timeout)} s {doing}")
+    if isinstance(exc, httpx.WriteTimeout):
+        return _Failure(
+            "timeout", f"timed out after {_seconds(settings.read_timeout)} s sending the request"
+        )
+    if isinstance(exc, httpx.PoolTimeout):
+        return _Failure("timeout", "timed out waiting for a free connection")
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return _Failure("network", f"invalid URL {attempt.url!r}: {exc}")
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _Failure("tls", f"TLS: certificate verify failed: {cause.verify_message}")
+        if isinstance(cause, ssl.SSLError):
+            detail = (cause.reason or str(cause)).lower().replace("_", " ")
+            return _Failure("tls", f"TLS: {detail}")
+        if isinstance(cause, socket.gaierror):
+            host = httpx.URL(attempt.url).host
+            return _Failure("network", f"DNS lookup failed for {host}: {cause.strerror}")
+        if isinstance(cause, ConnectionRefusedError):
+            return _Failure("network", "connection refused")
+        if isinstance(cause, ConnectionResetError):
+            return _Failure("network", "connection reset by the server")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return _Failure("network", f"the server broke the HTTP protocol: {exc}")
+    if isinstance(exc, httpx.ConnectError):
+        return _Failure("network", f"could not connect: {exc}")
+    if isinstance(exc, httpx.ReadError):
+        return _Failure("network", f"connection lost while reading: {exc or 'closed'}")
+    return _Failure("network", f"network error: {exc or type(exc).__name__}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it was raised from (httpx wraps the OS error twice)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def _size(n: int) -> str:
+    if n and n % _MIB == 0:
+        return f"{n // _MIB} MiB"
+    if n and n % _KIB == 0:
+        return f"{n // _KIB} KiB"
+    return f"{n} bytes"
