@@ -159,7 +159,8 @@ def _record(
         store.update_source(state.key, changes)
         return SourceOutcome(state.key, state.url, "deferred", message=result.error)
     if result.retry_after is not None:
-        store.block_domain(registrable_domain(state.url), now + result.retry_after)
+        store.block_domain(registrable_domain(result.final_url or state.url),
+                           now + result.retry_after)
     if result.gone:
         changes |= {"status": "gone", "last_error": result.error, "last_error_kind": "http",
                     "next_due": None, "error_count": state.error_count + 1}

@@ -204,7 +204,8 @@ async def fetch_all(
     a 429/503 into the next run, store
     `registrable_domain(result.final_url) → time.time() + result.retry_after`.
     `on_result` is called in the event loop as each result is ready (for
-    progress output and incremental storage), so it should be quick.
+    progress output and incremental storage), so it should be quick; an
+    exception from it aborts the run.
     `transport` replaces the network, for embedding and tests.
     """
     results: list[FetchResult | None] = [None] * len(requests)
@@ -297,7 +298,12 @@ class _Domain:
 
 
 class _Politeness:
-    """Per-domain spacing and pauses plus the overall concurrency cap."""
+    """Per-domain spacing and pauses plus the overall concurrency cap.
+
+    A request is scheduled under the domain of the URL it names; the hops of
+    a redirect to another domain are not spaced separately, as they are part
+    of one fetch.
+    """
 
     def __init__(self, settings: FetchSettings, blocked_until: Mapping[str, float]) -> None:
         self._spacing = settings.domain_spacing
@@ -483,7 +489,7 @@ async def _fetch_following_redirects(
             if redirects == 1 and response.status_code in _PERMANENT_REDIRECT_STATUSES:
                 attempt.permanent_redirect = target
             if target in visited:
-                raise _Failure("redirect", f"redirect loop: {target} redirects back to itself")
+                raise _Failure("redirect", f"redirect loop back to {target}")
             visited.add(target)
             attempt.url = target
         finally:

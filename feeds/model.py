@@ -162,7 +162,7 @@ class FetchResult:
 
     `status` is the final HTTP status (0 when no response came). `body` is set
     only for a 200 with a body within the size cap. `error_kind` is one of
-    network, tls, timeout, http, oversize, redirect (None on success);
+    network, tls, timeout, http, oversize, redirect, deferred (None on success);
     `error` is the message for users. `permanent_redirect` is the target of a
     301/308 seen on the way; `retry_after` is seconds the domain asked to wait
     (429/503); `gone` is True on 410.
