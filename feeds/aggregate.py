@@ -84,6 +84,8 @@ def refresh(
     started = clock()
     chosen = select_sources(store.sources(), configs, started, only_due=only_due,
                             only_url=only_url)
+    order = {key: i for i, key in enumerate(configs)}
+    chosen.sort(key=lambda s: order[s.key])  # report in the order they are configured
     if not chosen:
         return []
     requests = [FetchRequest(s.url, s.etag, s.last_modified) for s in chosen]

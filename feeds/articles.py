@@ -124,8 +124,12 @@ def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | N
     try:
         meta = handler.load(fm_text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = (mark.line + 2) if mark is not None else 1
+        # The context mark is where the broken construct starts (the line a
+        # person must fix); the problem mark is where the parser gave up.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        # The front-matter text starts on the opening '---' line itself (with
+        # the rest of that line), so the mark's 0-based line is the file's 1-based one.
+        line = (mark.line + 1) if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ArticleError(path, line, f"front matter is not valid YAML: {problem}") from exc
     if meta is None:

@@ -144,7 +144,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "run", parents=[common], help="run in the background: poll sources, rebuild on change",
+        description="Keep every feed fresh: poll each source on its own schedule (its 'every', "
+                    "adjusted by what it asks for and backed off while it fails), rebuild the "
+                    "feeds when entries change or an article is saved, and with --serve serve "
+                    "the output over HTTP. Logs go to stderr. SIGTERM or SIGINT stops it.",
+    )
+    _serve_options(p)
+    p.add_argument("--serve", action="store_true", help="also serve the output over HTTP")
+    p.add_argument("--log-level", default="info",
+                   choices=["debug", "info", "warning", "error"], help="default: info")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "serve", parents=[common], help="serve the output directory over HTTP",
+        description="Serve output/ with feed content types, ETag/Last-Modified (304), gzip and "
+                    "HEAD; the index page at /, source state as JSON at /healthz.",
+    )
+    _serve_options(p)
+    p.set_defaults(func=_cmd_serve)
     return parser
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -305,6 +331,42 @@ def _cmd_export(args: argparse.Namespace, config: Config) -> int:
         atomic_write(args.output, data)
     else:
         sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from .run import Daemon, configure_logging
+
+    configure_logging("warning" if args.quiet else args.log_level)
+    serve = (args.host, args.port) if args.serve else None
+    return Daemon(config, serve=serve).run()
+
+
+def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    import signal
+    import threading
+
+    from .run import configure_logging
+    from .serve import Server
+
+    configure_logging("warning" if args.quiet else "info")
+
+    def health() -> dict[str, object]:
+        with Store(config.store_path) as store:
+            return {"status": "ok", "scheduler": None,
+                    "sources": [{"url": s.url, "status": s.status, "entries": s.entry_count,
+                                 "last_error": s.last_error} for s in store.sources()]}
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server = Server(config, health, args.host, args.port)
+    server.start()
+    if not args.quiet:
+        print(f"serving {config.output_dir} on http://{args.host}:{args.port}/", flush=True)
+    while not stop.wait(0.5) and server.running:
+        pass
+    server.stop()
     return EXIT_OK
 
 

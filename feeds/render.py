@@ -124,14 +124,16 @@ def _add_entry(
         fe.summary(variant.summary)
     if spec.filter.lang is None:
         extras.lang = variant.lang
-    if entry.link:
-        extras.links.append({"rel": "alternate", "type": "text/html", "href": entry.link})
     for other in entry.variants:
         if other.lang != variant.lang and other.lang in translations:
             extras.links.append({
                 "rel": "alternate", "type": ATOM_TYPE, "hreflang": other.lang,
                 "title": other.title, "href": translations[other.lang],
             })
+    # The original link goes last: readers that keep one alternate link keep
+    # either the first HTML one (feedparser) or the last one (newsboat).
+    if entry.link:
+        extras.links.append({"rel": "alternate", "type": "text/html", "href": entry.link})
     if entry.source is not None:
         extras.source = {
             "id": entry.source.id, "title": entry.source.title,

@@ -1,0 +1,57 @@
+"""Shared fixtures: a project directory, the CLI as a subprocess, the feed server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+DATA = TESTS / "data"
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from feedserver import feed_server  # noqa: E402, F401  (a fixture, used by name)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An empty project directory with an articles folder."""
+    (tmp_path / "sources" / "articles").mkdir(parents=True)
+    return tmp_path
+
+
+@pytest.fixture
+def shipped_project(tmp_path: Path) -> Path:
+    """A project holding a copy of the shipped sample articles."""
+    shutil.copytree(REPO / "sources" / "articles", tmp_path / "sources" / "articles")
+    return tmp_path
+
+
+def add_fixture(project: Path, *names: str) -> None:
+    """Copy fixture articles from tests/data/articles into the project."""
+    for name in names:
+        shutil.copy(DATA / "articles" / name, project / "sources" / "articles" / name)
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_cli() -> CliRunner:
+    """Run `python -m feeds ARGS` in a directory as a real subprocess."""
+
+    def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        return subprocess.run(
+            [sys.executable, "-m", "feeds", *args], cwd=cwd, env=env, capture_output=True,
+            text=True, timeout=timeout, check=False,
+        )
+
+    return run

@@ -1,0 +1,315 @@
+"""Aggregation end to end: real loopback feeds, a real store, real output files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from atomcheck import assert_valid_atom
+from conftest import CliRunner, add_fixture
+from feedserver import FeedServer, Response
+from remote_feeds import atom, json_feed, rss
+
+from feeds.build import build, fetch
+from feeds.config import load_config
+from feeds.fetch import FetchSettings
+from feeds.store import Store
+
+FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
+RSS_ITEMS = [("r1", "Quantum sensors leave the lab", "Sensors measure gravity."),
+             ("r2", "Telescope finds water vapour", "A distant planet has vapour.")]
+ATOM_ITEMS = [("a1", "Compilers get faster", "A new release halves build times.")]
+JSON_ITEMS = [("j1", "国产大模型发布新版本", "新版本在推理速度上有明显提升。")]
+
+
+def _links(project: Path, *urls: str) -> None:
+    (project / "sources" / "links.toml").write_text(
+        "".join(f'[[source]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8")
+
+
+def _all_feeds(project: Path) -> None:
+    for path in sorted((project / "output").rglob("*.atom")):
+        assert_valid_atom(path)
+
+
+@pytest.fixture
+def three_feeds(feed_server: FeedServer, project: Path) -> list[str]:
+    urls = [
+        feed_server.route("/rss.xml", Response(body=rss(RSS_ITEMS), etag='"rss-1"',
+                                               content_type="application/rss+xml")),
+        feed_server.route("/atom.xml", Response(body=atom(ATOM_ITEMS), etag='"atom-1"')),
+        feed_server.route("/feed.json", Response(body=json_feed(JSON_ITEMS),
+                                                 content_type="application/feed+json")),
+    ]
+    _links(project, *urls)
+    add_fixture(project, "bilingual.md", "only-required.md")
+    return urls
+
+
+def test_remote_and_local_entries_are_published_together(
+    project: Path, three_feeds: list[str]
+) -> None:
+    config = load_config(project)
+    result = build(config, settings=FAST)
+    assert [o.status for o in result.fetched] == ["ok", "ok", "ok"]
+    assert not result.problems
+    out = project / "output"
+    everything = assert_valid_atom(out / "all.atom")
+    titles = {e.title for e in everything.entries}
+    assert {"Quantum sensors leave the lab", "Compilers get faster", "国产大模型发布新版本"} <= titles
+    assert len(everything.entries) == 4 + 2  # four remote, two local articles
+    remote = next(e for e in everything.entries if e.title == "Compilers get faster")
+    assert remote.source.title == "Loopback Atom" and remote.source.id == "urn:loop:feed"
+    assert remote.link == "http://example.org/atom/a1"
+    assert [t.term for t in remote.tags] == ["tech"]
+    # Languages come from the feeds: the JSON Feed says zh, the RSS channel en-us.
+    zh_titles = {e.title for e in assert_valid_atom(out / "lang" / "zh.atom").entries}
+    assert "国产大模型发布新版本" in zh_titles
+    en_titles = {e.title for e in assert_valid_atom(out / "lang" / "en.atom").entries}
+    assert "Telescope finds water vapour" in en_titles
+    assert len(assert_valid_atom(out / "tags" / "science.atom").entries) == 2
+    assert len(assert_valid_atom(out / "tags" / "科技.atom").entries) == 1
+    _all_feeds(project)
+
+
+def test_second_fetch_is_conditional_and_adds_no_duplicates(
+    project: Path, three_feeds: list[str], feed_server: FeedServer
+) -> None:
+    config = load_config(project)
+    build(config, settings=FAST)
+    first = (project / "output" / "all.atom").read_bytes()
+    outcomes = fetch(config, settings=FAST)
+    assert {o.status for o in outcomes[:2]} == {"not-modified"}
+    assert feed_server.requests_for("/rss.xml")[-1].header("If-None-Match") == '"rss-1"'
+    assert outcomes[2].status == "ok" and outcomes[2].new == 0  # no validators: re-parsed
+    build(config, fetch=False)
+    assert (project / "output" / "all.atom").read_bytes() == first
+
+
+def test_changed_entry_is_updated_in_place(
+    project: Path, three_feeds: list[str], feed_server: FeedServer
+) -> None:
+    config = load_config(project)
+    build(config, settings=FAST)
+    changed = [("r1", "Quantum sensors leave the lab", "Now with a correction."), RSS_ITEMS[1]]
+    feed_server.route("/rss.xml", Response(body=rss(changed), etag='"rss-2"'))
+    [outcome] = fetch(config, only_url=three_feeds[0], settings=FAST)
+    assert (outcome.new, outcome.changed) == (0, 1)
+    build(config, fetch=False)
+    entries = assert_valid_atom(project / "output" / "all.atom").entries
+    sensors = [e for e in entries if e.title == "Quantum sensors leave the lab"]
+    assert len(sensors) == 1 and "correction" in sensors[0].content[0].value
+
+
+def test_failing_source_keeps_its_entries_and_shows_its_error(
+    project: Path, three_feeds: list[str], feed_server: FeedServer, run_cli: CliRunner
+) -> None:
+    config = load_config(project)
+    build(config, settings=FAST)
+    feed_server.route("/rss.xml", Response(status=500, body="boom"))
+    outcomes = fetch(config, settings=FAST)
+    assert outcomes[0].status == "error" and "HTTP 500" in (outcomes[0].message or "")
+    result = build(config, fetch=False)
+    titles = {e.title for e in assert_valid_atom(project / "output" / "all.atom").entries}
+    assert "Quantum sensors leave the lab" in titles
+    assert result.entries == 6
+    shown = run_cli("sources", cwd=project)
+    assert shown.returncode == 0
+    assert "HTTP 500" in shown.stdout and "status: error" in shown.stdout
+    data = json.loads(run_cli("sources", "--json", cwd=project).stdout)
+    rss_state = next(s for s in data if s["url"].endswith("/rss.xml"))
+    assert rss_state["error_count"] == 1 and rss_state["entry_count"] == 2
+    assert rss_state["last_error_kind"] == "http"
+
+
+@pytest.mark.parametrize(
+    ("response", "kind", "message"),
+    [
+        (Response(body="<html><body>Hello</body></html>", content_type="text/html"), "parse",
+         "not a feed"),
+        (Response(body=""), "parse", "empty"),
+        (Response(body="x" * 5000), "oversize", "larger than"),
+        (Response(body=rss(RSS_ITEMS), delay=3), "timeout", "timed out"),
+        (Response(status=404, body="no"), "http", "HTTP 404"),
+    ],
+    ids=["html", "empty", "oversize", "slow", "404"],
+)
+def test_each_failure_is_recorded_and_never_loses_entries(
+    project: Path, feed_server: FeedServer, response: Response, kind: str, message: str
+) -> None:
+    url = feed_server.route("/feed", Response(body=rss(RSS_ITEMS)))
+    _links(project, url)
+    config = load_config(project)
+    build(config, settings=FAST)
+    feed_server.route("/feed", response)
+    settings = FetchSettings(domain_spacing=0, read_timeout=1, total_timeout=2, max_bytes=4000)
+    [outcome] = fetch(config, settings=settings)
+    assert outcome.status == "error"
+    assert message in (outcome.message or "")
+    with Store(config.store_path) as store:
+        state = store.source(url)
+        assert state is not None and state.last_error_kind == kind and state.entry_count == 2
+    build(config, fetch=False)
+    assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 2
+
+
+def test_malformed_but_usable_feed_is_accepted_with_a_warning(
+    project: Path, feed_server: FeedServer
+) -> None:
+    broken = rss(RSS_ITEMS).replace("</channel>", "<oops></channel>")
+    _links(project, feed_server.route("/feed", Response(body=broken)))
+    config = load_config(project)
+    build(config, settings=FAST)
+    with Store(config.store_path) as store:
+        [state] = store.sources()
+    assert state.status == "ok" and state.warning
+    assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 2
+
+
+def test_wrong_declared_encoding_still_gives_text(project: Path, feed_server: FeedServer) -> None:
+    body = rss([("e1", "Café culture returns", "Crème brûlée for everyone.")])
+    latin = body.replace('encoding="utf-8"', 'encoding="iso-8859-1"').encode("utf-8")
+    _links(project, feed_server.route("/feed", Response(
+        body=latin, content_type="application/rss+xml; charset=iso-8859-1")))
+    build(load_config(project), settings=FAST)
+    [entry] = assert_valid_atom(project / "output" / "all.atom").entries
+    assert entry.title.startswith("Caf")
+
+
+def test_gone_source_stops_polling(project: Path, feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=rss(RSS_ITEMS)))
+    _links(project, url)
+    config = load_config(project)
+    build(config, settings=FAST)
+    feed_server.route("/feed", Response(status=410, body="gone"))
+    [outcome] = fetch(config, settings=FAST)
+    assert outcome.status == "gone"
+    assert fetch(config, settings=FAST) == []
+    assert len(feed_server.requests_for("/feed")) == 2
+    build(config, fetch=False)
+    assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 2
+
+
+def test_retry_after_pauses_the_site_without_counting_an_error(
+    project: Path, feed_server: FeedServer
+) -> None:
+    url = feed_server.route("/feed", Response(status=429, headers={"Retry-After": "120"}))
+    _links(project, url)
+    config = load_config(project)
+    [outcome] = fetch(config, settings=FAST)
+    assert outcome.status == "error"
+    with Store(config.store_path) as store:
+        state = store.source(url)
+        assert state is not None and state.error_count == 0 and state.status == "throttled"
+        assert store.domain_blocks(0)
+    [again] = fetch(config, settings=FAST)
+    assert again.status == "deferred"
+    assert len(feed_server.requests_for("/feed")) == 1
+
+
+def test_permanent_redirect_is_adopted_after_three_fetches_and_ids_survive(
+    project: Path, feed_server: FeedServer
+) -> None:
+    old = feed_server.route("/old", Response(body=rss(RSS_ITEMS)))
+    _links(project, old)
+    config = load_config(project)
+    build(config, settings=FAST)
+    ids = {e.id for e in assert_valid_atom(project / "output" / "all.atom").entries}
+    new = feed_server.route("/new", Response(body=rss(RSS_ITEMS)))
+    feed_server.route("/old", Response(status=301, headers={"Location": "/new"}))
+    for expected in (old, old, new):
+        fetch(config, settings=FAST)
+        with Store(config.store_path) as store:
+            state = store.source(old)
+            assert state is not None and state.url == expected
+    feed_server.route("/old", Response(status=404))
+    fetch(config, settings=FAST)
+    assert feed_server.requests_for("/old")[-1:] and len(feed_server.requests_for("/new")) == 4
+    build(config, fetch=False)
+    assert {e.id for e in assert_valid_atom(project / "output" / "all.atom").entries} == ids
+
+
+def test_temporary_redirect_never_changes_the_url(project: Path, feed_server: FeedServer) -> None:
+    feed_server.route("/elsewhere", Response(body=rss(RSS_ITEMS)))
+    url = feed_server.route("/feed", Response(status=302, headers={"Location": "/elsewhere"}))
+    _links(project, url)
+    config = load_config(project)
+    for _ in range(4):
+        fetch(config, settings=FAST)
+    with Store(config.store_path) as store:
+        state = store.source(url)
+        assert state is not None and state.url == url and state.status == "ok"
+
+
+def test_same_article_from_two_sources_is_published_once(
+    project: Path, feed_server: FeedServer
+) -> None:
+    a = feed_server.route("/a", Response(body=rss(RSS_ITEMS, title="A")))
+    b = feed_server.route("/b", Response(body=rss(RSS_ITEMS[:1], title="B").replace(
+        "http://example.com/rss/r1?utm_source=feed", "https://www.example.com/rss/r1")))
+    _links(project, a, b)
+    build(load_config(project), settings=FAST)
+    titles = [e.title for e in assert_valid_atom(project / "output" / "all.atom").entries]
+    assert sorted(titles) == sorted(t for _, t, _ in RSS_ITEMS)
+
+
+def test_repeated_guid_for_different_items_keeps_them_all(
+    project: Path, feed_server: FeedServer
+) -> None:
+    items = [("same", f"Story {i}", f"Text {i}") for i in range(3)]
+    body = rss(items)
+    for i in range(3):  # distinct links too, so link de-duplication does not merge them
+        body = body.replace("rss/same?", f"rss/same{i}?", 1)
+    _links(project, feed_server.route("/feed", Response(body=body)))
+    build(load_config(project), settings=FAST)
+    entries = assert_valid_atom(project / "output" / "all.atom").entries
+    assert sorted(e.title for e in entries) == ["Story 0", "Story 1", "Story 2"]
+
+
+def test_add_finds_the_feed_of_a_page_and_export_round_trips(
+    project: Path, feed_server: FeedServer, run_cli: CliRunner
+) -> None:
+    feed = feed_server.route("/blog/feed.atom", Response(body=atom(ATOM_ITEMS)))
+    page = feed_server.route("/blog/", Response(
+        content_type="text/html; charset=utf-8",
+        body='<html><head><link rel="alternate" type="application/atom+xml" '
+             'title="Blog" href="feed.atom"></head><body>hi</body></html>'))
+    added = run_cli("add", page, "--tag", "blogs", cwd=project)
+    assert added.returncode == 0, added.stderr
+    assert f"announces the feed {feed}" in added.stdout
+    links = (project / "sources" / "links.toml").read_text(encoding="utf-8")
+    assert feed in links and '"blogs"' in links
+    again = run_cli("add", feed, cwd=project)
+    assert "already configured" in again.stdout
+    exported = run_cli("export", "-o", str(project / "subs.opml"), cwd=project)
+    assert exported.returncode == 0
+    other = project / "other"
+    (other / "sources").mkdir(parents=True)
+    imported = run_cli("import", str(project / "subs.opml"), cwd=other)
+    assert imported.returncode == 0 and "imported 1 source" in imported.stdout
+    assert feed in (other / "sources" / "links.toml").read_text(encoding="utf-8")
+    not_a_feed = feed_server.route("/plain", Response(content_type="text/html",
+                                                      body="<html><body>x</body></html>"))
+    failed = run_cli("add", not_a_feed, cwd=project)
+    assert failed.returncode == 1 and "links to no feed" in failed.stderr
+
+
+def test_invalid_links_toml_names_file_source_and_key(project: Path, run_cli: CliRunner) -> None:
+    (project / "sources" / "links.toml").write_text(
+        '[[source]]\nurl = "http://127.0.0.1:9/feed"\nevery = "often"\n', encoding="utf-8")
+    result = run_cli("build", cwd=project)
+    assert result.returncode == 2
+    assert "sources/links.toml: [[source]] #1 (http://127.0.0.1:9/feed): 'every'" in result.stderr
+
+
+def test_opml_in_sources_is_read_as_subscriptions(project: Path, feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=rss(RSS_ITEMS)))
+    (project / "sources" / "subs.opml").write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
+        f'<outline text="Science"><outline type="rss" text="Loop" xmlUrl="{url}"/></outline>'
+        "</body></opml>", encoding="utf-8")
+    build(load_config(project), settings=FAST)
+    entries = assert_valid_atom(project / "output" / "all.atom").entries
+    assert len(entries) == 2
+    assert all("science" in [t.term for t in e.tags] for e in entries)

@@ -1,0 +1,180 @@
+"""The article reader: front matter, variants, links and reported problems."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import DATA, add_fixture
+
+from feeds.articles import parse_article, read_articles
+from feeds.config import Config, load_config
+
+
+def _config(root: Path) -> Config:
+    return load_config(root)
+
+
+def _parse(text: str, root: Path, rel: str = "a") -> object:
+    return parse_article(text.encode("utf-8"), f"{rel}.md", rel, _config(root))
+
+
+def test_bilingual_article_has_a_chinese_and_an_english_variant(tmp_path: Path) -> None:
+    data = (DATA / "articles" / "bilingual.md").read_bytes()
+    entry = parse_article(data, "bilingual.md", "bilingual", _config(tmp_path))
+    assert entry is not None
+    assert entry.languages == ("zh", "en")
+    zh, en = entry.variants
+    # The Chinese title belongs to the zh variant; the English one gets the description.
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.title)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en.title)
+    assert "<hr" not in zh.content_html.split("\n")[-1]
+    assert entry.tags == ("technology",)
+    assert entry.link is not None and entry.link.startswith("http")
+    assert entry.id == "tag:127.0.0.1,2024:bilingual"
+    assert entry.published is not None and entry.published.tzinfo is not None
+
+
+def test_seed_shaped_article_variants_and_titles(tmp_path: Path) -> None:
+    text = """---
+title: 新的电池工厂在内陆省份开工建设
+date: 2025-05-02T10:00:00Z
+description: A new battery plant breaks ground in an inland province
+tags:
+- energy
+author: desk
+---
+
+[原文链接](https://news.example.org/battery-plant)
+
+新的电池工厂在内陆省份开工建设，预计明年投产，将为当地提供数千个就业岗位。
+
+---
+
+ **Summary**
+
+- A new battery plant broke ground in an inland province and should start production next year.
+
+[Source Link](https://news.example.org/battery-plant)
+"""
+    entry = _parse(text, tmp_path, "battery")
+    assert entry.languages == ("zh", "en")  # type: ignore[attr-defined]
+    zh, en = entry.variants  # type: ignore[attr-defined]
+    assert zh.title == "新的电池工厂在内陆省份开工建设"
+    assert en.title == "A new battery plant breaks ground in an inland province"
+    assert en.summary == "A new battery plant breaks ground in an inland province"
+    assert zh.summary is None  # the description is English, so it is not the zh summary
+    assert "<strong>Summary</strong>" in en.content_html
+    assert "新的电池工厂" in zh.content_html and "新的电池工厂" not in en.content_html
+    assert entry.link == "https://news.example.org/battery-plant"  # type: ignore[attr-defined]
+    assert entry.authors == ("desk",)  # type: ignore[attr-defined]
+
+
+def test_front_matter_lang_and_per_language_title(tmp_path: Path) -> None:
+    text = """---
+title: Only English here
+title_zh: 只有英文
+date: 2025-01-01
+lang: en
+link: https://example.com/x
+---
+Some text.
+"""
+    entry = _parse(text, tmp_path)
+    assert entry.languages == ("en",)  # type: ignore[attr-defined]
+    assert entry.link == "https://example.com/x"  # type: ignore[attr-defined]
+    assert entry.published == datetime(2025, 1, 1, tzinfo=UTC)  # type: ignore[attr-defined]
+
+
+def test_relative_links_become_absolute(tmp_path: Path) -> None:
+    text = "---\ntitle: Links\ndate: 2025-01-01\n---\nSee [the page](notes/a.html) and ![x](/img.png).\n"
+    entry = _parse(text, tmp_path)
+    html = entry.variants[0].content_html  # type: ignore[attr-defined]
+    assert 'href="http://127.0.0.1:8080/notes/a.html"' in html
+    assert 'src="http://127.0.0.1:8080/img.png"' in html
+
+
+def test_script_in_an_article_does_not_survive(tmp_path: Path) -> None:
+    text = "---\ntitle: X\ndate: 2025-01-01\n---\nHi <script>alert(1)</script> [a](javascript:alert(1))\n"
+    html = _parse(text, tmp_path).variants[0].content_html  # type: ignore[attr-defined]
+    assert "<script" not in html and "javascript:" not in html
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "reason"),
+    [
+        ("bad-yaml.md", 3, "not valid YAML"),
+        ("no-title.md", 1, "missing required 'title'"),
+        ("bad-date.md", None, "'yesterday' is not a date"),
+        ("binary.md", None, "binary content"),
+    ],
+)
+def test_bad_articles_are_reported_with_path_and_line(
+    project: Path, name: str, line: int | None, reason: str
+) -> None:
+    add_fixture(project, name, "only-required.md")
+    result = read_articles(_config(project))
+    assert [e.origin for e in result.entries] == ["sources/articles/only-required.md"]
+    [problem] = result.problems
+    path, _, number = problem.where.rpartition(":")
+    assert path == f"sources/articles/{name}"
+    if line is not None:
+        assert int(number) == line
+    assert reason in problem.reason
+
+
+def test_bad_date_names_the_date_line(project: Path) -> None:
+    add_fixture(project, "bad-date.md")
+    [problem] = read_articles(_config(project)).problems
+    text = (project / "sources/articles/bad-date.md").read_text(encoding="utf-8")
+    expected = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("date:"))
+    assert problem.where == f"sources/articles/bad-date.md:{expected}"
+
+
+def test_duplicate_ids_keep_the_first_and_report_the_second(project: Path) -> None:
+    add_fixture(project, "dup-a.md", "dup-b.md")
+    result = read_articles(_config(project))
+    assert [e.origin for e in result.entries] == ["sources/articles/dup-a.md"]
+    [problem] = result.problems
+    assert problem.where.startswith("sources/articles/dup-b.md:")
+    assert "already used by sources/articles/dup-a.md" in problem.reason
+
+
+def test_drafts_are_skipped(project: Path) -> None:
+    add_fixture(project, "draft.md", "only-required.md")
+    result = read_articles(_config(project))
+    assert result.drafts == 1 and len(result.entries) == 1 and not result.problems
+
+
+def test_article_with_only_required_fields_gets_the_site_author(project: Path) -> None:
+    add_fixture(project, "only-required.md")
+    [entry] = read_articles(_config(project)).entries
+    assert entry.authors == ("feeds",)
+    assert entry.tags == ()
+    assert entry.languages == ("en",)
+
+
+@pytest.mark.parametrize(
+    ("front", "reason"),
+    [
+        ("title: [a, b]\ndate: 2025-01-01", "'title' must be text"),
+        ("title: x\ndate: 2025-01-01\ntags: 5", "'tags' must be a list"),
+        ("title: x\ndate: 2025-01-01\nlink: ftp://x", r"'link' must be an absolute http\(s\) URL"),
+        ("- just\n- a list", "front matter must be a mapping"),
+        ("title: x", "missing required 'date'"),
+    ],
+)
+def test_invalid_front_matter_values(tmp_path: Path, front: str, reason: str) -> None:
+    from feeds.errors import ArticleError
+
+    with pytest.raises(ArticleError, match=reason):
+        _parse(f"---\n{front}\n---\nbody text\n", tmp_path)
+
+
+def test_no_front_matter_is_reported(tmp_path: Path) -> None:
+    from feeds.errors import ArticleError
+
+    with pytest.raises(ArticleError, match="no front matter") as info:
+        _parse("just text\n", tmp_path)
+    assert str(info.value).startswith("a.md:1: ")

@@ -1,0 +1,225 @@
+"""Publishing: `build` on real files, every feed read back and schema-checked."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from atomcheck import assert_valid_atom
+from conftest import add_fixture
+
+from feeds.build import build
+from feeds.config import load_config
+from feeds.errors import OutputError
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed-article.md"
+
+
+def _atom_files(output: Path) -> list[Path]:
+    return sorted(output.rglob("*.atom"))
+
+
+def _snapshot(output: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(output).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(output.rglob("*")) if p.is_file()
+    }
+
+
+def test_shipped_articles_build_valid_feeds(shipped_project: Path) -> None:
+    config = load_config(shipped_project)
+    result = build(config, fetch=False)
+    assert not result.problems
+    output = shipped_project / "output"
+    paths = {p.relative_to(output).as_posix() for p in _atom_files(output)}
+    assert {"all.atom", "lang/zh.atom", "lang/en.atom"} <= paths
+    assert any(p.startswith("tags/") for p in paths)
+    articles = len(list((shipped_project / "sources" / "articles").iterdir()))
+    everything = assert_valid_atom(output / "all.atom")
+    assert len(everything.entries) == articles == result.entries
+    for path in _atom_files(output):
+        assert_valid_atom(path)
+    zh = assert_valid_atom(output / "lang" / "zh.atom")
+    en = assert_valid_atom(output / "lang" / "en.atom")
+    assert zh.feed.language == "zh" and en.feed.language == "en"
+    # Every bilingual article appears in both language feeds, with different ids.
+    assert len(zh.entries) + len(en.entries) > articles
+    assert not {e.id for e in zh.entries} & {e.id for e in en.entries if e.id.endswith("/en")}
+
+
+def test_bilingual_fixture_splits_into_language_feeds(project: Path) -> None:
+    add_fixture(project, "bilingual.md", "only-required.md")
+    build(load_config(project), fetch=False)
+    out = project / "output"
+    zh = assert_valid_atom(out / "lang" / "zh.atom")
+    en = assert_valid_atom(out / "lang" / "en.atom")
+    [zh_entry] = zh.entries
+    assert zh_entry.id == "tag:127.0.0.1,2024:bilingual"
+    en_ids = {e.id for e in en.entries}
+    assert "tag:127.0.0.1,2024:bilingual/en" in en_ids
+    en_entry = next(e for e in en.entries if e.id.endswith("bilingual/en"))
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_entry.title)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh_entry.title)
+    # The all feed carries the article once, as its first (Chinese) variant,
+    # and links the English translation with hreflang.
+    everything = assert_valid_atom(out / "all.atom")
+    bilingual = [e for e in everything.entries if "bilingual" in e.id]
+    assert [e.id for e in bilingual] == ["tag:127.0.0.1,2024:bilingual"]
+    links = bilingual[0].links
+    assert any(ln.get("hreflang") == "en" and ln.href.endswith("/lang/en.atom") for ln in links)
+    assert any(ln.rel == "alternate" and ln.type == "text/html" for ln in links)
+    tech = assert_valid_atom(out / "tags" / "technology.atom")
+    assert [e.id for e in tech.entries] == ["tag:127.0.0.1,2024:bilingual"]
+    assert [t.term for t in tech.entries[0].tags] == ["technology"]
+
+
+@pytest.mark.skipif(not SEED.is_file(), reason="the seed article lives outside the repository")
+def test_seed_article_in_a_fresh_project(project: Path) -> None:
+    shutil.copy(SEED, project / "sources" / "articles" / "seed.txt")
+    result = build(load_config(project), fetch=False)
+    assert not result.problems
+    out = project / "output"
+    [zh] = assert_valid_atom(out / "lang" / "zh.atom").entries
+    [en] = assert_valid_atom(out / "lang" / "en.atom").entries
+    assert zh.title.startswith("YouTube 与唱片公司")
+    assert en.title.startswith("Licensing negotiations")
+    assert "Summary" in en.content[0].value and "谈判" not in en.content[0].value
+    assert zh.link == en.link == "https://ft.com/content/e2d9472d-32e0-43f5-8109-efb753fac330"
+    assert len(assert_valid_atom(out / "tags" / "technology.atom").entries) == 1
+
+
+def test_entry_fields(project: Path) -> None:
+    add_fixture(project, "bilingual.md")
+    build(load_config(project), fetch=False)
+    feed = assert_valid_atom(project / "output" / "all.atom")
+    assert feed.feed.id.startswith("tag:127.0.0.1,2024:feed/all")
+    assert any(ln.rel == "self" and ln.href == "http://127.0.0.1:8080/all.atom"
+               for ln in feed.feed.links)
+    [entry] = feed.entries
+    assert entry.published.endswith("+00:00") and entry.updated.endswith("+00:00")
+    assert feed.feed.updated == entry.updated
+    assert entry.author
+    assert entry.summary
+    assert entry.content[0].type == "text/html"
+
+
+def test_no_change_rebuild_touches_nothing(shipped_project: Path) -> None:
+    config = load_config(shipped_project)
+    build(config, fetch=False)
+    before = _snapshot(shipped_project / "output")
+    result = build(config, fetch=False)
+    assert result.report is not None and result.report.written == ()
+    assert _snapshot(shipped_project / "output") == before
+
+
+def test_build_is_the_same_in_a_fresh_checkout(shipped_project: Path, tmp_path: Path) -> None:
+    build(load_config(shipped_project), fetch=False)
+    other = tmp_path / "other"
+    shutil.copytree(shipped_project / "sources", other / "sources")
+    build(load_config(other), fetch=False)
+    first = {k: v[0] for k, v in _snapshot(shipped_project / "output").items()}
+    second = {k: v[0] for k, v in _snapshot(other / "output").items()}
+    assert first == second
+
+
+def test_feeds_without_entries_are_removed(project: Path) -> None:
+    add_fixture(project, "bilingual.md", "only-required.md")
+    config = load_config(project)
+    build(config, fetch=False)
+    assert (project / "output" / "tags" / "technology.atom").is_file()
+    (project / "sources" / "articles" / "bilingual.md").unlink()
+    result = build(config, fetch=False)
+    assert result.report is not None
+    assert "tags/technology.atom" in result.report.removed
+    assert "lang/zh.atom" in result.report.removed
+    assert not (project / "output" / "tags").exists()
+    assert_valid_atom(project / "output" / "all.atom")
+
+
+def test_bad_articles_do_not_stop_the_build(project: Path) -> None:
+    add_fixture(project, "bad-yaml.md", "no-title.md", "bad-date.md", "binary.md",
+                "dup-a.md", "dup-b.md", "only-required.md")
+    result = build(load_config(project), fetch=False)
+    assert len(result.problems) == 5
+    assert result.entries == 2
+    feed = assert_valid_atom(project / "output" / "all.atom")
+    assert len(feed.entries) == 2
+    assert not list((project / "output").rglob(".feeds-tmp-*"))
+
+
+def test_hostile_tags_stay_inside_output_and_merge(project: Path) -> None:
+    add_fixture(project, "escape-tags.md")
+    build(load_config(project), fetch=False)
+    out = project / "output"
+    tag_files = sorted(p.name for p in (out / "tags").iterdir())
+    for path in out.rglob("*"):
+        assert path.resolve().is_relative_to(out.resolve())
+    assert "科技.atom" in tag_files
+    assert "tech.atom" in tag_files  # Tech and tech are one feed
+    assert tag_files.count("tech.atom") == 1
+    assert not (project / "x.atom").exists() and not (project / "etc.atom").exists()
+    for path in (out / "tags").iterdir():
+        assert_valid_atom(path)
+
+
+def test_custom_feeds_and_config(project: Path) -> None:
+    add_fixture(project, "bilingual.md", "only-required.md")
+    (project / "feeds.toml").write_text(
+        'title = "Digest"\nbase_url = "https://example.org/feeds"\nentries_per_feed = 1\n'
+        '[[custom]]\nname = "tech-zh"\ntitle = "Technology in Chinese"\n'
+        'lang = "zh"\ntags = ["technology"]\n',
+        encoding="utf-8",
+    )
+    build(load_config(project), fetch=False)
+    out = project / "output"
+    custom = assert_valid_atom(out / "custom" / "tech-zh.atom")
+    assert custom.feed.title == "Technology in Chinese"
+    assert custom.feed.language == "zh"
+    assert len(custom.entries) == 1
+    everything = assert_valid_atom(out / "all.atom")
+    assert len(everything.entries) == 1  # entries_per_feed
+    assert everything.entries[0].id.startswith("tag:example.org,2024:")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'type="application/atom+xml"' in index and "custom/tech-zh.atom" in index
+    opml = (out / "feeds.opml").read_text(encoding="utf-8")
+    assert "https://example.org/feeds/custom/tech-zh.atom" in opml
+
+
+def test_index_and_opml_list_every_feed(shipped_project: Path) -> None:
+    from lxml import etree
+
+    build(load_config(shipped_project), fetch=False)
+    out = shipped_project / "output"
+    feeds = {p.relative_to(out).as_posix() for p in _atom_files(out)}
+    opml = etree.parse(str(out / "feeds.opml"))
+    urls = {o.get("xmlUrl") for o in opml.iter("outline")}
+    assert urls == {f"http://127.0.0.1:8080/{f}" for f in feeds}
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count('rel="alternate" type="application/atom+xml"') == len(feeds)
+
+
+def test_unwritable_output_is_a_clear_error_and_keeps_old_feeds(project: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere; a read-only directory cannot be simulated")
+    add_fixture(project, "only-required.md")
+    config = load_config(project)
+    build(config, fetch=False)
+    before = _snapshot(project / "output")
+    add_fixture(project, "bilingual.md")
+    (project / "output").chmod(0o555)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            build(config, fetch=False)
+    finally:
+        (project / "output").chmod(0o755)
+    assert _snapshot(project / "output") == before
+
+
+def test_output_that_is_a_file_is_a_clear_error(project: Path) -> None:
+    add_fixture(project, "only-required.md")
+    (project / "output").write_text("not a directory", encoding="utf-8")
+    with pytest.raises(OutputError, match="cannot write the output directory"):
+        build(load_config(project), fetch=False)
+

@@ -1,0 +1,73 @@
+"""Configuration: defaults, validation messages, custom feeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feeds.config import load_config, parse_duration
+from feeds.errors import ConfigError
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    config = load_config(tmp_path)
+    assert config.base_url == "http://127.0.0.1:8080/"
+    assert config.entries_per_feed == 50
+    assert config.languages == ("zh", "en")
+    assert config.articles_dir == tmp_path.resolve() / "sources" / "articles"
+    assert config.output_dir == tmp_path.resolve() / "output"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('titel = "x"', "feeds.toml: unknown key 'titel'"),
+        ("entries_per_feed = \"ten\"", "feeds.toml: 'entries_per_feed' must be a positive integer"),
+        ("entries_per_feed = 0", "'entries_per_feed' must be a positive integer"),
+        ('base_url = "example.org"', "'base_url' must be an absolute http(s) URL"),
+        ('families = ["all", "authors"]', "'families' must be drawn from"),
+        ('timezone = "Mars/Base"', "'timezone' must be an IANA time zone name"),
+        ("[[custom]]\ntitle = \"x\"\nlang = \"zh\"", "[[custom]] #1: missing required key 'name'"),
+        ("[[custom]]\nname = \"a\"\ntitle = \"x\"", "give at least one of"),
+        ("[[custom]]\nname = \"a\"\ntitle = \"x\"\ncolour = \"red\"", "unknown key 'colour'"),
+        ("title = ", "feeds.toml: "),
+    ],
+)
+def test_invalid_configuration_names_file_and_key(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "feeds.toml").write_text(toml + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert message in str(info.value)
+
+
+def test_custom_feed_and_paths(tmp_path: Path) -> None:
+    (tmp_path / "feeds.toml").write_text(
+        'base_url = "https://example.org/x"\narticles = "posts"\n'
+        '[[custom]]\nname = "AI news"\ntitle = "AI"\ntags = ["AI"]\nauthors = ["ft"]\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path)
+    assert config.base_url == "https://example.org/x/"
+    assert config.articles_dir == tmp_path.resolve() / "posts"
+    [custom] = config.custom
+    assert custom.name == "ai-news"
+    assert custom.filter.tags == frozenset({"ai"})
+    assert custom.filter.authors == frozenset({"ft"})
+
+
+def test_explicit_config_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path, tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("2h", 7200),
+                                               ("1d", 86400), ("1w", 604800)])
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "m", "10", "0m", "-5m", "1y"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)

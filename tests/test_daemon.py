@@ -1,0 +1,208 @@
+"""`feeds run --serve` as a real process: polling, watching, serving, signals."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from atomcheck import assert_valid_atom
+from conftest import REPO, add_fixture
+from feedserver import FeedServer, Response
+from remote_feeds import rss
+
+ITEMS = [("d1", "Ocean drones map the seabed", "Autonomous drones mapped a trench."),
+         ("d2", "Wind farm output hits a record", "Output rose in the windy season.")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(check: Callable[[], bool], timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Daemon:
+    """A `feeds run --serve` subprocess, stopped by its own PID."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port = root, port
+        self.base = f"http://127.0.0.1:{port}/"
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.log = (root / "daemon.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "feeds", "run", "--serve", "--port", str(port),
+             "--root", str(root), "--log-level", "debug"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env,
+        )
+        _wait(self._healthy, 30, "the daemon's health endpoint")
+
+    def _healthy(self) -> bool:
+        assert self.proc.poll() is None, self.output()
+        try:
+            return httpx.get(self.base + "healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def get(self, path: str, **headers: str) -> httpx.Response:
+        return httpx.get(self.base + path, headers=headers, timeout=5)
+
+    def titles(self, path: str = "all.atom") -> set[str]:
+        response = self.get(path)
+        if response.status_code != 200:
+            return set()
+        return {e.title for e in assert_valid_atom(response.content).entries}
+
+    def output(self) -> str:
+        return (self.root / "daemon.log").read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.log.close()
+
+
+@pytest.fixture
+def daemon_project(project: Path, feed_server: FeedServer) -> Iterator[tuple[Path, int]]:
+    port = _free_port()
+    (project / "feeds.toml").write_text(
+        f'base_url = "http://127.0.0.1:{port}/"\nevery = "2s"\n', encoding="utf-8")
+    url = feed_server.route("/feed.xml", Response(body=rss(ITEMS), etag='"v1"'))
+    (project / "sources" / "links.toml").write_text(f'[[source]]\nurl = "{url}"\n',
+                                                   encoding="utf-8")
+    add_fixture(project, "bilingual.md", "only-required.md")
+    yield project, port
+
+
+def _newsboat_items(opml_url: str, work: Path) -> dict[str, tuple[str, str]]:
+    """Subscribe newsboat to every feed of the OPML, reload, and read its cache.
+
+    newsboat keys items by guid across feeds (the same Atom id is the same
+    entry), so this returns guid → (title, link).
+    """
+    work.mkdir()
+    opml = work / "feeds.opml"
+    opml.write_bytes(httpx.get(opml_url, timeout=5).content)
+    env = dict(os.environ, HOME=str(work))
+    urls, cache, conf = work / "urls", work / "cache.db", work / "config"
+    conf.write_text("", encoding="utf-8")
+    run = [shutil.which("newsboat") or "newsboat", "-u", str(urls), "-c", str(cache),
+           "-C", str(conf)]
+    subprocess.run([*run, "-i", str(opml)], env=env, check=True, capture_output=True, timeout=60)
+    subscribed = [ln for ln in urls.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    assert len(subscribed) == len(set(subscribed)) >= 4
+    subprocess.run([*run, "-x", "reload"], env=env, check=True, capture_output=True, timeout=120)
+    db = sqlite3.connect(cache)
+    feeds = {row[0] for row in db.execute("SELECT rssurl FROM rss_feed")}
+    assert feeds == set(subscribed)
+    items = {guid: (title, url) for guid, title, url in
+             db.execute("SELECT guid, title, url FROM rss_item")}
+    db.close()
+    return items
+
+
+@pytest.mark.slow
+def test_daemon_polls_watches_serves_and_stops_cleanly(
+    daemon_project: tuple[Path, int], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    root, port = daemon_project
+    daemon = Daemon(root, port)
+    try:
+        _wait(lambda: "Ocean drones map the seabed" in daemon.titles(), 20, "remote entries")
+        # A new remote entry appears after the source's next poll.
+        newer = [("d3", "Glacier retreat measured by satellite", "Ice loss was measured."), *ITEMS]
+        feed_server.route("/feed.xml", Response(body=rss(newer), etag='"v2"'))
+        _wait(lambda: "Glacier retreat measured by satellite" in daemon.titles(), 15,
+              "the new remote entry")
+        # An edited local article is served within two seconds.
+        article = root / "sources" / "articles" / "only-required.md"
+        text = article.read_text(encoding="utf-8")
+        title_line = next(ln for ln in text.splitlines() if ln.startswith("title:"))
+        article.write_text(text.replace(title_line, "title: Edited while running"),
+                           encoding="utf-8")
+        elapsed = _wait(lambda: "Edited while running" in daemon.titles(), 5, "the edit")
+        assert elapsed < 2.0, f"the edit took {elapsed:.2f} s to be served"
+        # The server: content type, validators, 304, gzip, HEAD, index, no escape.
+        first = daemon.get("all.atom")
+        assert first.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        etag = first.headers["etag"]
+        assert daemon.get("all.atom", **{"If-None-Match": etag}).status_code == 304
+        assert daemon.get("all.atom", **{"Accept-Encoding": "gzip"}).headers.get(
+            "content-encoding") == "gzip"
+        head = httpx.head(daemon.base + "lang/en.atom", timeout=5)
+        assert head.status_code == 200 and head.content == b""
+        index = daemon.get("")
+        assert index.status_code == 200 and "text/html" in index.headers["content-type"]
+        assert "application/atom+xml" in index.text
+        assert daemon.get("feeds.opml").headers["content-type"].startswith("text/x-opml")
+        escape = httpx.get(daemon.base + "..%2f..%2fetc%2fpasswd", timeout=5)
+        assert escape.status_code == 404 and "root:" not in escape.text
+        health = daemon.get("healthz").json()
+        assert health["status"] == "ok" and health["scheduler"]["running"]
+        assert health["sources"][0]["status"] == "ok"
+        # A real feed reader subscribed to every feed of feeds.opml lists every entry.
+        if shutil.which("newsboat"):
+            items = _newsboat_items(daemon.base + "feeds.opml", tmp_path / "newsboat")
+            expected: dict[str, str] = {}
+            for path in (root / "output").rglob("*.atom"):
+                served = assert_valid_atom(daemon.get(path.relative_to(root / "output")
+                                                      .as_posix()).content)
+                expected |= {e.id: e.title for e in served.entries}
+            assert {guid: title for guid, (title, _) in items.items()} == expected
+            # It opens the original article, not a translation's feed.
+            assert all(not url.endswith(".atom") for guid, (_, url) in items.items()
+                       if "remote/" in guid)
+        # A second instance refuses with a clear message.
+        second = subprocess.run(
+            [sys.executable, "-m", "feeds", "run", "--root", str(root), "--port",
+             str(_free_port())], env=dict(os.environ, PYTHONPATH=str(REPO)),
+            capture_output=True, text=True, timeout=30, check=False)
+        assert second.returncode == 1 and "already running" in second.stderr
+    finally:
+        started = time.monotonic()
+        code = daemon.stop()
+        stopped_in = time.monotonic() - started
+    assert code == 0, daemon.output()
+    assert stopped_in < 10
+    assert not list((root / "output").rglob(".feeds-tmp-*"))
+    for path in (root / "output").rglob("*.atom"):
+        assert_valid_atom(path)
+
+
+@pytest.mark.slow
+def test_kill_9_and_restart_loses_nothing(daemon_project: tuple[Path, int]) -> None:
+    root, port = daemon_project
+    daemon = Daemon(root, port)
+    _wait(lambda: "Ocean drones map the seabed" in daemon.titles(), 20, "remote entries")
+    before = daemon.titles()
+    assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
+    db = sqlite3.connect(root / ".feeds" / "state.sqlite3")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    restarted = Daemon(root, port)
+    try:
+        assert restarted.titles() == before
+        health = restarted.get("healthz").json()
+        assert health["sources"][0]["entries"] == len(ITEMS)
+    finally:
+        assert restarted.stop() == 0

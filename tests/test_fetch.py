@@ -1,0 +1,405 @@
+"""The fetcher against a real HTTP server on 127.0.0.1: no mocks, no other network.
+
+The `feed_server` fixture comes from tests/feedserver.py through conftest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import itertools
+import re
+import socket
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from email.utils import formatdate
+from typing import Any
+
+import brotli  # type: ignore[import-untyped, unused-ignore]
+import pytest
+from feedserver import FeedServer, Response
+
+from feeds.fetch import FetchSettings, fetch_all, fetch_all_sync, registrable_domain
+from feeds.model import FetchRequest, FetchResult
+
+ATOM = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
+    b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title></feed>\n'
+)
+
+# Small limits so failures show up in fractions of a second.
+FAST = FetchSettings(
+    domain_spacing=0.0,
+    connect_timeout=2.0,
+    read_timeout=2.0,
+    total_timeout=5.0,
+    max_retry_after=3600.0,
+)
+
+
+def fetch(
+    urls: Sequence[str | FetchRequest],
+    settings: FetchSettings = FAST,
+    *,
+    blocked_until: Mapping[str, float] | None = None,
+    on_result: Callable[[FetchResult], None] | None = None,
+) -> list[FetchResult]:
+    requests = [FetchRequest(u) if isinstance(u, str) else u for u in urls]
+    return fetch_all_sync(requests, settings, blocked_until=blocked_until, on_result=on_result)
+
+
+def fetch_one(url: str | FetchRequest, settings: FetchSettings = FAST) -> FetchResult:
+    return fetch([url], settings)[0]
+
+
+def tuned(**changes: Any) -> FetchSettings:
+    """FAST with some limits changed."""
+    return replace(FAST, **changes)
+
+
+# --- Success and validators --------------------------------------------------
+
+
+def test_200_returns_body_and_validators(feed_server: FeedServer) -> None:
+    url = feed_server.route(
+        "/feed.atom",
+        Response(
+            body=ATOM, etag='"v1"', headers={"Last-Modified": "Wed, 01 Jan 2025 00:00:00 GMT"}
+        ),
+    )
+    result = fetch_one(url)
+    assert result.ok, result.error
+    assert (result.status, result.body, result.final_url) == (200, ATOM, url)
+    assert result.etag == '"v1"'
+    assert result.last_modified == "Wed, 01 Jan 2025 00:00:00 GMT"
+    assert result.header("Content-Type") == "application/atom+xml; charset=utf-8"
+    assert not result.not_modified and result.permanent_redirect is None
+    assert result.elapsed > 0
+
+
+def test_requests_name_feeds_and_prefer_feed_types(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=ATOM))
+    fetch_one(url)
+    (seen,) = feed_server.requests
+    assert re.fullmatch(r"feeds/\d+\.\d+\S* \(\+https://\S+\)", seen.header("User-Agent") or "")
+    accept = seen.header("Accept") or ""
+    assert accept.startswith("application/atom+xml, application/rss+xml")
+    assert "*/*;q=0.8" in accept
+    encodings = {e.strip() for e in (seen.header("Accept-Encoding") or "").split(",")}
+    assert encodings == {"gzip", "deflate", "br"}
+    assert seen.header("If-None-Match") is None
+
+
+def test_conditional_get_gives_not_modified(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=ATOM, etag='"v1"'))
+    since = "Wed, 01 Jan 2025 00:00:00 GMT"
+    result = fetch_one(FetchRequest(url, etag='"v1"', last_modified=since))
+    assert result.ok and result.not_modified
+    assert (result.status, result.body) == (304, None)
+    assert (result.etag, result.last_modified) == ('"v1"', since)
+    (seen,) = feed_server.requests
+    assert seen.header("If-None-Match") == '"v1"'
+    assert seen.header("If-Modified-Since") == since
+
+
+def test_changed_etag_gives_the_new_body(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=ATOM, etag='"v2"'))
+    result = fetch_one(FetchRequest(url, etag='"v1"'))
+    assert (result.status, result.body, result.etag) == (200, ATOM, '"v2"')
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encoded"),
+    [
+        ("gzip", gzip.compress(ATOM)),
+        ("deflate", zlib.compress(ATOM)),
+        ("deflate", zlib.compress(ATOM)[2:-4]),  # raw deflate, as some servers send
+        ("br", brotli.compress(ATOM)),
+    ],
+    ids=["gzip", "deflate", "raw-deflate", "br"],
+)
+def test_compressed_body_is_decoded(
+    feed_server: FeedServer, encoding: str, encoded: bytes
+) -> None:
+    url = feed_server.route("/feed", Response(body=encoded, headers={"Content-Encoding": encoding}))
+    result = fetch_one(url)
+    assert result.ok, result.error
+    assert result.body == ATOM
+    assert result.header("Content-Encoding") == encoding
+
+
+def test_gzip_option_of_the_server_is_decoded(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=ATOM * 50, gzip=True, chunked=True))
+    result = fetch_one(url)
+    assert result.body == ATOM * 50
+
+
+# --- Redirects ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "permanent"),
+    [(302, None, False), (303, None, False), (307, None, False), (301, None, True),
+     (308, None, True), (302, 301, False), (301, 302, True)],
+)
+def test_redirects_are_followed(
+    feed_server: FeedServer, first: int, second: int | None, permanent: bool
+) -> None:
+    feed_server.route("/new", Response(body=ATOM))
+    if second is None:
+        url = feed_server.route("/old", Response(status=first, headers={"Location": "/new"}))
+    else:
+        feed_server.route("/mid", Response(status=second, headers={"Location": "new"}))
+        url = feed_server.route("/old", Response(status=first, headers={"Location": "/mid"}))
+    result = fetch_one(url)
+    assert result.ok, result.error
+    assert result.body == ATOM
+    assert result.url == url
+    assert result.final_url == feed_server.url("/new")
+    expected = feed_server.url("/new" if second is None else "/mid")
+    assert result.permanent_redirect == (expected if permanent else None)
+
+
+def test_redirect_loop_fails(feed_server: FeedServer) -> None:
+    url = feed_server.route("/a", Response(status=302, headers={"Location": "/b"}))
+    feed_server.route("/b", Response(status=302, headers={"Location": "/a"}))
+    result = fetch_one(url)
+    assert result.error_kind == "redirect"
+    assert "redirect loop" in (result.error or "")
+    assert len(feed_server.requests) == 2
+
+
+def test_too_many_redirects_fail(feed_server: FeedServer) -> None:
+    for i in range(10):
+        feed_server.route(f"/r{i}", Response(status=307, headers={"Location": f"/r{i + 1}"}))
+    result = fetch_one(feed_server.url("/r0"), tuned(max_redirects=3))
+    assert result.error_kind == "redirect"
+    assert result.error == "too many redirects (4)"
+    assert len(feed_server.requests) == 4
+
+
+def test_redirect_to_another_scheme_fails(feed_server: FeedServer) -> None:
+    url = feed_server.route("/a", Response(status=301, headers={"Location": "ftp://x/feed"}))
+    result = fetch_one(url)
+    assert result.error_kind == "redirect"
+
+
+# --- HTTP errors and pauses ------------------------------------------------------
+
+
+def test_410_marks_the_feed_gone(feed_server: FeedServer) -> None:
+    result = fetch_one(feed_server.route("/feed", Response(status=410)))
+    assert (result.gone, result.error_kind, result.status) == (True, "http", 410)
+    assert (result.error or "").startswith("HTTP 410 Gone")
+
+
+@pytest.mark.parametrize(("status", "reason"), [(404, "Not Found"), (500, "Internal Server Error")])
+def test_other_statuses_fail_with_code_and_reason(
+    feed_server: FeedServer, status: int, reason: str
+) -> None:
+    result = fetch_one(feed_server.route("/feed", Response(status=status, body=b"oops")))
+    assert result.error == f"HTTP {status} {reason}"
+    assert (result.error_kind, result.status) == ("http", status)
+    assert result.body is None and not result.gone
+
+
+def test_429_pauses_the_domain_for_the_rest_of_the_run(feed_server: FeedServer) -> None:
+    first = feed_server.route("/first", Response(status=429, headers={"Retry-After": "120"}))
+    second = feed_server.route("/second", Response(body=ATOM))
+    feed_server.route("/elsewhere", Response(body=ATOM))
+    other_domain = feed_server.url("/elsewhere", host="localhost")
+    results = fetch([first, second, other_domain])
+    assert results[0].error_kind == "http" and results[0].status == 429
+    assert results[0].retry_after == pytest.approx(120)
+    assert results[1].error_kind == "deferred"
+    assert results[1].retry_after is not None and 118 < results[1].retry_after <= 120
+    assert results[1].status == 0 and results[1].url == second
+    assert results[2].ok, "another registrable domain is not paused"
+    assert [r.path for r in feed_server.requests] == ["/first", "/elsewhere"]
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "expected"),
+    [
+        (429, "120", 120.0),
+        (503, None, 60.0),  # no Retry-After: the default minute
+        (503, "soon", 60.0),  # unreadable: the default minute
+        (429, "99999999", 3600.0),  # capped at max_retry_after
+        (503, "http-date+300", 300.0),
+        (503, "http-date-300", 0.0),  # in the past: no wait left
+    ],
+)
+def test_retry_after_forms(
+    feed_server: FeedServer, status: int, header: str | None, expected: float
+) -> None:
+    headers = {}
+    if header is not None and header.startswith("http-date"):
+        headers["Retry-After"] = formatdate(time.time() + float(header[9:]), usegmt=True)
+    elif header is not None:
+        headers["Retry-After"] = header
+    result = fetch_one(feed_server.route("/feed", Response(status=status, headers=headers)))
+    assert result.error_kind == "http"
+    assert result.retry_after == pytest.approx(expected, abs=2)
+
+
+def test_blocked_until_defers_a_domain_without_asking_it(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=ATOM))
+    (result,) = fetch([url], blocked_until={"127.0.0.1": time.time() + 30})
+    assert result.error_kind == "deferred"
+    assert result.retry_after == pytest.approx(30, abs=2)
+    assert feed_server.requests == []
+    (result,) = fetch([url], blocked_until={"127.0.0.1": time.time() - 1})
+    assert result.ok
+
+
+# --- Timeouts -------------------------------------------------------------------
+
+
+def test_slow_headers_time_out_at_the_read_timeout(feed_server: FeedServer) -> None:
+    url = feed_server.route("/slow", Response(body=ATOM, delay=3.0))
+    result = fetch_one(url, tuned(read_timeout=0.3))
+    assert result.error_kind == "timeout"
+    assert result.error == "timed out after 0.3 s waiting for the response"
+    assert result.elapsed < 1.5
+
+
+def test_a_stalled_body_times_out_at_the_read_timeout(feed_server: FeedServer) -> None:
+    url = feed_server.route("/stall", Response(body=b"<feed>", drip=3.0))
+    result = fetch_one(url, tuned(read_timeout=0.3))
+    assert result.error == "timed out after 0.3 s reading the body"
+    assert result.status == 200 and result.body is None
+
+
+def test_a_dripping_server_fails_at_the_total_timeout(feed_server: FeedServer) -> None:
+    url = feed_server.route("/drip", Response(body=ATOM * 10, drip=0.02))
+    result = fetch_one(url, tuned(read_timeout=1.0, total_timeout=0.5))
+    assert result.error_kind == "timeout"
+    assert result.error == "timed out after 0.5 s in total"
+    assert 0.4 < result.elapsed < 1.5
+
+
+# --- Size cap -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_oversize_body_fails(feed_server: FeedServer, chunked: bool) -> None:
+    url = feed_server.route("/big", Response(body=b"x" * 5000, chunked=chunked))
+    result = fetch_one(url, tuned(max_bytes=1000))
+    assert result.error_kind == "oversize"
+    assert (result.error or "").startswith("body larger than 1000 bytes")
+    assert result.body is None
+
+
+def test_body_at_the_cap_is_fine(feed_server: FeedServer) -> None:
+    url = feed_server.route("/exact", Response(body=b"x" * 1000, chunked=True))
+    assert fetch_one(url, tuned(max_bytes=1000)).body == b"x" * 1000
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bomb"),
+    [
+        ("gzip", gzip.compress(b"\0" * 5_000_000)),
+        ("br", brotli.compress(b"\0" * 50_000_000, quality=5)),
+    ],
+)
+def test_compression_bomb_is_stopped(feed_server: FeedServer, encoding: str, bomb: bytes) -> None:
+    assert len(bomb) < 100_000, "the compressed size alone is within the cap"
+    url = feed_server.route("/bomb", Response(body=bomb, headers={"Content-Encoding": encoding}))
+    result = fetch_one(url, tuned(max_bytes=100_000))
+    assert result.error_kind == "oversize"
+    assert result.error == "body larger than 100000 bytes"
+
+
+# --- Network failures -----------------------------------------------------------
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port bound but not listening, so connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def test_connection_refused(closed_port: int) -> None:
+    result = fetch_one(f"http://127.0.0.1:{closed_port}/feed")
+    assert (result.error_kind, result.error, result.status) == ("network", "connection refused", 0)
+
+
+def test_tls_failure_is_reported_as_tls(feed_server: FeedServer) -> None:
+    feed_server.route("/feed", Response(body=ATOM))
+    result = fetch_one(feed_server.url("/feed").replace("http:", "https:"))
+    assert result.error_kind == "tls"
+    assert (result.error or "").startswith("TLS: ")
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/feed", "not a url", "http://[::1:/"])
+def test_unusable_urls_fail_without_raising(url: str) -> None:
+    assert fetch_one(url).error_kind == "network"
+
+
+# --- Politeness and ordering ---------------------------------------------------
+
+
+def test_one_domain_is_fetched_one_at_a_time_and_spaced(feed_server: FeedServer) -> None:
+    urls = [feed_server.route(f"/{i}", Response(body=ATOM, delay=0.05)) for i in range(3)]
+    started = time.monotonic()
+    results = fetch(urls, tuned(domain_spacing=0.2))
+    assert all(r.ok for r in results)
+    assert time.monotonic() - started >= 0.4
+    assert feed_server.max_in_flight == 1
+    starts = [r.started for r in feed_server.requests]
+    assert all(b - a >= 0.18 for a, b in itertools.pairwise(starts))
+
+
+def test_domains_are_fetched_in_parallel(feed_server: FeedServer) -> None:
+    feed_server.route("/slow", Response(body=ATOM, delay=0.3))
+    hosts = ["127.0.0.1", "localhost"] * 2
+    urls = [feed_server.url("/slow", host=h) for h in hosts]
+    seen: list[FetchResult] = []
+    started = time.monotonic()
+    results = fetch(urls, on_result=seen.append)
+    assert time.monotonic() - started < 1.0, "two domains with two requests each, not four in a row"
+    assert feed_server.max_in_flight == 2
+    assert [r.url for r in results] == urls
+    assert sorted(r.url for r in seen) == sorted(urls)
+
+
+def test_concurrency_caps_requests_in_flight(feed_server: FeedServer) -> None:
+    feed_server.route("/slow", Response(body=ATOM, delay=0.1))
+    urls = [feed_server.url("/slow", host=h) for h in ["127.0.0.1", "localhost"] * 2]
+    assert all(r.ok for r in fetch(urls, tuned(concurrency=1)))
+    assert feed_server.max_in_flight == 1
+
+
+def test_fetch_all_is_a_coroutine_for_async_callers(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=ATOM))
+    (result,) = asyncio.run(fetch_all([FetchRequest(url)], FAST))
+    assert result.body == ATOM
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ValueError):
+        FetchSettings(per_domain=0)
+
+
+# --- Registrable domains ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://a.b.example.co.uk/feed.xml", "example.co.uk"),
+        ("a.b.example.co.uk", "example.co.uk"),
+        ("https://Blog.Example.COM./atom", "example.com"),
+        ("https://example.com:8443/", "example.com"),
+        ("http://127.0.0.1:8080/feed", "127.0.0.1"),
+        ("http://[::1]:8080/feed", "::1"),
+        ("http://localhost:5000/feed", "localhost"),
+        ("http://[::1:/", ""),
+    ],
+)
+def test_registrable_domain(url: str, domain: str) -> None:
+    assert registrable_domain(url) == domain

@@ -1,0 +1,156 @@
+"""Links: absolute for publishing, canonical for recognising one article from two sources."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feeds.links import TRACKING_PARAMS, absolute_url, canonical_link, host_name
+
+# --- canonical_link ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://www.Example.COM/a?b=1", "//example.com/a?b=1"),
+        ("http://example.com/a?b=1", "//example.com/a?b=1"),
+        ("//example.com/a?b=1", "//example.com/a?b=1"),
+        ("HTTP://EXAMPLE.com:80/a/", "//example.com/a/"),
+        ("https://example.com:443", "//example.com/"),
+        ("https://example.com:8443/x", "//example.com:8443/x"),
+        ("http://example.com:443/x", "//example.com:443/x"),
+        (
+            "https://example.com/a?utm_source=rss&utm_medium=feed&id=7&fbclid=x&ref=hn#top",
+            "//example.com/a?id=7",
+        ),
+        ("https://example.com/a?b=2&a=1&gclid=z&c", "//example.com/a?b=2&a=1&c"),
+        (
+            "https://example.com/p?UTM_Campaign=x&mc_cid=1&mc_eid=2&igshid=3&ref_src=twsrc",
+            "//example.com/p",
+        ),
+        ("https://example.com/a?reference=1&pref=2", "//example.com/a?reference=1&pref=2"),
+        ("https://example.com/a?&&x=1&", "//example.com/a?x=1"),
+        ("https://user:secret@example.com/x", "//example.com/x"),
+        ("https://example.com/a/b/", "//example.com/a/b/"),
+        ("https://example.com/a/b", "//example.com/a/b"),
+        ("https://example.com/a/b#section-2", "//example.com/a/b"),
+        ("https://example.com/%7euser/caf%c3%a9/%2f", "//example.com/~user/caf%C3%A9/%2F"),
+        ("https://example.com/café?q=a b", "//example.com/caf%C3%A9?q=a%20b"),
+        ("https://example.com/100%", "//example.com/100%25"),
+        ("https://Bücher.example/", "//xn--bcher-kva.example/"),
+        ("https://www.www.example.com/", "//example.com/"),
+        ("https://www.com/", "//www.com/"),
+        ("https://example.com./x", "//example.com/x"),
+        ("https://[2001:DB8::1]:443/x", "//[2001:db8::1]/x"),
+        ("  https://example.com/x \n", "//example.com/x"),
+        ("urn:uuid:1234", "urn:uuid:1234"),
+        ("tag:example.com,2024:x", "tag:example.com,2024:x"),
+        ("mailto:a@example.com", "mailto:a@example.com"),
+        ("/relative/path", "/relative/path"),
+    ],
+)
+def test_canonical_link(url: str, key: str) -> None:
+    assert canonical_link(url) == key
+
+
+def test_the_same_article_from_two_sources_has_one_key() -> None:
+    from_feed = "http://www.example.com/2024/03/post/?utm_source=feedburner&utm_medium=feed#more-1"
+    from_aggregator = "https://example.com/2024/03/post/?ref=aggregator"
+    assert canonical_link(from_feed) == canonical_link(from_aggregator)
+    assert canonical_link("https://example.com/2024/03/post") != canonical_link(from_aggregator)
+
+
+_LABEL = st.from_regex(r"[A-Za-z0-9ü][A-Za-z0-9-]{0,8}", fullmatch=True)
+_HOST = st.builds(
+    lambda www, labels: ("www." if www else "") + ".".join(labels),
+    st.booleans(),
+    st.lists(_LABEL, min_size=1, max_size=3),
+)
+_PARAM_NAME = st.sampled_from(["utm_source", "UTM_medium", "fbclid", "ref", "id", "q", "page", "b"])
+_PARAM = st.builds(lambda k, v: f"{k}={v}", _PARAM_NAME, st.text(max_size=4)) | st.text(max_size=6)
+_URL = st.builds(
+    lambda scheme, host, port, segments, params, fragment: (
+        f"{scheme}{host}{port}/" + "/".join(segments)
+        + ("?" + "&".join(params) if params else "") + fragment
+    ),
+    st.sampled_from(["http://", "https://", "HTTPS://", "//"]),
+    _HOST,
+    st.sampled_from(["", ":80", ":443", ":8080"]),
+    st.lists(st.text(max_size=6), max_size=4),
+    st.lists(_PARAM, max_size=4),
+    st.sampled_from(["", "#", "#top", "#a?b=c"]),
+)
+
+
+@given(_URL)
+def test_canonical_link_is_idempotent_on_urls(url: str) -> None:
+    key = canonical_link(url)
+    assert canonical_link(key) == key
+
+
+@given(_URL)
+def test_canonical_link_has_no_scheme_tracking_or_fragment(url: str) -> None:
+    key = canonical_link(url)
+    parts = urlsplit(key)
+    assert key.startswith("//") and parts.scheme == "" and parts.fragment == ""
+    assert not (parts.hostname or "").startswith("www.") or (parts.hostname or "").count(".") == 1
+    for param in filter(None, parts.query.split("&")):
+        name = param.split("=", 1)[0].lower()
+        assert name not in TRACKING_PARAMS and not name.startswith("utm_")
+
+
+@given(st.text())
+def test_canonical_link_is_idempotent_on_any_text(text: str) -> None:
+    key = canonical_link(text)
+    assert canonical_link(key) == key
+
+
+# --- absolute_url -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "expected"),
+    [
+        ("posts/1", "https://example.org/blog/", "https://example.org/blog/posts/1"),
+        ("../x", "https://example.org/blog/a/", "https://example.org/blog/x"),
+        ("//cdn.example/x", "https://a.example/", "https://cdn.example/x"),
+        ("/a b", "https://x.example/z", "https://x.example/a%20b"),
+        ("https://o.example/p#frag", "https://x.example/", "https://o.example/p#frag"),
+        ("https://o.example/", None, "https://o.example/"),
+        ("  https://o.example/\n", None, "https://o.example/"),
+        ("x", None, None),
+        ("x", "urn:uuid:1", None),
+        (None, "https://x.example/", None),
+        ("", "https://x.example/", None),
+        ("  ", "https://x.example/", None),
+        ("javascript:alert(1)", "https://x.example/", None),
+        ("data:text/html,hi", "https://x.example/", None),
+        ("mailto:a@b.example", "https://x.example/", None),
+        ("https://[::1", "https://x.example/", None),
+    ],
+)
+def test_absolute_url(url: str | None, base: str | None, expected: str | None) -> None:
+    assert absolute_url(url, base) == expected
+
+
+@given(st.text(), st.sampled_from([None, "https://example.org/a/b", "http://x.example", "urn:x"]))
+def test_absolute_url_gives_http_or_nothing(url: str, base: str | None) -> None:
+    result = absolute_url(url, base)
+    assert result is None or urlsplit(result).scheme.lower() in ("http", "https")
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://WWW.Example.com:8080/feed", "www.example.com"),
+        ("urn:uuid:1", None),
+        ("https://[::1", None),
+        ("", None),
+    ],
+)
+def test_host_name(url: str, host: str | None) -> None:
+    assert host_name(url) == host

@@ -1,0 +1,455 @@
+"""Remote feed documents into ParsedFeed: every format, broken feeds, hostile feeds, non-feeds.
+
+Each fixture under tests/data/remote/ is paired with the exact result
+expected from it, so any change in what is kept, cleaned or resolved shows.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feeds.errors import ParseError
+from feeds.model import ParsedEntry, ParsedFeed
+from feeds.parse import parse_feed
+
+REMOTE = Path(__file__).resolve().parent / "data" / "remote"
+URL = "https://feeds.example.net/feed"
+LINK_REL = 'rel="noopener noreferrer"'
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def read(name: str) -> bytes:
+    return (REMOTE / name).read_bytes()
+
+
+def entry(**fields: object) -> ParsedEntry:
+    """A ParsedEntry with the empty defaults most fixtures share."""
+    base: dict[str, object] = {
+        "guid": None, "link": None, "title": "", "content_html": "", "summary_html": None,
+        "published": None, "updated": None,
+    }
+    return ParsedEntry(**(base | fields))  # type: ignore[arg-type]
+
+
+EXPECTED: dict[str, ParsedFeed] = {
+    "rss20.xml": ParsedFeed(
+        id=None,
+        title="Example Blog",
+        link="https://www.example.com/",
+        updated=utc(2024, 3, 6, 12),
+        lang="en-us",
+        ttl_seconds=90 * 60,
+        entries=(
+            entry(
+                guid="post-1",
+                link="https://www.example.com/posts/1?utm_source=rss",
+                title="Café & Bar",
+                content_html=(
+                    '<p>Full text with <img src="https://www.example.com/img/a.png" alt="A"> and '
+                    f'<a href="https://www.example.com/about" {LINK_REL}>about</a>.</p>'
+                ),
+                summary_html="<p>Short <b>teaser</b>.</p>",
+                published=utc(2024, 3, 5, 9),
+                updated=None,  # only a pubDate: never copied into updated
+                authors=("Bob Stone",),
+                categories=("News", "Python"),
+            ),
+            entry(
+                guid="https://www.example.com/posts/2",
+                link="https://www.example.com/posts/2",
+                title="Second",
+                content_html="Just text &amp; no markup",
+                authors=("Ann Lee",),
+            ),
+        ),
+    ),
+    "rss10.rdf": ParsedFeed(
+        id=None,
+        title="RDF Site",
+        link="http://rdf.example.org/",
+        updated=utc(2024, 2, 1, 7, 30),
+        lang="de",
+        ttl_seconds=1800,  # sy:updatePeriod hourly, sy:updateFrequency 2
+        entries=(
+            entry(
+                guid="http://rdf.example.org/a",
+                link="http://rdf.example.org/a",
+                title="Erster Eintrag",
+                content_html="Hallo <em>Welt</em>",
+                updated=utc(2024, 2, 1, 7),
+                authors=("Clara",),
+                categories=("Allgemein",),
+            ),
+        ),
+    ),
+    "rss091.xml": ParsedFeed(
+        id=None,
+        title="Old School",
+        link="http://old.example.com/",
+        updated=None,
+        lang="en",
+        entries=(
+            entry(
+                link="http://old.example.com/1999.html",
+                title="Hello 1999",
+                content_html="Party like it's <i>1999</i>",
+            ),
+        ),
+    ),
+    "atom10.xml": ParsedFeed(
+        id="urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6",
+        title="Notes & Links",
+        link="https://example.org/blog/",
+        updated=utc(2024, 3, 10, 11),
+        lang="en",
+        entries=(
+            entry(
+                guid="tag:example.org,2024:first",
+                link="https://example.org/blog/2024/first",
+                title="Use <b> & friends",  # type="text": the markup is the title
+                # Content's own xml:base (/media/) against the feed's xml:base.
+                content_html=(
+                    '<p><img src="https://example.org/media/pic.png" alt="pic"> '
+                    f'<a href="https://example.org/other" {LINK_REL}>other</a> '
+                    f'<a href="https://example.org/media/#note" {LINK_REL}>note</a></p>'
+                ),
+                summary_html="<p>A summary &lt;not a tag&gt;</p>",
+                published=utc(2024, 3, 1, 8),
+                updated=utc(2024, 3, 2, 15, 30),
+                authors=("Feed Author",),  # RFC 4287 §4.2.1: inherited from the feed
+                categories=("markup", "Fallback Label"),
+                lang="fr",
+            ),
+            entry(
+                guid="tag:example.org,2024:second",
+                link="https://example.org/blog/2024/second",
+                title="Second",
+                content_html=f'<p>Hi <a href="https://example.org/blog/x" {LINK_REL}>x</a></p>',
+                updated=utc(2024, 3, 5),
+                authors=("Entry Author",),
+                lang="en",  # xml:lang inherited from <feed>
+            ),
+        ),
+    ),
+    "atom03.xml": ParsedFeed(
+        id=None,
+        title="Atom Zero Three",
+        link="http://zero3.example.com/",
+        updated=utc(2004, 5, 1, 12),
+        lang="en",
+        entries=(
+            entry(
+                guid="tag:zero3.example.com,2004:1",
+                link="http://zero3.example.com/2004/05/01",
+                title="Old entry",
+                content_html="<p>Escaped <strong>HTML</strong></p>",
+                published=utc(2004, 5, 1, 12),
+                updated=utc(2004, 5, 1, 13),
+                authors=("Mark",),
+                lang="en",
+            ),
+        ),
+    ),
+    "jsonfeed11.json": ParsedFeed(
+        id="https://json.example.com/feed.json",
+        title="JSON Eleven",
+        link="https://json.example.com/",
+        updated=None,
+        lang="en-GB",
+        warning="skipped 1 item(s) that are not JSON objects",
+        entries=(
+            entry(
+                guid="https://json.example.com/posts/1",
+                link="https://json.example.com/posts/1",
+                title="First <post>",  # JSON Feed titles are plain text
+                content_html='<p>Hello <img src="https://json.example.com/posts/img/a.png"></p>',
+                summary_html="<p>The first one</p>",
+                published=utc(2024, 3, 1, 9),
+                updated=utc(2024, 3, 2),
+                authors=("Zed",),
+                categories=("news", "more tags"),
+                lang="de",
+            ),
+            entry(
+                guid="2",
+                link="https://elsewhere.example.org/story",
+                content_html="<p>Line one<br>line two</p><p>Second &lt;para&gt; &amp; more</p>",
+                authors=("Jane Doe",),  # the feed's authors apply
+            ),
+        ),
+    ),
+    "jsonfeed10.json": ParsedFeed(
+        id=None,
+        title="JSON One",
+        link="https://one.example.com/",
+        updated=None,
+        lang=None,
+        entries=(
+            entry(
+                guid="a1",
+                link="https://one.example.com/a1",
+                title="Only a summary",
+                content_html="<p>Nothing but &lt;this&gt;</p>",
+                published=utc(2024, 1, 1, 7, 59, 59),
+                authors=("Old Author",),
+            ),
+        ),
+    ),
+    "malformed.xml": ParsedFeed(
+        id=None,
+        title="Sloppy",
+        link="https://sloppy.example.com/",
+        updated=None,
+        lang=None,
+        warning="not well-formed (invalid token) at line 7, column 19",
+        entries=(
+            entry(
+                link="https://sloppy.example.com/fish",
+                title="Fish & Chips",
+                content_html="Tasty&nbsp;food",
+            ),
+            entry(link="https://sloppy.example.com/second", title="Second"),
+        ),
+    ),
+    "latin1-declared-utf8.xml": ParsedFeed(
+        id=None,
+        title="Café",
+        link="https://latin.example.com/",
+        updated=None,
+        lang=None,
+        warning="document declared as utf-8, but parsed as windows-1252",
+        entries=(entry(link="https://latin.example.com/creme", title="Crème brûlée"),),
+    ),
+    "hostile.xml": ParsedFeed(
+        id=None,
+        title="Hostile",
+        link="https://hostile.example/",
+        updated=None,
+        lang=None,
+        warning="not well-formed (invalid token) at line 7, column 10",
+        entries=(
+            entry(
+                guid="h1",
+                link=None,  # was javascript:alert(0)
+                title="Bad title with controls",
+                content_html=(
+                    '<p>styled</p><img src="https://hostile.example/x.png">'
+                    f"<a {LINK_REL}>js</a><a {LINK_REL}>obf</a><a {LINK_REL}>vb</a>"
+                    f'<a {LINK_REL}>data</a><img><a href="https://ok.example/" {LINK_REL}>fine</a> '
+                    f'<a href="mailto:me@example.com" {LINK_REL}>mail</a>'
+                ),
+                categories=("ok",),
+            ),
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_parses_to_expected(name: str) -> None:
+    assert parse_feed(read(name), URL) == EXPECTED[name]
+
+
+@pytest.mark.parametrize(
+    ("headers", "name"),
+    [
+        ({"Content-Type": "application/rss+xml; charset=utf-8"}, "rss20.xml"),
+        ([("content-type", "application/atom+xml")], "atom10.xml"),
+        ({"Content-Type": "application/feed+json"}, "jsonfeed11.json"),
+        ([("Content-Type", "application/json")], "jsonfeed10.json"),
+        ({"Content-Type": "text/plain"}, "jsonfeed10.json"),
+    ],
+)
+def test_headers_as_mapping_or_pairs(
+    headers: Mapping[str, str] | Sequence[tuple[str, str]], name: str
+) -> None:
+    assert parse_feed(read(name), URL, headers) == EXPECTED[name]
+
+
+def test_json_feed_is_recognised_after_bom_and_whitespace() -> None:
+    data = codecs.BOM_UTF8 + b" \n\t" + read("jsonfeed10.json")
+    assert parse_feed(data, URL) == EXPECTED["jsonfeed10.json"]
+
+
+def test_xml_served_as_json_is_still_read_as_xml() -> None:
+    parsed = parse_feed(read("rss091.xml"), URL, {"Content-Type": "application/json"})
+    assert parsed == replace(
+        EXPECTED["rss091.xml"], warning="application/json is not an XML media type")
+
+
+def test_declared_charset_in_headers_decodes_the_body() -> None:
+    data = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Caf\u00e9</title>'
+        "<item><title>\u00e9t\u00e9</title><guid>1</guid></item></channel></rss>"
+    ).encode("iso-8859-1")
+    right = parse_feed(data, URL, {"Content-Type": "application/rss+xml; charset=ISO-8859-1"})
+    assert (right.title, right.entries[0].title, right.warning) == ("Café", "été", None)
+    # Without the header the body is taken as UTF-8, fails, and is read leniently.
+    guessed = parse_feed(data, URL)
+    assert (guessed.title, guessed.warning) == (
+        "Café", "document declared as utf-8, but parsed as windows-1252")
+
+
+def test_content_language_header_does_not_become_entry_language() -> None:
+    parsed = parse_feed(read("rss20.xml"), URL, {"Content-Language": "de"})
+    assert parsed.lang == "en-us"
+    assert [e.lang for e in parsed.entries] == [None, None]
+
+
+def test_body_naming_a_local_file_is_not_read(tmp_path: Path) -> None:
+    # feedparser treats bytes it is given as a file name first.
+    local = tmp_path / "local.xml"
+    local.write_bytes(read("rss20.xml"))
+    with pytest.raises(ParseError, match=r"^not a feed: "):
+        parse_feed(str(local).encode(), URL)
+
+
+@pytest.mark.parametrize(
+    ("data", "headers", "message"),
+    [
+        (read("empty"), None, "not a feed: empty document"),
+        (b" \r\n\t", None, "not a feed: empty document"),
+        (codecs.BOM_UTF8 + b"\n", None, "not a feed: empty document"),
+        (read("page.html"), {"Content-Type": "text/html; charset=utf-8"},
+         "not a feed: looks like an HTML page"),
+        (read("page.html"), None, "not a feed: looks like an HTML page"),
+        (b"<!-- hi -->\n<html><body>x</body></html>", None, "not a feed: looks like an HTML page"),
+        (read("not-a-jsonfeed.json"), None, "not a JSON Feed: no 'version' naming jsonfeed.org"),
+        (b'{"version": "https://example.com/version/1", "items": []}', None,
+         "not a JSON Feed: no 'version' naming jsonfeed.org"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": {}}', None,
+         "not a JSON Feed: 'items' is not a list"),
+        (b"[1, 2]", {"Content-Type": "application/json"},
+         "not a JSON Feed: the top level is not an object"),
+        (b'{"version": ', None,
+         "not a JSON Feed: invalid JSON at line 1, column 13: Expecting value"),
+        (b'{"title": "caf\xe9"}', None,
+         "not a JSON Feed: not UTF-8 text (invalid continuation byte)"),
+        (b'{"n": ' + b"9" * 5000 + b"}", None,
+         "not a JSON Feed: unreadable JSON (Exceeds the limit (4300 digits) for integer string "
+         "conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the "
+         "limit)"),
+        (b"[" * 100_000, {"Content-Type": "application/json"},
+         "not a JSON Feed: JSON nested too deeply"),
+        (b"<foo><bar/></foo>", None, "not a feed: no RSS, Atom or JSON Feed document found"),
+        (b"just some text", None, "not a feed: syntax error at line 1, column 0"),
+        (b'<rss version="2.0"><channel><item', None,
+         "not a feed: unclosed token at line 1, column 28"),
+        (b'<?xml version="1.0"?>\n<rss version="2.0"><channel><item', None,
+         "not a feed: unclosed token at line 2, column 28"),
+        (b'<?xml version="1.0" encoding="\x80"?><rss/>', None,
+         "not a feed: unreadable XML (UnicodeDecodeError: 'utf-8' codec can't decode byte 0x80 "
+         "in position 0: invalid start byte)"),
+    ],
+)
+def test_not_a_feed(
+    data: bytes, headers: Mapping[str, str] | None, message: str
+) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(data, URL, headers)
+    assert str(info.value) == message
+
+
+def test_empty_but_valid_feed_is_accepted() -> None:
+    data = b'<rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+    assert parse_feed(data, URL) == ParsedFeed(
+        id=None, title="Quiet", link=None, updated=None, lang=None, entries=())
+
+
+def test_untitled_feed_is_named_after_its_host() -> None:
+    data = b'<rss version="2.0"><channel><item><title>x</title></item></channel></rss>'
+    assert parse_feed(data, "https://www.example.com/rss").title == "www.example.com"
+
+
+def _rss_channel(extra: str) -> bytes:
+    return (
+        '<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel>'
+        f"<title>T</title>{extra}<item><title>x</title></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "ttl"),
+    [
+        ("<ttl>60</ttl>", 3600),
+        ("<ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod>", 3600),
+        ("<sy:updatePeriod>weekly</sy:updatePeriod>", 7 * 86400),
+        ("<sy:updatePeriod>hourly</sy:updatePeriod>"
+         "<sy:updateFrequency>4</sy:updateFrequency>", 900),
+        ("<sy:updateFrequency>4</sy:updateFrequency>", 86400 // 4),  # period defaults to daily
+        ("<sy:updatePeriod>fortnightly</sy:updatePeriod>", None),
+        ("<ttl>soon</ttl>", None),
+        ("<ttl>0</ttl>", None),
+        ("", None),
+    ],
+)
+def test_ttl(extra: str, ttl: int | None) -> None:
+    assert parse_feed(_rss_channel(extra), URL).ttl_seconds == ttl
+
+
+@pytest.mark.parametrize(
+    ("item", "link"),
+    [
+        ("<link>/a</link>", "https://site.example/a"),  # against the site, not the feed host
+        ("<link> https://other.example/b </link>", "https://other.example/b"),
+        ("<link>javascript:alert(1)</link>", None),
+        ('<guid isPermaLink="true">https://site.example/g</guid>', "https://site.example/g"),
+    ],
+)
+def test_rss_item_links(item: str, link: str | None) -> None:
+    data = (
+        '<rss version="2.0"><channel><title>T</title><link>https://site.example/</link>'
+        f"<item><title>x</title>{item}</item></channel></rss>"
+    ).encode()
+    assert parse_feed(data, "https://feeds.example.net/site").entries[0].link == link
+
+
+def test_entry_without_dates_gets_none_not_now() -> None:
+    data = b'<rss version="2.0"><channel><title>T</title><item><title>x</title></item></channel>'
+    [only] = parse_feed(data + b"</rss>", URL).entries
+    assert (only.published, only.updated) == (None, None)
+
+
+_FIXTURES = sorted(p.name for p in REMOTE.iterdir())
+
+
+def _forbidden(text: str) -> bool:
+    return any(
+        (ord(c) < 0x20 and c not in "\t\n\r") or 0xD800 <= ord(c) <= 0xDFFF or c in "\ufffe\uffff"
+        for c in text
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(_FIXTURES),
+    st.integers(min_value=0, max_value=2000),
+    st.binary(max_size=8),
+    st.integers(min_value=0, max_value=8),
+)
+def test_damaged_fixtures_give_a_feed_or_a_parse_error(
+    name: str, at: int, insert: bytes, cut: int
+) -> None:
+    data = read(name)
+    damaged = data[:at] + insert + data[at + cut:]
+    try:
+        parsed = parse_feed(damaged, URL)
+    except ParseError as exc:
+        assert str(exc).startswith(("not a feed: ", "not a JSON Feed: "))
+        return
+    texts = [parsed.title, parsed.id or "", parsed.link or "", parsed.warning or ""]
+    for e in parsed.entries:
+        texts += [e.title, e.content_html, e.summary_html or "", e.guid or "", e.link or ""]
+        texts += [*e.authors, *e.categories]
+    assert not any(_forbidden(t) for t in texts)

@@ -1,0 +1,98 @@
+"""The store: update decisions, transactions, retention, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feeds.errors import StoreError
+from feeds.model import Entry, Variant
+from feeds.store import SCHEMA_VERSION, Incoming, Store, decide_updated
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def _entry(i: int, text: str = "body", when: datetime = T0) -> Entry:
+    return Entry(id=f"urn:e{i}", variants=(Variant("en", f"t{i}", f"<p>{text}</p>"),),
+                 updated=when, published=when, origin="src")
+
+
+def test_decide_updated_rules() -> None:
+    assert decide_updated(None, "h", None, NOW) == (NOW, True)  # no date: first seen
+    assert decide_updated(None, "h", T0, NOW) == (T0, True)
+    kept = ("h", T0.isoformat(), T0.isoformat())
+    assert decide_updated(kept, "h", T0, NOW) == (T0, False)
+    assert decide_updated(kept, "h2", T0, NOW) == (NOW, True)  # silent edit: dated now
+    later = T0 + timedelta(days=1)
+    assert decide_updated(kept, "h2", later, NOW) == (later, True)
+
+
+def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        stats = store.update_source("src", {}, [Incoming(_entry(1), None)], T0)
+        assert stats.new == 1
+        stats = store.update_source("src", {}, [Incoming(_entry(1), None)], NOW)
+        assert stats.unchanged == 1
+        [e] = store.entries()
+        assert e.updated == T0
+        stats = store.update_source("src", {}, [Incoming(_entry(1, "edited"), None)], NOW)
+        assert stats.changed == 1
+        [e] = store.entries()
+        assert e.updated == NOW and e.variants[0].content_html == "<p>edited</p>"
+
+
+def test_failed_transaction_stores_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        with pytest.raises(ValueError):
+            store.update_source("src", {"no_such_field": 1}, [Incoming(_entry(1), None)], NOW)
+        assert store.entries() == []
+        store.update_source("src", {"title": "T"}, [Incoming(_entry(1), None)], NOW)
+        source = store.source("src")
+        assert source is not None and source.title == "T" and source.entry_count == 1
+
+
+def test_duplicates_by_canonical_link_are_published_once(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["a", "b"])
+        store.update_source("a", {}, [Incoming(_entry(1), None, "//x.org/1")], T0)
+        store.update_source("b", {}, [Incoming(_entry(2), None, "//x.org/1"),
+                                      Incoming(_entry(3), None, "//x.org/3")], NOW)
+        assert [e.id for e in store.published_entries()] == ["urn:e1", "urn:e3"]
+
+
+def test_retention_keeps_newest_and_recent(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        incoming = [Incoming(_entry(i, when=NOW - timedelta(days=i * 10)), None)
+                    for i in range(10)]
+        store.update_source("src", {}, incoming, NOW)
+        dropped = store.apply_retention("src", keep_entries=3, keep_days=45, now=NOW)
+        # Newer than 45 days: e0..e4; the newest three are among them.
+        assert dropped == 5
+        assert sorted(e.id for e in store.entries()) == [f"urn:e{i}" for i in range(5)]
+
+
+def test_schema_version_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this feeds"):
+        Store(path)
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="damaged or not a feeds store"):
+        Store(path)
