@@ -23,7 +23,7 @@ from .fetch import FetchSettings, fetch_all_sync, registrable_domain
 from .model import FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
 from .normalise import normalise_feed
 from .parse import parse_feed
-from .schedule import is_due, next_due
+from .schedule import is_due, max_age, next_due, polling_interval
 from .store import Store
 
 # A permanent redirect to anything but the same host over https is adopted
@@ -170,7 +170,11 @@ def _record(
         return SourceOutcome(state.key, state.url, "gone", message=result.error)
     if isinstance(parsed, BaseException) or not result.ok:
         message = str(parsed) if isinstance(parsed, BaseException) else result.error
-        kind = "parse" if isinstance(parsed, BaseException) else result.error_kind
+        kind = result.error_kind
+        if isinstance(parsed, BaseException):
+            text = str(parsed)
+            kind = ("not-a-feed" if text.startswith("not a") and "unreadable" not in text
+                    else "parse")
         throttled = result.status in (429, 503)
         errors = state.error_count if throttled else state.error_count + 1
         changes |= {
@@ -191,6 +195,9 @@ def _record(
     if result.not_modified or parsed is None:
         store.update_source(state.key, changes, alias=alias)
         return SourceOutcome(state.key, state.url, "not-modified")
+    every = polling_interval(every, parsed.ttl_seconds,
+                             max_age(result.header("cache-control")))
+    changes["next_due"] = next_due(now, every)
     when = datetime.fromtimestamp(now, UTC)
     incoming = normalise_feed(parsed, source, state.key, result.final_url, config, when)
     changes |= {

@@ -40,3 +40,29 @@ def next_due(
 def is_due(next_due_at: float | None, now: float) -> bool:
     """Whether a source should be fetched now; a never-fetched one always is."""
     return next_due_at is None or next_due_at <= now
+
+
+# A source may ask to be polled less often, but never more than this rarely.
+MAX_HINTED_INTERVAL = 24 * 3600
+
+
+def max_age(cache_control: str | None) -> int | None:
+    """The `max-age` of a Cache-Control header in seconds, or None."""
+    if not cache_control:
+        return None
+    for part in cache_control.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "max-age" and value.strip().strip('"').isdigit():
+            return int(value.strip().strip('"'))
+    return None
+
+
+def polling_interval(every: float, *hints: int | None,
+                     ceiling: float = MAX_HINTED_INTERVAL) -> float:
+    """The interval to poll at: the configured one, lengthened by what the source says.
+
+    RSS `<ttl>`, `sy:updatePeriod` and `Cache-Control: max-age` may only make
+    polling rarer (up to `ceiling`), never more frequent than configured.
+    """
+    hinted = max((h for h in hints if h), default=0)
+    return max(every, min(float(hinted), max(ceiling, every)))

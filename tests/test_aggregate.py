@@ -126,9 +126,9 @@ def test_failing_source_keeps_its_entries_and_shows_its_error(
 @pytest.mark.parametrize(
     ("response", "kind", "message"),
     [
-        (Response(body="<html><body>Hello</body></html>", content_type="text/html"), "parse",
-         "not a feed"),
-        (Response(body=""), "parse", "empty"),
+        (Response(body="<html><body>Hello</body></html>", content_type="text/html"),
+         "not-a-feed", "not a feed"),
+        (Response(body=""), "not-a-feed", "empty"),
         (Response(body="x" * 5000), "oversize", "larger than"),
         (Response(body=rss(RSS_ITEMS), delay=3), "timeout", "timed out"),
         (Response(status=404, body="no"), "http", "HTTP 404"),
