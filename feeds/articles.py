@@ -7,9 +7,10 @@ reported as `path:line: reason` and the rest is still published.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, cast
@@ -22,6 +23,7 @@ import yaml
 from mistune.core import BlockState
 from mistune.renderers.html import HTMLRenderer
 
+from . import __version__
 from .config import Config
 from .errors import ArticleError
 from .lang import MIN_LETTERS, detect_language, letter_count
@@ -51,6 +53,7 @@ class ArticlesResult:
     problems: tuple[Problem, ...]
     files: int
     drafts: int
+    parsed: Mapping[str, CachedArticle] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,28 @@ _markdown = mistune.create_markdown(renderer=None, plugins=["strikethrough", "ta
 _renderer = HTMLRenderer(escape=False)
 
 
-def read_articles(config: Config) -> ArticlesResult:
+# A cached parse: the digest of the file (and of the settings that shape the
+# parse) and the entry it gave, or None for a draft.
+CachedArticle = tuple[str, Entry | None]
+
+
+def settings_fingerprint(config: Config) -> str:
+    """What, besides a file's bytes, decides how it parses; part of the cache key."""
+    parts = (__version__, config.base_url, config.author, config.timezone, config.id_date,
+             ",".join(config.languages), repr(sorted(config.tag_aliases.items())))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def read_articles(
+    config: Config, cache: Mapping[str, CachedArticle] | None = None
+) -> ArticlesResult:
     """Every article under the configured directory, in path order, with problems.
 
     Drafts are skipped; a second article claiming an id another one has is
-    reported and skipped, so ids stay unique.
+    reported and skipped, so ids stay unique. With `cache` (path → the digest
+    and entry of an earlier parse), a file whose bytes and settings are
+    unchanged is not parsed again: rebuilds cost work in proportion to what
+    changed. `ArticlesResult.parsed` holds what this call had to parse.
     """
     root = config.articles_dir
     if not root.is_dir():
@@ -78,33 +98,43 @@ def read_articles(config: Config) -> ArticlesResult:
         if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
+    fingerprint = settings_fingerprint(config).encode()
     entries: list[Entry] = []
     problems: list[Problem] = []
+    parsed: dict[str, CachedArticle] = {}
     owners: dict[str, str] = {}
     drafts = 0
     for path in paths:
         shown = _shown_path(path, config.root)
         rel = path.relative_to(root).with_suffix("").as_posix()
         try:
-            entry = parse_article(path.read_bytes(), shown, rel, config)
-        except ArticleError as exc:
-            problems.append(Problem(f"{exc.path}:{exc.line}", exc.reason))
-            continue
+            data = path.read_bytes()
         except OSError as exc:
             problems.append(Problem(f"{shown}:1", f"cannot read file: {exc.strerror or exc}"))
             continue
+        digest = hashlib.sha256(fingerprint + data).hexdigest()
+        known = cache.get(shown) if cache is not None else None
+        if known is not None and known[0] == digest:
+            entry = known[1]
+        else:
+            try:
+                entry = parse_article(data, shown, rel, config)
+            except ArticleError as exc:
+                problems.append(Problem(f"{exc.path}:{exc.line}", exc.reason))
+                continue
+            parsed[shown] = (digest, entry)
         if entry is None:
             drafts += 1
             continue
         if entry.id in owners:
-            line = _key_line(path.read_bytes().decode("utf-8", "replace"), ("id", "slug"))
+            line = _key_line(data.decode("utf-8", "replace"), ("id", "slug"))
             problems.append(
                 Problem(f"{shown}:{line}", f"id {entry.id!r} is already used by {owners[entry.id]}")
             )
             continue
         owners[entry.id] = shown
         entries.append(entry)
-    return ArticlesResult(tuple(entries), tuple(problems), len(paths), drafts)
+    return ArticlesResult(tuple(entries), tuple(problems), len(paths), drafts, parsed)
 
 
 def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | None:

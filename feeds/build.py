@@ -70,11 +70,16 @@ def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
             if o.status in ("error", "gone") and o.message]
 
 
-def _sync_articles(store: Store, articles: ArticlesResult, now: datetime) -> UpsertStats:
+def sync_articles(config: Config, store: Store, now: datetime) -> tuple[ArticlesResult, UpsertStats]:
+    """Read the articles (re-parsing only changed files) and make the store match them."""
+    articles = read_articles(config, store.article_cache())
+    present = {*articles.parsed, *(p.where.rsplit(":", 1)[0] for p in articles.problems)}
+    present |= {e.origin for e in articles.entries}
+    store.update_article_cache(articles.parsed, present)
     # Local articles are always published: they are never merged with a
     # remote copy of their source link, so no canonical link is stored.
     incoming = [Incoming(e, e.updated) for e in articles.entries]
-    return store.sync_local(incoming, now)
+    return articles, store.sync_local(incoming, now)
 
 
 def build(
@@ -103,8 +108,7 @@ def build(
         if fetch and sources:
             outcomes = refresh(config, store, sources, only_due=True, settings=settings,
                                progress=progress)
-        articles = read_articles(config)
-        local = _sync_articles(store, articles, now or datetime.now(UTC))
+        articles, local = sync_articles(config, store, now or datetime.now(UTC))
         entries = store.published_entries()
         feeds, report = publish(entries, config)
     return BuildResult(

@@ -24,14 +24,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .aggregate import refresh
-from .articles import read_articles
-from .build import lock_for, publish
+from .build import lock_for, publish, sync_articles
 from .config import Config
 from .errors import FeedsError, LockedError
 from .fetch import FetchSettings
 from .lock import ProjectLock
 from .sources import load_sources
-from .store import Incoming, Store
+from .store import Store
 
 log = logging.getLogger("feeds")
 
@@ -108,11 +107,9 @@ class Daemon:
         started = time.monotonic()
         try:
             with lock_for(self.config), Store(self.config.store_path) as store:
-                articles = read_articles(self.config)
+                articles, _ = sync_articles(self.config, store, datetime.now(UTC))
                 for problem in articles.problems:
                     log.warning("%s", problem)
-                store.sync_local([Incoming(e, e.updated) for e in articles.entries],
-                                 datetime.now(UTC))
                 _, report = publish(store.published_entries(), self.config)
         except FeedsError as exc:
             self.status.last_build_error = str(exc)

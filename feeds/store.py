@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -68,6 +68,14 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX entries_by_origin ON entries(origin, sort_time);
     CREATE INDEX entries_by_canonical ON entries(canonical_link);
+    """,
+    # 2: parsed local articles, so unchanged files are not parsed again
+    """
+    CREATE TABLE article_cache (
+        path TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        data TEXT
+    );
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -232,6 +240,30 @@ class Store:
             ]
             self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
         return UpsertStats(stats.new, stats.changed, stats.unchanged, len(gone))
+
+    def article_cache(self) -> dict[str, tuple[str, Entry | None]]:
+        """Path → (digest, entry or None for a draft) of every cached article parse."""
+        return {
+            path: (digest, None if data is None else decode_entry(data))
+            for path, digest, data in self._db.execute(
+                "SELECT path, digest, data FROM article_cache")
+        }
+
+    def update_article_cache(
+        self, parsed: Mapping[str, tuple[str, Entry | None]], present: Iterable[str]
+    ) -> None:
+        """Remember new parses and forget files that are gone, in one transaction."""
+        keep = set(present)
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO article_cache (path, digest, data) VALUES (?, ?, ?)",
+                ((path, digest, None if entry is None else encode_entry(entry))
+                 for path, (digest, entry) in parsed.items()),
+            )
+            stale = [r[0] for r in self._db.execute("SELECT path FROM article_cache")
+                     if r[0] not in keep]
+            self._db.executemany("DELETE FROM article_cache WHERE path = ?",
+                                 ((p,) for p in stale))
 
     def entries(self) -> list[Entry]:
         """Every stored entry, newest first (ties by id)."""

@@ -178,3 +178,26 @@ def test_no_front_matter_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ArticleError, match="no front matter") as info:
         _parse("just text\n", tmp_path)
     assert str(info.value).startswith("a.md:1: ")
+
+
+def test_unchanged_articles_are_not_parsed_again(project: Path) -> None:
+    from feeds.store import Store
+
+    add_fixture(project, "bilingual.md", "only-required.md", "draft.md")
+    config = _config(project)
+    first = read_articles(config)
+    assert set(first.parsed) == {f"sources/articles/{n}" for n in
+                                 ("bilingual.md", "only-required.md", "draft.md")}
+    with Store(project / "s.sqlite3") as store:
+        store.update_article_cache(first.parsed, first.parsed)
+        cache = store.article_cache()
+    second = read_articles(config, cache)
+    assert second.parsed == {} and second.entries == first.entries and second.drafts == 1
+    edited = project / "sources" / "articles" / "only-required.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    third = read_articles(config, cache)
+    assert list(third.parsed) == ["sources/articles/only-required.md"]
+    (project / "feeds.toml").write_text('author = "someone else"\n', encoding="utf-8")
+    fourth = read_articles(_config(project), cache)
+    assert len(fourth.parsed) == 3
+    assert {e.authors for e in fourth.entries} >= {("someone else",)}
