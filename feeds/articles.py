@@ -330,7 +330,7 @@ def _entry_id(slug: str, config: Config) -> str:
     specific = "/".join(
         part for part in re.sub(r"[^\w/.-]+", "-", slug.strip()).split("/")
         if part not in ("", ".", "..")
-    ) or "article"
+    ) or "article-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"tag:{config.authority},{config.id_date}:{specific}"
 
 
