@@ -8,10 +8,14 @@ reported as `path:line: reason` and the rest is still published.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -26,7 +30,7 @@ from mistune.renderers.html import HTMLRenderer
 from . import __version__
 from .config import Config
 from .errors import ArticleError
-from .lang import MIN_LETTERS, detect_language, letter_count
+from .lang import MIN_LETTERS, detect_language, letter_count, preload_language_model
 from .model import Entry, Problem, Variant
 from .sanitise import clean_text, sanitise_html
 
@@ -63,6 +67,8 @@ class _Section:
     tokens: tuple[dict[str, Any], ...]
 
 
+# libyaml's safe loader when present: the same rules as yaml.SafeLoader, in C.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _markdown = mistune.create_markdown(renderer=None, plugins=["strikethrough", "table", "url"])
 _renderer = HTMLRenderer(escape=False)
 
@@ -104,25 +110,34 @@ def read_articles(
     parsed: dict[str, CachedArticle] = {}
     owners: dict[str, str] = {}
     drafts = 0
+    files: list[tuple[str, str, bytes]] = []  # (shown path, slug, bytes), in path order
     for path in paths:
         shown = _shown_path(path, config.root)
-        rel = path.relative_to(root).with_suffix("").as_posix()
         try:
             data = path.read_bytes()
         except OSError as exc:
             problems.append(Problem(f"{shown}:1", f"cannot read file: {exc.strerror or exc}"))
             continue
+        files.append((shown, path.relative_to(root).with_suffix("").as_posix(), data))
+    todo = [
+        (shown, rel, data) for shown, rel, data in files
+        if cache is None or shown not in cache
+        or cache[shown][0] != hashlib.sha256(fingerprint + data).hexdigest()
+    ]
+    results = _parse_many(todo, config)
+    for shown, _rel, data in files:
         digest = hashlib.sha256(fingerprint + data).hexdigest()
         known = cache.get(shown) if cache is not None else None
         if known is not None and known[0] == digest:
-            entry = known[1]
+            outcome: Entry | ArticleError | None = known[1]
         else:
-            try:
-                entry = parse_article(data, shown, rel, config)
-            except ArticleError as exc:
-                problems.append(Problem(f"{exc.path}:{exc.line}", exc.reason))
-                continue
-            parsed[shown] = (digest, entry)
+            outcome = results[shown]
+            if not isinstance(outcome, ArticleError):
+                parsed[shown] = (digest, outcome)
+        if isinstance(outcome, ArticleError):
+            problems.append(Problem(f"{outcome.path}:{outcome.line}", outcome.reason))
+            continue
+        entry = outcome
         if entry is None:
             drafts += 1
             continue
@@ -135,6 +150,34 @@ def read_articles(
         owners[entry.id] = shown
         entries.append(entry)
     return ArticlesResult(tuple(entries), tuple(problems), len(paths), drafts, parsed)
+
+
+# Below this many files a process pool costs more than it saves.
+_POOL_MIN = 200
+
+
+def _parse_outcome(item: tuple[str, str, bytes], config: Config) -> Entry | ArticleError | None:
+    shown, rel, data = item
+    try:
+        return parse_article(data, shown, rel, config)
+    except ArticleError as exc:
+        return exc
+
+
+def _parse_many(
+    items: Sequence[tuple[str, str, bytes]], config: Config
+) -> dict[str, Entry | ArticleError | None]:
+    """Parse `items`, on every core when there are many (parsing is CPU-bound)."""
+    workers = os.cpu_count() or 1
+    if len(items) < _POOL_MIN or workers < 2:
+        return {item[0]: _parse_outcome(item, config) for item in items}
+    # Load the language model before forking, so the workers share it.
+    preload_language_model()
+    chunk = max(1, len(items) // (workers * 8))
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        outcomes = pool.map(partial(_parse_outcome, config=config), items, chunksize=chunk)
+        return {item[0]: outcome for item, outcome in zip(items, outcomes, strict=True)}
 
 
 def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | None:
@@ -152,7 +195,7 @@ def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | N
     except ValueError as exc:
         raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
     try:
-        meta = handler.load(fm_text)
+        meta = yaml.load(fm_text, Loader=_YAML_LOADER)  # a safe loader
     except yaml.YAMLError as exc:
         # The context mark is where the broken construct starts (the line a
         # person must fix); the problem mark is where the parser gave up.
@@ -428,9 +471,11 @@ def _variants(
     merged: dict[str, list[str]] = {}
     for part_lang, html in parts:
         merged.setdefault(part_lang, []).append(html)
-    title_lang = detect_language(title, langs)
-    desc_lang = detect_language(description, langs) if description else None
     single = len(merged) == 1
+    # With a single variant the title and description are its own; detecting
+    # their language is needed only to share them out among several.
+    title_lang = None if single else detect_language(title, langs)
+    desc_lang = None if single or not description else detect_language(description, langs)
     variants = []
     for variant_lang, htmls in merged.items():
         if title_lang == variant_lang or single:

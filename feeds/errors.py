@@ -27,6 +27,10 @@ class ArticleError(FeedsError):
         self.line = line
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[ArticleError], tuple[str, int, str]]:
+        # Parsing runs in worker processes; the error must survive pickling.
+        return (type(self), (self.path, self.line, self.reason))
+
 
 class FetchError(FeedsError):
     """A remote source could not be fetched (network, TLS, HTTP status, size)."""

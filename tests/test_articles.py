@@ -201,3 +201,23 @@ def test_unchanged_articles_are_not_parsed_again(project: Path) -> None:
     fourth = read_articles(_config(project), cache)
     assert len(fourth.parsed) == 3
     assert {e.authors for e in fourth.entries} >= {("someone else",)}
+
+
+def test_many_articles_parse_in_parallel_with_the_same_result(project: Path) -> None:
+    from feeds import articles
+
+    folder = project / "sources" / "articles"
+    for i in range(articles._POOL_MIN + 10):
+        body = "这是一篇关于城市交通的中文报道，内容足够长。\n\n---\n\nAn English summary of the report."
+        (folder / f"a{i:03}.md").write_text(
+            f"---\ntitle: 报道 {i}\ndate: 2025-01-01\n---\n{body}\n", encoding="utf-8")
+    (folder / "zz-broken.md").write_text("---\ntitle: x\n---\nno date\n", encoding="utf-8")
+    config = _config(project)
+    result = read_articles(config)
+    assert len(result.entries) == articles._POOL_MIN + 10
+    assert [p.where for p in result.problems] == ["sources/articles/zz-broken.md:1"]
+    for entry in result.entries[:5] + result.entries[-5:]:
+        path = project / entry.origin
+        alone = parse_article(path.read_bytes(), entry.origin, path.stem, config)
+        assert alone == entry
+        assert entry.languages == ("zh", "en")
