@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -313,3 +316,31 @@ def test_opml_in_sources_is_read_as_subscriptions(project: Path, feed_server: Fe
     entries = assert_valid_atom(project / "output" / "all.atom").entries
     assert len(entries) == 2
     assert all("science" in [t.term for t in e.tags] for e in entries)
+
+
+def test_opml_round_trips_with_a_real_feed_reader(
+    project: Path, run_cli: CliRunner, tmp_path: Path
+) -> None:
+    newsboat = shutil.which("newsboat")
+    if newsboat is None:
+        if os.environ.get("CI"):
+            pytest.fail("newsboat is not installed; .ci/run installs it")
+        pytest.skip("newsboat is not installed")
+    home = tmp_path / "nb"
+    home.mkdir()
+    urls = ["http://127.0.0.1:9/science.xml", "http://127.0.0.1:9/blog.atom"]
+    (home / "urls").write_text("".join(f"{u}\n" for u in urls), encoding="utf-8")
+    (home / "config").write_text("", encoding="utf-8")
+    base = [newsboat, "-C", str(home / "config"), "-c", str(home / "cache.db")]
+    env = dict(os.environ, HOME=str(home))
+    exported = subprocess.run([*base, "-u", str(home / "urls"), "-e"], env=env, check=True,
+                              capture_output=True, timeout=60).stdout
+    (tmp_path / "from-newsboat.opml").write_bytes(exported)
+    imported = run_cli("import", str(tmp_path / "from-newsboat.opml"), cwd=project)
+    assert imported.returncode == 0 and "imported 2 sources" in imported.stdout
+    ours = tmp_path / "from-feeds.opml"
+    assert run_cli("export", "-o", str(ours), cwd=project).returncode == 0
+    subprocess.run([*base, "-u", str(home / "back"), "-i", str(ours)], env=env, check=True,
+                   capture_output=True, timeout=60)
+    back = (home / "back").read_text(encoding="utf-8").split()
+    assert [u for u in back if u.startswith("http")] == urls
