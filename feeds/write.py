@@ -37,11 +37,14 @@ class WriteReport:
 def write_outputs(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
     """Make `output_dir` hold exactly `files` among the managed paths.
 
-    Raises OutputError when the directory cannot be written; files already
-    replaced stay complete, the rest keep their old content.
+    Every changed file is first written in full to a temporary name, and only
+    then are they all renamed into place: a full disk or an unwritable folder
+    fails before any feed is replaced. Raises OutputError when the directory
+    cannot be written; the old feeds are then left as they were.
     """
     written: list[str] = []
     unchanged: list[str] = []
+    staged: list[tuple[str, Path]] = []
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         remove_temporary_files(output_dir)
@@ -50,29 +53,54 @@ def write_outputs(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
             if _same_content(target, data):
                 unchanged.append(rel)
                 continue
-            atomic_write(target, data)
+            staged.append((rel, _stage(target, data)))
+        for rel, tmp in staged:
+            os.replace(tmp, output_dir / rel)
             written.append(rel)
         removed = _remove_stale(output_dir, set(files))
     except OSError as exc:
         raise OutputError(_describe(exc, output_dir)) from exc
+    finally:
+        for _, tmp in staged[len(written):]:  # staged but never renamed
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
 
 
 def atomic_write(target: Path, data: bytes) -> None:
     """Replace `target` with `data` so that readers see the old or the new file."""
+    tmp = _stage(target, data)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _stage(target: Path, data: bytes) -> Path:
+    """`data` written and synced to a new temporary file beside `target`; its path.
+
+    A failure to write into the folder names the folder, not the temporary file.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=target.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target.parent)) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(target.parent)) from exc
         raise
+    return Path(tmp)
 
 
 def remove_temporary_files(output_dir: Path) -> None:
@@ -117,6 +145,6 @@ def _describe(exc: OSError, output_dir: Path) -> str:
     where = exc.filename or output_dir
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{where}: cannot write the output directory: permission denied or read-only"
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"{where}: cannot write the output directory: no space left on device"
     return f"{where}: cannot write the output directory: {exc.strerror or exc}"
