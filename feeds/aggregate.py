@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from .normalise import normalise_feed
 from .parse import parse_feed
 from .schedule import is_due, max_age, next_due, polling_interval
 from .store import Store
+from .workers import worker_pool
 
 # A permanent redirect to anything but the same host over https is adopted
 # only after it has been seen this many times in a row.
@@ -93,7 +94,7 @@ def refresh(
     done = 0
     pool: Executor | None = None
     if sum(1 for _ in chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
-        pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+        pool = worker_pool()
 
     def on_result(result: FetchResult) -> None:
         nonlocal done

@@ -8,11 +8,9 @@ reported as `path:line: reason` and the rest is still published.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import partial
@@ -33,6 +31,7 @@ from .errors import ArticleError
 from .lang import MIN_LETTERS, detect_language, letter_count, preload_language_model
 from .model import Entry, Problem, Variant
 from .sanitise import clean_text, sanitise_html
+from .workers import worker_pool
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -174,8 +173,7 @@ def _parse_many(
     # Load the language model before forking, so the workers share it.
     preload_language_model()
     chunk = max(1, len(items) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=multiprocessing.get_context("fork")) as pool:
+    with worker_pool(workers) as pool:
         outcomes = pool.map(partial(_parse_outcome, config=config), items, chunksize=chunk)
         return {item[0]: outcome for item, outcome in zip(items, outcomes, strict=True)}
 
