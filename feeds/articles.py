@@ -14,16 +14,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import partial
+from html import escape as html_escape
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import cmarkgfm
 import frontmatter.default_handlers
-import mistune
+import lxml.etree
+import lxml.html
 import yaml
-from mistune.core import BlockState
-from mistune.renderers.html import HTMLRenderer
+from cmarkgfm.cmark import Options
 
 from . import __version__
 from .config import Config
@@ -63,13 +65,16 @@ class ArticlesResult:
 class _Section:
     html: str
     text: str
-    tokens: tuple[dict[str, Any], ...]
 
 
 # libyaml's safe loader when present: the same rules as yaml.SafeLoader, in C.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_markdown = mistune.create_markdown(renderer=None, plugins=["strikethrough", "table", "url"])
-_renderer = HTMLRenderer(escape=False)
+# Raw HTML is kept by the Markdown renderer and removed by the sanitiser,
+# which knows the allow-list; GitHub's extensions add tables, strikethrough
+# and bare-URL links.
+_MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE
+# The words of a section, for detecting its language: code is not prose.
+_PROSE_TEXT = lxml.etree.XPath("descendant-or-self::text()[not(ancestor::pre or ancestor::code)]")
 
 
 # A cached parse: the digest of the file (and of the settings that shape the
@@ -240,9 +245,9 @@ def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | N
         for k, v in meta.items()
         if (m := _LANG_KEY.match(k)) and v is not None
     }
-    sections = _sections(body, config.base_url)
+    sections, source_link = _sections(body, config.base_url)
     if link is None:
-        link = _source_link(sections)
+        link = source_link
     variants = _variants(sections, title, description, per_lang, lang, config.languages)
     return Entry(
         id=entry_id,
@@ -375,64 +380,44 @@ def _entry_id(slug: str, config: Config) -> str:
     return f"tag:{config.authority},{config.id_date}:{specific}"
 
 
-def _sections(body: str, base_url: str) -> list[_Section]:
-    """The body split at top-level thematic breaks, each rendered and as plain text."""
-    tokens, _state = _markdown.parse(body)
-    groups: list[list[dict[str, Any]]] = [[]]
-    for token in cast(list[dict[str, Any]], tokens):
-        if token["type"] == "thematic_break":
+def _sections(body: str, base_url: str) -> tuple[list[_Section], str | None]:
+    """The body split at top-level thematic breaks, and its first source link.
+
+    cmark (GitHub's CommonMark, in C) renders the whole body; the HTML's
+    top-level `<hr>` elements are the breaks between language sections. Each
+    section comes rendered (sanitised, with absolute URLs) and as prose text.
+    """
+    html = cmarkgfm.github_flavored_markdown_to_html(body, options=_MARKDOWN_OPTIONS)
+    if not html.strip():
+        return [], None
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    groups: list[list[Any]] = [[]]
+    for child in root:
+        if child.tag == "hr":
             groups.append([])
-        else:
-            groups[-1].append(token)
+        elif isinstance(child.tag, str):  # not a comment or processing instruction
+            groups[-1].append(child)
+    # Text before the first element (rare: a raw HTML block) opens the first section.
+    lead = html_escape(root.text or "")
     sections = []
     for group in groups:
-        if not any(t["type"] != "blank_line" for t in group):
+        if not group:
             continue
-        # Reference links were resolved into the tokens by the parse, so a
-        # fresh state renders a group on its own.
-        html = _renderer(group, BlockState())
-        sections.append(_Section(sanitise_html(html, base_url), _plain(group), tuple(group)))
-    return sections
+        text = "".join(str(t) for el in group for t in _PROSE_TEXT(el))
+        rendered = lead + "".join(lxml.html.tostring(el, encoding="unicode") for el in group)
+        lead = ""
+        sections.append(_Section(sanitise_html(rendered, base_url), text))
+    return sections, _source_link(root)
 
 
-def _plain(tokens: Iterable[dict[str, Any]]) -> str:
-    parts: list[str] = []
-
-    def walk(items: Iterable[dict[str, Any]]) -> None:
-        for token in items:
-            if token["type"] in ("block_code", "codespan"):
-                continue
-            if "raw" in token and token["type"] in ("text", "inline_html"):
-                parts.append(token["raw"])
-            if "children" in token:
-                walk(token["children"])
-            if token["type"] in ("paragraph", "heading", "list_item", "block_text"):
-                parts.append("\n")
-
-    walk(tokens)
-    return "".join(parts)
-
-
-def _source_link(sections: Sequence[_Section]) -> str | None:
+def _source_link(root: Any) -> str | None:
     """The first link labelled as the original article, e.g. `[原文链接](URL)`."""
-    found: list[str] = []
-
-    def walk(items: Iterable[dict[str, Any]]) -> None:
-        for token in items:
-            if found:
-                return
-            if token["type"] == "link":
-                label = _plain(token.get("children", ())).strip().casefold()
-                url = str(token.get("attrs", {}).get("url", ""))
-                if label in SOURCE_LINK_LABELS and urlsplit(url).scheme in ("http", "https"):
-                    found.append(url)
-                    return
-            if "children" in token:
-                walk(token["children"])
-
-    for section in sections:
-        walk(section.tokens)
-    return found[0] if found else None
+    for anchor in root.iter("a"):
+        label = " ".join(anchor.text_content().split()).casefold()
+        url = str(anchor.get("href", "")).strip()
+        if label in SOURCE_LINK_LABELS and urlsplit(url).scheme in ("http", "https"):
+            return url
+    return None
 
 
 def _variants(
