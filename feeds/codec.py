@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from .model import Entry, SourceRef, Variant
+from .model import Entry, Listing, SourceRef, Variant
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -61,6 +61,18 @@ def entry_from_dict(data: dict[str, Any]) -> Entry:
 
 def encode_entry(entry: Entry) -> str:
     return json.dumps(entry_to_dict(entry), ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_listing(entry: Entry) -> str:
+    """What the store keeps beside an entry so that it can list it without decoding it."""
+    return json.dumps([list(entry.languages), list(entry.tags), list(entry.authors)],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_listing(entry_id: str, sort_time: float, text: str) -> Listing:
+    languages, tags, authors = json.loads(text)
+    return Listing(entry_id, datetime.fromtimestamp(sort_time, UTC), tuple(languages),
+                   tuple(tags), tuple(authors))
 
 
 def decode_entry(text: str) -> Entry:

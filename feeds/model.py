@@ -84,6 +84,36 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """An entry's place in the feeds without its text: what selection needs.
+
+    The store lists every entry this way, cheaply, so a rebuild decides which
+    feeds exist and what they hold before it loads any content.
+    """
+
+    id: str
+    sort_time: datetime
+    languages: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CachedArticle:
+    """What the store remembers of an article file it has parsed and stored.
+
+    `digest` covers the file's bytes and the settings that shape its parse;
+    `size` and `mtime_ns` let a rebuild trust an unchanged file without
+    reading it. `entry_id` is None for a draft.
+    """
+
+    digest: str
+    size: int
+    mtime_ns: int
+    entry_id: str | None
+
+
+@dataclass(frozen=True)
 class EntryFilter:
     """Which entries a feed carries: all given criteria must hold.
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from .articles import normalise_tags
+from .article import normalise_tags
 from .config import Config
 from .lang import detect_language
 from .links import canonical_link

@@ -110,7 +110,7 @@ class Daemon:
                 articles, _ = sync_articles(self.config, store, datetime.now(UTC))
                 for problem in articles.problems:
                     log.warning("%s", problem)
-                _, report = publish(store.published_entries(), self.config)
+                report = publish(store, self.config).report
         except FeedsError as exc:
             self.status.last_build_error = str(exc)
             log.error("rebuild failed: %s", exc)

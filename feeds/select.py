@@ -7,13 +7,39 @@ with the same input plans the same feeds in the same order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 from .config import Config
-from .model import Entry, EntryFilter, FeedItem, FeedSpec
+from .model import EntryFilter, FeedSpec
 from .slug import slugify
 
 
-def plan_feeds(entries: Sequence[Entry], config: Config) -> list[FeedSpec]:
+class Listed(Protocol):
+    """What choosing feeds and their entries needs of an entry: no text.
+
+    Both a full `Entry` and a store's `Listing` have it, so a rebuild can plan
+    every feed without loading the content of entries no feed will show.
+    """
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def sort_time(self) -> datetime: ...
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def authors(self) -> tuple[str, ...]: ...
+
+
+L = TypeVar("L", bound=Listed)
+# An entry as one feed shows it: the entry and the language of its variant there.
+Pick = tuple[L, str]
+
+
+def plan_feeds(entries: Sequence[Listed], config: Config) -> list[FeedSpec]:
     """Every feed to write for `entries`: all, per language, per tag, custom.
 
     A feed with no entry is not planned (its old file is then removed).
@@ -48,7 +74,7 @@ def plan_feeds(entries: Sequence[Entry], config: Config) -> list[FeedSpec]:
     return specs
 
 
-def tag_groups(entries: Iterable[Entry], min_entries: int = 1) -> dict[str, set[str]]:
+def tag_groups(entries: Iterable[Listed], min_entries: int = 1) -> dict[str, set[str]]:
     """Tag slug → the tags that share it, for slugs used by at least `min_entries` entries."""
     groups: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
@@ -63,42 +89,40 @@ def tag_groups(entries: Iterable[Entry], min_entries: int = 1) -> dict[str, set[
     return {s: groups[s] for s in sorted(groups) if counts[s] >= min_entries}
 
 
-def matches(entry: Entry, flt: EntryFilter) -> bool:
+def matches(entry: Listed, flt: EntryFilter) -> bool:
     """Whether `entry` belongs in a feed with filter `flt`."""
-    if flt.lang is not None and entry.variant(flt.lang) is None:
+    if flt.lang is not None and flt.lang not in entry.languages:
         return False
     if flt.tags and flt.tags.isdisjoint(entry.tags):
         return False
     return not (flt.authors and flt.authors.isdisjoint(entry.authors))
 
 
-def newest_first(entries: Iterable[Entry]) -> list[Entry]:
+def newest_first(entries: Iterable[L]) -> list[L]:
     """Entries ordered as feeds show them: newest first, ties broken by id."""
     return sorted(entries, key=lambda e: (-e.sort_time.timestamp(), e.id))
 
 
-def select_items(spec: FeedSpec, ordered: Sequence[Entry], limit: int) -> list[FeedItem]:
-    """The newest `limit` items of a feed, from entries already `newest_first`.
+def select_items(spec: FeedSpec, ordered: Sequence[L], limit: int) -> list[Pick[L]]:
+    """The newest `limit` entries of a feed, from entries already `newest_first`.
 
     A language feed shows each entry's variant in that language; any other
     feed carries an entry once, as its first variant.
     """
-    items: list[FeedItem] = []
+    picks: list[Pick[L]] = []
     lang = spec.filter.lang
     for entry in ordered:
         if not matches(entry, spec.filter):
             continue
-        variant = entry.variant(lang) if lang is not None else entry.variants[0]
-        assert variant is not None  # matches() checked the language
-        items.append(FeedItem(entry, variant))
-        if len(items) >= limit:
+        picks.append((entry, lang if lang is not None else entry.languages[0]))
+        if len(picks) >= limit:
             break
-    return items
+    return picks
 
 
 def select_all(
-    specs: Sequence[FeedSpec], entries: Sequence[Entry], limit: int
-) -> Mapping[FeedSpec, list[FeedItem]]:
-    """Items for every planned feed, sorting the entries once."""
+    specs: Sequence[FeedSpec], entries: Sequence[L], limit: int
+) -> Mapping[FeedSpec, list[Pick[L]]]:
+    """The picks of every planned feed, sorting the entries once."""
     ordered = newest_first(entries)
     return {spec: select_items(spec, ordered, limit) for spec in specs}

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .codec import content_hash, decode_entry, encode_entry
+from .codec import content_hash, decode_entry, decode_listing, encode_entry, encode_listing
 from .errors import StoreError
-from .model import Entry, SourceState
+from .model import CachedArticle, Entry, Listing, SourceState
 
 LOCAL = "local"  # the origin of local articles in the entries table
 
@@ -77,6 +77,24 @@ _MIGRATIONS: tuple[str, ...] = (
         data TEXT
     );
     """,
+    # 3: listings beside entries, article files known by their stat, and the
+    # fingerprints of written feeds, so a rebuild costs what changed
+    """
+    ALTER TABLE entries ADD COLUMN listing TEXT;
+    DROP TABLE article_cache;
+    CREATE TABLE article_cache (
+        path TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        entry_id TEXT
+    );
+    CREATE TABLE outputs (
+        path TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        sha256 TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -96,12 +114,16 @@ class Incoming:
     """An entry offered to the store with what the store needs to judge it.
 
     `declared_updated` is the time the entry itself claims (None when it has
-    no date: then the store uses the time it was first seen).
+    no date: then the store uses the time it was first seen). `encoded` and
+    `digest`, when given, are the entry's `encode_entry` and `content_hash`
+    worked out already (by a worker process), so the store need not.
     """
 
     entry: Entry
     declared_updated: datetime | None
     canonical_link: str | None = None
+    encoded: str | None = None
+    digest: str | None = None
 
 
 def decide_updated(
@@ -168,7 +190,14 @@ class Store:
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                if number + 1 == 3:
+                    self._fill_listings()
                 self._db.execute(f"PRAGMA user_version={number + 1}")
+
+    def _fill_listings(self) -> None:
+        rows = self._db.execute("SELECT id, data FROM entries").fetchall()
+        self._db.executemany("UPDATE entries SET listing = ? WHERE id = ?",
+                             ((encode_listing(decode_entry(data)), i) for i, data in rows))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -196,7 +225,7 @@ class Store:
         first_seen = now.timestamp()
         for item in incoming:
             entry = item.entry
-            digest = content_hash(entry)
+            digest = item.digest or content_hash(entry)
             row = self._db.execute(
                 "SELECT content_hash, declared_updated, updated FROM entries WHERE id = ?",
                 (entry.id,),
@@ -211,89 +240,135 @@ class Store:
             else:
                 changed += 1
             kept = replace(entry, updated=updated)
+            encoded = item.encoded if item.encoded and updated == entry.updated else None
             self._db.execute(
                 """INSERT INTO entries (id, origin, canonical_link, content_hash,
-                       declared_updated, updated, sort_time, first_seen, data)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       declared_updated, updated, sort_time, first_seen, data, listing)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(id) DO UPDATE SET origin = excluded.origin,
                        canonical_link = excluded.canonical_link,
                        content_hash = excluded.content_hash,
                        declared_updated = excluded.declared_updated,
                        updated = excluded.updated, sort_time = excluded.sort_time,
-                       data = excluded.data""",
+                       data = excluded.data, listing = excluded.listing""",
                 (
                     entry.id, origin, item.canonical_link, digest,
                     None if item.declared_updated is None else item.declared_updated.isoformat(),
                     updated.isoformat(), kept.sort_time.timestamp(), first_seen,
-                    encode_entry(kept),
+                    encoded or encode_entry(kept), encode_listing(kept),
                 ),
             )
         return UpsertStats(new=new, changed=changed, unchanged=unchanged)
 
-    def sync_local(self, incoming: Sequence[Incoming], now: datetime) -> UpsertStats:
-        """Make the stored local articles exactly `incoming`, in one transaction.
+    def sync_local(
+        self,
+        incoming: Sequence[Incoming],
+        now: datetime,
+        *,
+        keep: Iterable[str] | None = None,
+        cache: Mapping[str, CachedArticle] | None = None,
+        present: Iterable[str] | None = None,
+    ) -> UpsertStats:
+        """Store the local articles that changed and drop the ones that are gone.
 
-        Articles no longer on disk are removed from the store.
+        `incoming` are the articles parsed now; `keep` the ids of every article
+        still on disk (default: those of `incoming`), so an unchanged article
+        need not be offered again. `cache` and `present` update the parse
+        cache in the same transaction: a crash cannot leave the cache vouching
+        for an article the entries table does not hold.
         """
         with self._transaction():
             stats = self._upsert(LOCAL, incoming, now)
-            keep = {item.entry.id for item in incoming}
+            wanted = {item.entry.id for item in incoming}
+            wanted.update(keep or ())
             gone = [
                 r[0] for r in self._db.execute("SELECT id FROM entries WHERE origin = ?", (LOCAL,))
-                if r[0] not in keep
+                if r[0] not in wanted
             ]
             self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
+            if cache is not None:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO article_cache (path, digest, size, mtime_ns, entry_id) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    ((path, c.digest, c.size, c.mtime_ns, c.entry_id) for path, c in cache.items()),
+                )
+            if present is not None:
+                on_disk = set(present)
+                stale = [r[0] for r in self._db.execute("SELECT path FROM article_cache")
+                         if r[0] not in on_disk]
+                self._db.executemany("DELETE FROM article_cache WHERE path = ?",
+                                     ((p,) for p in stale))
         return UpsertStats(stats.new, stats.changed, stats.unchanged, len(gone))
 
-    def article_cache(self) -> dict[str, tuple[str, Entry | None]]:
-        """Path → (digest, entry or None for a draft) of every cached article parse."""
-        return {
-            path: (digest, None if data is None else decode_entry(data))
-            for path, digest, data in self._db.execute(
-                "SELECT path, digest, data FROM article_cache")
-        }
+    def article_cache(self) -> dict[str, CachedArticle]:
+        """Path → what was parsed and stored of every article file known.
 
-    def update_article_cache(
-        self, parsed: Mapping[str, tuple[str, Entry | None]], present: Iterable[str]
-    ) -> None:
-        """Remember new parses and forget files that are gone, in one transaction."""
-        keep = set(present)
-        with self._transaction():
-            self._db.executemany(
-                "INSERT OR REPLACE INTO article_cache (path, digest, data) VALUES (?, ?, ?)",
-                ((path, digest, None if entry is None else encode_entry(entry))
-                 for path, (digest, entry) in parsed.items()),
-            )
-            stale = [r[0] for r in self._db.execute("SELECT path FROM article_cache")
-                     if r[0] not in keep]
-            self._db.executemany("DELETE FROM article_cache WHERE path = ?",
-                                 ((p,) for p in stale))
+        A record whose entry is missing from the store (it was removed by
+        hand, or never made it) is left out, so that article is parsed again.
+        """
+        rows = self._db.execute(
+            """SELECT c.path, c.digest, c.size, c.mtime_ns, c.entry_id FROM article_cache c
+               LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?
+               WHERE c.entry_id IS NULL OR e.id IS NOT NULL""", (LOCAL,))
+        return {path: CachedArticle(digest, size, mtime, entry_id)
+                for path, digest, size, mtime, entry_id in rows}
 
     def entries(self) -> list[Entry]:
         """Every stored entry, newest first (ties by id)."""
         rows = self._db.execute("SELECT data FROM entries ORDER BY sort_time DESC, id")
         return [decode_entry(r[0]) for r in rows]
 
-    def published_entries(self) -> list[Entry]:
-        """Every entry to publish, newest first: one per canonical link.
+    def published_listings(self) -> list[Listing]:
+        """Every entry to publish, listed without its text, newest first.
 
-        The same article reached through two sources (or re-published under a
-        new guid) is published once, as the copy seen first.
+        One per canonical link: the same article reached through two sources
+        (or re-published under a new guid) is published once, as the copy
+        seen first.
         """
         rows = self._db.execute(
-            "SELECT canonical_link, data FROM entries "
+            "SELECT id, canonical_link, sort_time, listing FROM entries "
             "ORDER BY first_seen, origin = 'local' DESC, id"
-        ).fetchall()
+        )
         seen: set[str] = set()
-        chosen: list[Entry] = []
-        for link, data in rows:
+        chosen: list[Listing] = []
+        for entry_id, link, sort_time, listing in rows:
             if link is not None:
                 if link in seen:
                     continue
                 seen.add(link)
-            chosen.append(decode_entry(data))
+            chosen.append(decode_listing(entry_id, sort_time, listing))
         chosen.sort(key=lambda e: (-e.sort_time.timestamp(), e.id))
         return chosen
+
+    def entry_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → the stored (encoded) form of each of `ids` the store holds."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._db.execute(
+                f"SELECT id, data FROM entries WHERE id IN ({marks})", chunk).fetchall())
+        return found
+
+    def published_entries(self) -> list[Entry]:
+        """Every entry to publish, in full, newest first (see `published_listings`)."""
+        listings = self.published_listings()
+        texts = self.entry_texts(e.id for e in listings)
+        return [decode_entry(texts[e.id]) for e in listings]
+
+    def output_fingerprints(self) -> dict[str, tuple[str, str]]:
+        """Output path → (fingerprint of what it was rendered from, SHA-256 of its bytes)."""
+        rows = self._db.execute("SELECT path, fingerprint, sha256 FROM outputs")
+        return {path: (fp, sha) for path, fp, sha in rows}
+
+    def record_outputs(self, outputs: Mapping[str, tuple[str, str]]) -> None:
+        """Remember the fingerprints of exactly the feeds now written."""
+        with self._transaction():
+            self._db.execute("DELETE FROM outputs")
+            self._db.executemany(
+                "INSERT INTO outputs (path, fingerprint, sha256) VALUES (?, ?, ?)",
+                ((path, fp, sha) for path, (fp, sha) in outputs.items()))
 
     def count_entries(self, origin: str) -> int:
         return int(self._db.execute(

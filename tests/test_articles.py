@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import DATA, add_fixture
 
-from feeds.articles import parse_article, read_articles
+from feeds.article import parse_article
+from feeds.articles import read_articles
 from feeds.config import Config, load_config
 
 
@@ -181,26 +182,32 @@ def test_no_front_matter_is_reported(tmp_path: Path) -> None:
 
 
 def test_unchanged_articles_are_not_parsed_again(project: Path) -> None:
-    from feeds.store import Store
+    import os
 
     add_fixture(project, "bilingual.md", "only-required.md", "draft.md")
     config = _config(project)
     first = read_articles(config)
-    assert set(first.parsed) == {f"sources/articles/{n}" for n in
-                                 ("bilingual.md", "only-required.md", "draft.md")}
-    with Store(project / "s.sqlite3") as store:
-        store.update_article_cache(first.parsed, first.parsed)
-        cache = store.article_cache()
+    names = {f"sources/articles/{n}" for n in ("bilingual.md", "only-required.md", "draft.md")}
+    assert set(first.cache_updates) == names and set(first.present) == names
+    cache = dict(first.cache_updates)
     second = read_articles(config, cache)
-    assert second.parsed == {} and second.entries == first.entries and second.drafts == 1
+    assert second.cache_updates == {} and second.entries == () and second.drafts == 1
+    assert sorted(second.ids) == sorted(e.id for e in first.entries)
     edited = project / "sources" / "articles" / "only-required.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     third = read_articles(config, cache)
-    assert list(third.parsed) == ["sources/articles/only-required.md"]
+    assert list(third.cache_updates) == ["sources/articles/only-required.md"]
+    assert [e.origin for e in third.entries] == ["sources/articles/only-required.md"]
+    # Touched without a change: read and hashed again, but not parsed.
+    touched = project / "sources" / "articles" / "bilingual.md"
+    os.utime(touched, ns=(1, 1))
+    fourth = read_articles(config, cache)
+    assert [e.origin for e in fourth.entries] == ["sources/articles/only-required.md"]
+    assert fourth.cache_updates["sources/articles/bilingual.md"].mtime_ns == 1
     (project / "feeds.toml").write_text('author = "someone else"\n', encoding="utf-8")
-    fourth = read_articles(_config(project), cache)
-    assert len(fourth.parsed) == 3
-    assert {e.authors for e in fourth.entries} >= {("someone else",)}
+    fifth = read_articles(_config(project), cache)
+    assert len(fifth.cache_updates) == 3
+    assert {e.authors for e in fifth.entries} >= {("someone else",)}
 
 
 def test_many_articles_parse_in_parallel_with_the_same_result(project: Path) -> None:

@@ -96,3 +96,27 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="damaged or not a feeds store"):
         Store(path)
+
+
+def test_migration_lists_entries_stored_by_an_older_schema(tmp_path: Path) -> None:
+    from feeds.codec import encode_entry
+    from feeds.store import _MIGRATIONS
+
+    path = tmp_path / "s.sqlite3"
+    db = sqlite3.connect(path)
+    for script in _MIGRATIONS[:2]:
+        db.executescript(script)
+    entry = Entry(id="urn:old", variants=(Variant("zh", "旧", "<p>旧</p>"), Variant("en", "Old", "")),
+                  updated=T0, published=T0, tags=("科技",), authors=("desk",), origin="src")
+    db.execute("INSERT INTO entries (id, origin, content_hash, updated, sort_time, first_seen, data)"
+               " VALUES (?, 'src', 'h', ?, ?, ?, ?)",
+               (entry.id, T0.isoformat(), T0.timestamp(), T0.timestamp(), encode_entry(entry)))
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        [listing] = store.published_listings()
+        assert (listing.id, listing.languages, listing.tags, listing.authors) == (
+            "urn:old", ("zh", "en"), ("科技",), ("desk",))
+        assert listing.sort_time == T0
+        assert store.published_entries() == [entry]

@@ -18,7 +18,7 @@ from atomcheck import assert_valid_atom
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.articles import parse_article
+from feeds.article import parse_article
 from feeds.build import render_all
 from feeds.config import load_config
 from feeds.errors import ArticleError, ParseError

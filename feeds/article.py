@@ -1,0 +1,356 @@
+"""One article file → one entry: front matter, Markdown, languages (pure).
+
+`parse_article` turns a file's bytes into an Entry or raises ArticleError
+naming the line to fix. It holds the heavy parsers (YAML, cmark, lxml, the
+language model), so a rebuild with nothing to parse never imports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from html import escape as html_escape
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import cmarkgfm
+import frontmatter.default_handlers
+import lxml.etree
+import lxml.html
+import yaml
+from cmarkgfm.cmark import Options
+
+from .config import Config
+from .errors import ArticleError
+from .lang import MIN_LETTERS, detect_language, letter_count
+from .model import Entry, Variant
+from .sanitise import clean_text, sanitise_html
+
+# Link texts that mark "the original article" in the body of a digest.
+SOURCE_LINK_LABELS = frozenset(
+    label.casefold()
+    for label in ("原文链接", "原文", "来源", "Source Link", "Source", "Original", "Original Article")
+)
+
+_KNOWN_KEYS = frozenset(
+    {"title", "date", "description", "tags", "author", "authors", "id", "slug", "lang",
+     "updated", "link", "draft", "category", "categories"}
+)
+_LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
+
+
+
+@dataclass(frozen=True)
+class _Section:
+    html: str
+    text: str
+
+
+# libyaml's safe loader when present: the same rules as yaml.SafeLoader, in C.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Raw HTML is kept by the Markdown renderer and removed by the sanitiser,
+# which knows the allow-list; GitHub's extensions add tables, strikethrough
+# and bare-URL links.
+_MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE
+# The words of a section, for detecting its language: code is not prose.
+_PROSE_TEXT = lxml.etree.XPath("descendant-or-self::text()[not(ancestor::pre or ancestor::code)]")
+
+
+
+def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | None:
+    """The entry for one article file's bytes, or None for a draft.
+
+    `path` is how messages name the file; `rel` (its path below the articles
+    directory, without suffix) is the default slug. Raises ArticleError.
+    """
+    text = _decode(data, path)
+    handler = frontmatter.default_handlers.YAMLHandler()
+    if not handler.detect(text):
+        raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
+    try:
+        fm_text, body = handler.split(text)
+    except ValueError as exc:
+        raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
+    try:
+        meta = yaml.load(fm_text, Loader=_YAML_LOADER)  # a safe loader
+    except yaml.YAMLError as exc:
+        # The context mark is where the broken construct starts (the line a
+        # person must fix); the problem mark is where the parser gave up.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        # The front-matter text starts on the opening '---' line itself (with
+        # the rest of that line), so the mark's 0-based line is the file's 1-based one.
+        line = (mark.line + 1) if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ArticleError(path, line, f"front matter is not valid YAML: {problem}") from exc
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ArticleError(path, 2, "front matter must be a mapping of keys to values")
+    meta = {str(k): v for k, v in meta.items()}
+
+    def fail(key: str, reason: str) -> ArticleError:
+        return ArticleError(path, key_line(text, (key,)), reason)
+
+    if meta.get("draft") is True:
+        return None
+    title = _text_field(meta, "title", fail)
+    if not title:
+        raise ArticleError(path, 1 if "title" not in meta else key_line(text, ("title",)),
+                           "missing required 'title'")
+    if "date" not in meta or meta["date"] is None:
+        raise ArticleError(path, 1, "missing required 'date'")
+    published = _to_datetime(meta["date"], config.tz, lambda r: fail("date", r))
+    updated = published
+    if meta.get("updated") is not None:
+        updated = _to_datetime(meta["updated"], config.tz, lambda r: fail("updated", r))
+    description = _text_field(meta, "description", fail)
+    tags = _tags(meta, config, fail)
+    authors = _authors(meta, fail) or (config.author,)
+    lang = _text_field(meta, "lang", fail)
+    if lang is not None:
+        lang = lang.lower()
+    link = _text_field(meta, "link", fail)
+    if link is not None and urlsplit(link).scheme not in ("http", "https"):
+        raise fail("link", f"'link' must be an absolute http(s) URL, not {link!r}")
+    slug = _text_field(meta, "id", fail) or _text_field(meta, "slug", fail) or rel
+    entry_id = _entry_id(slug, config)
+    per_lang = {
+        (m.group(1).lower(), m.group(2).lower()): clean_text(str(v)).strip()
+        for k, v in meta.items()
+        if (m := _LANG_KEY.match(k)) and v is not None
+    }
+    sections, source_link = _sections(body, config.base_url)
+    if link is None:
+        link = source_link
+    variants = _variants(sections, title, description, per_lang, lang, config.languages)
+    return Entry(
+        id=entry_id,
+        variants=variants,
+        updated=updated,
+        published=published,
+        authors=authors,
+        tags=tags,
+        link=link,
+        origin=path,
+    )
+
+
+def _decode(data: bytes, path: str) -> str:
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ArticleError(path, line, "binary content (NUL byte): not a text article")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ArticleError(path, line, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})") from exc
+    return clean_text(text.removeprefix("\ufeff"))
+
+
+def key_line(text: str, keys: Iterable[str]) -> int:
+    """The line of the first front-matter line that sets one of `keys`, else 1."""
+    wanted = tuple(keys)
+    for number, line in enumerate(text.splitlines()[1:], 2):
+        if line.strip() in ("---", "..."):
+            break
+        name = line.split(":", 1)[0].strip()
+        if ":" in line and name in wanted:
+            return number
+    return 1
+
+
+def _text_field(meta: Mapping[str, Any], key: str, fail: Any) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        raise fail(key, f"'{key}' must be text, not a {type(value).__name__}")
+    if isinstance(value, bool):
+        raise fail(key, f"'{key}' must be text, not {value!r}")
+    return clean_text(str(value)).strip() or None
+
+
+def _tags(meta: Mapping[str, Any], config: Config, fail: Any) -> tuple[str, ...]:
+    raw: Any = None
+    key = "tags"
+    for key in ("tags", "categories", "category"):
+        if meta.get(key) is not None:
+            raw = meta[key]
+            break
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        items: list[Any] = raw.split(",")
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise fail(key, f"'{key}' must be a list of tags, not a {type(raw).__name__}")
+    return normalise_tags(items, config.tag_aliases, lambda item: fail(
+        key, f"'{key}' must hold text tags, not {item!r}"))
+
+
+def normalise_tags(items: Sequence[Any], aliases: Mapping[str, str], fail: Any = None) -> tuple[
+        str, ...]:
+    """Tags case-folded, stripped, aliased and de-duplicated in first-seen order."""
+    tags: list[str] = []
+    for item in items:
+        if isinstance(item, (list, dict)) or item is None:
+            if fail is not None:
+                raise fail(item)
+            continue
+        tag = " ".join(clean_text(str(item)).split()).casefold()
+        tag = aliases.get(tag, tag)
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _authors(meta: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
+    key = "authors" if meta.get("authors") is not None else "author"
+    value = meta.get(key)
+    if value is None:
+        return ()
+    values = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in values:
+        if isinstance(item, (list, dict, bool)) or item is None:
+            raise fail(key, f"'{key}' must be a name or a list of names, not {item!r}")
+        name = clean_text(str(item)).strip()
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _to_datetime(value: Any, tz: ZoneInfo, fail: Any) -> datetime:
+    """An aware UTC datetime from a YAML value; naive times are in the site's zone."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            result = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise fail(f"date {value!r} is not a date (expected e.g. 2025-03-14T08:30:00Z)") from None
+    else:
+        raise fail(f"date {value!r} is not a date (expected e.g. 2025-03-14T08:30:00Z)")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=tz)
+    try:
+        return result.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise fail(f"date {value!r} is out of range") from None
+
+
+def _entry_id(slug: str, config: Config) -> str:
+    """A stable URI for an article: its own id if that is a URI, else a tag: URI (RFC 4151)."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:\S+$", slug, re.IGNORECASE) and not re.match(
+            r"^\d", slug):
+        return slug
+    specific = "/".join(
+        part for part in re.sub(r"[^\w/.-]+", "-", slug.strip()).split("/")
+        if part not in ("", ".", "..")
+    ) or "article-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"tag:{config.authority},{config.id_date}:{specific}"
+
+
+def _sections(body: str, base_url: str) -> tuple[list[_Section], str | None]:
+    """The body split at top-level thematic breaks, and its first source link.
+
+    cmark (GitHub's CommonMark, in C) renders the whole body; the HTML's
+    top-level `<hr>` elements are the breaks between language sections. Each
+    section comes rendered (sanitised, with absolute URLs) and as prose text.
+    """
+    html = cmarkgfm.github_flavored_markdown_to_html(body, options=_MARKDOWN_OPTIONS)
+    if not html.strip():
+        return [], None
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    groups: list[list[Any]] = [[]]
+    for child in root:
+        if child.tag == "hr":
+            groups.append([])
+        elif isinstance(child.tag, str):  # not a comment or processing instruction
+            groups[-1].append(child)
+    # Text before the first element (rare: a raw HTML block) opens the first section.
+    lead = html_escape(root.text or "")
+    sections = []
+    for group in groups:
+        if not group:
+            continue
+        text = "".join(str(t) for el in group for t in _PROSE_TEXT(el))
+        rendered = lead + "".join(lxml.html.tostring(el, encoding="unicode") for el in group)
+        lead = ""
+        sections.append(_Section(sanitise_html(rendered, base_url), text))
+    return sections, _source_link(root)
+
+
+def _source_link(root: Any) -> str | None:
+    """The first link labelled as the original article, e.g. `[原文链接](URL)`."""
+    for anchor in root.iter("a"):
+        label = " ".join(anchor.text_content().split()).casefold()
+        url = str(anchor.get("href", "")).strip()
+        if label in SOURCE_LINK_LABELS and urlsplit(url).scheme in ("http", "https"):
+            return url
+    return None
+
+
+def _variants(
+    sections: Sequence[_Section],
+    title: str,
+    description: str | None,
+    per_lang: Mapping[tuple[str, str], str],
+    lang: str | None,
+    languages: Sequence[str],
+) -> tuple[Variant, ...]:
+    """One variant per language of the body, in order of first appearance."""
+    langs = list(languages)
+    if lang is not None and lang not in langs:
+        langs.append(lang)
+    parts: list[tuple[str, str]] = []  # (lang, html) per section, in order
+    if lang is not None:
+        parts = [(lang, "\n<hr />\n".join(s.html for s in sections))]
+    else:
+        pending: list[str] = []  # sections too short to judge join their neighbour
+        for section in sections:
+            if letter_count(section.text) < MIN_LETTERS:
+                if parts:
+                    parts[-1] = (parts[-1][0], parts[-1][1] + "\n<hr />\n" + section.html)
+                else:
+                    pending.append(section.html)
+                continue
+            detected = detect_language(section.text, langs)
+            html = "\n<hr />\n".join([*pending, section.html])
+            pending = []
+            parts.append((detected, html))
+        if pending or not parts:
+            fallback = detect_language(title + "\n" + (description or ""), langs)
+            parts.append((fallback, "\n<hr />\n".join(pending)))
+    merged: dict[str, list[str]] = {}
+    for part_lang, html in parts:
+        merged.setdefault(part_lang, []).append(html)
+    single = len(merged) == 1
+    # With a single variant the title and description are its own; detecting
+    # their language is needed only to share them out among several.
+    title_lang = None if single else detect_language(title, langs)
+    desc_lang = None if single or not description else detect_language(description, langs)
+    variants = []
+    for variant_lang, htmls in merged.items():
+        if title_lang == variant_lang or single:
+            vtitle = title
+        elif ("title", variant_lang) in per_lang:
+            vtitle = per_lang[("title", variant_lang)]
+        elif description and desc_lang == variant_lang:
+            vtitle = description
+        else:
+            vtitle = title
+        summary = per_lang.get(("description", variant_lang))
+        if summary is None and description and (desc_lang == variant_lang or single):
+            summary = description
+        variants.append(Variant(variant_lang, vtitle, "\n<hr />\n".join(htmls), summary))
+    return tuple(variants)
+
+
