@@ -13,16 +13,17 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .aggregate import SourceOutcome
 from .build import BuildResult, build, fetch
 from .config import Config, load_config
 from .errors import ConfigError, FeedsError
-from .manage import add_source, export_opml, import_opml
 from .model import FetchResult, SourceState
 from .store import Store, dumps_state
+
+if TYPE_CHECKING:
+    from .aggregate import SourceOutcome
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -302,6 +303,8 @@ def _print_source(s: SourceState) -> None:
 
 
 def _cmd_add(args: argparse.Namespace, config: Config) -> int:
+    from .manage import add_source
+
     added = add_source(config, args.url, title=args.title, tags=tuple(args.tag))
     if added.discovered_from:
         print(f"{added.discovered_from} is a page; it announces the feed {added.source.url}")
@@ -316,6 +319,8 @@ def _cmd_add(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_import(args: argparse.Namespace, config: Config) -> int:
+    from .manage import import_opml
+
     added, already = import_opml(config, args.file)
     for s in added:
         print(f"added {s.url}" + (f" ({s.title})" if s.title else ""))
@@ -324,6 +329,8 @@ def _cmd_import(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, config: Config) -> int:
+    from .manage import export_opml
+
     data = export_opml(config)
     if args.output:
         from .write import atomic_write

@@ -11,9 +11,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from feedgen.feed import FeedGenerator
-from feedgen.util import xml_elem
-
 from . import __version__
 from .config import Config
 from .model import Entry, FeedItem, FeedSpec, Variant
@@ -63,6 +60,8 @@ class _EntryExtras:
         return {}
 
     def extend_atom(self, entry: Any) -> Any:
+        from feedgen.util import xml_elem
+
         if self.lang:
             entry.attrib[_XML_LANG] = self.lang
         for link in self.links:
@@ -84,6 +83,9 @@ class _EntryExtras:
 
 def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> bytes:
     """The Atom document for `spec` with `items` in the given order."""
+    # Imported here: a rebuild whose feeds are all unchanged renders nothing.
+    from feedgen.feed import FeedGenerator
+
     fg = FeedGenerator()
     fg.id(feed_id(spec, config))
     fg.title(spec.title)
@@ -104,7 +106,7 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
 
 
 def _add_entry(
-    fg: FeedGenerator, item: FeedItem, spec: FeedSpec, translations: Mapping[str, str]
+    fg: Any, item: FeedItem, spec: FeedSpec, translations: Mapping[str, str]
 ) -> None:
     entry, variant = item.entry, item.variant
     fe = fg.add_entry(order="append")
