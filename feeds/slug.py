@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 _NOT_WORD = re.compile(r"[^\w]+")
 _MAX_BYTES = 120  # well under the 255-byte file-name limit, leaving room for ".atom"
 
 
+@lru_cache(maxsize=8192)  # tags repeat across thousands of entries
 def slugify(text: str) -> str:
     """A lower-case slug of `text`: Unicode letters and digits joined by `-`.
 
