@@ -281,11 +281,18 @@ def _sections(body: str, base_url: str) -> tuple[list[_Section], str | None]:
     for group in groups:
         if not group:
             continue
-        text = "".join(str(t) for el in group for t in _PROSE_TEXT(el))
+        text = "".join(_prose(el) for el in group)
         rendered = lead + "".join(lxml.html.tostring(el, encoding="unicode") for el in group)
         lead = ""
         sections.append(_Section(sanitise_html(rendered, base_url), text))
     return sections, _source_link(root)
+
+
+def _prose(element: Any) -> str:
+    """The words of `element` without its code, which says nothing of its language."""
+    if element.tag != "pre" and element.find(".//code") is None:
+        return str(element.text_content())  # the common case, and cheaper than XPath
+    return "".join(str(t) for t in _PROSE_TEXT(element))
 
 
 def _source_link(root: Any) -> str | None:
