@@ -26,6 +26,12 @@ MIN_LETTERS = 12
 _cache_dir: Path | None = None
 
 
+def user_cache_dir() -> Path:
+    """Where feeds keeps caches shared by all projects: `$XDG_CACHE_HOME/feeds`."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "feeds"
+
+
 def use_model_cache(folder: Path) -> None:
     """Keep an uncompressed copy of the language model in `folder`.
 

@@ -20,6 +20,12 @@ if str(TESTS) not in sys.path:
 from feedserver import feed_server  # noqa: E402, F401  (a fixture, used by name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One user cache (the unpacked language model) for the whole run, outside $HOME."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """An empty project directory with an articles folder."""
