@@ -12,19 +12,21 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .codec import content_hash, encode_entry
 from .config import Config
 from .errors import ParseError
 from .fetch import FetchSettings, fetch_all_sync, registrable_domain
+from .lang import use_model_cache, user_cache_dir
 from .model import FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
 from .normalise import normalise_feed
 from .parse import parse_feed
 from .schedule import is_due, max_age, next_due, polling_interval
-from .store import Store
+from .store import Incoming, Store
 from .workers import worker_pool
 
 # A permanent redirect to anything but the same host over https is adopted
@@ -46,8 +48,37 @@ class SourceOutcome:
     message: str | None = None
 
 
-def _parse_job(body: bytes, url: str, headers: tuple[tuple[str, str], ...]) -> ParsedFeed:
-    return parse_feed(body, url, headers)
+@dataclass(frozen=True)
+class _Prepared:
+    """A fetched body parsed and normalised: the feed's metadata and its entries for the store."""
+
+    feed: ParsedFeed  # without its items, which `incoming` holds normalised
+    incoming: tuple[Incoming, ...]
+
+
+def _prepare(
+    result: FetchResult, source: SourceConfig, key: str, config: Config, now: float
+) -> _Prepared | ParseError:
+    """Parse and normalise one fetched body: all the CPU work a source costs.
+
+    Runs in a worker process when there are many bodies, so both cores work
+    and the main process only stores what comes back. Entries are encoded
+    and hashed here too. A parser crash on hostile bytes becomes a ParseError.
+    """
+    assert result.body is not None
+    try:
+        parsed = parse_feed(result.body, result.final_url, result.headers)
+    except ParseError as exc:
+        return exc
+    except Exception as exc:  # a parser crash on hostile bytes must not stop the rest
+        return ParseError(f"could not parse the feed: {type(exc).__name__}: {exc}")
+    when = datetime.fromtimestamp(now, UTC)
+    incoming = normalise_feed(parsed, source, key, result.final_url, config, when)
+    encoded = tuple(
+        replace(item, encoded=encode_entry(item.entry), digest=content_hash(item.entry))
+        for item in incoming
+    )
+    return _Prepared(replace(parsed, entries=()), encoded)
 
 
 def select_sources(
@@ -80,6 +111,9 @@ def refresh(
     clock: Callable[[], float] = time.time,
 ) -> list[SourceOutcome]:
     """Fetch the chosen sources, store their entries, record every outcome."""
+    # Workers forked below inherit this: one that must detect a language
+    # loads the unpacked model instead of unpacking it again.
+    use_model_cache(user_cache_dir())
     store.ensure_sources(s.url for s in sources)
     configs = {store.resolve_key(s.url): s for s in sources}
     started = clock()
@@ -90,7 +124,8 @@ def refresh(
     if not chosen:
         return []
     requests = [FetchRequest(s.url, s.etag, s.last_modified) for s in chosen]
-    futures: dict[str, Future[ParsedFeed]] = {}
+    by_url = {s.url: s for s in chosen}
+    futures: dict[str, Future[_Prepared | ParseError]] = {}
     done = 0
     pool: Executor | None = None
     if sum(1 for _ in chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
@@ -100,8 +135,9 @@ def refresh(
         nonlocal done
         done += 1
         if result.ok and result.body is not None and pool is not None:
-            futures[result.url] = pool.submit(_parse_job, result.body, result.final_url,
-                                              result.headers)
+            state = by_url[result.url]
+            futures[result.url] = pool.submit(_prepare, result, configs[state.key], state.key,
+                                              config, clock())
         if progress is not None:
             progress(done, len(requests), result)
 
@@ -110,27 +146,17 @@ def refresh(
                                  blocked_until=store.domain_blocks(started), on_result=on_result)
         outcomes = []
         for state, result in zip(chosen, results, strict=True):
-            parsed: ParsedFeed | BaseException | None = None
+            prepared: _Prepared | ParseError | None = None
             if result.ok and result.body is not None:
-                parsed = _parsed(result, futures.get(result.url))
-            outcomes.append(_record(config, store, state, configs[state.key], result, parsed,
+                future = futures.get(result.url)
+                prepared = (future.result() if future is not None else
+                            _prepare(result, configs[state.key], state.key, config, clock()))
+            outcomes.append(_record(config, store, state, configs[state.key], result, prepared,
                                     clock()))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return outcomes
-
-
-def _parsed(result: FetchResult, future: Future[ParsedFeed] | None) -> ParsedFeed | BaseException:
-    assert result.body is not None
-    try:
-        if future is not None:
-            return future.result()
-        return parse_feed(result.body, result.final_url, result.headers)
-    except ParseError as exc:
-        return exc
-    except Exception as exc:  # a parser crash on hostile bytes must not stop the rest
-        return ParseError(f"could not parse the feed: {type(exc).__name__}: {exc}")
 
 
 def _adopt_redirect(state: SourceState, result: FetchResult) -> tuple[dict[str, Any], str | None]:
@@ -152,7 +178,7 @@ def _record(
     state: SourceState,
     source: SourceConfig,
     result: FetchResult,
-    parsed: ParsedFeed | BaseException | None,
+    prepared: _Prepared | ParseError | None,
     now: float,
 ) -> SourceOutcome:
     every = float(source.every_seconds or config.default_every_seconds)
@@ -169,11 +195,11 @@ def _record(
                     "next_due": None, "error_count": state.error_count + 1}
         store.update_source(state.key, changes)
         return SourceOutcome(state.key, state.url, "gone", message=result.error)
-    if isinstance(parsed, BaseException) or not result.ok:
-        message = str(parsed) if isinstance(parsed, BaseException) else result.error
+    if isinstance(prepared, ParseError) or not result.ok:
+        message = str(prepared) if isinstance(prepared, ParseError) else result.error
         kind = result.error_kind
-        if isinstance(parsed, BaseException):
-            text = str(parsed)
+        if isinstance(prepared, ParseError):
+            text = str(prepared)
             kind = ("not-a-feed" if text.startswith("not a") and "unreadable" not in text
                     else "parse")
         throttled = result.status in (429, 503)
@@ -193,19 +219,19 @@ def _record(
         "last_modified": result.last_modified
         or (state.last_modified if result.not_modified else None),
     }
-    if result.not_modified or parsed is None:
+    if result.not_modified or prepared is None:
         store.update_source(state.key, changes, alias=alias)
         return SourceOutcome(state.key, state.url, "not-modified")
+    parsed = prepared.feed
     every = polling_interval(every, parsed.ttl_seconds,
                              max_age(result.header("cache-control")))
     changes["next_due"] = next_due(now, every)
     when = datetime.fromtimestamp(now, UTC)
-    incoming = normalise_feed(parsed, source, state.key, result.final_url, config, when)
     changes |= {
         "title": parsed.title, "warning": parsed.warning, "feed_id": parsed.id,
         "feed_link": parsed.link,
         "feed_updated": parsed.updated.isoformat() if parsed.updated else None,
     }
-    stats = store.update_source(state.key, changes, incoming, when, alias=alias)
+    stats = store.update_source(state.key, changes, prepared.incoming, when, alias=alias)
     store.apply_retention(state.key, config.retention_entries, config.retention_days, when)
     return SourceOutcome(state.key, state.url, "ok", stats.new, stats.changed, parsed.warning)

@@ -88,11 +88,16 @@ class FetchSettings:
     `registrable_domain`), because one operator often serves many feeds from
     sibling hosts. `max_bytes` caps the decoded body. `max_retry_after`
     bounds how long a server's Retry-After can silence its domain.
+
+    One request at a time per site is what keeps a site from being hammered;
+    the spacing between starts (at most ten a second, each after the last
+    one finished) only stops a fast site from being drained back to back, and
+    keeps twenty feeds of one site within a couple of seconds.
     """
 
     concurrency: int = 32
     per_domain: int = 1
-    domain_spacing: float = 0.5
+    domain_spacing: float = 0.1
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     total_timeout: float = 60.0
