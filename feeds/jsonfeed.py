@@ -17,15 +17,17 @@ from urllib.parse import urlsplit
 from .errors import ParseError
 from .links import absolute_url, host_name
 from .model import ParsedEntry, ParsedFeed
-from .sanitise import clean_text, collapse_text, sanitise_html, text_to_html
+from .sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
 
 
-def parse_json_feed(data: bytes, url: str) -> ParsedFeed:
+def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,
+                    max_categories: int | None = None) -> ParsedFeed:
     """The feed in `data`, a JSON Feed fetched from `url`.
 
     Raises ParseError when `data` is not JSON, or is JSON but not a JSON Feed
     (no `version` naming jsonfeed.org, or no `items` list). Items that are
-    not objects are skipped and reported in `warning`.
+    not objects are skipped and reported in `warning`; so are the items after
+    the first `max_items`. An item keeps at most `max_categories` tags.
     """
     doc = _load(data)
     if not isinstance(doc, dict):
@@ -39,10 +41,17 @@ def parse_json_feed(data: bytes, url: str) -> ParsedFeed:
     link = absolute_url(_str(doc.get("home_page_url")), url)
     # JSON Feed 1.1 §"authors": an item without authors has the feed's.
     feed_authors = _authors(doc)
+    read = items if max_items is None else items[:max_items]
     entries = tuple(
-        _entry(item, link or url, feed_authors) for item in items if isinstance(item, dict)
+        _entry(item, link or url, feed_authors, max_categories)
+        for item in read if isinstance(item, dict)
     )
-    skipped = len(items) - len(entries)
+    skipped = len(read) - len(entries)
+    warnings = []
+    if len(read) < len(items):
+        warnings.append(f"read the first {len(read):,} of its {len(items):,} items")
+    if skipped:
+        warnings.append(f"skipped {skipped} item(s) that are not JSON objects")
     title = collapse_text(_str(doc.get("title")) or "")
     return ParsedFeed(
         # JSON Feed has no feed id; feed_url is the feed's own statement of
@@ -53,7 +62,7 @@ def parse_json_feed(data: bytes, url: str) -> ParsedFeed:
         updated=None,  # JSON Feed has no feed-level date, and we never invent one
         lang=_language(doc.get("language")),
         entries=entries,
-        warning=f"skipped {skipped} item(s) that are not JSON objects" if skipped else None,
+        warning="; ".join(warnings) or None,
     )
 
 
@@ -85,7 +94,8 @@ def _is_jsonfeed_version(value: object) -> bool:
     return host == "jsonfeed.org" and parts.path.startswith("/version/")
 
 
-def _entry(item: dict[str, Any], feed_base: str, feed_authors: tuple[str, ...]) -> ParsedEntry:
+def _entry(item: dict[str, Any], feed_base: str, feed_authors: tuple[str, ...],
+           max_categories: int | None) -> ParsedEntry:
     guid = item.get("id")
     # The spec says id is a string, but 1.0 feeds in the wild use numbers.
     if isinstance(guid, int | float) and not isinstance(guid, bool):
@@ -121,9 +131,9 @@ def _entry(item: dict[str, Any], feed_base: str, feed_authors: tuple[str, ...]) 
         published=_date(item.get("date_published")),
         updated=_date(item.get("date_modified")),
         authors=_authors(item) or feed_authors,
-        categories=_unique(
-            collapse_text(t) for t in _list(item.get("tags")) if isinstance(t, str)
-        ),
+        categories=_unique(  # a tag names a feed and a file: markup in one is never meant
+            untyped_text(t) for t in _list(item.get("tags")) if isinstance(t, str)
+        )[:max_categories],
         lang=_language(item.get("language")),
     )
 

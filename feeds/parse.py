@@ -5,32 +5,63 @@ wild; JSON Feed through `jsonfeed`. feedparser's own relative-URI resolution
 and HTML sanitiser are turned off: together they cost about three times the
 parse itself (63 ms against 18 ms on a 140 KB feed), and `sanitise_html`
 does both jobs with nh3, once, for every entry.
+
+Remote documents are untrusted, and a parse costs far more than its bytes:
+feedparser spends tens of microseconds on every element, and expands entity
+declarations without limit once its lenient parser has taken over. So before
+feedparser parses a document it loses its DTD (see `_guard_document`), is
+cut to its first `MAX_ITEMS` items, and is refused outright when it still
+holds more than `MAX_TAGS` tags.
 """
 
 from __future__ import annotations
 
 import calendar
 import io
+import re
 import time
 import xml.sax
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import feedparser
+import feedparser.api
 
 from .errors import ParseError
 from .jsonfeed import parse_json_feed
 from .links import absolute_url, host_name
 from .model import ParsedEntry, ParsedFeed
-from .sanitise import clean_text, collapse_text, plain_text, sanitise_html, text_to_html
+from .sanitise import (
+    clean_text,
+    collapse_text,
+    plain_text,
+    sanitise_html,
+    text_to_html,
+    untyped_text,
+)
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
+# URL schemes that make a browser run or render whatever follows them.
+_ACTIVE_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "data"})
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _BLANK = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
+
+# Items (RSS <item>, Atom <entry>) read from one document: feeds list their
+# newest items first, and retention keeps far fewer than this.
+MAX_ITEMS = 1000
+# Tags ("<" characters) a document may still hold after that cut: about ten
+# seconds of feedparser's time. Real feeds of MAX_ITEMS items stay far below.
+MAX_TAGS = 300_000
+# Categories kept per item: each distinct tag becomes a feed file of its own.
+MAX_CATEGORIES = 32
 
 # RSS 1.0 syndication module: sy:updatePeriod (default daily) divided by
 # sy:updateFrequency (default 1).
@@ -43,26 +74,31 @@ _SY_PERIODS = {
 }
 
 
-def parse_feed(data: bytes, url: str, headers: Headers | None = None) -> ParsedFeed:
+def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
+               max_items: int = MAX_ITEMS) -> ParsedFeed:
     """The feed in `data`, fetched from `url` with response `headers`.
 
     Raises ParseError ("not a feed: ...") when `data` holds no feed: empty,
     an HTML page, JSON that is not a JSON Feed, or XML too broken to yield a
-    single entry or a title. A feed that is broken but usable (malformed XML
-    with entries, a wrong declared charset) is returned with `warning` set.
+    single entry or a title, and ParseError ("refused: ...") for a document
+    too costly to parse. A feed that is broken but usable (malformed XML
+    with entries, a wrong declared charset, ignored entity declarations,
+    more than `max_items` items) is returned with `warning` set.
     """
     content_type = _header(headers, "content-type")
     head = data.lstrip(_BLANK).removeprefix(_BOM).lstrip(_BLANK)[:1024]
     if not head:
         raise ParseError("not a feed: empty document")
     if _is_json(head, content_type):
-        return parse_json_feed(data, url)
+        return parse_json_feed(data, url, max_items=max_items, max_categories=MAX_CATEGORIES)
 
     # A stream, never the bytes: given bytes, feedparser first tries them as a
     # file name, so a body such as b"/etc/passwd" would be read from our disk.
     # Only Content-Type is passed on (for its charset): feedparser would take
     # Content-Language as every element's xml:lang and Content-Location as
     # the base, hiding what the document itself declares.
+    guard = _Guard(max_items)
+    token = _GUARD.set(guard)
     try:
         result = feedparser.parse(
             io.BytesIO(data),
@@ -70,11 +106,15 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None) -> ParsedF
             resolve_relative_uris=False,
             sanitize_html=False,
         )
+    except _Refused as exc:
+        raise ParseError(f"refused: {exc}") from None
     except (UnicodeError, ValueError, LookupError) as exc:
         # feedparser's encoding detection raises on some damaged XML
         # declarations (a stray byte or a NUL in the encoding name) instead
         # of reporting them as bozo.
         raise ParseError(f"not a feed: unreadable XML ({type(exc).__name__}: {exc})") from exc
+    finally:
+        _GUARD.reset(token)
     feed = result.get("feed") or {}
     raw_entries = result.get("entries") or []
     version = result.get("version") or ""
@@ -82,6 +122,11 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None) -> ParsedF
     # which moves expat's line numbers down by one.
     shift = 0 if data.removeprefix(_BOM).startswith(b"<?xml") else 1
     problem = _describe(result.get("bozo_exception"), shift) if result.get("bozo") else None
+    notes = guard.notes
+    if guard.external_dtd and problem and problem.startswith("undefined entity"):
+        notes = [*notes, "did not load its external DTD"]
+    if notes:
+        problem = "; ".join([*notes, *([problem] if problem else [])])
     if not raw_entries:
         if not version:
             raise ParseError(_not_a_feed(head, content_type, problem))
@@ -89,15 +134,17 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None) -> ParsedF
             raise ParseError(f"not a feed: {problem}")
 
     link = absolute_url(_alternate_link(feed), url)
-    feed_authors = _authors(feed) if version.startswith("atom") else ()
+    typed = version.startswith("atom")  # Atom says which text constructs are plain text
+    feed_authors = _authors(feed) if typed else ()
     entries = tuple(
         entry for entry in (
-            _entry(raw, url, link, feed_authors) for raw in raw_entries
+            _entry(raw, url, link, feed_authors, typed) for raw in raw_entries
         ) if entry.guid or entry.link or entry.title or entry.content_html
     )
     return ParsedFeed(
-        id=_identifier(feed.get("id")),
-        title=_text(feed.get("title_detail"), feed.get("title")) or host_name(url) or url,
+        id=_feed_identifier(feed.get("id")),
+        title=_text(feed.get("title_detail"), feed.get("title"), typed)
+        or host_name(url) or url,
         link=link,
         # RSS channels often carry only pubDate, no lastBuildDate.
         updated=_utc(dict.get(feed, "updated_parsed")) or _utc(feed.get("published_parsed")),
@@ -153,7 +200,7 @@ def _describe(exc: object, line_shift: int) -> str:
 
 
 def _entry(raw: Any, url: str, feed_link: str | None,
-           feed_authors: tuple[str, ...]) -> ParsedEntry:
+           feed_authors: tuple[str, ...], typed: bool) -> ParsedEntry:
     # feedparser resolves <link> against xml:base itself; a link still
     # relative after that (RSS has no xml:base) means the site, and feeds are
     # often served from elsewhere (FeedBurner), so the site link is the base.
@@ -175,7 +222,7 @@ def _entry(raw: Any, url: str, feed_link: str | None,
     return ParsedEntry(
         guid=_identifier(raw.get("id")),
         link=link,
-        title=_text(raw.get("title_detail"), raw.get("title")),
+        title=_text(raw.get("title_detail"), raw.get("title"), typed),
         content_html=content_html or "",
         summary_html=summary_html,
         published=_utc(raw.get("published_parsed")),
@@ -185,10 +232,11 @@ def _entry(raw: Any, url: str, feed_link: str | None,
         updated=_utc(dict.get(raw, "updated_parsed")),
         # RFC 4287 §4.2.1: an Atom entry without authors has its feed's.
         authors=_authors(raw) or feed_authors,
+        # A tag names a feed and a file: markup in one is never meant.
         categories=_unique(
-            collapse_text(tag.get("term") or tag.get("label") or "")
+            untyped_text(tag.get("term") or tag.get("label") or "")
             for tag in raw.get("tags") or [] if isinstance(tag, dict)
-        ),
+        )[:MAX_CATEGORIES],
         lang=_language(language),
     )
 
@@ -218,14 +266,20 @@ def _html(detail: Any, url: str, fallback_base: str) -> str | None:
     return sanitise_html(value, base)
 
 
-def _text(detail: Any, fallback: object) -> str:
-    """A title as plain text: markup removed unless the feed says it is text."""
+def _text(detail: Any, fallback: object, typed: bool) -> str:
+    """A title as plain text: markup removed unless the feed says it is text.
+
+    Only a `typed` format (Atom) says so. For RSS, `text/plain` is
+    feedparser's guess, and it guesses text for anything holding an element
+    outside its list of harmless ones, `<script>` above all: there, text that
+    looks like markup is taken as markup, and a bare `vector<int>` as text.
+    """
     value = detail.get("value") if detail is not None else fallback
     if not isinstance(value, str):
         return ""
-    if detail is not None and detail.get("type") == "text/plain":
-        return collapse_text(value)
-    return plain_text(value)
+    if detail is None or detail.get("type") != "text/plain":
+        return plain_text(value)
+    return collapse_text(value) if typed else untyped_text(value)
 
 
 def _alternate_link(obj: Any) -> str | None:
@@ -270,6 +324,19 @@ def _identifier(value: object) -> str | None:
     return clean_text(value).strip() or None
 
 
+def _feed_identifier(value: object) -> str | None:
+    """The feed's own id, unless it is a URL that runs or embeds code when followed.
+
+    It is published as the `atom:source` id of the feed's entries, and some
+    readers link an id that looks like a URL.
+    """
+    identifier = _identifier(value)
+    if identifier is None:
+        return None
+    scheme = "".join(identifier.split()).partition(":")[0].lower()
+    return None if scheme in _ACTIVE_SCHEMES else identifier
+
+
 def _language(value: object) -> str | None:
     if not isinstance(value, str):
         return None
@@ -312,3 +379,166 @@ def _positive_int(value: object) -> int | None:
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
     """The non-empty values, first occurrence kept, order kept."""
     return tuple(dict.fromkeys(v for v in values if v))
+
+
+# --- Guarding feedparser against hostile documents ------------------------------
+#
+# feedparser.parse converts the document to UTF-8 and then hands it to
+# `replace_doctype`, whose result both of its parsers read: expat first, and
+# sgmllib (its "loose" parser) when expat refuses the document. That hand-over
+# is the one place that sees the bytes actually parsed, whatever the
+# document's encoding, so `_guard_document` takes it over.
+#
+# feedparser's own `replace_doctype` keeps the "safe" entity declarations of
+# the DTD's internal subset and gives them to both parsers. expat limits
+# entity amplification (a billion laughs stops it), but then the loose parser
+# expands the same entities without any limit: a 50 KB entity referenced
+# 50,000 times is 2.5 GB of text, and 1,000 bytes of nested entities is more.
+# No feed needs a DTD, so it is dropped whole, entities and all: an entity
+# reference then stays as literal text (`&name;`). External entities and
+# external DTDs are never fetched either way (expat's external general
+# entities are off, and without a DOCTYPE nothing names one).
+
+
+class _Refused(Exception):
+    """A document too costly to parse; the message says why."""
+
+
+@dataclass
+class _Guard:
+    """One parse_feed call's limits, and what guarding its document changed."""
+
+    max_items: int
+    notes: list[str] = field(default_factory=list)
+    external_dtd: bool = False
+
+
+_GUARD: ContextVar[_Guard | None] = ContextVar("feeds_parse_guard", default=None)
+
+_ITEM_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)(?=[\s/>])")
+_ITEM_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+# In a declaration: literals, comments and processing instructions (skipped
+# whole) and the brackets of an internal subset.
+_DECLARATION_MARK = re.compile(rb"[\"'<\[\]>]")
+
+
+def _guard_document(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
+    """feedparser's `replace_doctype`, made safe: no DTD, at most `max_items` items.
+
+    Returns what feedparser expects: the RSS version a DOCTYPE names
+    ("rss091n" for Netscape's), the document to parse, and the entities the
+    loose parser may expand (none). Raises _Refused for a DOCTYPE that never
+    ends and, within parse_feed (which sets the limits), for a document with
+    more than MAX_TAGS tags left.
+    """
+    guard = _GUARD.get()
+    version = None
+    span = _doctype_span(data)
+    if span is not None:
+        start, end = span
+        if end < 0:
+            if guard is not None:
+                raise _Refused("its DOCTYPE declaration never ends")
+            end = len(data)  # all of it is the declaration
+        declaration = data[start:end]
+        if b"netscape" in declaration.lower():
+            version = "rss091n"
+        # Newlines stay, so expat's line numbers still match the document's.
+        data = data[:start] + b"\n" * declaration.count(b"\n") + data[end:]
+        if guard is not None and b"<!ENTITY" in declaration:
+            guard.notes.append("ignored the entity declarations of its DTD")
+        elif guard is not None:
+            guard.external_dtd = b"SYSTEM" in declaration or b"PUBLIC" in declaration
+    if guard is None:  # feedparser called by something else than parse_feed
+        return version, data, {}
+    data = _first_items(data, guard)
+    tags = data.count(b"<")
+    if tags > MAX_TAGS:
+        raise _Refused(f"{tags:,} tags, more than the {MAX_TAGS:,} read from one document")
+    return version, data, {}
+
+
+def _doctype_span(data: bytes) -> tuple[int, int] | None:
+    """Where the prolog's document type declaration starts and ends (-1: never), if it has one.
+
+    Only whitespace, the XML declaration, processing instructions and comments
+    may come before it; anything else ends the prolog.
+    """
+    i = len(_BOM) if data.startswith(_BOM) else 0
+    while True:
+        while data[i : i + 1] and data[i] in _BLANK:
+            i += 1
+        if data.startswith(b"<?", i):
+            i = _after(data, b"?>", i + 2)
+        elif data.startswith(b"<!--", i):
+            i = _after(data, b"-->", i + 4)
+        elif data.startswith(b"<!DOCTYPE", i):
+            return i, _declaration_end(data, i + len(b"<!DOCTYPE"))
+        else:
+            return None
+        if i < 0:
+            return None
+
+
+def _after(data: bytes, token: bytes, start: int) -> int:
+    """The index just after the next `token` from `start`, or -1."""
+    found = data.find(token, start)
+    return found + len(token) if found >= 0 else -1
+
+
+def _declaration_end(data: bytes, i: int) -> int:
+    """The index after the `>` that closes a declaration (internal subset included), or -1."""
+    depth = 0
+    while i >= 0 and (mark := _DECLARATION_MARK.search(data, i)) is not None:
+        i = mark.start()
+        char = data[i : i + 1]
+        if char in (b'"', b"'"):
+            i = _after(data, char, i + 1)
+        elif data.startswith(b"<!--", i):
+            i = _after(data, b"-->", i + 4)
+        elif data.startswith(b"<?", i):
+            i = _after(data, b"?>", i + 2)
+        elif char == b">" and depth == 0:
+            return i + 1
+        else:  # a bracket of the internal subset, or a "<" or ">" inside it
+            if char == b"[":
+                depth += 1
+            elif char == b"]":
+                depth = max(depth - 1, 0)
+            i += 1
+    return -1
+
+
+def _first_items(data: bytes, guard: _Guard) -> bytes:
+    """`data` with only as many of its first items as the limits allow, noted in the guard.
+
+    Items are kept while there are fewer than `guard.max_items` and the
+    document keeps at most MAX_TAGS tags. The rest are cut out, from the
+    start of the first item dropped to the end of the last item, so what
+    follows the items (`</channel>`, `</feed>`) still closes the document.
+    """
+    starts = _ITEM_START.finditer(data)
+    first = next(starts, None)
+    if first is None:
+        return data
+    last_end = deque(_ITEM_END.finditer(data, first.start()), maxlen=1)
+    tail = last_end[0].end() if last_end else len(data)
+    allowed = MAX_TAGS - data.count(b"<", tail)
+    here, tags, kept = first.start(), data.count(b"<", 0, first.start()), 0
+    for following in chain((m.start() for m in starts), [tail]):
+        more = data.count(b"<", here, following)
+        if kept == guard.max_items or tags + more > allowed:
+            break
+        here, tags, kept = following, tags + more, kept + 1
+    else:
+        return data
+    if kept == 0:
+        raise _Refused(f"more than the {MAX_TAGS:,} tags read from one document "
+                       "before its first item even ends")
+    total = sum(1 for _ in _ITEM_START.finditer(data))
+    guard.notes.append(f"read the first {kept:,} of its {total:,} items (at most "
+                       f"{guard.max_items:,} items and {MAX_TAGS:,} tags are read)")
+    return data[:here] + (data[tail:] if tail > here else b"")
+
+
+feedparser.api.replace_doctype = _guard_document

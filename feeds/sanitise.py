@@ -62,6 +62,15 @@ _DROPPED_WITH_CONTENT = frozenset({
 
 URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
 
+# Elements nested deeper than this lose their tags (never their text): libxml2,
+# behind many feed readers, gives up at 256 levels (2,048 with its "huge"
+# option) and drops everything below, and no article needs a hundred.
+MAX_DEPTH = 100
+_VOID_TAGS = frozenset({"br", "col", "hr", "img", "wbr"})
+# A tag as nh3 writes it: allowed names, every attribute value double-quoted
+# (a `"` inside written as `&quot;`), and `<` in text written as `&lt;`.
+_TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)(?:\s+[^\s"=/>]+(?:="[^"]*")?)*\s*/?>')
+
 
 def _cleaner(base: str | None) -> nh3.Cleaner:
     """An nh3 sanitiser with our allow-lists.
@@ -134,7 +143,8 @@ def sanitise_html(html: str, base_url: str | None) -> str:
     http, https and mailto URLs survive, so `javascript:`, `data:` and
     `vbscript:` cannot reach a reader. Links get `rel="noopener noreferrer"`.
 
-    Relative URLs (href, src) are resolved against `base_url` here, once:
+    Elements nested more than MAX_DEPTH deep lose their tags, keeping their
+    text. Relative URLs (href, src) are resolved against `base_url` here, once:
     feedparser's own resolution and sanitiser are turned off because together
     they cost three times the parse itself. With no `base_url` they are left
     as they are (a caller without a page address); with one that is not a
@@ -150,7 +160,32 @@ def sanitise_html(html: str, base_url: str | None) -> str:
         # the WHATWG rules browsers use; an `attribute_filter` calling back
         # into Python made sanitising nearly three times slower.
         cleaned = _cleaner(base).clean(cleaned)
-    return clean_text(cleaned)
+    return clean_text(_flatten(cleaned))
+
+
+def _flatten(html: str) -> str:
+    """Sanitised `html` without the tags of elements nested deeper than MAX_DEPTH.
+
+    nh3's output is a serialised tree, so its tags balance: counting them is
+    enough to know each one's depth.
+    """
+    if html.count("<") <= MAX_DEPTH:
+        return html  # too few tags to nest that deep
+    kept: list[str] = []
+    depth = last = 0
+    for tag in _TAG.finditer(html):
+        closing, name = tag.group(1), tag.group(2)
+        if name in _VOID_TAGS:
+            continue
+        if not closing:
+            depth += 1
+        if depth > MAX_DEPTH:
+            kept.append(html[last : tag.start()])
+            last = tag.end()
+        if closing:
+            depth -= 1
+    kept.append(html[last:])
+    return "".join(kept)
 
 
 def plain_text(html_or_text: str) -> str:
@@ -165,6 +200,22 @@ def plain_text(html_or_text: str) -> str:
     spaced = _BLOCK_BOUNDARY.sub(r" \g<0>", clean_text(html_or_text))
     stripped = _TEXT_CLEANER.clean(spaced)
     return collapse_text(_html.unescape(stripped))
+
+
+# What makes text of no declared type markup: a closing tag, a tag with
+# attributes or self-closed, or a character reference. A bare `<int>` is not.
+_MARKUP = re.compile(r"</[A-Za-z][\w:-]*\s*>|<[A-Za-z][\w:-]*(?:\s+[^\s>]|\s*/>)|&#?\w+;")
+
+
+def untyped_text(text: str) -> str:
+    """Text whose format does not say if it is HTML (an RSS title, a tag), as plain text.
+
+    It is taken as markup (`plain_text`) when it looks like markup, so
+    `<script>alert(1)</script>News` gives "News" and `<b>Big</b> day` "Big
+    day", and as text (`collapse_text`) otherwise, so `vector<int>` and
+    `a < b` stay as they are.
+    """
+    return plain_text(text) if _MARKUP.search(text) else collapse_text(text)
 
 
 def collapse_text(text: str) -> str:

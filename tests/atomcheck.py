@@ -1,8 +1,9 @@
 """Reading a written feed back as a feed reader and a validator would.
 
-Every feed a test writes goes through `assert_valid_atom`: it must be valid
-against the RELAX NG schema of RFC 4287 (shipped as tests/data/atom.rng) and
-feedparser must read it without complaint (`bozo` false) as Atom 1.0.
+Every feed a test writes goes through `assert_valid_atom` (or, a whole output
+directory, `assert_valid_output`): it must be valid against the RELAX NG
+schema of RFC 4287 (shipped as tests/data/atom.rng) and feedparser must read
+it without complaint (`bozo` false) as Atom 1.0.
 """
 
 from __future__ import annotations
@@ -39,3 +40,9 @@ def assert_valid_atom(source: bytes | str | os.PathLike[str]) -> feedparser.Feed
     assert not parsed.bozo, f"{where}: feedparser: {parsed.get('bozo_exception')}"
     assert parsed.version == "atom10", f"{where}: feedparser read it as {parsed.version!r}"
     return parsed
+
+
+def assert_valid_output(output: Path) -> dict[str, feedparser.FeedParserDict]:
+    """Every feed written under `output`, by its path there, each through `assert_valid_atom`."""
+    return {path.relative_to(output).as_posix(): assert_valid_atom(path)
+            for path in sorted(output.rglob("*.atom"))}

@@ -46,6 +46,12 @@ def add_fixture(project: Path, *names: str) -> None:
         shutil.copy(DATA / "articles" / name, project / "sources" / "articles" / name)
 
 
+def write_links(project: Path, *urls: str) -> None:
+    """List `urls` as the project's remote sources, in sources/links.toml."""
+    (project / "sources" / "links.toml").write_text(
+        "".join(f'[[source]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8")
+
+
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 

@@ -32,8 +32,10 @@ class Response:
     body bytes (one byte per write). `gzip` compresses the body and sets
     Content-Encoding. With `etag`, the response carries it and a request
     whose If-None-Match matches gets a bodiless 304. `chunked` sends the
-    body with chunked framing instead of a Content-Length. Headers in
-    `headers` are sent as given and replace the defaults of the same name.
+    body with chunked framing instead of a Content-Length. `endless` sends
+    the body again and again until the client hangs up or the server stops,
+    with no Content-Length. Headers in `headers` are sent as given and
+    replace the defaults of the same name.
     """
 
     status: int = 200
@@ -45,6 +47,7 @@ class Response:
     gzip: bool = False
     etag: str | None = None
     chunked: bool = False
+    endless: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ def _constant(response: Response) -> Handler:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of
+    # concurrent connections, and the client's retry a second later then
+    # looks like a connect time-out.
+    request_queue_size = 128
     app: FeedServer
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -203,8 +210,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         bodiless = status == 304 or status == 204 or 100 <= status < 200
         if response.chunked and not bodiless:
             defaults["Transfer-Encoding"] = "chunked"
-        elif not bodiless:
+        elif not bodiless and not response.endless:
             defaults["Content-Length"] = str(len(body))
+        if response.endless:
+            self.close_connection = True  # without a length, only closing ends the body
         given = {k.lower() for k in response.headers}
         self.send_response(status)
         for name, value in defaults.items():
@@ -220,14 +229,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _write_body(self, body: bytes, response: Response, stopping: threading.Event) -> None:
         # Dripping sends one byte per write, as a server stuck in a slow loop would.
         pieces = [body[i : i + 1] for i in range(len(body))] if response.drip else [body]
-        for piece in pieces:
-            if response.chunked:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if piece else b"")
-            else:
-                self.wfile.write(piece)
-            self.wfile.flush()
-            if response.drip and stopping.wait(response.drip):
-                return
+        while True:
+            for piece in pieces:
+                if response.chunked:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if piece else b"")
+                else:
+                    self.wfile.write(piece)
+                self.wfile.flush()
+                if response.drip and stopping.wait(response.drip):
+                    return
+            if not response.endless or not body or stopping.is_set():
+                break
         if response.chunked:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from atomcheck import assert_valid_atom
-from conftest import CliRunner, add_fixture
+from atomcheck import assert_valid_atom, assert_valid_output
+from conftest import CliRunner, add_fixture, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import atom, json_feed, rss
 
@@ -26,16 +26,6 @@ ATOM_ITEMS = [("a1", "Compilers get faster", "A new release halves build times."
 JSON_ITEMS = [("j1", "国产大模型发布新版本", "新版本在推理速度上有明显提升。")]
 
 
-def _links(project: Path, *urls: str) -> None:
-    (project / "sources" / "links.toml").write_text(
-        "".join(f'[[source]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8")
-
-
-def _all_feeds(project: Path) -> None:
-    for path in sorted((project / "output").rglob("*.atom")):
-        assert_valid_atom(path)
-
-
 @pytest.fixture
 def three_feeds(feed_server: FeedServer, project: Path) -> list[str]:
     urls = [
@@ -45,7 +35,7 @@ def three_feeds(feed_server: FeedServer, project: Path) -> list[str]:
         feed_server.route("/feed.json", Response(body=json_feed(JSON_ITEMS),
                                                  content_type="application/feed+json")),
     ]
-    _links(project, *urls)
+    write_links(project, *urls)
     add_fixture(project, "bilingual.md", "only-required.md")
     return urls
 
@@ -73,7 +63,7 @@ def test_remote_and_local_entries_are_published_together(
     assert "Telescope finds water vapour" in en_titles
     assert len(assert_valid_atom(out / "tags" / "science.atom").entries) == 2
     assert len(assert_valid_atom(out / "tags" / "科技.atom").entries) == 1
-    _all_feeds(project)
+    assert_valid_output(project / "output")
 
 
 def test_second_fetch_is_conditional_and_adds_no_duplicates(
@@ -142,7 +132,7 @@ def test_each_failure_is_recorded_and_never_loses_entries(
     project: Path, feed_server: FeedServer, response: Response, kind: str, message: str
 ) -> None:
     url = feed_server.route("/feed", Response(body=rss(RSS_ITEMS)))
-    _links(project, url)
+    write_links(project, url)
     config = load_config(project)
     build(config, settings=FAST)
     feed_server.route("/feed", response)
@@ -161,7 +151,7 @@ def test_malformed_but_usable_feed_is_accepted_with_a_warning(
     project: Path, feed_server: FeedServer
 ) -> None:
     broken = rss(RSS_ITEMS).replace("</channel>", "<oops></channel>")
-    _links(project, feed_server.route("/feed", Response(body=broken)))
+    write_links(project, feed_server.route("/feed", Response(body=broken)))
     config = load_config(project)
     build(config, settings=FAST)
     with Store(config.store_path) as store:
@@ -173,7 +163,7 @@ def test_malformed_but_usable_feed_is_accepted_with_a_warning(
 def test_wrong_declared_encoding_still_gives_text(project: Path, feed_server: FeedServer) -> None:
     body = rss([("e1", "Café culture returns", "Crème brûlée for everyone.")])
     latin = body.replace('encoding="utf-8"', 'encoding="iso-8859-1"').encode("utf-8")
-    _links(project, feed_server.route("/feed", Response(
+    write_links(project, feed_server.route("/feed", Response(
         body=latin, content_type="application/rss+xml; charset=iso-8859-1")))
     build(load_config(project), settings=FAST)
     [entry] = assert_valid_atom(project / "output" / "all.atom").entries
@@ -182,7 +172,7 @@ def test_wrong_declared_encoding_still_gives_text(project: Path, feed_server: Fe
 
 def test_gone_source_stops_polling(project: Path, feed_server: FeedServer) -> None:
     url = feed_server.route("/feed", Response(body=rss(RSS_ITEMS)))
-    _links(project, url)
+    write_links(project, url)
     config = load_config(project)
     build(config, settings=FAST)
     feed_server.route("/feed", Response(status=410, body="gone"))
@@ -198,7 +188,7 @@ def test_retry_after_pauses_the_site_without_counting_an_error(
     project: Path, feed_server: FeedServer
 ) -> None:
     url = feed_server.route("/feed", Response(status=429, headers={"Retry-After": "120"}))
-    _links(project, url)
+    write_links(project, url)
     config = load_config(project)
     [outcome] = fetch(config, settings=FAST)
     assert outcome.status == "error"
@@ -215,7 +205,7 @@ def test_permanent_redirect_is_adopted_after_three_fetches_and_ids_survive(
     project: Path, feed_server: FeedServer
 ) -> None:
     old = feed_server.route("/old", Response(body=rss(RSS_ITEMS)))
-    _links(project, old)
+    write_links(project, old)
     config = load_config(project)
     build(config, settings=FAST)
     ids = {e.id for e in assert_valid_atom(project / "output" / "all.atom").entries}
@@ -236,7 +226,7 @@ def test_permanent_redirect_is_adopted_after_three_fetches_and_ids_survive(
 def test_temporary_redirect_never_changes_the_url(project: Path, feed_server: FeedServer) -> None:
     feed_server.route("/elsewhere", Response(body=rss(RSS_ITEMS)))
     url = feed_server.route("/feed", Response(status=302, headers={"Location": "/elsewhere"}))
-    _links(project, url)
+    write_links(project, url)
     config = load_config(project)
     for _ in range(4):
         fetch(config, settings=FAST)
@@ -251,7 +241,7 @@ def test_same_article_from_two_sources_is_published_once(
     a = feed_server.route("/a", Response(body=rss(RSS_ITEMS, title="A")))
     b = feed_server.route("/b", Response(body=rss(RSS_ITEMS[:1], title="B").replace(
         "http://example.com/rss/r1?utm_source=feed", "https://www.example.com/rss/r1")))
-    _links(project, a, b)
+    write_links(project, a, b)
     build(load_config(project), settings=FAST)
     titles = [e.title for e in assert_valid_atom(project / "output" / "all.atom").entries]
     assert sorted(titles) == sorted(t for _, t, _ in RSS_ITEMS)
@@ -264,7 +254,7 @@ def test_repeated_guid_for_different_items_keeps_them_all(
     body = rss(items)
     for i in range(3):  # distinct links too, so link de-duplication does not merge them
         body = body.replace("rss/same?", f"rss/same{i}?", 1)
-    _links(project, feed_server.route("/feed", Response(body=body)))
+    write_links(project, feed_server.route("/feed", Response(body=body)))
     build(load_config(project), settings=FAST)
     entries = assert_valid_atom(project / "output" / "all.atom").entries
     assert sorted(e.title for e in entries) == ["Story 0", "Story 1", "Story 2"]
