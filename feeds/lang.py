@@ -122,7 +122,10 @@ def _identifier(languages: tuple[str, ...]) -> Any:
 
 _LETTER = re.compile(r"[^\W\d_]")
 # The opening of a text says which language it is in; more only costs time.
-_SAMPLE_CHARS = 120
+# The model reads UTF-8 bytes one by one in Python, so the sample is
+# bounded in bytes: 200 bytes are 200 letters of English, 66 of Chinese.
+_SAMPLE_CHARS = 200
+_SAMPLE_BYTES = 200
 
 
 def preload_language_model() -> None:
@@ -153,5 +156,6 @@ def detect_language(text: str, languages: Sequence[str]) -> str:
     known = [lang for lang in langs if lang in ident.nb_classes]
     if len(known) < 2:
         return known[0] if known else langs[0]
-    lang, _score = ident.classify(text[:_SAMPLE_CHARS])
+    sample = text[:_SAMPLE_CHARS].encode("utf-8", "ignore")[:_SAMPLE_BYTES]
+    lang, _score = ident.classify(sample.decode("utf-8", "ignore"))
     return str(lang) if lang in langs else langs[0]
