@@ -37,8 +37,8 @@ def use_model_cache(folder: Path) -> None:
 
     py3langid ships its model LZMA-compressed; unpacking it takes most of a
     second, which a rebuild after one edited article would otherwise spend
-    on every run. The copy is a plain NumPy archive (no pickle), about 70 MB,
-    named after the py3langid version it came from.
+    on every run. The copy is a folder of plain NumPy arrays (no pickle),
+    about 70 MB, named after the packed model's size and time.
     """
     global _cache_dir
     if _cache_dir != folder:
@@ -49,13 +49,12 @@ def use_model_cache(folder: Path) -> None:
 
 @lru_cache(maxsize=1)
 def _model() -> Any:
-    from importlib.metadata import version
-
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
     cached = None
     if _cache_dir is not None:
-        cached = _cache_dir / f"langid-{version('py3langid')}.npz"
+        packed = (Path(MODEL_DIR) / MODEL_FILE).stat()
+        cached = _cache_dir / f"langid-{packed.st_size}-{packed.st_mtime_ns}"
         with contextlib.suppress(Exception):  # a damaged or foreign copy: load the original
             return _load_unpacked(cached, LanguageIdentifier)
     ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
@@ -67,46 +66,50 @@ def _model() -> Any:
     return ident
 
 
-# The arrays of an unpacked model.
+# The arrays of an unpacked model, one .npy file each.
 _ARRAYS = ("ptc", "pc", "classes", "nextmove", "row", "output")
 
 
-def _save_unpacked(ident: Any, path: Path) -> None:
+def _save_unpacked(ident: Any, folder: Path) -> None:
+    """The model's arrays as .npy files in `folder`, which appears whole or not at all."""
+    import shutil
+
     import numpy as np
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".langid-", suffix=".npz", dir=path.parent)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "ptc": ident.nb_ptc, "pc": ident.nb_pc, "classes": np.array(ident.nb_classes),
+        "nextmove": np.frombuffer(ident.tk_nextmove, dtype=f"u{ident.tk_nextmove.itemsize}"),
+        "row": np.frombuffer(ident.tk_row, dtype=f"u{ident.tk_row.itemsize}"),
+        "output": np.array(ident.tk_output, dtype=np.int32),
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=".langid-", dir=folder.parent))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(
-                fh, ptc=ident.nb_ptc, pc=ident.nb_pc, classes=np.array(ident.nb_classes),
-                nextmove=np.frombuffer(ident.tk_nextmove, dtype=f"u{ident.tk_nextmove.itemsize}"),
-                row=np.frombuffer(ident.tk_row, dtype=f"u{ident.tk_row.itemsize}"),
-                output=np.array(ident.tk_output, dtype=np.int32),
-            )
-        os.replace(tmp, path)
+        for name, values in arrays.items():
+            np.save(tmp / f"{name}.npy", values, allow_pickle=False)
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged copy
+        os.rename(tmp, folder)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _load_unpacked(path: Path, identifier: Any) -> Any:
+def _load_unpacked(folder: Path, identifier: Any) -> Any:
+    """The model from its .npy files; the large ones are mapped, not read."""
     from array import array
 
     import numpy as np
 
     codes = {2: "H", 4: "I", 8: "L"}
-    with np.load(path, allow_pickle=False) as data:
-        if set(data.files) != set(_ARRAYS):
-            raise ValueError("not an unpacked language model")
-        nextmove, row = data["nextmove"], data["row"]
-        return identifier(
-            data["ptc"], data["pc"], data["classes"].tolist(),
-            array(codes[nextmove.dtype.itemsize], nextmove.tobytes()),
-            data["output"].tolist(), norm_probs=False,
-            tk_row=array(codes[row.dtype.itemsize], row.tobytes()),
-        )
+    data = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            for name in _ARRAYS}
+    nextmove, row = data["nextmove"], data["row"]
+    return identifier(
+        data["ptc"], np.asarray(data["pc"]), data["classes"].tolist(),
+        array(codes[nextmove.dtype.itemsize], nextmove.tobytes()),
+        data["output"].tolist(), norm_probs=False,
+        tk_row=array(codes[row.dtype.itemsize], row.tobytes()),
+    )
 
 
 @lru_cache(maxsize=8)
