@@ -1,0 +1,717 @@
+"""`python -m bench`: how fast feeds builds and refreshes, next to Pelican and reader.
+
+Every scenario runs the real command line as a child process and measures
+it from outside (see bench/measure.py): median wall time over the runs,
+median CPU time (user + system, including child processes) and the peak
+resident memory of the whole process tree over the runs.
+
+Scenarios:
+
+1. cold build: N generated articles, no store, no output → every feed;
+2. no-change rebuild of the same project;
+3. one article edited → rebuild (a different, recent article each run);
+4. refresh: `feeds fetch` of M loopback feeds × K entries behind a per-request
+   latency, empty store, default politeness settings;
+5. the same refresh again, every source answering 304 Not Modified;
+6. peers, if installed: Pelican building the same N articles with its all,
+   category, tag and translation Atom feeds; reader updating the same M
+   feeds with its defaults (a fresh database, then a second pass of 304s).
+
+Each scenario checks that it measured real work (feeds written, M×K entries
+stored, every request answered 304 ...) and fails loudly otherwise. The
+results are printed as a Markdown table on stdout (and to --out); progress
+goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from bench.corpus import Article, edit_article, write_feeds_corpus, write_pelican_corpus
+from bench.measure import Measurement, run_measured
+from bench.peers import PeerEnv, prepare_peers, read_summary, write_pelican_config, write_reader_script
+from bench.remote import FeedServer, generate_feeds, loopback_hosts
+
+BENCH = Path(__file__).resolve().parent
+DEFAULT_WORK = BENCH / ".work" / "run"
+DEFAULT_PEERS_VENV = BENCH / ".work" / "peers-venv"
+
+# feeds' defaults that decide what a scenario must produce.
+ENTRIES_PER_FEED = 50  # `entries_per_feed`: newest entries per published feed
+RETENTION_ENTRIES = 200  # `retention_entries`: newest entries kept per source at least
+MAX_HOSTS = 50  # remote feeds are spread over 127.0.1.1 … 127.0.1.50
+
+TINY = {"articles": 20, "feeds": 6, "entries": 3, "latency_ms": 5.0, "runs": 1}
+DEFAULTS = {"articles": 10000, "feeds": 1000, "entries": 50, "latency_ms": 100.0, "runs": 3}
+
+RSS_TARGET_MB = 300.0
+
+
+class ScenarioError(Exception):
+    """A scenario could not be measured, or measured something other than the work it names."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a scenario should reach: at most `wall` seconds, `rss` MiB (None: not judged)."""
+
+    wall: float | None
+    rss: float | None = RSS_TARGET_MB
+
+
+@dataclass
+class Scenario:
+    """One measured scenario: its runs and what was checked along the way."""
+
+    key: str
+    title: str
+    command: str
+    target: Target
+    peer: bool = False
+    runs: list[Measurement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.runs) and self.error is None
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(m.wall for m in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(m.cpu for m in self.runs)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(m.peak_mb for m in self.runs)
+
+    @property
+    def pss_mb(self) -> float:
+        return max(m.tree_pss_mb for m in self.runs)
+
+    @property
+    def others_cores(self) -> float:
+        return statistics.median(m.others_cores for m in self.runs)
+
+    def wall_met(self) -> bool | None:
+        if not self.measured or self.target.wall is None:
+            return None
+        return self.wall < self.target.wall
+
+    def rss_met(self) -> bool | None:
+        if not self.measured or self.target.rss is None:
+            return None
+        return self.peak_mb < self.target.rss
+
+
+# --- Progress ----------------------------------------------------------------
+
+_STARTED = time.monotonic()
+
+
+def log(message: str) -> None:
+    """One progress line on stderr."""
+    print(f"[bench {time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# --- Helpers -------------------------------------------------------------------
+
+
+def feeds_argv(args: argparse.Namespace, *words: str) -> list[str]:
+    """The feeds command line, run by --feeds-python (default: this interpreter)."""
+    return [str(args.feeds_python), "-m", "feeds", *words]
+
+
+def remove(*paths: Path) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def count_entries(atom: Path) -> int:
+    """Entries in an Atom document (a plain count of `<entry` elements)."""
+    return len(re.findall(rb"<entry[\s>]", atom.read_bytes()))
+
+
+def measured(
+    scenario: Scenario, argv: Sequence[str | os.PathLike[str]], *, cwd: Path, run: int, runs: int,
+    timeout: float,
+) -> Measurement:
+    """Run one measured command for `scenario`; a failed run stops the scenario."""
+    m = run_measured(argv, cwd=cwd, timeout=timeout)
+    if not m.ok:
+        why = f"timed out after {timeout:.0f} s" if m.timed_out else f"exit status {m.returncode}"
+        tail = " / ".join(line for line in m.stderr_tail.strip().splitlines()[-4:])
+        raise ScenarioError(f"run {run}/{runs}: {why}: {tail[-600:]}")
+    scenario.runs.append(m)
+    log(f"{scenario.title}: run {run}/{runs}: {m.wall:.2f} s wall, {m.cpu:.2f} s CPU, "
+        f"{m.peak_mb:.0f} MB peak; other processes used {m.others_cores:.2f} cores")
+    return m
+
+
+def attempt(scenario: Scenario, body: Callable[[], None]) -> Scenario:
+    """Run a scenario's body, turning a failure into the scenario's error."""
+    log(f"{scenario.title} ...")
+    try:
+        body()
+    except ScenarioError as exc:
+        scenario.error = str(exc)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        scenario.error = f"{type(exc).__name__}: {exc}"
+    if scenario.error is not None:
+        log(f"{scenario.title}: FAILED: {scenario.error}")
+    return scenario
+
+
+# --- Local articles --------------------------------------------------------------
+
+
+def newest_articles(articles: Sequence[Article], count: int) -> list[Article]:
+    """The `count` most recent articles: those the published feeds show, so an edit shows too."""
+    return sorted(articles, key=lambda a: (a.date, a.number), reverse=True)[:count]
+
+
+def local_scenarios(args: argparse.Namespace, work: Path) -> list[Scenario]:
+    """Scenarios 1–3 on a project of N generated articles."""
+    project = work / "local"
+    remove(project)
+    articles_dir = project / "sources" / "articles"
+    log(f"writing {args.articles} articles to {articles_dir} ...")
+    articles = write_feeds_corpus(articles_dir, args.seed, args.articles)
+    store, output = project / ".feeds", project / "output"
+    all_atom = output / "all.atom"
+    argv = feeds_argv(args, "build", "--root", str(project))
+    expected = min(args.articles, ENTRIES_PER_FEED)
+    n = args.articles
+
+    cold = Scenario("cold", f"1. cold build, {n} articles", "feeds build --root DIR", Target(10.0))
+    nochange = Scenario("nochange", "2. no-change rebuild", "feeds build --root DIR", Target(1.0))
+    edit = Scenario("edit", "3. one article edited → rebuild", "feeds build --root DIR", Target(1.0))
+
+    def check_output(scenario: Scenario, m: Measurement) -> None:
+        if not all_atom.is_file():
+            raise ScenarioError("output/all.atom was not written")
+        got = count_entries(all_atom)
+        if got != expected:
+            raise ScenarioError(f"output/all.atom has {got} entries, expected {expected}")
+        problems = [line for line in m.stderr_tail.splitlines() if line.strip()]
+        if problems and not scenario.notes:
+            scenario.notes.append(f"stderr: {problems[0][:120]}")
+
+    def run_cold() -> None:
+        for r in range(1, args.runs + 1):
+            remove(store, output)
+            m = measured(cold, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+            check_output(cold, m)
+        feeds = sorted(output.rglob("*.atom"))
+        langs = sorted(p.stem for p in (output / "lang").glob("*.atom"))
+        tags = len(list((output / "tags").glob("*.atom")))
+        cold.notes.insert(0, f"{len(feeds)} feeds written (all, lang {'/'.join(langs)}, {tags} tags)")
+
+    def run_nochange() -> None:
+        if not cold.measured:
+            raise ScenarioError("needs the cold build")
+        before = all_atom.read_bytes()
+        for r in range(1, args.runs + 1):
+            m = measured(nochange, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+            check_output(nochange, m)
+            if all_atom.read_bytes() != before:
+                raise ScenarioError("output/all.atom changed although no article did")
+        nochange.notes.append("output/all.atom unchanged")
+
+    def run_edit() -> None:
+        if not cold.measured:
+            raise ScenarioError("needs the cold build")
+        recent = newest_articles(articles, max(args.runs, 1))
+        edited = []
+        for r in range(1, args.runs + 1):
+            article = recent[(r - 1) % len(recent)]
+            before = all_atom.read_bytes()
+            edit_article(articles_dir, article, r)
+            edited.append(article.relpath)
+            m = measured(edit, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+            check_output(edit, m)
+            if all_atom.read_bytes() == before:
+                raise ScenarioError(f"editing {article.relpath} did not change output/all.atom")
+        edit.notes.append(f"edited {', '.join(edited)}; all.atom changed each time")
+
+    return [attempt(s, body) for s, body in ((cold, run_cold), (nochange, run_nochange),
+                                            (edit, run_edit))]
+
+
+def pelican_scenario(args: argparse.Namespace, work: Path, peers: PeerEnv) -> Scenario:
+    """Pelican building the same articles with its Atom feeds (and nothing else it can skip)."""
+    n = args.articles
+    scenario = Scenario("pelican", f"6a. Pelican cold build, {n} articles",
+                        "pelican content -s pelicanconf.py -o output", Target(None, None), peer=True)
+    site = work / "pelican"
+    content, output = site / "content", site / "output"
+
+    def body() -> None:
+        if "pelican" not in peers.versions:
+            raise ScenarioError(f"not installed: {peers.missing.get('pelican', 'not requested')}")
+        remove(site)
+        log(f"writing {n} articles in Pelican's format to {content} ...")
+        write_pelican_corpus(content, args.seed, n)
+        write_pelican_config(site / "pelicanconf.py", ENTRIES_PER_FEED)
+        argv: list[str | os.PathLike[str]] = [
+            peers.script("pelican"), "content", "-s", "pelicanconf.py", "-o", "output"]
+        all_atom = output / "feeds" / "all.atom.xml"
+        for r in range(1, args.peer_runs + 1):
+            remove(output, site / "cache")
+            measured(scenario, argv, cwd=site, run=r, runs=args.peer_runs, timeout=args.timeout)
+            if not all_atom.is_file():
+                raise ScenarioError("Pelican wrote no feeds/all.atom.xml")
+            got = count_entries(all_atom)
+            if got != min(n, ENTRIES_PER_FEED):
+                raise ScenarioError(f"Pelican's all.atom.xml has {got} entries")
+        feeds_dir = output / "feeds"
+        tags = len(list((feeds_dir / "tag").glob("*.atom.xml")))
+        cats = len(list((feeds_dir / "category").glob("*.atom.xml")))
+        langs = len(list(feeds_dir.glob("all-*.atom.xml")))
+        pages = sum(1 for p in output.rglob("*") if p.is_file() and p.suffix != ".xml")
+        scenario.notes.append(f"{len(list(feeds_dir.rglob('*.xml')))} feeds written (all, {langs} "
+                              f"translation, {cats} category, {tags} tag); {pages} other files")
+
+    return attempt(scenario, body)
+
+
+# --- Remote feeds --------------------------------------------------------------------
+
+
+def store_entries(args: argparse.Namespace, project: Path) -> tuple[int, Counter[str]]:
+    """Entries stored per `feeds sources --json`, and the sources by status.
+
+    Run in the project, like the measured commands: from the repository root
+    `python -m feeds` would import the checkout's feeds/ instead of the
+    one --feeds-python has installed.
+    """
+    done = subprocess.run(feeds_argv(args, "sources", "--json", "--root", str(project)),
+                          capture_output=True, text=True, check=False, timeout=300, cwd=project)
+    if done.returncode != 0:
+        raise ScenarioError(f"feeds sources --json failed: {done.stderr.strip()[-300:]}")
+    states = json.loads(done.stdout)
+    return sum(int(s["entry_count"]) for s in states), Counter(str(s["status"]) for s in states)
+
+
+def describe(counts: Counter[int], peak: int) -> str:
+    by = ", ".join(f"{n}×{status or 'dropped'}" for status, n in sorted(counts.items()))
+    return f"server: {sum(counts.values())} requests ({by}), at most {peak} at once"
+
+
+def remote_scenarios(
+    args: argparse.Namespace, work: Path, peers: PeerEnv | None
+) -> list[Scenario]:
+    """Scenarios 4–5, and reader's refreshes when it is installed, against one loopback server."""
+    m_feeds, k = args.feeds, args.entries
+    hosts = loopback_hosts(min(MAX_HOSTS, m_feeds))
+    expected = m_feeds * min(k, RETENTION_ENTRIES)
+    label = f"{m_feeds} feeds × {k} entries"
+    refresh = Scenario("refresh", f"4. refresh, {label}, empty store", "feeds fetch --root DIR",
+                       Target(15.0))
+    again = Scenario("refresh304", "5. refresh again, all 304", "feeds fetch --root DIR",
+                     Target(3.0))
+    reader_cold = Scenario("reader", f"6b. reader update, {label}, empty database",
+                           "update_feeds()", Target(None, None), peer=True)
+    reader_again = Scenario("reader304", "6c. reader update again, all 304",
+                            "update_feeds(scheduled=False)", Target(None, None), peer=True)
+    scenarios = [refresh, again]
+    if peers is not None:
+        scenarios += [reader_cold, reader_again]
+
+    log(f"generating {label} for {len(hosts)} loopback hosts ...")
+    documents = generate_feeds(args.seed, m_feeds, k, len(hosts))
+    megabytes = sum(len(d.body) for d in documents) / 2**20
+    with FeedServer(documents, hosts, args.latency_ms / 1000) as server:
+        urls = [server.url(d) for d in documents]
+        log(f"serving {megabytes:.0f} MB on {hosts[0]}–{hosts[-1]} with {args.latency_ms:g} ms latency")
+        project = work / "remote"
+        remove(project)
+        (project / "sources" / "articles").mkdir(parents=True)
+        (project / "sources" / "links.toml").write_text(
+            "".join(f'[[source]]\nurl = "{url}"\n\n' for url in urls), encoding="utf-8")
+        argv = feeds_argv(args, "fetch", "--root", str(project))
+
+        def expect_requests(status: int, r: int) -> str:
+            counts, peak = server.take_stats()
+            if counts.get(status, 0) != m_feeds or sum(counts.values()) != m_feeds:
+                raise ScenarioError(f"run {r}: expected {m_feeds} answers {status}, got "
+                                    f"{dict(counts)}")
+            return describe(counts, peak)
+
+        def run_refresh() -> None:
+            for r in range(1, args.runs + 1):
+                remove(project / ".feeds", project / "output")
+                server.take_stats()
+                measured(refresh, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+                seen = expect_requests(200, r)
+                stored, statuses = store_entries(args, project)
+                if stored != expected or statuses.get("ok", 0) != m_feeds:
+                    raise ScenarioError(f"run {r}: store holds {stored} entries (expected "
+                                        f"{expected}); sources {dict(statuses)}")
+            refresh.notes += [seen, f"store: {stored} entries, {m_feeds} sources ok"]
+
+        def run_again() -> None:
+            if not refresh.measured:
+                raise ScenarioError("needs the refresh")
+            for r in range(1, args.runs + 1):
+                server.take_stats()
+                measured(again, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+                seen = expect_requests(304, r)
+            stored, _ = store_entries(args, project)
+            if stored != expected:
+                raise ScenarioError(f"store holds {stored} entries after the 304 pass")
+            again.notes.append(seen)
+
+        attempt(refresh, run_refresh)
+        attempt(again, run_again)
+        if peers is not None:
+            reader_runs(args, work, peers, server, urls, reader_cold, reader_again)
+    return scenarios
+
+
+def reader_runs(
+    args: argparse.Namespace, work: Path, peers: PeerEnv, server: FeedServer, urls: list[str],
+    cold: Scenario, again: Scenario,
+) -> None:
+    """reader's two passes over the same feeds (a fresh database, then all 304)."""
+    m_feeds = len(urls)
+    expected = m_feeds * args.entries
+    site = work / "reader"
+    db, links, summary, script = (site / "reader.sqlite", site / "links.txt",
+                                  site / "summary.json", site / "update.py")
+
+    def run(scenario: Scenario, mode: str, status: int, r: int) -> str:
+        remove(summary)
+        server.take_stats()
+        argv: list[str | os.PathLike[str]] = [peers.python, script, db, links, summary, mode]
+        measured(scenario, argv, cwd=site, run=r, runs=args.peer_runs, timeout=args.timeout)
+        counts, peak = server.take_stats()
+        got = read_summary(summary)
+        if got.get("entries") != expected or got.get("broken_feeds", 0):
+            raise ScenarioError(f"run {r}: reader holds {got} (expected {expected} entries)")
+        if counts.get(status, 0) != m_feeds:
+            raise ScenarioError(f"run {r}: expected {m_feeds} answers {status}, got {dict(counts)}")
+        return describe(counts, peak)
+
+    def run_cold() -> None:
+        if "reader" not in peers.versions:
+            raise ScenarioError(f"not installed: {peers.missing.get('reader', 'not requested')}")
+        remove(site)
+        site.mkdir(parents=True)
+        links.write_text("\n".join(urls) + "\n", encoding="utf-8")
+        write_reader_script(script)
+        for r in range(1, args.peer_runs + 1):
+            remove(db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
+            seen = run(cold, "add", 200, r)
+        cold.notes += [seen, f"database: {expected} entries"]
+
+    def run_again() -> None:
+        if not cold.measured:
+            raise ScenarioError("needs reader's first update")
+        for r in range(1, args.peer_runs + 1):
+            seen = run(again, "update", 304, r)
+        again.notes.append(seen)
+
+    attempt(cold, run_cold)
+    attempt(again, run_again)
+
+
+# --- Report ------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    """CPU model, cores, memory, OS and Python, from /proc where Linux has it."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu": cpu,
+        "cores": f"{os.cpu_count()} cores ({usable} usable)",
+        "ram": ram,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+def load_average() -> str:
+    """The 1-minute load average: how busy the machine was besides the benchmark."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def describe_feeds(python: Path) -> str:
+    """"feeds VERSION" as `python` imports it, with the commit when it runs from this checkout.
+
+    Raises ScenarioError when `python` cannot import feeds at all.
+    """
+    code = "import importlib.metadata as m, feeds; print(m.version('feeds')); print(feeds.__file__)"
+    # Run outside the checkout, as the scenarios do, so `import feeds` finds the installed one.
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False,
+                          timeout=120, cwd=Path(tempfile.gettempdir()))
+    if done.returncode != 0:
+        raise ScenarioError(f"{python} cannot import feeds: {done.stderr.strip()[-400:]}")
+    found, location = done.stdout.split()[:2]
+    text = f"feeds {found}"
+    repo = BENCH.parent
+    if Path(location).resolve().is_relative_to(repo):
+        git = ["git", "--no-optional-locks", "-C", str(repo)]
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False)
+        dirty = subprocess.run([*git, "status", "--porcelain", "--", "feeds", "pyproject.toml"],
+                               capture_output=True, text=True, check=False)
+        if head.returncode == 0:
+            text += f" (commit {head.stdout.strip()}"
+            text += ", with uncommitted changes)" if dirty.stdout.strip() else ")"
+    else:
+        text += f" (from {Path(location).parent})"
+    return text
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
+
+
+def _verdict(met: bool | None, measured: float, limit: float | None) -> str:
+    if met is None or limit is None:
+        return "–"
+    if met:
+        return "yes"
+    return f"**no** ({measured / limit:.1f}× the limit)"
+
+
+def ratio_rows(scenarios: dict[str, Scenario]) -> list[tuple[str, str, str, str]]:
+    """(ratio, value, target, met) for the peer comparisons that were measured."""
+    rows = []
+    for peer, ours, title, goal in (
+        ("pelican", "cold", "Pelican cold build / feeds cold build", 10.0),
+        ("reader", "refresh", "reader refresh / feeds refresh", 5.0),
+        ("reader304", "refresh304", "reader 304 pass / feeds 304 pass", None),
+    ):
+        a, b = scenarios.get(peer), scenarios.get(ours)
+        if a is None or b is None:
+            continue
+        if not (a.measured and b.measured):
+            rows.append((title, "not measured", f"≥ {goal:g}×" if goal else "–", "–"))
+            continue
+        value = a.wall / b.wall
+        target = f"≥ {goal:g}×" if goal else "–"
+        met = "–" if goal is None else ("yes" if value >= goal else "**no**")
+        rows.append((title, f"{value:.1f}×", target, met))
+    return rows
+
+
+def report(args: argparse.Namespace, scenarios: list[Scenario], peers: PeerEnv | None,
+           info: dict[str, str], started: datetime, elapsed: float) -> str:
+    by_key = {s.key: s for s in scenarios}
+    versions = [info["feeds"]]
+    if peers is not None:
+        for peer in ("pelican", "reader"):
+            versions.append(f"{peer} {peers.versions.get(peer, 'not installed')}")
+    hosts = min(MAX_HOSTS, args.feeds)
+    lines = [
+        f"## feeds benchmark, {started.strftime('%Y-%m-%d %H:%M')} UTC",
+        "",
+        f"- machine: {info['cpu']}, {info['cores']}, {info['ram']} RAM; {info['os']}",
+        f"- software: Python {info['python']}; {', '.join(versions)}",
+        f"- parameters: {args.articles} articles; {args.feeds} feeds × {args.entries} entries "
+        f"on {hosts} loopback hosts, {args.latency_ms:g} ms latency per request; "
+        f"median of {args.runs} runs (peers: {args.peer_runs}); seed {args.seed}",
+        f"- whole benchmark: {elapsed / 60:.1f} min; load average (1 min) {info['load']} at the "
+        f"start, {load_average()} at the end",
+        "",
+        "| scenario | command | wall (median) | wall (min–max) | CPU (median) | peak RSS, tree "
+        "| peak PSS, tree | target | met | RSS < 300 MB | others' load |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
+    ]
+    for s in scenarios:
+        target = f"< {s.target.wall:g} s" if s.target.wall is not None else "–"
+        if not s.measured:
+            reason = (s.error or "not run").replace("|", "\\|")[:200]
+            lines.append(f"| {s.title} | `{s.command}` | failed | – | – | – | – | {target} | "
+                         f"**{reason}** | – | – |")
+            continue
+        walls = [m.wall for m in s.runs]
+        rss_ok = s.rss_met()
+        rss = "–" if rss_ok is None else ("yes" if rss_ok else "**no**")
+        lines.append(
+            f"| {s.title} | `{s.command}` | {_seconds(s.wall)} | "
+            f"{_seconds(min(walls))}–{_seconds(max(walls))} | {_seconds(s.cpu)} | "
+            f"{s.peak_mb:.0f} MB | {s.pss_mb:.0f} MB | {target} | "
+            f"{_verdict(s.wall_met(), s.wall, s.target.wall)} | {rss} | "
+            f"{s.others_cores:.2f} cores |"
+        )
+    rows = ratio_rows(by_key)
+    if rows:
+        lines += ["", "| ratio (wall time) | value | target | met |", "| --- | ---: | --- | --- |"]
+        lines += [f"| {title} | {value} | {target} | {met} |" for title, value, target, met in rows]
+    lines += [
+        "",
+        "CPU is user + system time of the command and its child processes. Peak RSS sums the "
+        "resident memory of every process of the tree (pages shared by forked workers count once "
+        "per process); PSS shares them out instead. Others' load: cores used meanwhile by "
+        "processes outside the benchmark (median over the runs); well above 0 means the wall "
+        "times of that scenario are inflated by a busy machine.",
+        "",
+        "Checked in each scenario:",
+        "",
+    ]
+    for s in scenarios:
+        detail = "; ".join(s.notes) if s.measured else f"FAILED: {s.error}"
+        lines.append(f"- {s.title}: {detail or 'exit status 0'}")
+    return "\n".join(lines) + "\n"
+
+
+# --- Command line --------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=(
+            "Benchmark feeds on generated data: (1) cold build of N articles, (2) no-change "
+            "rebuild, (3) rebuild after one edited article, (4) `feeds fetch` of M loopback "
+            "feeds × K entries behind a per-request latency into an empty store, (5) the same "
+            "fetch answered by 304s, and (6) the peers Pelican (same articles, Atom feeds) and "
+            "reader (same feeds), installed into a venv of their own under bench/.work/. "
+            "Reports median wall time, CPU time (user+sys, children included) and peak memory "
+            "of the process tree per scenario, against the project's targets, as a Markdown "
+            "table on stdout. Progress goes to stderr. Exit status 1 if a feeds scenario "
+            "failed (a failed peer is reported, not fatal)."
+        ),
+        epilog="Run from the repository root. Example: python -m bench --tiny --no-peers",
+    )
+    parser.add_argument("--articles", type=int, metavar="N",
+                        help=f"articles in the corpus (default {DEFAULTS['articles']})")
+    parser.add_argument("--feeds", type=int, metavar="M",
+                        help=f"remote feeds to refresh (default {DEFAULTS['feeds']})")
+    parser.add_argument("--entries", type=int, metavar="K",
+                        help=f"entries per remote feed (default {DEFAULTS['entries']})")
+    parser.add_argument("--latency-ms", type=float, metavar="MS",
+                        help=f"server latency per request (default {DEFAULTS['latency_ms']:g})")
+    parser.add_argument("--runs", type=int, metavar="R",
+                        help=f"runs per scenario, median reported (default {DEFAULTS['runs']})")
+    parser.add_argument("--peer-runs", type=int, metavar="R",
+                        help="runs per peer scenario (default: --runs)")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="skip Pelican and reader (and installing them)")
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help="also write the Markdown report to FILE")
+    parser.add_argument("--tiny", action="store_true",
+                        help="smoke-test sizes: " + ", ".join(f"{k}={v:g}" for k, v in TINY.items())
+                        + " (explicit options still win)")
+    parser.add_argument("--seed", type=int, default=1, help="corpus and feed seed (default 1)")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK, metavar="DIR",
+                        help="scratch directory, emptied first (default bench/.work/run)")
+    parser.add_argument("--peers-venv", type=Path, default=DEFAULT_PEERS_VENV, metavar="DIR",
+                        help="venv for the peers, reused between runs (default bench/.work/peers-venv)")
+    parser.add_argument("--feeds-python", type=Path, default=Path(sys.executable), metavar="PYTHON",
+                        help="interpreter whose installed feeds is measured (default: this one)")
+    parser.add_argument("--timeout", type=float, default=1800.0, metavar="S",
+                        help="kill a single run after S seconds (default 1800)")
+    args = parser.parse_args(argv)
+    preset = TINY if args.tiny else DEFAULTS
+    for key, default in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, preset.get(key, default))
+    if args.peer_runs is None:
+        args.peer_runs = args.runs
+    for key in ("articles", "feeds", "entries", "runs", "peer_runs"):
+        if getattr(args, key) < 1:
+            parser.error(f"--{key.replace('_', '-')} must be at least 1")
+    if args.latency_ms < 0:
+        parser.error("--latency-ms cannot be negative")
+    if args.entries > RETENTION_ENTRIES:
+        parser.error(f"--entries above {RETENTION_ENTRIES} would be cut by feeds' default "
+                     "retention, so the store could not be checked")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    info = machine()
+    info["load"] = load_average()
+    try:
+        info["feeds"] = describe_feeds(args.feeds_python)
+    except (ScenarioError, OSError, subprocess.SubprocessError) as exc:
+        log(f"cannot run feeds: {exc}")
+        return 2
+    log(f"{info['cpu']}, {info['cores']}, {info['ram']}; Python {info['python']}; {info['feeds']}")
+    work = args.work.absolute()
+    remove(work)
+    work.mkdir(parents=True)
+    peers: PeerEnv | None = None
+    if not args.no_peers:
+        peers = prepare_peers(args.peers_venv.absolute(), ("pelican", "reader"), log)
+        for peer, reason in peers.missing.items():
+            log(f"peer {peer} unavailable: {reason}")
+        log("peers: " + (", ".join(f"{k} {v}" for k, v in peers.versions.items()) or "none"))
+
+    scenarios = local_scenarios(args, work)
+    if peers is not None:
+        scenarios.append(pelican_scenario(args, work, peers))
+    scenarios += remote_scenarios(args, work, peers)
+    order = ["cold", "nochange", "edit", "refresh", "refresh304", "pelican", "reader", "reader304"]
+    scenarios.sort(key=lambda s: order.index(s.key))
+
+    text = report(args, scenarios, peers, info, started, time.monotonic() - clock)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        log(f"wrote {args.out}")
+    failed = [s.title for s in scenarios if not s.peer and not s.measured]
+    if failed:
+        log(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
