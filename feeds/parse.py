@@ -542,3 +542,5 @@ def _first_items(data: bytes, guard: _Guard) -> bytes:
 
 
 feedparser.api.replace_doctype = _guard_document
+if "feeds.sax" not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "feeds.sax")

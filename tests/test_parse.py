@@ -446,7 +446,8 @@ def test_damaged_fixtures_give_a_feed_or_a_parse_error(
     try:
         parsed = parse_feed(damaged, URL)
     except ParseError as exc:
-        assert str(exc).startswith(("not a feed: ", "not a JSON Feed: "))
+        # A quote inside a DOCTYPE can leave it unclosed: refused, by design.
+        assert str(exc).startswith(("not a feed: ", "not a JSON Feed: ", "refused: "))
         return
     texts = [parsed.title, parsed.id or "", parsed.link or "", parsed.warning or ""]
     for e in parsed.entries:
