@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -124,39 +124,59 @@ def refresh(
     if not chosen:
         return []
     requests = [FetchRequest(s.url, s.etag, s.last_modified) for s in chosen]
-    by_url = {s.url: s for s in chosen}
-    futures: dict[str, Future[_Prepared | ParseError]] = {}
+    position = {s.url: i for i, s in enumerate(chosen)}
+    outcomes: list[SourceOutcome | None] = [None] * len(chosen)
+    # Bodies being parsed by the pool, and (without a pool) bodies parsed here
+    # once the fetching is over, so that parsing never stalls the event loop.
+    parsing: dict[Future[_Prepared | ParseError], tuple[int, FetchResult]] = {}
+    unparsed: list[tuple[int, FetchResult]] = []
     done = 0
     pool: Executor | None = None
-    if sum(1 for _ in chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
+    if len(chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
         pool = worker_pool()
 
+    def record(i: int, result: FetchResult, prepared: _Prepared | ParseError | None) -> None:
+        state = chosen[i]
+        outcomes[i] = _record(config, store, state, configs[state.key], result, prepared,
+                              clock())
+
+    def prepare_args(result: FetchResult) -> tuple[Any, ...]:
+        state = chosen[position[result.url]]
+        return result, configs[state.key], state.key, config, clock()
+
+    def record_parsed(futures: Iterable[Future[_Prepared | ParseError]]) -> None:
+        for future in futures:
+            i, result = parsing.pop(future)
+            record(i, result, future.result())
+
     def on_result(result: FetchResult) -> None:
+        # Each source is stored as soon as its outcome is known, while others
+        # are still on the wire: the store's work overlaps the network's, and
+        # neither bodies nor parsed entries pile up for the whole refresh.
         nonlocal done
         done += 1
-        if result.ok and result.body is not None and pool is not None:
-            state = by_url[result.url]
-            futures[result.url] = pool.submit(_prepare, result, configs[state.key], state.key,
-                                              config, clock())
+        i = position[result.url]
+        if not result.ok or result.body is None:
+            record(i, result, None)
+        elif pool is not None:
+            future = pool.submit(_prepare, *prepare_args(result))
+            parsing[future] = (i, replace(result, body=None))
+        else:
+            unparsed.append((i, result))
+        record_parsed([f for f in parsing if f.done()])
         if progress is not None:
             progress(done, len(requests), result)
 
     try:
-        results = fetch_all_sync(requests, settings or FetchSettings(),
-                                 blocked_until=store.domain_blocks(started), on_result=on_result)
-        outcomes = []
-        for state, result in zip(chosen, results, strict=True):
-            prepared: _Prepared | ParseError | None = None
-            if result.ok and result.body is not None:
-                future = futures.get(result.url)
-                prepared = (future.result() if future is not None else
-                            _prepare(result, configs[state.key], state.key, config, clock()))
-            outcomes.append(_record(config, store, state, configs[state.key], result, prepared,
-                                    clock()))
+        fetch_all_sync(requests, settings or FetchSettings(), keep_bodies=False,
+                       blocked_until=store.domain_blocks(started), on_result=on_result)
+        record_parsed(as_completed(list(parsing)))
+        for i, result in unparsed:
+            record(i, result, _prepare(*prepare_args(result)))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return outcomes
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _adopt_redirect(state: SourceState, result: FetchResult) -> tuple[dict[str, Any], str | None]:

@@ -200,6 +200,7 @@ async def fetch_all(
     blocked_until: Mapping[str, float] | None = None,
     on_result: Callable[[FetchResult], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    keep_bodies: bool = True,
 ) -> list[FetchResult]:
     """Fetch every request politely and return their results in request order.
 
@@ -210,7 +211,9 @@ async def fetch_all(
     `registrable_domain(result.final_url) → time.time() + result.retry_after`.
     `on_result` is called in the event loop as each result is ready (for
     progress output and incremental storage), so it should be quick; an
-    exception from it aborts the run.
+    exception from it aborts the run. With `keep_bodies` false the returned
+    results have no bodies: a caller that consumes each body in `on_result`
+    then never holds every body of a large refresh at once.
     `transport` replaces the network, for embedding and tests.
     """
     results: list[FetchResult | None] = [None] * len(requests)
@@ -228,9 +231,9 @@ async def fetch_all(
             while queue:
                 index = queue.popleft()
                 result = await politeness.fetch(domain, requests[index], fetch_one)
-                results[index] = result
                 if on_result is not None:
                     on_result(result)
+                results[index] = result if keep_bodies else replace(result, body=None)
 
         async with asyncio.TaskGroup() as group:
             for domain, queue in queues.items():
@@ -249,6 +252,7 @@ def fetch_all_sync(
     blocked_until: Mapping[str, float] | None = None,
     on_result: Callable[[FetchResult], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    keep_bodies: bool = True,
 ) -> list[FetchResult]:
     """`fetch_all` for synchronous callers such as the CLI: runs its own event loop."""
     return asyncio.run(
@@ -258,6 +262,7 @@ def fetch_all_sync(
             blocked_until=blocked_until,
             on_result=on_result,
             transport=transport,
+            keep_bodies=keep_bodies,
         )
     )
 
