@@ -66,15 +66,14 @@ def _identities(entries: Sequence[ParsedEntry]) -> list[str]:
     return result
 
 
-def _language(p: ParsedEntry, feed: ParsedFeed, source: SourceConfig, text: str,
-              languages: Sequence[str]) -> str:
-    """The source's configured lang (an override), else the entry's, else the feed's, else detected."""
+def _declared_language(p: ParsedEntry, feed: ParsedFeed, source: SourceConfig) -> str | None:
+    """The source's configured lang (an override), else the entry's, else the feed's."""
     for candidate in (source.lang, p.lang, feed.lang):
         if candidate:
             primary = candidate.strip().lower().replace("_", "-").split("-")[0]
             if re.fullmatch(r"[a-z]{2,3}", primary):
                 return primary
-    return detect_language(text, languages)
+    return None
 
 
 def _passes(text: str, source: SourceConfig) -> bool:
@@ -104,10 +103,17 @@ def normalise_feed(
         updated=min(feed.updated, now) if feed.updated else None,
     )
     author_fallback = (source.title or feed.title or fetched_url,)
+    filtered = bool(source.include or source.exclude)
     result: list[Incoming] = []
     for p, identity in zip(feed.entries, _identities(feed.entries), strict=True):
-        text = plain_text(p.content_html or p.summary_html or "")
-        if not _passes(f"{p.title}\n{text}", source):
+        declared_lang = _declared_language(p, feed, source)
+        # The content as text is needed only to filter, to stand in for a
+        # missing title or to detect a language no one declared; it is most of
+        # the cost of an entry, so it is not made otherwise.
+        text = ""
+        if filtered or not p.title or declared_lang is None:
+            text = plain_text(p.content_html or p.summary_html or "")
+        if filtered and not _passes(f"{p.title}\n{text}", source):
             continue
         published = min(p.published, now) if p.published else None
         declared = min(p.updated, now) if p.updated else published
@@ -116,7 +122,7 @@ def normalise_feed(
         if p.summary_html and p.content_html and p.summary_html != p.content_html:
             summary = plain_text(p.summary_html)[:_SUMMARY_CHARS] or None
         content = p.content_html or p.summary_html or ""
-        lang = _language(p, feed, source, f"{title}\n{text[:2000]}", config.languages)
+        lang = declared_lang or detect_language(f"{title}\n{text[:2000]}", config.languages)
         tags = normalise_tags([*p.categories, *source.tags], config.tag_aliases)
         entry = Entry(
             id=remote_entry_id(source_key, identity, config),
