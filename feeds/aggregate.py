@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, as_completed
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from queue import SimpleQueue
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -130,6 +131,7 @@ def refresh(
     # once the fetching is over, so that parsing never stalls the event loop.
     parsing: dict[Future[_Prepared | ParseError], tuple[int, FetchResult]] = {}
     unparsed: list[tuple[int, FetchResult]] = []
+    finished: SimpleQueue[Future[_Prepared | ParseError]] = SimpleQueue()  # filled by the pool
     done = 0
     pool: Executor | None = None
     if len(chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
@@ -144,10 +146,9 @@ def refresh(
         state = chosen[position[result.url]]
         return result, configs[state.key], state.key, config, clock()
 
-    def record_parsed(futures: Iterable[Future[_Prepared | ParseError]]) -> None:
-        for future in futures:
-            i, result = parsing.pop(future)
-            record(i, result, future.result())
+    def record_parsed(future: Future[_Prepared | ParseError]) -> None:
+        i, result = parsing.pop(future)
+        record(i, result, future.result())
 
     def on_result(result: FetchResult) -> None:
         # Each source is stored as soon as its outcome is known, while others
@@ -161,18 +162,22 @@ def refresh(
         elif pool is not None:
             future = pool.submit(_prepare, *prepare_args(result))
             parsing[future] = (i, replace(result, body=None))
+            future.add_done_callback(finished.put)
         else:
             unparsed.append((i, result))
-        record_parsed([f for f in parsing if f.done()])
+        while not finished.empty():
+            record_parsed(finished.get())
         if progress is not None:
             progress(done, len(requests), result)
 
     try:
-        fetch_all_sync(requests, settings or FetchSettings(), keep_bodies=False,
-                       blocked_until=store.domain_blocks(started), on_result=on_result)
-        record_parsed(as_completed(list(parsing)))
-        for i, result in unparsed:
-            record(i, result, _prepare(*prepare_args(result)))
+        with store.checkpoints_deferred():
+            fetch_all_sync(requests, settings or FetchSettings(), keep_bodies=False,
+                           blocked_until=store.domain_blocks(started), on_result=on_result)
+            while parsing:
+                record_parsed(finished.get())
+            for i, result in unparsed:
+                record(i, result, _prepare(*prepare_args(result)))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
