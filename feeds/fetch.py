@@ -95,7 +95,7 @@ class FetchSettings:
     keeps twenty feeds of one site within a couple of seconds.
     """
 
-    concurrency: int = 32
+    concurrency: int = 64
     per_domain: int = 1
     domain_spacing: float = 0.1
     connect_timeout: float = 10.0
