@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -52,7 +52,10 @@ def settings_fingerprint(config: Config) -> str:
 
 
 def read_articles(
-    config: Config, cache: Mapping[str, CachedArticle] | None = None
+    config: Config,
+    cache: Mapping[str, CachedArticle] | None = None,
+    *,
+    on_entry: Callable[[Entry, str, str], None] | None = None,
 ) -> ArticlesResult:
     """Every article under the configured directory, in path order, with problems.
 
@@ -61,6 +64,11 @@ def read_articles(
     earlier build parsed and stored), a file whose size and modification
     time are unchanged is not even read, and one whose bytes and settings are
     unchanged is not parsed: rebuilds cost work in proportion to what changed.
+
+    With `on_entry`, each article parsed is handed to it (entry, stored
+    form, content hash) as soon as it is ready, in path order, and not kept
+    in the result: a corpus of any size then costs the memory of a few
+    articles, not of all of them.
     """
     root = config.articles_dir
     if not root.is_dir():
@@ -95,47 +103,53 @@ def read_articles(
             continue
         stats[shown] = (st.st_size, st.st_mtime_ns, digest)
         todo.append((shown, rel, data))
-    results = _parse_many(todo, config)
+    outcomes = _parse_many(todo, config)  # in the order of `todo`, which is path order
     entries: list[Entry] = []
     encoded: dict[str, tuple[str, str]] = {}
     ids: list[str] = []
     owners: dict[str, str] = {}
     drafts = 0
-    for shown, _rel, _path in files:
-        if shown in known:
-            entry_id = known[shown]
-            if entry_id is None:
+    try:
+        for shown, _rel, _path in files:
+            if shown in known:
+                entry_id = known[shown]
+                if entry_id is None:
+                    drafts += 1
+                else:
+                    owners[entry_id] = shown
+                    ids.append(entry_id)
+                continue
+            if shown not in stats:
+                continue  # unreadable, reported above
+            outcome = next(outcomes)
+            size, mtime, digest = stats[shown]
+            if isinstance(outcome, ArticleError):
+                problems.append(Problem(f"{outcome.path}:{outcome.line}", outcome.reason))
+                continue
+            if outcome is None:
                 drafts += 1
-            else:
-                owners[entry_id] = shown
-                ids.append(entry_id)
-            continue
-        outcome = results.get(shown)
-        if outcome is None and shown not in results:
-            continue  # unreadable, reported above
-        size, mtime, digest = stats[shown]
-        if isinstance(outcome, ArticleError):
-            problems.append(Problem(f"{outcome.path}:{outcome.line}", outcome.reason))
-            continue
-        if outcome is None:
-            drafts += 1
-            updates[shown] = CachedArticle(digest, size, mtime, None)
-            continue
-        entry, text, content_digest = outcome
-        if entry.id in owners:
-            data = next(d for s_, _r, d in todo if s_ == shown)
-            from .article import key_line
+                updates[shown] = CachedArticle(digest, size, mtime, None)
+                continue
+            entry, text, content_digest = outcome
+            if entry.id in owners:
+                data = next(d for s_, _r, d in todo if s_ == shown)
+                from .article import key_line
 
-            line = key_line(data.decode("utf-8", "replace"), ("id", "slug"))
-            problems.append(
-                Problem(f"{shown}:{line}", f"id {entry.id!r} is already used by {owners[entry.id]}")
-            )
-            continue  # not cached: it is parsed again until it has an id of its own
-        owners[entry.id] = shown
-        ids.append(entry.id)
-        entries.append(entry)
-        encoded[entry.id] = (text, content_digest)
-        updates[shown] = CachedArticle(digest, size, mtime, entry.id)
+                line = key_line(data.decode("utf-8", "replace"), ("id", "slug"))
+                problems.append(
+                    Problem(f"{shown}:{line}", f"id {entry.id!r} is already used by {owners[entry.id]}")
+                )
+                continue  # not cached: it is parsed again until it has an id of its own
+            owners[entry.id] = shown
+            ids.append(entry.id)
+            if on_entry is not None:
+                on_entry(entry, text, content_digest)
+            else:
+                entries.append(entry)
+                encoded[entry.id] = (text, content_digest)
+            updates[shown] = CachedArticle(digest, size, mtime, entry.id)
+    finally:
+        outcomes.close()  # stops the workers, also when a caller's on_entry fails
     return ArticlesResult(tuple(entries), tuple(problems), len(files), drafts, tuple(ids),
                           encoded, updates, tuple(shown for shown, _r, _p in files))
 
@@ -187,6 +201,10 @@ def _article_files(root: Path, shown_root: str) -> list[tuple[str, str, str]]:
 
 # Below this many files a process pool costs more than it saves.
 _POOL_MIN = 200
+# cmarkgfm never frees the syntax tree and the HTML it makes for a document
+# (its bindings expose no way to), about 20 KB an article, so a worker grows
+# with every file it parses: workers are replaced after this many files.
+_FILES_PER_WORKER = 1000
 
 # What parsing a file gives: its entry with the entry's stored form and
 # content hash, None for a draft, or the problem.
@@ -208,11 +226,16 @@ def _parse_outcome(item: tuple[str, str, bytes], config: Config) -> _Outcome:
 
 def _parse_many(
     items: Sequence[tuple[str, str, bytes]], config: Config
-) -> dict[str, _Outcome]:
-    """Parse `items`, on every core when there are many (parsing is CPU-bound)."""
+) -> Generator[_Outcome, None, None]:
+    """What parsing each of `items` gave, in their order, on every core when there are many.
+
+    Outcomes are yielded as they are ready, so the caller can store each one
+    and let it go before the last file is even parsed.
+    """
     workers = os.cpu_count() or 1
     if len(items) < _POOL_MIN or workers < 2:
-        return {item[0]: _parse_outcome(item, config) for item in items}
+        yield from (_parse_outcome(item, config) for item in items)
+        return
     # Import the parsers and load the language model before forking, so the
     # workers share them instead of each loading its own.
     from . import article  # noqa: F401
@@ -220,10 +243,12 @@ def _parse_many(
     from .workers import worker_pool
 
     preload_language_model()
-    chunk = max(1, len(items) // (workers * 8))
-    with worker_pool(workers) as pool:
-        outcomes = pool.map(partial(_parse_outcome, config=config), items, chunksize=chunk)
-        return {item[0]: outcome for item, outcome in zip(items, outcomes, strict=True)}
+    chunk = max(1, min(200, len(items) // (workers * 8)))
+    batch = workers * _FILES_PER_WORKER
+    for start in range(0, len(items), batch):
+        with worker_pool(workers) as pool:
+            yield from pool.map(partial(_parse_outcome, config=config),
+                                items[start : start + batch], chunksize=chunk)
 
 
 def _shown_path(path: Path, root: Path) -> str:

@@ -167,12 +167,17 @@ def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
 def sync_articles(config: Config, store: Store, now: datetime) -> tuple[ArticlesResult, UpsertStats]:
     """Read the articles (re-parsing only changed files) and make the store match them."""
     use_model_cache(user_cache_dir())
-    articles = read_articles(config, store.article_cache())
-    # Local articles are always published: they are never merged with a
-    # remote copy of their source link, so no canonical link is stored.
-    incoming = [Incoming(e, e.updated, None, *articles.encoded[e.id]) for e in articles.entries]
-    stats = store.sync_local(incoming, now, keep=articles.ids, cache=articles.cache_updates,
-                             present=articles.present)
+    cache = store.article_cache()
+    with store.local_sync(now) as sync:
+
+        def offer(entry: Entry, encoded: str, digest: str) -> None:
+            # Local articles are always published: they are never merged with
+            # a remote copy of their source link, so no canonical link is stored.
+            sync.add(Incoming(entry, entry.updated, None, encoded, digest))
+
+        articles = read_articles(config, cache, on_entry=offer)
+        stats = sync.finish(keep=articles.ids, cache=articles.cache_updates,
+                            present=articles.present)
     return articles, stats
 
 

@@ -279,7 +279,7 @@ class Store:
 
     def sync_local(
         self,
-        incoming: Sequence[Incoming],
+        incoming: Iterable[Incoming],
         now: datetime,
         *,
         keep: Iterable[str] | None = None,
@@ -294,28 +294,49 @@ class Store:
         cache in the same transaction: a crash cannot leave the cache vouching
         for an article the entries table does not hold.
         """
+        with self.local_sync(now) as sync:
+            for item in incoming:
+                sync.add(item)
+            return sync.finish(keep=keep, cache=cache, present=present)
+
+    @contextmanager
+    def local_sync(self, now: datetime) -> Iterator[LocalSync]:
+        """`sync_local` for articles offered one at a time, as they are parsed.
+
+        All of it is one transaction, so the entries of a build that fails
+        half-way are not stored; but no article is held in memory once
+        offered, whatever the size of the corpus. Call `finish` last.
+        """
         with self._transaction():
-            stats = self._upsert(LOCAL, incoming, now)
-            wanted = {item.entry.id for item in incoming}
-            wanted.update(keep or ())
-            gone = [
-                r[0] for r in self._db.execute("SELECT id FROM entries WHERE origin = ?", (LOCAL,))
-                if r[0] not in wanted
-            ]
-            self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
-            if cache is not None:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO article_cache (path, digest, size, mtime_ns, entry_id) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    ((path, c.digest, c.size, c.mtime_ns, c.entry_id) for path, c in cache.items()),
-                )
-            if present is not None:
-                on_disk = set(present)
-                stale = [r[0] for r in self._db.execute("SELECT path FROM article_cache")
-                         if r[0] not in on_disk]
-                self._db.executemany("DELETE FROM article_cache WHERE path = ?",
-                                     ((p,) for p in stale))
-        return UpsertStats(stats.new, stats.changed, stats.unchanged, len(gone))
+            yield LocalSync(self, now)
+
+    def _finish_local(
+        self,
+        offered: set[str],
+        keep: Iterable[str] | None,
+        cache: Mapping[str, CachedArticle] | None,
+        present: Iterable[str] | None,
+    ) -> int:
+        """Within a local sync: drop the articles gone, update the parse cache; how many dropped."""
+        wanted = offered | set(keep or ())
+        gone = [
+            r[0] for r in self._db.execute("SELECT id FROM entries WHERE origin = ?", (LOCAL,))
+            if r[0] not in wanted
+        ]
+        self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
+        if cache is not None:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO article_cache (path, digest, size, mtime_ns, entry_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                ((path, c.digest, c.size, c.mtime_ns, c.entry_id) for path, c in cache.items()),
+            )
+        if present is not None:
+            on_disk = set(present)
+            stale = [r[0] for r in self._db.execute("SELECT path FROM article_cache")
+                     if r[0] not in on_disk]
+            self._db.executemany("DELETE FROM article_cache WHERE path = ?",
+                                 ((p,) for p in stale))
+        return len(gone)
 
     def article_cache(self) -> dict[str, CachedArticle]:
         """Path → what was parsed and stored of every article file known.
@@ -501,3 +522,32 @@ def dumps_state(states: Sequence[SourceState]) -> str:
         [{f.name: getattr(s, f.name) for f in fields(s)} for s in states],
         ensure_ascii=False, indent=2,
     )
+
+
+class LocalSync:
+    """A local-article sync in progress: see `Store.local_sync`."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        self._store = store
+        self._now = now
+        self._offered: set[str] = set()
+        self._new = self._changed = self._unchanged = 0
+
+    def add(self, item: Incoming) -> None:
+        """Store one article parsed now, if it changed."""
+        stats = self._store._upsert(LOCAL, (item,), self._now)
+        self._new += stats.new
+        self._changed += stats.changed
+        self._unchanged += stats.unchanged
+        self._offered.add(item.entry.id)
+
+    def finish(
+        self,
+        *,
+        keep: Iterable[str] | None = None,
+        cache: Mapping[str, CachedArticle] | None = None,
+        present: Iterable[str] | None = None,
+    ) -> UpsertStats:
+        """Drop the articles not offered nor in `keep`, and update the parse cache (see sync_local)."""
+        removed = self._store._finish_local(self._offered, keep, cache, present)
+        return UpsertStats(self._new, self._changed, self._unchanged, removed)

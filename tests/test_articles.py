@@ -228,3 +228,33 @@ def test_many_articles_parse_in_parallel_with_the_same_result(project: Path) -> 
         alone = parse_article(path.read_bytes(), entry.origin, path.stem, config)
         assert alone == entry
         assert entry.languages == ("zh", "en")
+
+
+def test_streamed_articles_cross_worker_batches_in_path_order(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With on_entry, every article is handed over once, in path order, across fresh pools."""
+    from feeds import articles
+
+    # Small limits so that 90 files use the pool and three successive pools.
+    monkeypatch.setattr(articles, "_POOL_MIN", 20)
+    monkeypatch.setattr(articles, "_FILES_PER_WORKER", 15)
+    folder = project / "sources" / "articles"
+    for i in range(90):
+        (folder / f"a{i:03}.md").write_text(
+            f"---\ntitle: Report {i}\ndate: 2025-01-01\n---\nA short English report, number {i}.\n",
+            encoding="utf-8")
+    (folder / "a050-draft.md").write_text(
+        "---\ntitle: Later\ndate: 2025-01-01\ndraft: true\n---\nNot yet.\n", encoding="utf-8")
+    (folder / "a060-same-id.md").write_text(
+        "---\ntitle: Copy\ndate: 2025-01-01\nid: a000\n---\nClaims another id.\n", encoding="utf-8")
+    config = _config(project)
+    kept = read_articles(config)
+    handed: list[tuple[str, str, str]] = []
+    streamed = read_articles(config, on_entry=lambda e, text, digest: handed.append(
+        (e.id, text, digest)))
+    assert streamed.entries == () and len(handed) == 90
+    assert [h[0] for h in handed] == [e.id for e in kept.entries] == list(streamed.ids)
+    assert [(h[1], h[2]) for h in handed] == [kept.encoded[e.id] for e in kept.entries]
+    assert streamed.drafts == kept.drafts == 1
+    assert [p.where for p in streamed.problems] == ["sources/articles/a060-same-id.md:4"]
