@@ -201,6 +201,7 @@ async def fetch_all(
     on_result: Callable[[FetchResult], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     keep_bodies: bool = True,
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> list[FetchResult]:
     """Fetch every request politely and return their results in request order.
 
@@ -213,7 +214,9 @@ async def fetch_all(
     progress output and incremental storage), so it should be quick; an
     exception from it aborts the run. With `keep_bodies` false the returned
     results have no bodies: a caller that consumes each body in `on_result`
-    then never holds every body of a large refresh at once.
+    then never holds every body of a large refresh at once. `admit`, when
+    given, is awaited before each request is sent: a consumer slower than
+    the network holds new requests back with it until it has caught up.
     `transport` replaces the network, for embedding and tests.
     """
     results: list[FetchResult | None] = [None] * len(requests)
@@ -230,6 +233,8 @@ async def fetch_all(
         async def work_through(domain: str, queue: deque[int]) -> None:
             while queue:
                 index = queue.popleft()
+                if admit is not None:
+                    await admit()
                 result = await politeness.fetch(domain, requests[index], fetch_one)
                 if on_result is not None:
                     on_result(result)
@@ -253,6 +258,7 @@ def fetch_all_sync(
     on_result: Callable[[FetchResult], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     keep_bodies: bool = True,
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> list[FetchResult]:
     """`fetch_all` for synchronous callers such as the CLI: runs its own event loop."""
     return asyncio.run(
@@ -263,6 +269,7 @@ def fetch_all_sync(
             on_result=on_result,
             transport=transport,
             keep_bodies=keep_bodies,
+            admit=admit,
         )
     )
 

@@ -334,3 +334,29 @@ def test_opml_round_trips_with_a_real_feed_reader(
                    capture_output=True, timeout=60)
     back = (home / "back").read_text(encoding="utf-8").split()
     assert [u for u in back if u.startswith("http")] == urls
+
+
+def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
+    project: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for one waiting body per core, fetching waits on parsing; all 30 sources land.
+
+    Each feed takes far longer to parse (150 items) than to fetch over
+    loopback, so the backlog fills and requests are held back.
+    """
+    from feeds import aggregate
+
+    monkeypatch.setattr(aggregate, "_BACKLOG_PER_WORKER", 1)
+    urls = [
+        feed_server.route(f"/f{i}.xml", Response(
+            body=rss([(f"g{i}-{k}", f"Story {i}.{k}", f"Text {i}.{k}") for k in range(150)])))
+        for i in range(30)
+    ]
+    write_links(project, *urls)
+    config = load_config(project)
+    outcomes = fetch(config, settings=FAST)
+    assert [(o.status, o.new) for o in outcomes] == [("ok", 150)] * 30
+    with Store(config.store_path) as store:
+        assert sum(store.count_entries(o.key) for o in outcomes) == 30 * 150
+    build(config, fetch=False)
+    assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 50
