@@ -542,6 +542,9 @@ async def _conclude(
     """Turn the final (non-redirect) response into a result."""
     status = response.status_code
     if status == 304:
+        # A 304 has no body, but the connection goes back to the pool for the
+        # next feed of the same site only once that empty body has been read.
+        await response.aread()
         # A 304 may carry fresh validators; otherwise the stored ones still hold.
         return attempt.result(
             not_modified=True,

@@ -14,7 +14,7 @@ import gzip as gzip_module
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -52,13 +52,18 @@ class Response:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the server saw it; `started`/`finished` are time.monotonic()."""
+    """One request as the server saw it; `started`/`finished` are time.monotonic().
+
+    `client_port` tells connections apart: requests that share it came over
+    one kept-alive connection.
+    """
 
     method: str
     path: str
     headers: tuple[tuple[str, str], ...]
     started: float
     finished: float | None = None
+    client_port: int = 0
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""
@@ -135,9 +140,11 @@ class FeedServer:
 
     # Called from handler threads.
 
-    def _begin(self, method: str, path: str, headers: tuple[tuple[str, str], ...]) -> int:
+    def _begin(self, method: str, path: str, headers: tuple[tuple[str, str], ...],
+               client_port: int = 0) -> int:
         with self._lock:
-            self._requests.append(RecordedRequest(method, path, headers, time.monotonic()))
+            self._requests.append(
+                RecordedRequest(method, path, headers, time.monotonic(), client_port=client_port))
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             return len(self._requests) - 1
@@ -146,9 +153,7 @@ class FeedServer:
         with self._lock:
             self._in_flight -= 1
             done = self._requests[index]
-            self._requests[index] = RecordedRequest(
-                done.method, done.path, done.headers, done.started, time.monotonic()
-            )
+            self._requests[index] = replace(done, finished=time.monotonic())
 
     def _handler(self, path: str) -> Handler | None:
         with self._lock:
@@ -181,7 +186,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         app = self.server.app
         headers = tuple(self.headers.items())
-        index = app._begin("GET", self.path, headers)
+        index = app._begin("GET", self.path, headers, self.client_address[1])
         try:
             handler = app._handler(self.path)
             if handler is None:

@@ -104,6 +104,14 @@ def test_conditional_get_gives_not_modified(feed_server: FeedServer) -> None:
     assert seen.header("If-Modified-Since") == since
 
 
+def test_feeds_of_one_site_share_a_connection_through_304s(feed_server: FeedServer) -> None:
+    """Reading a 304's empty body is what returns its connection to the pool."""
+    urls = [feed_server.route(f"/feed{i}", Response(body=ATOM, etag=f'"v{i}"')) for i in range(4)]
+    results = fetch_all_sync([FetchRequest(u, etag=f'"v{i}"') for i, u in enumerate(urls)], FAST)
+    assert [r.status for r in results] == [304] * 4
+    assert len({seen.client_port for seen in feed_server.requests}) == 1
+
+
 def test_changed_etag_gives_the_new_body(feed_server: FeedServer) -> None:
     url = feed_server.route("/feed", Response(body=ATOM, etag='"v2"'))
     result = fetch_one(FetchRequest(url, etag='"v1"'))
