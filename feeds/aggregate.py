@@ -25,8 +25,6 @@ from .errors import ParseError
 from .fetch import FetchSettings, fetch_all_sync, registrable_domain
 from .lang import use_model_cache, user_cache_dir
 from .model import FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
-from .normalise import normalise_feed
-from .parse import parse_feed
 from .schedule import is_due, max_age, next_due, polling_interval
 from .store import Incoming, Store
 from .workers import worker_pool
@@ -70,6 +68,9 @@ def _prepare(
     and the main process only stores what comes back. Entries are encoded
     and hashed here too. A parser crash on hostile bytes becomes a ParseError.
     """
+    from .normalise import normalise_feed
+    from .parse import parse_feed
+
     assert result.body is not None
     try:
         parsed = parse_feed(result.body, result.final_url, result.headers)
@@ -184,6 +185,11 @@ def refresh(
         if not result.ok or result.body is None:
             record(i, result, None)
         elif pool is not None:
+            # The parsers are imported only once a body needs them (a pass of
+            # 304s never does), and before the first submit forks the workers,
+            # so that they share them.
+            from . import normalise, parse  # noqa: F401
+
             future = pool.submit(_prepare, *prepare_args(result))
             parsing[future] = (i, replace(result, body=None))
             future.add_done_callback(finished.put)
