@@ -79,38 +79,39 @@ def read_articles(
     problems: list[Problem] = []
     updates: dict[str, CachedArticle] = {}
     known: dict[str, str | None] = {}  # shown path → id (None: draft) of an unchanged file
-    todo: list[tuple[str, str, bytes]] = []  # (shown path, slug, bytes) to parse
-    stats: dict[str, tuple[int, int, str]] = {}  # shown path → size, mtime, digest
+    # (shown path, slug, file path) of each file to parse. The workers read
+    # the files themselves: bytes held here would be copied into every one.
+    todo: list[tuple[str, str, str]] = []
+    stats: dict[str, tuple[int, int]] = {}  # shown path → size, mtime
     for shown, rel, path in files:
         cached = cache.get(shown)
         try:
             st = os.stat(path)
-            if (cached is not None and cached.size == st.st_size
-                    and cached.mtime_ns == st.st_mtime_ns and cached.digest.startswith(
-                        _settings_tag(fingerprint))):
-                known[shown] = cached.entry_id
-                continue
-            with open(path, "rb") as fh:
-                data = fh.read()
+            if cached is not None:
+                if (cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns
+                        and cached.digest.startswith(_settings_tag(fingerprint))):
+                    known[shown] = cached.entry_id
+                    continue
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                if cached.digest == _digest(fingerprint, data):
+                    # Touched but not changed: remember its new stat, parse nothing.
+                    known[shown] = cached.entry_id
+                    updates[shown] = replace(cached, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                    continue
         except OSError as exc:
-            problems.append(Problem(f"{shown}:1", f"cannot read file: {exc.strerror or exc}"))
+            problems.append(Problem(f"{shown}:1", _unreadable(exc)))
             continue
-        digest = _digest(fingerprint, data)
-        if cached is not None and cached.digest == digest:
-            # Touched but not changed: remember its new stat, parse nothing.
-            known[shown] = cached.entry_id
-            updates[shown] = replace(cached, size=st.st_size, mtime_ns=st.st_mtime_ns)
-            continue
-        stats[shown] = (st.st_size, st.st_mtime_ns, digest)
-        todo.append((shown, rel, data))
-    outcomes = _parse_many(todo, config)  # in the order of `todo`, which is path order
+        stats[shown] = (st.st_size, st.st_mtime_ns)
+        todo.append((shown, rel, path))
+    outcomes = _parse_many(todo, config, fingerprint)  # in the order of `todo`: path order
     entries: list[Entry] = []
     encoded: dict[str, tuple[str, str]] = {}
     ids: list[str] = []
     owners: dict[str, str] = {}
     drafts = 0
     try:
-        for shown, _rel, _path in files:
+        for shown, _rel, path in files:
             if shown in known:
                 entry_id = known[shown]
                 if entry_id is None:
@@ -121,8 +122,8 @@ def read_articles(
                 continue
             if shown not in stats:
                 continue  # unreadable, reported above
-            outcome = next(outcomes)
-            size, mtime, digest = stats[shown]
+            digest, outcome = next(outcomes)
+            size, mtime = stats[shown]
             if isinstance(outcome, ArticleError):
                 problems.append(Problem(f"{outcome.path}:{outcome.line}", outcome.reason))
                 continue
@@ -132,10 +133,7 @@ def read_articles(
                 continue
             entry, text, content_digest = outcome
             if entry.id in owners:
-                data = next(d for s_, _r, d in todo if s_ == shown)
-                from .article import key_line
-
-                line = key_line(data.decode("utf-8", "replace"), ("id", "slug"))
+                line = _id_line(path)
                 problems.append(
                     Problem(f"{shown}:{line}", f"id {entry.id!r} is already used by {owners[entry.id]}")
                 )
@@ -211,30 +209,54 @@ _FILES_PER_WORKER = 1000
 _Outcome = tuple[Entry, str, str] | ArticleError | None
 
 
-def _parse_outcome(item: tuple[str, str, bytes], config: Config) -> _Outcome:
+def _unreadable(exc: OSError) -> str:
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+def _id_line(path: str) -> int:
+    """The line of a file's `id` (or `slug`) key, for a message about it."""
+    from .article import key_line
+
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return 1
+    return key_line(text, ("id", "slug"))
+
+
+def _parse_outcome(item: tuple[str, str, str], config: Config,
+                   fingerprint: bytes) -> tuple[str, _Outcome]:
+    """The digest of a file's bytes as read here, and what parsing them gave."""
     from .article import parse_article
 
-    shown, rel, data = item
+    shown, rel, path = item
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return "", ArticleError(shown, 1, _unreadable(exc))
+    digest = _digest(fingerprint, data)
     try:
         entry = parse_article(data, shown, rel, config)
     except ArticleError as exc:
-        return exc
+        return digest, exc
     if entry is None:
-        return None
-    return entry, encode_entry(entry), content_hash(entry)
+        return digest, None
+    return digest, (entry, encode_entry(entry), content_hash(entry))
 
 
 def _parse_many(
-    items: Sequence[tuple[str, str, bytes]], config: Config
-) -> Generator[_Outcome, None, None]:
-    """What parsing each of `items` gave, in their order, on every core when there are many.
+    items: Sequence[tuple[str, str, str]], config: Config, fingerprint: bytes
+) -> Generator[tuple[str, _Outcome], None, None]:
+    """What reading and parsing each of `items` gave, in their order, on every core when there are many.
 
     Outcomes are yielded as they are ready, so the caller can store each one
     and let it go before the last file is even parsed.
     """
     workers = os.cpu_count() or 1
     if len(items) < _POOL_MIN or workers < 2:
-        yield from (_parse_outcome(item, config) for item in items)
+        yield from (_parse_outcome(item, config, fingerprint) for item in items)
         return
     # Import the parsers and load the language model before forking, so the
     # workers share them instead of each loading its own.
@@ -247,7 +269,7 @@ def _parse_many(
     batch = workers * _FILES_PER_WORKER
     for start in range(0, len(items), batch):
         with worker_pool(workers) as pool:
-            yield from pool.map(partial(_parse_outcome, config=config),
+            yield from pool.map(partial(_parse_outcome, config=config, fingerprint=fingerprint),
                                 items[start : start + batch], chunksize=chunk)
 
 
