@@ -202,7 +202,7 @@ _POOL_MIN = 200
 # cmarkgfm never frees the syntax tree and the HTML it makes for a document
 # (its bindings expose no way to), about 20 KB an article, so a worker grows
 # with every file it parses: workers are replaced after this many files.
-_FILES_PER_WORKER = 1000
+_FILES_PER_WORKER = 500
 
 # What parsing a file gives: its entry with the entry's stored form and
 # content hash, None for a draft, or the problem.
@@ -264,7 +264,7 @@ def _parse_many(
     from .lang import preload_language_model
     from .workers import worker_pool
 
-    preload_language_model()
+    preload_language_model(config.languages)
     chunk = max(1, min(200, len(items) // (workers * 8)))
     batch = workers * _FILES_PER_WORKER
     for start in range(0, len(items), batch):

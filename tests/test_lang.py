@@ -48,3 +48,17 @@ def test_damaged_copy_is_ignored_and_replaced(model_cache: Path) -> None:
     lang.use_model_cache(model_cache)
     assert _detect_all() == SAMPLES
     assert (copy / "nextmove.npy").stat().st_size > 1_000_000
+
+
+def test_copy_in_the_row_major_layout_is_made_again(model_cache: Path) -> None:
+    import numpy as np
+
+    assert _detect_all() == SAMPLES
+    [copy] = model_cache.glob("langid-*")
+    ptc = np.load(copy / "ptc.npy")
+    assert ptc.flags.f_contiguous  # a language's column is one run of pages
+    np.save(copy / "ptc.npy", np.ascontiguousarray(ptc), allow_pickle=False)
+    lang.use_model_cache(model_cache.parent)
+    lang.use_model_cache(model_cache)
+    assert _detect_all() == SAMPLES
+    assert np.load(copy / "ptc.npy", mmap_mode="r").flags.f_contiguous
