@@ -200,9 +200,12 @@ def _article_files(root: Path, shown_root: str) -> list[tuple[str, str, str]]:
 # Below this many files a process pool costs more than it saves.
 _POOL_MIN = 200
 # cmarkgfm never frees the syntax tree and the HTML it makes for a document
-# (its bindings expose no way to), about 20 KB an article, so a worker grows
-# with every file it parses: workers are replaced after this many files.
+# (its bindings expose no way to), about 25 KB an article, so a process grows
+# with every file it parses: workers are replaced after this many files, and
+# a process that has parsed this many itself (a long-running `feeds run`)
+# hands the rest to short-lived workers.
 _FILES_PER_WORKER = 500
+_parsed_here = 0  # files this process has parsed itself
 
 # What parsing a file gives: its entry with the entry's stored form and
 # content hash, None for a draft, or the problem.
@@ -252,12 +255,18 @@ def _parse_many(
     """What reading and parsing each of `items` gave, in their order, on every core when there are many.
 
     Outcomes are yielded as they are ready, so the caller can store each one
-    and let it go before the last file is even parsed.
+    and let it go before the last file is even parsed. A few files are
+    parsed here, unless this process has already parsed its share.
     """
+    global _parsed_here
     workers = os.cpu_count() or 1
-    if len(items) < _POOL_MIN or workers < 2:
+    few = len(items) < _POOL_MIN or workers < 2
+    if few and _parsed_here + len(items) <= _FILES_PER_WORKER:
+        _parsed_here += len(items)
         yield from (_parse_outcome(item, config, fingerprint) for item in items)
         return
+    if few:
+        workers = 1
     # Import the parsers and load the language model before forking, so the
     # workers share them instead of each loading its own.
     from . import article  # noqa: F401

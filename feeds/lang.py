@@ -144,7 +144,10 @@ _SAMPLE_BYTES = 200
 
 
 def preload_language_model(languages: Sequence[str] = ()) -> None:
-    """Load the model (about a second) restricted to `languages` now, e.g. before forking workers that share it."""
+    """Load the model (about a second), restricted to `languages`, now.
+
+    E.g. before forking workers, so that they share it.
+    """
     _model()
     if languages:
         _identifier(tuple(languages))

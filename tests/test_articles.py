@@ -230,6 +230,12 @@ def test_many_articles_parse_in_parallel_with_the_same_result(project: Path) -> 
         assert entry.languages == ("zh", "en")
 
 
+def _write_report(folder: Path, name: str, words: str) -> None:
+    (folder / name).write_text(
+        f"---\ntitle: Report {words}\ndate: 2025-01-01\n---\nA short English report, {words}.\n",
+        encoding="utf-8")
+
+
 def test_streamed_articles_cross_worker_batches_in_path_order(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -241,9 +247,7 @@ def test_streamed_articles_cross_worker_batches_in_path_order(
     monkeypatch.setattr(articles, "_FILES_PER_WORKER", 15)
     folder = project / "sources" / "articles"
     for i in range(90):
-        (folder / f"a{i:03}.md").write_text(
-            f"---\ntitle: Report {i}\ndate: 2025-01-01\n---\nA short English report, number {i}.\n",
-            encoding="utf-8")
+        _write_report(folder, f"a{i:03}.md", f"number {i}")
     (folder / "a050-draft.md").write_text(
         "---\ntitle: Later\ndate: 2025-01-01\ndraft: true\n---\nNot yet.\n", encoding="utf-8")
     (folder / "a060-same-id.md").write_text(
@@ -258,3 +262,31 @@ def test_streamed_articles_cross_worker_batches_in_path_order(
     assert [(h[1], h[2]) for h in handed] == [kept.encoded[e.id] for e in kept.entries]
     assert streamed.drafts == kept.drafts == 1
     assert [p.where for p in streamed.problems] == ["sources/articles/a060-same-id.md:4"]
+
+
+def test_a_process_that_parsed_its_share_hands_further_articles_to_a_worker(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cmarkgfm leaks what it renders: a long-running process stops parsing in itself."""
+    from feeds import articles
+
+    monkeypatch.setattr(articles, "_FILES_PER_WORKER", 3)
+    monkeypatch.setattr(articles, "_parsed_here", 0)
+    folder = project / "sources" / "articles"
+    for old in folder.iterdir():
+        old.unlink()
+    _write_report(folder, "a.md", "a")
+    _write_report(folder, "b.md", "b")
+    config = _config(project)
+    first = read_articles(config)
+    assert articles._parsed_here == 2
+    _write_report(folder, "c.md", "c")
+    _write_report(folder, "d.md", "d")
+    second = read_articles(config, {**first.cache_updates})
+    assert articles._parsed_here == 2  # c and d were parsed by a worker
+    assert [e.origin for e in second.entries] == [
+        "sources/articles/c.md", "sources/articles/d.md"]
+    for entry in second.entries:
+        path = project / entry.origin
+        assert entry == parse_article(path.read_bytes(), entry.origin, path.stem, config)
+    assert set(second.ids) == {e.id for e in first.entries} | {e.id for e in second.entries}
