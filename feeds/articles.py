@@ -83,13 +83,15 @@ def read_articles(
     # the files themselves: bytes held here would be copied into every one.
     todo: list[tuple[str, str, str]] = []
     stats: dict[str, tuple[int, int]] = {}  # shown path → size, mtime
+    settings_tag = _settings_tag(fingerprint)
     for shown, rel, path in files:
         cached = cache.get(shown)
+        if cached is not None and not cached.digest.startswith(settings_tag):
+            cached = None  # parsed under other settings: its digest cannot match
         try:
             st = os.stat(path)
             if cached is not None:
-                if (cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns
-                        and cached.digest.startswith(_settings_tag(fingerprint))):
+                if cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns:
                     known[shown] = cached.entry_id
                     continue
                 with open(path, "rb") as fh:

@@ -143,14 +143,12 @@ _SAMPLE_CHARS = 200
 _SAMPLE_BYTES = 200
 
 
-def preload_language_model(languages: Sequence[str] = ()) -> None:
+def preload_language_model(languages: Sequence[str]) -> None:
     """Load the model (about a second), restricted to `languages`, now.
 
     E.g. before forking workers, so that they share it.
     """
-    _model()
-    if languages:
-        _identifier(tuple(languages))
+    _identifier(tuple(languages))
 
 
 def letter_count(text: str, enough: int = MIN_LETTERS) -> int:
