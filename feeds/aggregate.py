@@ -23,7 +23,6 @@ from .codec import content_hash, encode_entry
 from .config import Config
 from .errors import ParseError
 from .fetch import FetchSettings, fetch_all_sync, registrable_domain
-from .lang import use_model_cache, user_cache_dir
 from .model import FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
 from .schedule import is_due, max_age, next_due, polling_interval
 from .store import Incoming, Store
@@ -117,9 +116,6 @@ def refresh(
     clock: Callable[[], float] = time.time,
 ) -> list[SourceOutcome]:
     """Fetch the chosen sources, store their entries, record every outcome."""
-    # Workers forked below inherit this: one that must detect a language
-    # loads the unpacked model instead of unpacking it again.
-    use_model_cache(user_cache_dir())
     store.ensure_sources(s.url for s in sources)
     configs = {store.resolve_key(s.url): s for s in sources}
     started = clock()

@@ -269,13 +269,11 @@ def _parse_many(
         return
     if few:
         workers = 1
-    # Import the parsers and load the language model before forking, so the
-    # workers share them instead of each loading its own.
+    # Import the parsers before forking, so the workers share them instead
+    # of each importing its own.
     from . import article  # noqa: F401
-    from .lang import preload_language_model
     from .workers import worker_pool
 
-    preload_language_model(config.languages)
     chunk = max(1, min(200, len(items) // (workers * 8)))
     batch = workers * _FILES_PER_WORKER
     for start in range(0, len(items), batch):

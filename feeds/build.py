@@ -19,7 +19,6 @@ from .articles import ArticlesResult, read_articles
 from .codec import decode_entry
 from .config import Config
 from .index import render_index, render_opml
-from .lang import use_model_cache, user_cache_dir
 from .lock import ProjectLock
 from .model import Entry, FeedItem, FeedSpec, FetchResult, Problem, RenderedFeed
 from .render import render_feed
@@ -166,7 +165,6 @@ def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
 
 def sync_articles(config: Config, store: Store, now: datetime) -> tuple[ArticlesResult, UpsertStats]:
     """Read the articles (re-parsing only changed files) and make the store match them."""
-    use_model_cache(user_cache_dir())
     cache = store.article_cache()
     with store.local_sync(now) as sync:
 
