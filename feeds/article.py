@@ -27,7 +27,7 @@ from cmarkgfm.cmark import Options
 from .config import Config
 from .errors import ArticleError
 from .lang import MIN_LETTERS, detect_language, letter_count
-from .model import Entry, Variant
+from .model import ArticleHead, Entry, Variant
 from .sanitise import clean_text, sanitise_html
 
 # Link texts that mark "the original article" in the body of a digest.
@@ -67,6 +67,55 @@ def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | N
     `path` is how messages name the file; `rel` (its path below the articles
     directory, without suffix) is the default slug. Raises ArticleError.
     """
+    parsed = read_article(data, path, rel, config)
+    return None if parsed is None else parsed[1]
+
+
+def read_article(data: bytes, path: str, rel: str, config: Config) -> tuple[ArticleHead, Entry] | None:
+    """`parse_article` with the head its front matter gave (see `parse_head`)."""
+    front = _front_matter(data, path, rel, config)
+    if front is None:
+        return None
+    head = front.head
+    sections, source_link = _sections(front.body, config.base_url)
+    variants = _variants(sections, front.title, front.description, front.per_lang, head.lang,
+                         config.languages)
+    return head, Entry(
+        id=head.id,
+        variants=variants,
+        updated=front.updated,
+        published=head.sort_time,
+        authors=head.authors,
+        tags=head.tags,
+        link=front.link or source_link,
+        origin=path,
+    )
+
+
+def parse_head(data: bytes, path: str, rel: str, config: Config) -> ArticleHead | None:
+    """What the front matter of one article file says of its place in the feeds; None for a draft.
+
+    Every problem `parse_article` would report is found here already (the
+    body cannot be wrong, only the front matter), so a file whose body is
+    never rendered is still checked. Raises ArticleError.
+    """
+    front = _front_matter(data, path, rel, config)
+    return None if front is None else front.head
+
+
+@dataclass(frozen=True)
+class _Front:
+    head: ArticleHead
+    title: str
+    description: str | None
+    updated: datetime
+    per_lang: Mapping[tuple[str, str], str]
+    link: str | None
+    body: str
+
+
+def _front_matter(data: bytes, path: str, rel: str, config: Config) -> _Front | None:
+    """The checked front matter of a file's bytes and the body after it; None for a draft."""
     text = _decode(data, path)
     handler = frontmatter.default_handlers.YAMLHandler()
     if not handler.detect(text):
@@ -117,26 +166,13 @@ def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | N
     if link is not None and urlsplit(link).scheme not in ("http", "https"):
         raise fail("link", f"'link' must be an absolute http(s) URL, not {link!r}")
     slug = _text_field(meta, "id", fail) or _text_field(meta, "slug", fail) or rel
-    entry_id = _entry_id(slug, config)
     per_lang = {
         (m.group(1).lower(), m.group(2).lower()): clean_text(str(v)).strip()
         for k, v in meta.items()
         if (m := _LANG_KEY.match(k)) and v is not None
     }
-    sections, source_link = _sections(body, config.base_url)
-    if link is None:
-        link = source_link
-    variants = _variants(sections, title, description, per_lang, lang, config.languages)
-    return Entry(
-        id=entry_id,
-        variants=variants,
-        updated=updated,
-        published=published,
-        authors=authors,
-        tags=tags,
-        link=link,
-        origin=path,
-    )
+    head = ArticleHead(_entry_id(slug, config), published, tags, authors, lang)
+    return _Front(head, title, description, updated, per_lang, link, body)
 
 
 def _decode(data: bytes, path: str) -> str:

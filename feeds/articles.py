@@ -3,7 +3,9 @@
 A file is parsed in isolation (`article.parse_article`, pure) and the
 directory walk (`read_articles`) collects both entries and problems, so one
 broken file is reported as `path:line: reason` and the rest is still
-published. Only changed files are parsed, on every core when there are many.
+published. Only changed files are read, and with a cache only the articles
+a feed can show are parsed beyond their front matter; on every core when
+there are many.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__
 from .codec import content_hash, encode_entry
 from .config import Config
 from .errors import ArticleError
-from .model import CachedArticle, Entry, Problem
+from .model import ArticleHead, CachedArticle, Entry, Problem
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -28,10 +31,12 @@ class ArticlesResult:
     """What reading an articles directory gave.
 
     `entries` are the articles parsed by this call (every article, without a
-    cache); `ids` are the ids of every article published, parsed now or
-    known unchanged. `encoded` holds each parsed entry's stored form and
-    content hash, worked out beside the parse. `cache_updates` are the
-    records to remember and `present` the files that exist.
+    cache); `ids` are the ids of the articles whose stored entries are
+    current: parsed now, or known unchanged and stored. `articles` counts
+    every article to publish, parsed or not. `encoded` holds each parsed
+    entry's stored form and content hash, worked out beside the parse.
+    `cache_updates` are the records to remember and `present` the files
+    that exist.
     """
 
     entries: tuple[Entry, ...]
@@ -42,6 +47,7 @@ class ArticlesResult:
     encoded: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     cache_updates: Mapping[str, CachedArticle] = field(default_factory=dict)
     present: tuple[str, ...] = ()
+    articles: int = 0
 
 
 def settings_fingerprint(config: Config) -> str:
@@ -60,67 +66,91 @@ def read_articles(
     """Every article under the configured directory, in path order, with problems.
 
     Drafts are skipped; a second article claiming an id another one has is
-    reported and skipped, so ids stay unique. With `cache` (path → what an
-    earlier build parsed and stored), a file whose size and modification
-    time are unchanged is not even read, and one whose bytes and settings are
-    unchanged is not parsed: rebuilds cost work in proportion to what changed.
+    reported and skipped, so ids stay unique.
+
+    Without `cache`, every article is parsed. With one (path → what an
+    earlier build read), work is in proportion to what changed and to what
+    the feeds can show: a file whose size and modification time are
+    unchanged is not even read, one whose bytes and settings are unchanged
+    is not parsed again, and of a new or changed file only the front matter
+    is read, unless some feed could show it (`select.articles_to_show`).
 
     With `on_entry`, each article parsed is handed to it (entry, stored
-    form, content hash) as soon as it is ready, in path order, and not kept
-    in the result: a corpus of any size then costs the memory of a few
-    articles, not of all of them.
+    form, content hash) as soon as it is ready and not kept in the result:
+    a corpus of any size then costs the memory of a few articles.
     """
     root = config.articles_dir
     if not root.is_dir():
         return ArticlesResult((), (), 0, 0)
+    whole = cache is None
     cache = cache or {}
     files = _article_files(root, _shown_path(root, config.root))
     fingerprint = settings_fingerprint(config).encode()
     problems: list[Problem] = []
     updates: dict[str, CachedArticle] = {}
-    known: dict[str, str | None] = {}  # shown path → id (None: draft) of an unchanged file
-    # (shown path, slug, file path) of each file to parse. The workers read
+    known: dict[str, CachedArticle] = {}  # shown path → the record of an unchanged file
+    # (shown path, slug, file path) of each file to read. The workers read
     # the files themselves: bytes held here would be copied into every one.
     todo: list[tuple[str, str, str]] = []
     stats: dict[str, tuple[int, int]] = {}  # shown path → size, mtime
     settings_tag = _settings_tag(fingerprint)
     for shown, rel, path in files:
         cached = cache.get(shown)
-        if cached is not None and not cached.digest.startswith(settings_tag):
-            cached = None  # parsed under other settings: its digest cannot match
+        if cached is not None and (not cached.digest.startswith(settings_tag)
+                                   or (cached.entry_id is not None and cached.head is None)):
+            cached = None  # read under other settings (its digest cannot match), or too little kept
         try:
             st = os.stat(path)
             if cached is not None:
                 if cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns:
-                    known[shown] = cached.entry_id
+                    known[shown] = cached
                     continue
                 with open(path, "rb") as fh:
                     data = fh.read()
                 if cached.digest == _digest(fingerprint, data):
                     # Touched but not changed: remember its new stat, parse nothing.
-                    known[shown] = cached.entry_id
-                    updates[shown] = replace(cached, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                    known[shown] = updates[shown] = replace(
+                        cached, size=st.st_size, mtime_ns=st.st_mtime_ns)
                     continue
         except OSError as exc:
             problems.append(Problem(f"{shown}:1", _unreadable(exc)))
             continue
         stats[shown] = (st.st_size, st.st_mtime_ns)
         todo.append((shown, rel, path))
-    outcomes = _parse_many(todo, config, fingerprint)  # in the order of `todo`: path order
+    # Without a cache every file is parsed whole; with one, new and changed
+    # files are read for their front matter first.
+    step = _parse_outcome if whole else _head_outcome
+    outcomes = _parse_many(todo, partial(step, config=config, fingerprint=fingerprint),
+                           renders=whole)  # in the order of `todo`: path order
     entries: list[Entry] = []
     encoded: dict[str, tuple[str, str]] = {}
     ids: list[str] = []
     owners: dict[str, str] = {}
+    heads: dict[str, _Read] = {}  # id → what the front matter said, of every article
+    languages: dict[str, tuple[str, ...]] = {}  # id → languages, of the stored entries
     drafts = 0
+
+    def offer(entry: Entry, text: str, content_digest: str) -> None:
+        ids.append(entry.id)
+        if on_entry is not None:
+            on_entry(entry, text, content_digest)
+        else:
+            entries.append(entry)
+            encoded[entry.id] = (text, content_digest)
+
     try:
-        for shown, _rel, path in files:
-            if shown in known:
-                entry_id = known[shown]
-                if entry_id is None:
+        for item in files:
+            shown, _rel, path = item
+            cached = known.get(shown)
+            if cached is not None:
+                if cached.head is None:
                     drafts += 1
                 else:
-                    owners[entry_id] = shown
-                    ids.append(entry_id)
+                    owners[cached.head.id] = shown
+                    heads[cached.head.id] = _Read(shown, cached.head, item, cached.digest)
+                    if cached.languages is not None:
+                        languages[cached.head.id] = cached.languages
+                        ids.append(cached.head.id)
                 continue
             if shown not in stats:
                 continue  # unreadable, reported above
@@ -133,25 +163,74 @@ def read_articles(
                 drafts += 1
                 updates[shown] = CachedArticle(digest, size, mtime, None)
                 continue
-            entry, text, content_digest = outcome
-            if entry.id in owners:
+            head = outcome if isinstance(outcome, ArticleHead) else outcome[0]
+            if head.id in owners:
                 line = _id_line(path)
                 problems.append(
-                    Problem(f"{shown}:{line}", f"id {entry.id!r} is already used by {owners[entry.id]}")
+                    Problem(f"{shown}:{line}", f"id {head.id!r} is already used by {owners[head.id]}")
                 )
-                continue  # not cached: it is parsed again until it has an id of its own
-            owners[entry.id] = shown
-            ids.append(entry.id)
-            if on_entry is not None:
-                on_entry(entry, text, content_digest)
-            else:
-                entries.append(entry)
-                encoded[entry.id] = (text, content_digest)
-            updates[shown] = CachedArticle(digest, size, mtime, entry.id)
+                continue  # not cached: it is read again until it has an id of its own
+            owners[head.id] = shown
+            heads[head.id] = _Read(shown, head, item, digest)
+            updates[shown] = CachedArticle(digest, size, mtime, head.id, head)
+            if not isinstance(outcome, ArticleHead):
+                _head, entry, text, content_digest = outcome
+                offer(entry, text, content_digest)
+                updates[shown] = replace(updates[shown], languages=entry.languages)
     finally:
         outcomes.close()  # stops the workers, also when a caller's on_entry fails
+    if not whole:
+        _parse_shown(heads, languages, updates, config, fingerprint, offer, problems)
     return ArticlesResult(tuple(entries), tuple(problems), len(files), drafts, tuple(ids),
-                          encoded, updates, tuple(shown for shown, _r, _p in files))
+                          encoded, updates, tuple(shown for shown, _r, _p in files), len(heads))
+
+
+def _parse_shown(
+    heads: Mapping[str, _Read],
+    languages: dict[str, tuple[str, ...]],
+    updates: dict[str, CachedArticle],
+    config: Config,
+    fingerprint: bytes,
+    offer: Callable[[Entry, str, str], None],
+    problems: list[Problem],
+) -> None:
+    """Parse, and offer, every article some feed could show that has no current stored entry.
+
+    `languages` (id → languages of a current stored entry) grows with each
+    article parsed, which may show that a language's feed needs more. A
+    file that changed since its front matter was read is left for the next
+    build, which reads it again.
+    """
+    from .select import articles_to_show
+
+    listed = [read.head for read in heads.values()]
+    parse = partial(_parse_outcome, config=config, fingerprint=fingerprint)
+    changed: set[str] = set()
+    while True:
+        wanted = articles_to_show(listed, languages, config)
+        todo = sorted((heads[i] for i in wanted if i not in languages and i not in changed),
+                      key=lambda read: read.shown)
+        if not todo:
+            return
+        outcomes = _parse_many([read.file for read in todo], parse, renders=True)
+        try:
+            for read, (digest, outcome) in zip(todo, outcomes, strict=True):
+                if (digest == read.digest and isinstance(outcome, tuple)
+                        and outcome[0] == read.head):
+                    _head, entry, text, content_digest = outcome
+                    offer(entry, text, content_digest)
+                    languages[entry.id] = entry.languages
+                    if read.shown in updates:
+                        updates[read.shown] = replace(updates[read.shown],
+                                                      languages=entry.languages)
+                    continue
+                changed.add(read.head.id)
+                shown = read.file[0]
+                updates.pop(shown, None)
+                problems.append(Problem(f"{shown}:1", "changed while it was being read; "
+                                        "it is read again by the next build"))
+        finally:
+            outcomes.close()
 
 
 def _settings_tag(fingerprint: bytes) -> str:
@@ -209,9 +288,19 @@ _POOL_MIN = 200
 _FILES_PER_WORKER = 500
 _parsed_here = 0  # files this process has parsed itself
 
-# What parsing a file gives: its entry with the entry's stored form and
-# content hash, None for a draft, or the problem.
-_Outcome = tuple[Entry, str, str] | ArticleError | None
+# What reading a file gives: its head alone, or its head and entry with the
+# entry's stored form and content hash; None for a draft, or the problem.
+_Parsed = tuple[ArticleHead, Entry, str, str]
+_Outcome = _Parsed | ArticleHead | ArticleError | None
+
+
+class _Read(NamedTuple):
+    """An article read, parsed or not: its shown path, head, file and digest."""
+
+    shown: str
+    head: ArticleHead
+    file: tuple[str, str, str]
+    digest: str
 
 
 def _unreadable(exc: OSError) -> str:
@@ -233,39 +322,65 @@ def _id_line(path: str) -> int:
 def _parse_outcome(item: tuple[str, str, str], config: Config,
                    fingerprint: bytes) -> tuple[str, _Outcome]:
     """The digest of a file's bytes as read here, and what parsing them gave."""
-    from .article import parse_article
+    from .article import read_article
 
-    shown, rel, path = item
+    digest, data = _read_file(item, fingerprint)
+    if isinstance(data, ArticleError):
+        return digest, data
+    try:
+        parsed = read_article(data, item[0], item[1], config)
+    except ArticleError as exc:
+        return digest, exc
+    if parsed is None:
+        return digest, None
+    head, entry = parsed
+    return digest, (head, entry, encode_entry(entry), content_hash(entry))
+
+
+def _head_outcome(item: tuple[str, str, str], config: Config,
+                  fingerprint: bytes) -> tuple[str, _Outcome]:
+    """The digest of a file's bytes as read here, and what its front matter gave."""
+    from .article import parse_head
+
+    digest, data = _read_file(item, fingerprint)
+    if isinstance(data, ArticleError):
+        return digest, data
+    try:
+        return digest, parse_head(data, item[0], item[1], config)
+    except ArticleError as exc:
+        return digest, exc
+
+
+def _read_file(item: tuple[str, str, str], fingerprint: bytes) -> tuple[str, bytes | ArticleError]:
+    shown, _rel, path = item
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         return "", ArticleError(shown, 1, _unreadable(exc))
-    digest = _digest(fingerprint, data)
-    try:
-        entry = parse_article(data, shown, rel, config)
-    except ArticleError as exc:
-        return digest, exc
-    if entry is None:
-        return digest, None
-    return digest, (entry, encode_entry(entry), content_hash(entry))
+    return _digest(fingerprint, data), data
 
 
 def _parse_many(
-    items: Sequence[tuple[str, str, str]], config: Config, fingerprint: bytes
+    items: Sequence[tuple[str, str, str]],
+    step: Callable[[tuple[str, str, str]], tuple[str, _Outcome]],
+    *,
+    renders: bool,
 ) -> Generator[tuple[str, _Outcome], None, None]:
-    """What reading and parsing each of `items` gave, in their order, on every core when there are many.
+    """`step` of each of `items`, in their order, on every core when there are many.
 
     Outcomes are yielded as they are ready, so the caller can store each one
     and let it go before the last file is even parsed. A few files are
-    parsed here, unless this process has already parsed its share.
+    parsed here, unless this process has already rendered its share of
+    Markdown (`renders`: the step renders, see _FILES_PER_WORKER).
     """
     global _parsed_here
     workers = os.cpu_count() or 1
     few = len(items) < _POOL_MIN or workers < 2
-    if few and _parsed_here + len(items) <= _FILES_PER_WORKER:
-        _parsed_here += len(items)
-        yield from (_parse_outcome(item, config, fingerprint) for item in items)
+    if few and (not renders or _parsed_here + len(items) <= _FILES_PER_WORKER):
+        if renders:
+            _parsed_here += len(items)
+        yield from (step(item) for item in items)
         return
     if few:
         workers = 1
@@ -275,11 +390,10 @@ def _parse_many(
     from .workers import worker_pool
 
     chunk = max(1, min(200, len(items) // (workers * 8)))
-    batch = workers * _FILES_PER_WORKER
+    batch = workers * _FILES_PER_WORKER if renders else len(items)
     for start in range(0, len(items), batch):
         with worker_pool(workers) as pool:
-            yield from pool.map(partial(_parse_outcome, config=config, fingerprint=fingerprint),
-                                items[start : start + batch], chunksize=chunk)
+            yield from pool.map(step, items[start : start + batch], chunksize=chunk)
 
 
 def _shown_path(path: Path, root: Path) -> str:

@@ -212,7 +212,8 @@ def build(
     return BuildResult(
         files=articles.files,
         drafts=articles.drafts,
-        entries=published.entries,
+        # Articles no feed can show are not stored, yet they are published.
+        entries=published.entries + articles.articles - len(set(articles.ids)),
         feeds=published.feeds,
         problems=(*articles.problems, *_fetch_problems(outcomes)),
         report=published.report,

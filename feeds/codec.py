@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .model import Entry, Listing, SourceRef, Variant
+from .model import ArticleHead, Entry, Listing, SourceRef, Variant
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -82,6 +82,18 @@ def decode_listing(entry_id: str, sort_time: float, text: str) -> Listing:
     languages, tags, authors = (tuple(part.split(_ITEMS)) if part else ()
                                 for part in text.split(_FIELDS))
     return Listing(entry_id, datetime.fromtimestamp(sort_time, UTC), languages, tags, authors)
+
+
+def encode_head(head: ArticleHead) -> str:
+    """An article's head without its id (which the store keeps beside it)."""
+    return json.dumps([head.sort_time.isoformat(), head.tags, head.authors, head.lang],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_head(entry_id: str, text: str) -> ArticleHead:
+    sort_time, tags, authors, lang = json.loads(text)
+    return ArticleHead(entry_id, datetime.fromisoformat(sort_time), tuple(tags), tuple(authors),
+                       lang)
 
 
 def decode_entry(text: str) -> Entry:

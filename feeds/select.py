@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from .config import Config
-from .model import EntryFilter, FeedSpec
+from .model import ArticleHead, EntryFilter, FeedSpec
 from .slug import slugify
 
 
@@ -126,3 +126,57 @@ def select_all(
     """The picks of every planned feed, sorting the entries once."""
     ordered = newest_first(entries)
     return {spec: select_items(spec, ordered, limit) for spec in specs}
+
+
+def articles_to_show(
+    heads: Sequence[ArticleHead], languages: Mapping[str, tuple[str, ...]], config: Config
+) -> set[str]:
+    """The ids of the local articles some feed could show (pure).
+
+    Only these need their bodies parsed and their entries stored: every
+    feed shows its newest `entries_per_feed` entries, and remote entries can
+    only push local ones out, so the newest few of each feed among the local
+    articles alone are all it can take from them. A tag keeps as many as
+    `min_tag_entries` asks for, so that it still counts enough to get a feed.
+
+    `languages` holds the languages of the articles already parsed; the rest
+    are known only when declared. An article whose languages are unknown and
+    which a language's feed might show is returned, to be parsed: the
+    caller asks again with what that taught it, until nothing new is wanted.
+    A language with fewer articles than a feed shows then gets every
+    article parsed, as it takes all of them to know that.
+    """
+    ordered = sorted(heads, key=lambda h: (-h.sort_time.timestamp(), h.id))
+    limit = config.entries_per_feed
+    wanted: set[str] = set()
+    if "all" in config.families:
+        wanted.update(h.id for h in ordered[:limit])
+    if "tags" in config.families:
+        enough = max(limit, config.min_tag_entries)
+        counts: dict[str, int] = {}
+        slugs: dict[str, str] = {}
+        for head in ordered:
+            for slug in {slugs.get(t) or slugs.setdefault(t, slugify(t)) for t in head.tags}:
+                if counts.get(slug, 0) < enough:
+                    counts[slug] = counts.get(slug, 0) + 1
+                    wanted.add(head.id)
+    filters = [custom.filter for custom in config.custom]
+    if "lang" in config.families:
+        declared = {h.lang: None for h in heads if h.lang is not None}
+        filters += [EntryFilter(lang=lang) for lang in {**dict.fromkeys(config.languages),
+                                                         **declared}]
+    for flt in filters:
+        found = 0
+        for head in ordered:
+            if flt.tags and flt.tags.isdisjoint(head.tags):
+                continue
+            if flt.authors and flt.authors.isdisjoint(head.authors):
+                continue
+            langs = languages.get(head.id) or ((head.lang,) if head.lang is not None else None)
+            if flt.lang is not None and langs is not None and flt.lang not in langs:
+                continue
+            wanted.add(head.id)  # shown, or parsed to learn whether it would be
+            found += 1
+            if found >= limit:
+                break
+    return wanted

@@ -18,7 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .codec import content_hash, decode_entry, decode_listing, encode_entry, encode_listing
+from .codec import (
+    content_hash,
+    decode_entry,
+    decode_head,
+    decode_listing,
+    encode_entry,
+    encode_head,
+    encode_listing,
+)
 from .errors import StoreError
 from .model import CachedArticle, Entry, Listing, SourceState
 
@@ -94,6 +102,11 @@ _MIGRATIONS: tuple[str, ...] = (
         fingerprint TEXT NOT NULL,
         sha256 TEXT NOT NULL
     );
+    """,
+    # 4: what each article's front matter says of its place in the feeds, so
+    # that only the articles a feed can show are parsed and stored
+    """
+    ALTER TABLE article_cache ADD COLUMN head TEXT;
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -326,9 +339,10 @@ class Store:
         self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
         if cache is not None:
             self._db.executemany(
-                "INSERT OR REPLACE INTO article_cache (path, digest, size, mtime_ns, entry_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                ((path, c.digest, c.size, c.mtime_ns, c.entry_id) for path, c in cache.items()),
+                "INSERT OR REPLACE INTO article_cache (path, digest, size, mtime_ns, entry_id, head) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                ((path, c.digest, c.size, c.mtime_ns, c.entry_id,
+                  None if c.head is None else encode_head(c.head)) for path, c in cache.items()),
             )
         if present is not None:
             on_disk = set(present)
@@ -339,17 +353,23 @@ class Store:
         return len(gone)
 
     def article_cache(self) -> dict[str, CachedArticle]:
-        """Path → what was parsed and stored of every article file known.
+        """Path → what was read of every article file known, and the languages of its stored entry.
 
-        A record whose entry is missing from the store (it was removed by
-        hand, or never made it) is left out, so that article is parsed again.
+        A record from before heads were kept is left out, so that article is
+        read again.
         """
         rows = self._db.execute(
-            """SELECT c.path, c.digest, c.size, c.mtime_ns, c.entry_id FROM article_cache c
+            """SELECT c.path, c.digest, c.size, c.mtime_ns, c.entry_id, c.head, e.listing
+               FROM article_cache c
                LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?
-               WHERE c.entry_id IS NULL OR e.id IS NOT NULL""", (LOCAL,))
-        return {path: CachedArticle(digest, size, mtime, entry_id)
-                for path, digest, size, mtime, entry_id in rows}
+               WHERE c.entry_id IS NULL OR c.head IS NOT NULL""", (LOCAL,))
+        return {
+            path: CachedArticle(
+                digest, size, mtime, entry_id,
+                None if head is None else decode_head(entry_id, head),
+                None if listing is None else decode_listing(entry_id, 0, listing).languages)
+            for path, digest, size, mtime, entry_id, head, listing in rows
+        }
 
     def entries(self) -> list[Entry]:
         """Every stored entry, newest first (ties by id)."""

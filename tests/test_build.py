@@ -261,3 +261,90 @@ def test_an_output_file_changed_by_hand_is_written_again(shipped_project: Path) 
     result = build(config, fetch=False)
     assert result.report is not None and result.report.written == ("all.atom",)
     assert feed.read_bytes() == good
+
+
+def _write_brief(folder: Path, number: int, day: int, *, zh: bool, en: bool,
+                 tags: tuple[str, ...], extra: str = "") -> Path:
+    """An article dated `day` of 2025, in Chinese, English or both (a break between)."""
+    sections = []
+    if zh:
+        sections.append(f"第{number}号简报：这座储能电站在用电高峰时段向电网输送电力，运行平稳。")
+    if en:
+        sections.append(f"Brief {number}: the storage plant fed the grid at peak hours and ran smoothly.")
+    path = folder / f"brief-{number:03}.md"
+    path.write_text(
+        f"---\ntitle: Brief {number}\ndate: 2025-{1 + day // 28:02}-{1 + day % 28:02}T08:00:00Z\n"
+        f"tags: [{', '.join(tags)}]\n{extra}---\n" + "\n\n---\n\n".join(sections) + "\n",
+        encoding="utf-8")
+    return path
+
+
+def _assert_feeds_of_every_article(project: Path) -> None:
+    """The built feeds are byte for byte those rendered from every article parsed."""
+    from feeds.articles import read_articles
+    from feeds.build import render_all
+
+    config = load_config(project)
+    expected = {f.spec.path: f.data for f in render_all(read_articles(config).entries, config)}
+    output = project / "output"
+    built = {p.relative_to(output).as_posix(): p.read_bytes() for p in _atom_files(output)}
+    assert built.keys() == expected.keys()
+    for name, data in built.items():
+        assert data == expected[name], name
+        assert_valid_atom(output / name)
+
+
+def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all(
+    project: Path,
+) -> None:
+    from feeds.store import LOCAL, Store
+
+    folder = project / "sources" / "articles"
+    (project / "feeds.toml").write_text(
+        'entries_per_feed = 3\nmin_tag_entries = 4\n'
+        '[[custom]]\nname = "grid-en"\ntitle = "Grid, in English"\nlang = "en"\ntags = ["grid"]\n',
+        encoding="utf-8")
+    # Brief n is dated day n. The newest ten are Chinese only, so the English
+    # feeds must reach far back, past articles nothing else shows.
+    for n in range(60):
+        tags = ("grid",) if n % 2 else ("storage", "grid") if n % 7 == 0 else ("storage",)
+        _write_brief(folder, n, n, zh=n % 3 != 1 or n >= 50, en=n % 3 != 0 and n < 50,
+                     tags=("wind",) if n in (3, 6, 9, 12) else tags)
+    # Rare: used by fewer articles than min_tag_entries, so it has no feed.
+    _write_brief(folder, 70, 5, zh=True, en=False, tags=("rare",))
+    # A broken article that no feed would show is reported all the same.
+    (folder / "brief-071.md").write_text("---\ntitle: Old\ndate: 2024-01-01\ntags: 5\n---\nx\n",
+                                         encoding="utf-8")
+    config = load_config(project)
+    first = build(config, fetch=False)
+    assert [str(p) for p in first.problems] == [
+        "sources/articles/brief-071.md:4: 'tags' must be a list of tags, not a int"]
+    assert first.entries == 61  # every article is published...
+    with Store(config.store_path) as store:
+        stored = store.count_entries(LOCAL)
+        assert len(store.article_cache()) == 61
+    assert stored < 30  # ...but few are parsed and stored
+    _assert_feeds_of_every_article(project)
+    out = project / "output"
+    assert not (out / "tags" / "rare.atom").exists()
+    assert len(assert_valid_atom(out / "tags" / "wind.atom").entries) == 3  # of 4: enough
+    assert len(assert_valid_atom(out / "custom" / "grid-en.atom").entries) == 3
+
+    # The newest articles go, an old one is moved to the front, another turns
+    # English: articles never parsed before now enter the feeds.
+    for n in range(52, 60):
+        (folder / f"brief-{n:03}.md").unlink()
+    _write_brief(folder, 3, 200, zh=True, en=True, tags=("storage",))
+    # (A change keeping its date would be dated now, which a full parse cannot know.)
+    _write_brief(folder, 51, 52, zh=False, en=True, tags=("storage",))
+    again = build(config, fetch=False)
+    assert again.entries == 53 and len(again.problems) == 1
+    _assert_feeds_of_every_article(project)
+    assert assert_valid_atom(out / "all.atom").entries[0].title == "Brief 3"
+
+    # Declared languages count without parsing; a language of few articles
+    # needs every article read to know it has no more.
+    _write_brief(folder, 80, 1, zh=True, en=False, tags=("storage",), extra="lang: fr\n")
+    build(config, fetch=False)
+    _assert_feeds_of_every_article(project)
+    assert len(assert_valid_atom(out / "lang" / "fr.atom").entries) == 1

@@ -120,3 +120,29 @@ def test_migration_lists_entries_stored_by_an_older_schema(tmp_path: Path) -> No
             "urn:old", ("zh", "en"), ("科技",), ("desk",))
         assert listing.sort_time == T0
         assert store.published_entries() == [entry]
+
+
+def test_article_records_from_before_heads_are_read_again(tmp_path: Path) -> None:
+    from feeds.model import ArticleHead, CachedArticle
+    from feeds.store import _MIGRATIONS
+
+    path = tmp_path / "s.sqlite3"
+    db = sqlite3.connect(path)
+    for script in _MIGRATIONS[:3]:
+        db.executescript(script)
+    db.executemany("INSERT INTO article_cache (path, digest, size, mtime_ns, entry_id) "
+                   "VALUES (?, 'd', 1, 1, ?)", [("a.md", "urn:a"), ("draft.md", None)])
+    db.execute("PRAGMA user_version=3")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        # The article's record says nothing of its place in the feeds: left out, read again.
+        assert store.article_cache() == {"draft.md": CachedArticle("d", 1, 1, None)}
+        head = ArticleHead("urn:a", T0, ("科技",), ("desk",), "zh")
+        entry = Entry(id="urn:a", variants=(Variant("zh", "新", "<p>新</p>"),), updated=T0,
+                      published=T0, tags=("科技",), authors=("desk",))
+        store.sync_local([Incoming(entry, T0)], T0, keep=(),
+                         cache={"a.md": CachedArticle("e", 2, 2, "urn:a", head)})
+        assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, ("zh",))
+        store.sync_local([], T0, keep=(), cache={})  # the entry goes; the record stays
+        assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, None)

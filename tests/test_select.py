@@ -1,0 +1,62 @@
+"""Which local articles a feed could show: the only ones parsed in full."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from feeds.config import Config
+from feeds.model import ArticleHead
+from feeds.select import articles_to_show
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _heads(count: int, **fields: object) -> list[ArticleHead]:
+    """`count` heads, a day apart: `a00` is the oldest."""
+    return [ArticleHead(f"a{n:02}", T0 + timedelta(days=n), **fields)  # type: ignore[arg-type]
+            for n in range(count)]
+
+
+def test_the_all_feed_wants_its_newest() -> None:
+    config = Config(Path("."), families=("all",), entries_per_feed=3)
+    assert articles_to_show(_heads(10), {}, config) == {"a09", "a08", "a07"}
+    assert articles_to_show(_heads(2), {}, config) == {"a00", "a01"}
+
+
+def test_a_tag_wants_its_newest_and_as_many_as_it_needs_to_count() -> None:
+    heads = [*_heads(10, tags=("grid",)),
+             ArticleHead("b", T0, ("Wind",)), ArticleHead("c", T0 - timedelta(days=1), ("wind!",))]
+    config = Config(Path("."), families=("tags",), entries_per_feed=2)
+    # Tags sharing a slug share a feed: `Wind` and `wind!` are one.
+    assert articles_to_show(heads, {}, config) == {"a09", "a08", "b", "c"}
+    config = Config(Path("."), families=("tags",), entries_per_feed=2, min_tag_entries=4)
+    assert articles_to_show(heads, {}, config) == {"a09", "a08", "a07", "a06", "b", "c"}
+
+
+def test_language_feeds_read_on_until_they_know_enough() -> None:
+    config = Config(Path("."), families=("lang",), entries_per_feed=2)
+    heads = _heads(10)
+    # Nothing parsed yet: the newest two, of unknown language, may serve both.
+    assert articles_to_show(heads, {}, config) == {"a09", "a08"}
+    # Both turn out Chinese: English reads further back.
+    zh: dict[str, tuple[str, ...]] = {"a09": ("zh",), "a08": ("zh",)}
+    assert articles_to_show(heads, zh, config) == {"a09", "a08", "a07", "a06"}
+    # All Chinese: English has fewer than a feed shows, and reads everything.
+    every = {h.id: ("zh",) for h in heads[1:]}
+    assert articles_to_show(heads, every, config) == {"a09", "a08", "a00"}
+    # A declared language needs no parse: French takes the newest two declared.
+    declared = [*heads, ArticleHead("fr1", T0, lang="fr"), ArticleHead("fr2", T0, lang="fr"),
+                ArticleHead("fr3", T0 - timedelta(days=1), lang="fr")]
+    both = {h.id: ("zh", "en") for h in heads}
+    assert articles_to_show(declared, both, config) == {"a09", "a08", "fr1", "fr2"}
+
+
+def test_custom_feeds_filter_on_what_the_front_matter_says() -> None:
+    from feeds.config import CustomFeed
+    from feeds.model import EntryFilter
+
+    heads = [*_heads(6, authors=("desk",)), ArticleHead("x", T0, authors=("guest",))]
+    custom = CustomFeed("guests", "Guests", EntryFilter(authors=frozenset({"guest"})))
+    config = Config(Path("."), families=(), entries_per_feed=2, custom=(custom,))
+    assert articles_to_show(heads, {}, config) == {"x"}
