@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from feeds.model import FetchRequest, FetchResult
+from feeds.transport import OriginPools
 
 try:
     import brotli  # type: ignore[import-untyped, unused-ignore]
@@ -278,6 +279,14 @@ def _make_client(
     settings: FetchSettings, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
     """One client for the whole run, so connections to a host are reused."""
+    if transport is None:
+        # A pool per site (see transport.py), with room for every request in
+        # flight and as many sites again kept open for their next request.
+        transport = OriginPools(
+            2 * settings.concurrency,
+            httpx.Limits(max_connections=settings.concurrency,
+                         max_keepalive_connections=settings.per_domain),
+        )
     return httpx.AsyncClient(
         headers={
             "User-Agent": settings.user_agent,
@@ -291,10 +300,6 @@ def _make_client(
             read=settings.read_timeout,
             write=settings.read_timeout,
             pool=settings.total_timeout,
-        ),
-        limits=httpx.Limits(
-            max_connections=settings.concurrency,
-            max_keepalive_connections=settings.concurrency,
         ),
         follow_redirects=False,
         transport=transport,
