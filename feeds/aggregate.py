@@ -19,11 +19,11 @@ from queue import SimpleQueue
 from typing import Any
 from urllib.parse import urlsplit
 
-from .codec import content_hash, encode_entry
+from .codec import stored_form
 from .config import Config
 from .errors import ParseError
 from .fetch import FetchSettings, fetch_all_sync, registrable_domain
-from .model import FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
+from .model import Entry, FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
 from .schedule import is_due, max_age, next_due, polling_interval
 from .store import Incoming, Store
 from .workers import worker_pool
@@ -64,8 +64,8 @@ def _prepare(
     """Parse and normalise one fetched body: all the CPU work a source costs.
 
     Runs in a worker process when there are many bodies, so both cores work
-    and the main process only stores what comes back. Entries are encoded
-    and hashed here too. A parser crash on hostile bytes becomes a ParseError.
+    and the main process only stores what comes back. Entries come back in
+    the form the store keeps (see StoredForm). A parser crash on hostile bytes becomes a ParseError.
     """
     from .normalise import normalise_feed
     from .parse import parse_feed
@@ -79,10 +79,8 @@ def _prepare(
         return ParseError(f"could not parse the feed: {type(exc).__name__}: {exc}")
     when = datetime.fromtimestamp(now, UTC)
     incoming = normalise_feed(parsed, source, key, result.final_url, config, when)
-    encoded = tuple(
-        replace(item, encoded=encode_entry(item.entry), digest=content_hash(item.entry))
-        for item in incoming
-    )
+    encoded = tuple(replace(item, entry=stored_form(item.entry))
+                    if isinstance(item.entry, Entry) else item for item in incoming)
     return _Prepared(replace(parsed, entries=()), encoded)
 
 

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .model import ArticleHead, Entry, Listing, SourceRef, Variant
+from .model import ArticleHead, Entry, Listing, SourceRef, StoredForm, Variant
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -82,6 +82,12 @@ def decode_listing(entry_id: str, sort_time: float, text: str) -> Listing:
     languages, tags, authors = (tuple(part.split(_ITEMS)) if part else ()
                                 for part in text.split(_FIELDS))
     return Listing(entry_id, datetime.fromtimestamp(sort_time, UTC), languages, tags, authors)
+
+
+def stored_form(entry: Entry) -> StoredForm:
+    """`entry` in the form the store keeps it."""
+    return StoredForm(entry.id, entry.updated, entry.published, encode_entry(entry),
+                      encode_listing(entry), content_hash(entry))
 
 
 def encode_head(head: ArticleHead) -> str:

@@ -99,6 +99,28 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class StoredForm:
+    """An entry in the form the store keeps it, worked out ahead by a worker process.
+
+    All that storing needs: an Entry then need not cross from the worker
+    that parsed it to the process that stores it, which for a refresh cost
+    as much again as sending the stored text. `data` is the entry's JSON,
+    `listing` its listing, `digest` its content hash (see codec).
+    """
+
+    id: str
+    updated: datetime
+    published: datetime | None
+    data: str
+    listing: str
+    digest: str
+
+    @property
+    def sort_time(self) -> datetime:
+        return self.published or self.updated
+
+
+@dataclass(frozen=True)
 class ArticleHead:
     """What an article's front matter says of its place in the feeds, body unread.
 

@@ -23,12 +23,12 @@ from .codec import (
     decode_entry,
     decode_head,
     decode_listing,
-    encode_entry,
     encode_head,
     encode_listing,
+    stored_form,
 )
 from .errors import StoreError
-from .model import CachedArticle, Entry, Listing, SourceState
+from .model import CachedArticle, Entry, Listing, SourceState, StoredForm
 
 LOCAL = "local"  # the origin of local articles in the entries table
 
@@ -132,11 +132,24 @@ class Incoming:
     worked out already (by a worker process), so the store need not.
     """
 
-    entry: Entry
+    entry: Entry | StoredForm
     declared_updated: datetime | None
     canonical_link: str | None = None
     encoded: str | None = None
     digest: str | None = None
+
+
+def _stored_form(item: Incoming, updated: datetime) -> StoredForm:
+    """What to store of `item`, dated `updated`: the form worked out ahead while that date stands."""
+    entry = item.entry
+    if isinstance(entry, StoredForm):
+        if entry.updated == updated:
+            return entry
+        entry = decode_entry(entry.data)
+    elif item.encoded and entry.updated == updated:
+        return StoredForm(entry.id, updated, entry.published, item.encoded,
+                          encode_listing(entry), item.digest or content_hash(entry))
+    return stored_form(replace(entry, updated=updated))
 
 
 def decide_updated(
@@ -255,7 +268,8 @@ class Store:
         first_seen = now.timestamp()
         for item in incoming:
             entry = item.entry
-            digest = item.digest or content_hash(entry)
+            digest = (entry.digest if isinstance(entry, StoredForm)
+                      else item.digest or content_hash(entry))
             row = self._db.execute(
                 "SELECT content_hash, declared_updated, updated FROM entries WHERE id = ?",
                 (entry.id,),
@@ -269,8 +283,7 @@ class Store:
                 new += 1
             else:
                 changed += 1
-            kept = replace(entry, updated=updated)
-            encoded = item.encoded if item.encoded and updated == entry.updated else None
+            form = _stored_form(item, updated)
             self._db.execute(
                 """INSERT INTO entries (id, origin, canonical_link, content_hash,
                        declared_updated, updated, sort_time, first_seen, data, listing)
@@ -282,10 +295,10 @@ class Store:
                        updated = excluded.updated, sort_time = excluded.sort_time,
                        data = excluded.data, listing = excluded.listing""",
                 (
-                    entry.id, origin, item.canonical_link, digest,
+                    form.id, origin, item.canonical_link, digest,
                     None if item.declared_updated is None else item.declared_updated.isoformat(),
-                    updated.isoformat(), kept.sort_time.timestamp(), first_seen,
-                    encoded or encode_entry(kept), encode_listing(kept),
+                    updated.isoformat(), form.sort_time.timestamp(), first_seen,
+                    form.data, form.listing,
                 ),
             )
         return UpsertStats(new=new, changed=changed, unchanged=unchanged)

@@ -46,6 +46,36 @@ def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -
         assert e.updated == NOW and e.variants[0].content_html == "<p>edited</p>"
 
 
+@pytest.mark.parametrize("ahead", [False, True], ids=["entry", "stored form"])
+def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
+    tmp_path: Path, ahead: bool
+) -> None:
+    """Workers hand over stored forms; a silent edit still gets the store's own date."""
+    from dataclasses import replace
+
+    from feeds.codec import stored_form
+
+    def offered(entry: Entry) -> Incoming:
+        # As a remote entry without a date of its own: dated when first seen.
+        return Incoming(stored_form(entry) if ahead else entry, None)
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        assert store.update_source("src", {}, [offered(_entry(1, when=T0))], T0).new == 1
+        later = replace(_entry(1, "edited", when=NOW), published=None)
+        assert store.update_source("src", {}, [offered(later)], NOW).changed == 1
+        # The worker dated it NOW as well, so its form was stored as it came.
+        assert store.entries() == [later]
+        again = replace(_entry(1, "edited again", when=NOW), published=None)
+        after = NOW + timedelta(hours=1)
+        assert store.update_source("src", {}, [offered(again)], after).changed == 1
+        # Dated by the store (`after`), not as the form said (NOW): encoded again.
+        [kept] = store.entries()
+        assert kept == replace(again, updated=after)
+        [listing] = store.published_listings()
+        assert listing.sort_time == after and listing.languages == ("en",)
+
+
 def test_failed_transaction_stores_nothing(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite3") as store:
         store.ensure_sources(["src"])
