@@ -176,3 +176,23 @@ def test_article_records_from_before_heads_are_read_again(tmp_path: Path) -> Non
         assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, ("zh",))
         store.sync_local([], T0, keep=(), cache={})  # the entry goes; the record stays
         assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, None)
+
+
+def test_deferred_checkpoints_merge_the_log_while_writing(tmp_path: Path) -> None:
+    """A helper thread merges the log during a long run of transactions; nothing is lost."""
+    import time
+
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        store.ensure_sources(["src"])
+        before = path.stat().st_size
+        grew_during = False
+        with store.checkpoints_deferred(every=0.02):
+            for i in range(60):
+                store.update_source("src", {}, [Incoming(_entry(i, "x" * 5000), None)], T0)
+                time.sleep(0.005)
+                grew_during = grew_during or path.stat().st_size > before + 100_000
+        assert grew_during  # merged into the database file before the run ended
+        assert len(store.entries()) == 60
+    with Store(path) as reopened:
+        assert len(reopened.entries()) == 60
