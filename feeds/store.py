@@ -292,24 +292,24 @@ class Store:
     def _upsert(self, origin: str, incoming: Iterable[Incoming], now: datetime) -> UpsertStats:
         new = changed = unchanged = 0
         first_seen = now.timestamp()
-        for item in incoming:
+        items = list(incoming)
+        known = self._known([item.entry.id for item in items])
+        for item in items:
             entry = item.entry
             digest = (entry.digest if isinstance(entry, StoredForm)
                       else item.digest or content_hash(entry))
-            row = self._db.execute(
-                "SELECT content_hash, declared_updated, updated FROM entries WHERE id = ?",
-                (entry.id,),
-            ).fetchone()
-            stored = None if row is None else (row[0], row[1], row[2])
+            stored = known.get(entry.id)
             updated, write = decide_updated(stored, digest, item.declared_updated, now)
             if not write:
                 unchanged += 1
                 continue
-            if row is None:
+            if stored is None:
                 new += 1
             else:
                 changed += 1
             form = _stored_form(item, updated)
+            declared = None if item.declared_updated is None else item.declared_updated.isoformat()
+            known[form.id] = (digest, declared, updated.isoformat())  # an id offered twice
             self._db.execute(
                 """INSERT INTO entries (id, origin, canonical_link, content_hash,
                        declared_updated, updated, sort_time, first_seen, data, listing)
@@ -321,13 +321,28 @@ class Store:
                        updated = excluded.updated, sort_time = excluded.sort_time,
                        data = excluded.data, listing = excluded.listing""",
                 (
-                    form.id, origin, item.canonical_link, digest,
-                    None if item.declared_updated is None else item.declared_updated.isoformat(),
+                    form.id, origin, item.canonical_link, digest, declared,
                     updated.isoformat(), form.sort_time.timestamp(), first_seen,
                     form.data, form.listing,
                 ),
             )
         return UpsertStats(new=new, changed=changed, unchanged=unchanged)
+
+    def _known(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None, str]]:
+        """Id → (content hash, declared updated, updated) of those of `ids` already stored.
+
+        One query for a source's entries rather than one each: most of the
+        cost of a lookup is crossing into SQLite.
+        """
+        found: dict[str, tuple[str, str | None, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for entry_id, digest, declared, updated in self._db.execute(
+                    "SELECT id, content_hash, declared_updated, updated FROM entries "
+                    f"WHERE id IN ({marks})", chunk):
+                found[entry_id] = (digest, declared, updated)
+        return found
 
     def sync_local(
         self,

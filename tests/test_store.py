@@ -76,6 +76,17 @@ def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
         assert listing.sort_time == after and listing.languages == ("en",)
 
 
+def test_an_id_offered_twice_in_one_update_is_stored_once(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        twice = [Incoming(_entry(1), None), Incoming(_entry(1), None),
+                 Incoming(_entry(1, "edited"), None)]
+        stats = store.update_source("src", {}, twice, T0)
+        assert (stats.new, stats.unchanged, stats.changed) == (1, 1, 1)
+        [kept] = store.entries()
+        assert kept.variants[0].content_html == "<p>edited</p>"
+
+
 def test_failed_transaction_stores_nothing(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite3") as store:
         store.ensure_sources(["src"])
