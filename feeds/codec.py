@@ -86,8 +86,10 @@ def decode_listing(entry_id: str, sort_time: float, text: str) -> Listing:
 
 def stored_form(entry: Entry) -> StoredForm:
     """`entry` in the form the store keeps it."""
-    return StoredForm(entry.id, entry.updated, entry.published, encode_entry(entry),
-                      encode_listing(entry), content_hash(entry))
+    payload = entry_to_dict(entry)
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return StoredForm(entry.id, entry.updated, entry.published, data, encode_listing(entry),
+                      _content_digest(payload))
 
 
 def encode_head(head: ArticleHead) -> str:
@@ -112,7 +114,11 @@ def content_hash(entry: Entry) -> str:
     The declared `updated` is passed separately by callers that have one
     (it is part of the input, not the output, of the store's decision).
     """
-    payload = entry_to_dict(entry)
+    return _content_digest(entry_to_dict(entry))
+
+
+def _content_digest(payload: dict[str, Any]) -> str:
+    """`content_hash` of an entry's `entry_to_dict` (which it changes)."""
     del payload["updated"]
     del payload["origin"]
     if payload["source"] is not None:

@@ -76,6 +76,20 @@ def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
         assert listing.sort_time == after and listing.languages == ("en",)
 
 
+def test_a_stored_form_holds_what_the_entry_encodes_to() -> None:
+    from feeds.codec import content_hash, decode_entry, encode_entry, encode_listing, stored_form
+    from feeds.model import SourceRef
+
+    entry = Entry(id="urn:s", variants=(Variant("zh", "标题", "<p>正文</p>", "摘要"),),
+                  updated=NOW, published=T0, authors=("desk",), tags=("科技",),
+                  link="https://example.org/a", origin="https://example.org/feed",
+                  source=SourceRef("urn:feed", "Feed", "https://example.org/", NOW))
+    form = stored_form(entry)
+    assert (form.data, form.listing, form.digest) == (
+        encode_entry(entry), encode_listing(entry), content_hash(entry))
+    assert decode_entry(form.data) == entry and form.sort_time == T0
+
+
 def test_an_id_offered_twice_in_one_update_is_stored_once(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite3") as store:
         store.ensure_sources(["src"])
