@@ -119,9 +119,8 @@ def read_articles(
         todo.append((shown, rel, path))
     # Without a cache every file is parsed whole; with one, new and changed
     # files are read for their front matter first.
-    step = _parse_outcome if whole else _head_outcome
-    outcomes = _parse_many(todo, partial(step, config=config, fingerprint=fingerprint),
-                           renders=whole)  # in the order of `todo`: path order
+    step = partial(_read_outcome, config=config, fingerprint=fingerprint, whole=whole)
+    outcomes = _parse_many(todo, step, renders=whole)  # in the order of `todo`: path order
     entries: list[Entry] = []
     encoded: dict[str, tuple[str, str]] = {}
     ids: list[str] = []
@@ -204,7 +203,7 @@ def _parse_shown(
     from .select import articles_to_show
 
     listed = [read.head for read in heads.values()]
-    parse = partial(_parse_outcome, config=config, fingerprint=fingerprint)
+    parse = partial(_read_outcome, config=config, fingerprint=fingerprint, whole=True)
     changed: set[str] = set()
     while True:
         wanted = articles_to_show(listed, languages, config)
@@ -319,46 +318,32 @@ def _id_line(path: str) -> int:
     return key_line(text, ("id", "slug"))
 
 
-def _parse_outcome(item: tuple[str, str, str], config: Config,
-                   fingerprint: bytes) -> tuple[str, _Outcome]:
-    """The digest of a file's bytes as read here, and what parsing them gave."""
-    from .article import read_article
+def _read_outcome(item: tuple[str, str, str], config: Config, fingerprint: bytes,
+                  whole: bool) -> tuple[str, _Outcome]:
+    """The digest of a file's bytes as read here, and what parsing them gave.
 
-    digest, data = _read_file(item, fingerprint)
-    if isinstance(data, ArticleError):
-        return digest, data
+    All of the file when `whole` (its head, entry, stored form and content
+    hash), else only what its front matter says (its head).
+    """
+    from .article import parse_head, read_article
+
+    shown, rel, path = item
     try:
-        parsed = read_article(data, item[0], item[1], config)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return "", ArticleError(shown, 1, _unreadable(exc))
+    digest = _digest(fingerprint, data)
+    try:
+        if not whole:
+            return digest, parse_head(data, shown, rel, config)
+        parsed = read_article(data, shown, rel, config)
     except ArticleError as exc:
         return digest, exc
     if parsed is None:
         return digest, None
     head, entry = parsed
     return digest, (head, entry, encode_entry(entry), content_hash(entry))
-
-
-def _head_outcome(item: tuple[str, str, str], config: Config,
-                  fingerprint: bytes) -> tuple[str, _Outcome]:
-    """The digest of a file's bytes as read here, and what its front matter gave."""
-    from .article import parse_head
-
-    digest, data = _read_file(item, fingerprint)
-    if isinstance(data, ArticleError):
-        return digest, data
-    try:
-        return digest, parse_head(data, item[0], item[1], config)
-    except ArticleError as exc:
-        return digest, exc
-
-
-def _read_file(item: tuple[str, str, str], fingerprint: bytes) -> tuple[str, bytes | ArticleError]:
-    shown, _rel, path = item
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        return "", ArticleError(shown, 1, _unreadable(exc))
-    return _digest(fingerprint, data), data
 
 
 def _parse_many(
