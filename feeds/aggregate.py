@@ -281,6 +281,6 @@ def _record(
         "feed_link": parsed.link,
         "feed_updated": parsed.updated.isoformat() if parsed.updated else None,
     }
-    stats = store.update_source(state.key, changes, prepared.incoming, when, alias=alias)
-    store.apply_retention(state.key, config.retention_entries, config.retention_days, when)
+    stats = store.update_source(state.key, changes, prepared.incoming, when, alias=alias,
+                                retention=(config.retention_entries, config.retention_days))
     return SourceOutcome(state.key, state.url, "ok", stats.new, stats.changed, parsed.warning)

@@ -523,12 +523,15 @@ class Store:
         now: datetime | None = None,
         *,
         alias: str | None = None,
+        retention: tuple[int, int] | None = None,
     ) -> UpsertStats:
         """Record a fetch's outcome and its entries in one transaction.
 
         `changes` sets SourceState fields; `incoming` (on success) is upserted
-        with the source as origin. Entries already stored are never deleted
-        here, so a failing source keeps what it had.
+        with the source as origin. Entries already stored are deleted only by
+        `retention` (keep entries, keep days: see `apply_retention`), applied
+        after the upsert in the same transaction, so a failing source keeps
+        what it had.
         """
         allowed = {f.name for f in fields(SourceState)} - {"key", "entry_count"}
         unknown = set(changes) - allowed
@@ -548,6 +551,9 @@ class Store:
             if incoming:
                 assert now is not None
                 stats = self._upsert(key, incoming, now)
+            if retention is not None:
+                assert now is not None
+                self._retain(key, *retention, now)
         return stats
 
     def apply_retention(self, key: str, keep_entries: int, keep_days: int, now: datetime) -> int:
@@ -556,14 +562,17 @@ class Store:
         Keeps at least the newest `keep_entries` and everything newer than
         `keep_days` days; returns how many were dropped.
         """
-        cutoff = (now - timedelta(days=keep_days)).timestamp()
         with self._transaction():
-            cursor = self._db.execute(
-                """DELETE FROM entries WHERE origin = ? AND sort_time < ? AND id NOT IN (
-                       SELECT id FROM entries WHERE origin = ?
-                       ORDER BY sort_time DESC, id LIMIT ?)""",
-                (key, cutoff, key, keep_entries),
-            )
+            return self._retain(key, keep_entries, keep_days, now)
+
+    def _retain(self, key: str, keep_entries: int, keep_days: int, now: datetime) -> int:
+        cutoff = (now - timedelta(days=keep_days)).timestamp()
+        cursor = self._db.execute(
+            """DELETE FROM entries WHERE origin = ? AND sort_time < ? AND id NOT IN (
+                   SELECT id FROM entries WHERE origin = ?
+                   ORDER BY sort_time DESC, id LIMIT ?)""",
+            (key, cutoff, key, keep_entries),
+        )
         return cursor.rowcount
 
     # --- domains (Retry-After for a whole site) -----------------------------

@@ -133,6 +133,19 @@ def test_retention_keeps_newest_and_recent(tmp_path: Path) -> None:
         assert sorted(e.id for e in store.entries()) == [f"urn:e{i}" for i in range(5)]
 
 
+def test_retention_applies_with_the_update_that_brought_the_entries(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        incoming = [Incoming(_entry(i, when=NOW - timedelta(days=i * 10)), None)
+                    for i in range(10)]
+        stats = store.update_source("src", {"status": "ok"}, incoming, NOW, retention=(3, 45))
+        assert stats.new == 10
+        assert sorted(e.id for e in store.entries()) == [f"urn:e{i}" for i in range(5)]
+        # A failed fetch brings nothing and drops nothing.
+        store.update_source("src", {"status": "error"})
+        assert len(store.entries()) == 5
+
+
 def test_schema_version_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     Store(path).close()
