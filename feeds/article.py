@@ -2,7 +2,7 @@
 
 `parse_article` turns a file's bytes into an Entry or raises ArticleError
 naming the line to fix. It holds the heavy parsers (YAML, cmark, lxml, the
-language model), so a rebuild with nothing to parse never imports them.
+language detector), so a rebuild with nothing to parse never imports them.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from feedserver import feed_server  # noqa: E402, F401  (a fixture, used by name
 
 @pytest.fixture(scope="session", autouse=True)
 def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """One user cache (the unpacked language model) for the whole run, outside $HOME."""
+    """One user cache directory for the whole run, outside $HOME."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
 
 

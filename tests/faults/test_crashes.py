@@ -240,8 +240,8 @@ def _build_in_process(project: Path, capsys: pytest.CaptureFixture[str], where: 
     """`feeds build` through the CLI's own entry point; its summary line.
 
     The builds that are killed run as subprocesses; the one after each kill
-    runs here, which spares it a second of start-up (imports and loading
-    the language model) per round and checks the same exit status.
+    runs here, which spares it the start-up (imports) of a process per
+    round and checks the same exit status.
     """
     status = main(["build", "--root", str(project)])
     out, err = capsys.readouterr()
