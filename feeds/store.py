@@ -328,21 +328,23 @@ class Store:
             )
         return UpsertStats(new=new, changed=changed, unchanged=unchanged)
 
-    def _known(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None, str]]:
+    def _known(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:
         """Id → (content hash, declared updated, updated) of those of `ids` already stored.
 
         One query for a source's entries rather than one each: most of the
         cost of a lookup is crossing into SQLite.
         """
-        found: dict[str, tuple[str, str | None, str]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        return {entry_id: (digest, declared, updated) for entry_id, digest, declared, updated
+                in self._by_ids("content_hash, declared_updated, updated", ids)}
+
+    def _by_ids(self, columns: str, ids: Iterable[str]) -> Iterator[Any]:
+        """Rows of (id, `columns`) of the stored entries among `ids`, a query per 500 ids."""
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for entry_id, digest, declared, updated in self._db.execute(
-                    "SELECT id, content_hash, declared_updated, updated FROM entries "
-                    f"WHERE id IN ({marks})", chunk):
-                found[entry_id] = (digest, declared, updated)
-        return found
+            yield from self._db.execute(
+                f"SELECT id, {columns} FROM entries WHERE id IN ({marks})", chunk).fetchall()
 
     def sync_local(
         self,
@@ -454,14 +456,7 @@ class Store:
 
     def entry_texts(self, ids: Iterable[str]) -> dict[str, str]:
         """Id → the stored (encoded) form of each of `ids` the store holds."""
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(self._db.execute(
-                f"SELECT id, data FROM entries WHERE id IN ({marks})", chunk).fetchall())
-        return found
+        return dict(self._by_ids("data", ids))
 
     def published_entries(self) -> list[Entry]:
         """Every entry to publish, in full, newest first (see `published_listings`)."""
