@@ -15,11 +15,11 @@ from .model import ArticleHead, EntryFilter, FeedSpec
 from .slug import slugify
 
 
-class Listed(Protocol):
-    """What choosing feeds and their entries needs of an entry: no text.
+class Placed(Protocol):
+    """What an entry's place in the feeds needs short of its languages.
 
-    Both a full `Entry` and a store's `Listing` have it, so a rebuild can plan
-    every feed without loading the content of entries no feed will show.
+    An article's front matter (`ArticleHead`) says this much before its
+    body is parsed.
     """
 
     @property
@@ -27,13 +27,23 @@ class Listed(Protocol):
     @property
     def sort_time(self) -> datetime: ...
     @property
-    def languages(self) -> tuple[str, ...]: ...
-    @property
     def tags(self) -> tuple[str, ...]: ...
     @property
     def authors(self) -> tuple[str, ...]: ...
 
 
+class Listed(Placed, Protocol):
+    """What choosing feeds and their entries needs of an entry: no text.
+
+    Both a full `Entry` and a store's `Listing` have it, so a rebuild can plan
+    every feed without loading the content of entries no feed will show.
+    """
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+
+P = TypeVar("P", bound=Placed)
 L = TypeVar("L", bound=Listed)
 # An entry as one feed shows it: the entry and the language of its variant there.
 Pick = tuple[L, str]
@@ -93,12 +103,16 @@ def matches(entry: Listed, flt: EntryFilter) -> bool:
     """Whether `entry` belongs in a feed with filter `flt`."""
     if flt.lang is not None and flt.lang not in entry.languages:
         return False
+    return _tags_and_authors_match(entry, flt)
+
+
+def _tags_and_authors_match(entry: Placed, flt: EntryFilter) -> bool:
     if flt.tags and flt.tags.isdisjoint(entry.tags):
         return False
     return not (flt.authors and flt.authors.isdisjoint(entry.authors))
 
 
-def newest_first(entries: Iterable[L]) -> list[L]:
+def newest_first(entries: Iterable[P]) -> list[P]:
     """Entries ordered as feeds show them: newest first, ties broken by id."""
     return sorted(entries, key=lambda e: (-e.sort_time.timestamp(), e.id))
 
@@ -146,7 +160,7 @@ def articles_to_show(
     A language with fewer articles than a feed shows then gets every
     article parsed, as it takes all of them to know that.
     """
-    ordered = sorted(heads, key=lambda h: (-h.sort_time.timestamp(), h.id))
+    ordered = newest_first(heads)
     limit = config.entries_per_feed
     wanted: set[str] = set()
     if "all" in config.families:
@@ -168,9 +182,7 @@ def articles_to_show(
     for flt in filters:
         found = 0
         for head in ordered:
-            if flt.tags and flt.tags.isdisjoint(head.tags):
-                continue
-            if flt.authors and flt.authors.isdisjoint(head.authors):
+            if not _tags_and_authors_match(head, flt):
                 continue
             langs = languages.get(head.id) or ((head.lang,) if head.lang is not None else None)
             if flt.lang is not None and langs is not None and flt.lang not in langs:
