@@ -65,7 +65,8 @@ def _prepare(
 
     Runs in a worker process when there are many bodies, so both cores work
     and the main process only stores what comes back. Entries come back in
-    the form the store keeps (see StoredForm). A parser crash on hostile bytes becomes a ParseError.
+    the form the store keeps (see StoredForm). A parser crash on hostile
+    bytes becomes a ParseError.
     """
     from .normalise import normalise_feed
     from .parse import parse_feed

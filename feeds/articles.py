@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import __version__
-from .codec import content_hash, encode_entry
+from .codec import stored_form
 from .config import Config
 from .errors import ArticleError
 from .model import ArticleHead, CachedArticle, Entry, Problem
@@ -146,7 +146,7 @@ def read_articles(
                     drafts += 1
                 else:
                     owners[cached.head.id] = shown
-                    heads[cached.head.id] = _Read(shown, cached.head, item, cached.digest)
+                    heads[cached.head.id] = _Read(cached.head, item, cached.digest)
                     if cached.languages is not None:
                         languages[cached.head.id] = cached.languages
                         ids.append(cached.head.id)
@@ -170,7 +170,7 @@ def read_articles(
                 )
                 continue  # not cached: it is read again until it has an id of its own
             owners[head.id] = shown
-            heads[head.id] = _Read(shown, head, item, digest)
+            heads[head.id] = _Read(head, item, digest)
             updates[shown] = CachedArticle(digest, size, mtime, head.id, head)
             if not isinstance(outcome, ArticleHead):
                 _head, entry, text, content_digest = outcome
@@ -224,9 +224,8 @@ def _parse_shown(
                                                       languages=entry.languages)
                     continue
                 changed.add(read.head.id)
-                shown = read.file[0]
-                updates.pop(shown, None)
-                problems.append(Problem(f"{shown}:1", "changed while it was being read; "
+                updates.pop(read.shown, None)
+                problems.append(Problem(f"{read.shown}:1", "changed while it was being read; "
                                         "it is read again by the next build"))
         finally:
             outcomes.close()
@@ -294,12 +293,15 @@ _Outcome = _Parsed | ArticleHead | ArticleError | None
 
 
 class _Read(NamedTuple):
-    """An article read, parsed or not: its shown path, head, file and digest."""
+    """An article read, parsed or not: its head, file (shown path, slug, path) and digest."""
 
-    shown: str
     head: ArticleHead
     file: tuple[str, str, str]
     digest: str
+
+    @property
+    def shown(self) -> str:
+        return self.file[0]
 
 
 def _unreadable(exc: OSError) -> str:
@@ -343,7 +345,8 @@ def _read_outcome(item: tuple[str, str, str], config: Config, fingerprint: bytes
     if parsed is None:
         return digest, None
     head, entry = parsed
-    return digest, (head, entry, encode_entry(entry), content_hash(entry))
+    form = stored_form(entry)
+    return digest, (head, entry, form.data, form.digest)
 
 
 def _parse_many(
