@@ -54,6 +54,9 @@ class Response:
 class RecordedRequest:
     """One request as the server saw it; `started`/`finished` are time.monotonic().
 
+    `finished` is when the answer was decided (after any `delay`), just
+    before it is sent.
+
     `client_port` tells connections apart: requests that share it came over
     one kept-alive connection.
     """
@@ -193,13 +196,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 response = Response(status=404, body=b"not found", content_type="text/plain")
             else:
                 response = handler(app.requests[index])
-            self._send(response, app.stopping)
+            if response.delay and app.stopping.wait(response.delay):
+                return
         finally:
+            # A request stops being in flight once its answer is decided, before
+            # the first byte goes out: the client may have the whole answer and
+            # send its next request before this thread runs again, and counting
+            # until the thread ends would see two requests of a one-at-a-time
+            # client overlap whenever the machine is busy.
             app._end(index)
+        self._send(response, app.stopping)
 
     def _send(self, response: Response, stopping: threading.Event) -> None:
-        if response.delay and stopping.wait(response.delay):
-            return
         body = response.body.encode() if isinstance(response.body, str) else response.body
         status = response.status
         defaults: dict[str, str] = {}
