@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import add_fixture
+from conftest import REPO, add_fixture
+from filemodes import obey_file_modes, read_only_is_enforced
 
 from feeds.build import build
 from feeds.config import load_config
 from feeds.errors import OutputError
-
-SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed-article.md"
 
 
 def _atom_files(output: Path) -> list[Path]:
@@ -75,18 +75,22 @@ def test_bilingual_fixture_splits_into_language_feeds(project: Path) -> None:
     assert [t.term for t in tech.entries[0].tags] == ["technology"]
 
 
-@pytest.mark.skipif(not SEED.is_file(), reason="the seed article lives outside the repository")
-def test_seed_article_in_a_fresh_project(project: Path) -> None:
-    shutil.copy(SEED, project / "sources" / "articles" / "seed.txt")
+def test_seed_shaped_digest_in_a_fresh_project(project: Path) -> None:
+    """A digest in the seed article's shape gives a Chinese and an English variant."""
+    add_fixture(project, "digest-shape.txt")
     result = build(load_config(project), fetch=False)
     assert not result.problems
     out = project / "output"
     [zh] = assert_valid_atom(out / "lang" / "zh.atom").entries
     [en] = assert_valid_atom(out / "lang" / "en.atom").entries
-    assert zh.title.startswith("YouTube 与唱片公司")
-    assert en.title.startswith("Licensing negotiations")
-    assert "Summary" in en.content[0].value and "谈判" not in en.content[0].value
-    assert zh.link == en.link == "https://ft.com/content/e2d9472d-32e0-43f5-8109-efb753fac330"
+    assert zh.title == "港口城市试行夜间无人驾驶货运巴士"
+    # The title is Chinese, so the English variant takes the description.
+    assert en.title.startswith("A port city lets driverless freight buses")
+    assert "Summary" in en.content[0].value and "港务局" not in en.content[0].value
+    assert "港务局" in zh.content[0].value and "Summary" not in zh.content[0].value
+    link = "https://news.example.net/transport/2025/10/night-freight-buses"
+    assert zh.link == en.link == link
+    assert zh.published == en.published == "2025-10-09T21:14:07.302000+00:00"
     assert len(assert_valid_atom(out / "tags" / "technology.atom").entries) == 1
 
 
@@ -201,19 +205,33 @@ def test_index_and_opml_list_every_feed(shipped_project: Path) -> None:
 
 
 def test_unwritable_output_is_a_clear_error_and_keeps_old_feeds(project: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere; a read-only directory cannot be simulated")
     add_fixture(project, "only-required.md")
     config = load_config(project)
     build(config, fetch=False)
     before = _snapshot(project / "output")
     add_fixture(project, "bilingual.md")
     (project / "output").chmod(0o555)
+    # The library call runs in a child that obeys file modes even as root.
+    script = (
+        "import sys\n"
+        "from feeds.build import build\n"
+        "from feeds.config import load_config\n"
+        "from feeds.errors import OutputError\n"
+        "try:\n"
+        "    build(load_config(sys.argv[1]), fetch=False)\n"
+        "except OutputError as error:\n"
+        "    print(error)\n"
+        "    sys.exit(3)\n"
+    )
     try:
-        with pytest.raises(OutputError, match="cannot write"):
-            build(config, fetch=False)
+        assert read_only_is_enforced(project / "output")
+        result = subprocess.run([sys.executable, "-c", script, str(project)], cwd=REPO,
+                                preexec_fn=obey_file_modes, capture_output=True, text=True,
+                                timeout=120, check=False)
     finally:
         (project / "output").chmod(0o755)
+    assert result.returncode == 3, result.stderr
+    assert "cannot write" in result.stdout and str(project / "output") in result.stdout
     assert _snapshot(project / "output") == before
 
 

@@ -10,7 +10,6 @@ replayed; the round and the delay are in every assertion message.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import os
 import random
@@ -31,6 +30,7 @@ import pytest
 from atomcheck import assert_valid_atom
 from conftest import REPO, CliRunner
 from feedserver import FeedServer, RecordedRequest, Response
+from filemodes import obey_file_modes, read_only_is_enforced
 from lxml import etree
 from remote_feeds import atom, json_feed, rss
 
@@ -485,26 +485,6 @@ def test_kill_9_with_worker_processes_alive_frees_the_project(
 
 # --- 3. a full or read-only output directory ---------------------------------------------------
 
-PR_CAPBSET_DROP = 24
-# The capabilities that let root ignore file modes.
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
-
-
-def _obey_file_modes() -> None:
-    """preexec_fn: drop root's power to ignore file modes for the child (and what it runs).
-
-    Switching to 'nobody' is the usual way, but the interpreter lives under a
-    directory only root may enter; losing CAP_DAC_OVERRIDE makes root itself
-    respect a 0555 directory, which is the same test of feeds.
-    """
-    if os.geteuid() != 0:
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
 def _file_size_limit(limit: int) -> Callable[[], None]:
     """preexec_fn: no file of the child may grow beyond `limit` bytes."""
 
@@ -514,14 +494,6 @@ def _file_size_limit(limit: int) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     return limit_writes
-
-
-def _read_only_is_enforced(folder: Path) -> bool:
-    probe = folder / "probe"
-    result = subprocess.run([sys.executable, "-c", f"open({str(probe)!r}, 'x')"],
-                            preexec_fn=_obey_file_modes, capture_output=True, check=False)
-    probe.unlink(missing_ok=True)
-    return result.returncode != 0 and b"PermissionError" in result.stderr
 
 
 def _can_mount_tmpfs() -> bool:
@@ -613,10 +585,10 @@ def test_full_or_read_only_disk_is_a_clear_error_and_keeps_old_feeds(
         options["preexec_fn"] = _file_size_limit(len(new["all.atom"]) + 1)
     else:
         broken.chmod(0o555)
-        if not _read_only_is_enforced(broken):
+        if not read_only_is_enforced(broken):
             broken.chmod(0o755)
             pytest.skip("cannot drop root's CAP_DAC_OVERRIDE here, so no directory is read-only")
-        options["preexec_fn"] = _obey_file_modes
+        options["preexec_fn"] = obey_file_modes
     try:
         result = subprocess.run(command, cwd=project, env=ENV, capture_output=True, text=True,
                                 timeout=120, check=False, **options)
