@@ -40,6 +40,9 @@ _KNOWN_KEYS = frozenset(
     {"title", "date", "description", "tags", "author", "authors", "id", "slug", "lang",
      "updated", "link", "draft", "category", "categories"}
 )
+# A BCP 47 language tag as `xml:lang` accepts it: a 2-3 letter language,
+# then subtags of 1-8 letters or digits (script, region, variant).
+_LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
 _LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
 
 
@@ -161,7 +164,10 @@ def _front_matter(data: bytes, path: str, rel: str, config: Config) -> _Front | 
     authors = _authors(meta, fail) or (config.author,)
     lang = _text_field(meta, "lang", fail)
     if lang is not None:
-        lang = lang.lower()
+        lang = lang.lower().replace("_", "-")
+        if not _LANG_TAG.match(lang):
+            raise fail("lang", f"'lang' must be a language code such as 'en' or 'zh-hant', "
+                               f"not {lang!r}")
     link = _text_field(meta, "link", fail)
     if link is not None and urlsplit(link).scheme not in ("http", "https"):
         raise fail("link", f"'link' must be an absolute http(s) URL, not {link!r}")
