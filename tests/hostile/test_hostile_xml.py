@@ -165,7 +165,6 @@ def round_(tmp_path_factory: pytest.TempPathFactory, served: FeedServer, cases: 
 def test_each_entity_attack_is_read_without_its_entities(
     round_: Round, cases: list[Case], name: str
 ) -> None:
-    assert [c.name for c in cases] == NAMES
     round_.check(next(c for c in cases if c.name == name))
     [attacked] = [e for e in round_.feeds["all.atom"].entries
                   if e.source.id == round_.urls[name] and e.title.startswith("Title")]
