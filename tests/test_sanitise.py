@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import lxml.html
 import pytest
 from hypothesis import given
@@ -11,6 +13,7 @@ from lxml import etree
 from feeds.sanitise import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
+    MAX_DEPTH,
     clean_text,
     plain_text,
     sanitise_html,
@@ -239,3 +242,33 @@ def test_plain_text_is_one_clean_line(html: str) -> None:
 )
 def test_text_to_html(text: str, html: str) -> None:
     assert text_to_html(text) == html
+
+
+class _Depth(HTMLParser):
+    """The deepest element nesting of a fragment, as the standard library's parser sees it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = self.deepest = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= 1
+
+
+def _depth(html: str) -> int:
+    parser = _Depth()
+    parser.feed(html)
+    return parser.deepest
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 3 * MAX_DEPTH])
+def test_nesting_is_kept_up_to_max_depth_and_flattened_below(levels: int) -> None:
+    """Readers built on libxml2 drop what lies deeper than about 100 levels; we flatten it."""
+    html = "<div>" * levels + "deep text" + "</div>" * levels
+    cleaned = sanitise_html(html, None)
+    assert _depth(cleaned) == min(levels, MAX_DEPTH)
+    assert "deep text" in cleaned
