@@ -1,0 +1,64 @@
+"""Normalising a parsed remote feed: the rules an entry passes before it is stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feeds.config import load_config
+from feeds.model import SourceConfig
+from feeds.normalise import normalise_feed
+from feeds.parse import parse_feed
+from feeds.store import Incoming
+
+CONFIG = load_config(Path(__file__).parent)
+URL = "http://news.example.org/feed.xml"
+NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
+
+
+def _rss(*items: str) -> bytes:
+    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            "<title>Example News</title><link>http://news.example.org/</link>"
+            + "".join(f"<item>{item}</item>" for item in items)
+            + "</channel></rss>").encode()
+
+
+def _normalise(body: bytes, source: SourceConfig | None = None) -> list[Incoming]:
+    parsed = parse_feed(body, URL)
+    return normalise_feed(parsed, source or SourceConfig(URL), URL, URL, CONFIG, NOW)
+
+
+def test_a_date_in_the_future_is_clamped_to_the_fetch_time() -> None:
+    """A feed dating an item next year must not pin it to the top of every feed."""
+    [future, past] = _normalise(_rss(
+        "<guid>a</guid><title>Ahead</title><pubDate>Mon, 01 Jun 2026 12:00:00 GMT</pubDate>",
+        "<guid>b</guid><title>Behind</title><pubDate>Sun, 01 Jun 2025 08:00:00 GMT</pubDate>",
+    ))
+    assert future.entry.published == NOW and future.entry.updated == NOW
+    assert past.entry.published == datetime(2025, 6, 1, 8, tzinfo=UTC)
+
+
+def test_include_and_exclude_patterns_filter_on_title_and_text() -> None:
+    items = _rss(
+        "<guid>1</guid><title>Battery plant opens</title><description>Grid storage</description>",
+        "<guid>2</guid><title>Sponsored: battery deals</title><description>Buy now</description>",
+        "<guid>3</guid><title>Rail news</title><description>A battery-powered train</description>",
+        "<guid>4</guid><title>Weather</title><description>Sunny</description>",
+    )
+    everything = _normalise(items)
+    assert [i.entry.variants[0].title for i in everything] == [
+        "Battery plant opens", "Sponsored: battery deals", "Rail news", "Weather"]
+    kept = _normalise(items, SourceConfig(URL, include=("battery",), exclude=("sponsored",)))
+    assert [i.entry.variants[0].title for i in kept] == ["Battery plant opens", "Rail news"]
+    dropped = _normalise(items, SourceConfig(URL, exclude=("(?i)WEATHER", "^Rail")))
+    assert [i.entry.variants[0].title for i in dropped] == [
+        "Battery plant opens", "Sponsored: battery deals"]
+
+
+def test_tags_are_case_folded_and_each_kept_once() -> None:
+    [item] = _normalise(
+        _rss("<guid>1</guid><title>T</title><category>AI</category><category>ai</category>"
+             "<category> Energy </category><category>AI</category>"),
+        SourceConfig(URL, tags=("energy", "news")),
+    )
+    assert item.entry.tags == ("ai", "energy", "news")
