@@ -265,9 +265,9 @@ def _record(
     changes |= redirect | {
         "status": "ok", "last_success": now, "error_count": 0,
         "next_due": next_due(now, every),
-        "etag": result.etag or (state.etag if result.not_modified else None),
-        "last_modified": result.last_modified
-        or (state.last_modified if result.not_modified else None),
+        # A 304's result already carries the validators it was asked with.
+        "etag": result.etag,
+        "last_modified": result.last_modified,
     }
     if result.not_modified or prepared is None:
         store.update_source(state.key, changes, alias=alias)

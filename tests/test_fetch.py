@@ -104,6 +104,14 @@ def test_conditional_get_gives_not_modified(feed_server: FeedServer) -> None:
     assert seen.header("If-Modified-Since") == since
 
 
+def test_a_304_without_validators_keeps_the_ones_asked_with(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(status=304, content_type=None))
+    since = "Wed, 01 Jan 2025 00:00:00 GMT"
+    result = fetch_one(FetchRequest(url, etag='"v1"', last_modified=since))
+    assert result.not_modified
+    assert (result.etag, result.last_modified) == ('"v1"', since)
+
+
 def test_feeds_of_one_site_share_a_connection_through_304s(feed_server: FeedServer) -> None:
     """Reading a 304's empty body is what returns its connection to the pool."""
     urls = [feed_server.route(f"/feed{i}", Response(body=ATOM, etag=f'"v{i}"')) for i in range(4)]
