@@ -308,21 +308,27 @@ def test_progress_line_fits_an_80_column_terminal(project: Path,
 # --- Serving on a port that cannot be had -----------------------------------------
 
 
-def test_serve_on_a_port_in_use_is_one_line(run_cli: CliRunner, project: Path) -> None:
+SERVING = pytest.mark.parametrize("command", [["serve"], ["run", "--serve"]])
+
+
+@SERVING
+def test_serve_on_a_port_in_use_is_one_line(run_cli: CliRunner, project: Path,
+                                            command: list[str]) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = run_cli("serve", "--port", str(port), cwd=project, timeout=30)
+        result = run_cli(*command, "--port", str(port), cwd=project, timeout=30)
     assert result.returncode == 1
     line = _one_line(result.stderr)
     assert f"127.0.0.1:{port}" in line and "in use" in line and "--port" in line
 
 
+@SERVING
 @pytest.mark.parametrize("port", ["70000", "-1", "0"])
 def test_serve_on_a_port_out_of_range_is_one_line(run_cli: CliRunner, project: Path,
-                                                  port: str) -> None:
-    result = run_cli("serve", "--port", port, cwd=project, timeout=30)
+                                                  command: list[str], port: str) -> None:
+    result = run_cli(*command, "--port", port, cwd=project, timeout=30)
     assert result.returncode == 2
     assert f"--port {port} is out of range" in _one_line(result.stderr)
 
