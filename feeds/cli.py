@@ -2,12 +2,16 @@
 
 Every command calls one library function and prints its result. Exit codes:
 0 success; 1 problems found under `--strict` (or by `check`), or a command
-that failed; 2 a configuration error.
+that failed; 2 a configuration error or a command line that names no project.
+A person sees one line per error, never a traceback, unless `--debug` asks for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -17,8 +21,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .build import BuildResult, build, fetch
-from .config import Config, load_config
-from .errors import ConfigError, FeedsError
+from .config import CONFIG_NAME, Config, load_config
+from .errors import ConfigError, FeedsError, UsageError
 from .model import FetchResult, SourceState
 from .store import Store, dumps_state
 
@@ -47,31 +51,62 @@ class _Progress:
         self._last = now
         mark = "ok" if result.ok else "failed"
         line = f"fetching {done}/{total}: {mark} {result.url}"
-        width = 100
+        # One column short of the width: a character in the last column makes
+        # many terminals wrap, and the next "\r" would then start a new line.
+        width = max(_terminal_width(self.stream) - 1, 20)
         self.stream.write("\r" + line[:width].ljust(width))
         if done == total:
             self.stream.write("\r" + " " * width + "\r")
         self.stream.flush()
 
 
-def _common() -> argparse.ArgumentParser:
+def _terminal_width(stream: TextIO) -> int:
+    """The columns of the terminal `stream` writes to.
+
+    shutil.get_terminal_size() honours COLUMNS but asks stdout, which may be a
+    pipe while the progress goes to a terminal on stderr; so COLUMNS first,
+    then the stream's own terminal, then shutil's answer (80 as a last resort).
+    """
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit() and int(os.environ["COLUMNS"]) > 0:
+        return int(os.environ["COLUMNS"])
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError):
+        return shutil.get_terminal_size().columns
+
+
+def _common(top: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before the command or after it.
+
+    The copy given to each command has no defaults (SUPPRESS), so that
+    `feeds --root DIR build` keeps the DIR given before the command instead
+    of the command's default overwriting it.
+    """
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--root", type=Path, default=Path("."), metavar="DIR",
+        "--root", type=Path, default=default(Path(".")), metavar="DIR",
         help="project directory holding feeds.toml, sources/ and output/ (default: .)",
     )
     common.add_argument(
-        "--config", type=Path, metavar="FILE",
+        "--config", type=Path, default=default(None), metavar="FILE",
         help="configuration file (default: ROOT/feeds.toml if it exists, else built-in defaults)",
     )
-    common.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    common.add_argument("-q", "--quiet", action="store_true", default=default(False),
+                        help="print problems only")
+    common.add_argument("--debug", action="store_true", default=default(False),
+                        help="show the traceback of an unexpected error")
     return common
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = _common()
+    common = _common(top=False)
     parser = argparse.ArgumentParser(
-        prog="feeds",
+        prog="feeds", parents=[_common(top=True)],
         description=(
             "Publish local Markdown articles and followed remote feeds as Atom feeds: "
             "one with everything, one per language, one per tag, and custom selections."
@@ -80,6 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"feeds {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "init", parents=[common], help="create a new project: a sample article, feeds.toml, sources/",
+        description="Create a project in DIR (default: the --root folder, else .): a sample "
+                    "bilingual article in sources/articles/, a feeds.toml with every key "
+                    "commented, and an empty sources/links.toml. Never overwrites a file.",
+    )
+    p.add_argument("dir", type=Path, nargs="?", metavar="DIR", help="folder to create it in")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser(
         "build", parents=[common], help="fetch due sources and regenerate every feed",
@@ -110,6 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--source", metavar="URL", help="fetch only this source")
     p.add_argument("--build", action="store_true", help="publish the feeds afterwards")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 if any source failed")
     p.set_defaults(func=_cmd_fetch)
 
     p = sub.add_parser(
@@ -123,12 +168,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "add", parents=[common], help="add a feed (or a page that links to one) to the sources",
         description="Fetch URL; if it is a feed, add it to sources/links.toml; if it is an HTML "
-                    "page, find the feed it announces (autodiscovery) and add that.",
+                    "page, find the feeds it announces (autodiscovery) and add its main feed "
+                    "(comment feeds last), or the one chosen with --pick or at the prompt.",
     )
     p.add_argument("url", metavar="URL")
     p.add_argument("--title", help="title to show for the source (default: the feed's own)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="tag added to every entry of the source (repeatable)")
+    p.add_argument("--pick", type=int, metavar="N",
+                   help="of the feeds a page announces, add the N-th as listed (default: the "
+                        "first, or ask on a terminal)")
     p.set_defaults(func=_cmd_add)
 
     p = sub.add_parser(
@@ -176,12 +225,33 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            # Flush here, not at interpreter exit, so a closed pipe is seen below.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # `feeds sources | head -1`: the reader has gone, which is no error of
+        # ours. The Python docs' recipe (signal module, "Note on SIGPIPE"):
+        # point stdout at devnull so the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PROBLEMS
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.func is _cmd_init:
+            status: int = _cmd_init(args)
+            return status
+        _check_root(args.root, args.config)
         config = load_config(args.root, args.config)
-        status: int = args.func(args, config)
-    except ConfigError as exc:
-        print(f"feeds: configuration error: {exc}", file=sys.stderr)
+        status = args.func(args, config)
+    except (ConfigError, UsageError) as exc:
+        kind = "configuration error: " if isinstance(exc, ConfigError) else ""
+        print(f"feeds: {kind}{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except FeedsError as exc:
         print(f"feeds: {exc}", file=sys.stderr)
@@ -189,7 +259,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("feeds: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        # What the edges did not expect (a folder that cannot be read, a full
+        # disk): one line for a person; the traceback only when asked for,
+        # since it helps a developer and not the person who filled the disk.
+        if args.debug:
+            raise
+        print(f"feeds: {_describe_os_error(exc)} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
     return status
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "free some disk space and run it again",
+    errno.EDQUOT: "free some space within your quota and run it again",
+    errno.EACCES: "check the permissions of that path",
+    errno.EPERM: "check the permissions of that path",
+    errno.EROFS: "the file system is read-only; use a project folder that can be written",
+    errno.ENOENT: "check that the path exists",
+    errno.ENOTDIR: "a file stands where a folder is expected; move it away",
+    errno.EEXIST: "something else already stands at that path; move it away",
+    errno.EISDIR: "a folder stands where a file is expected; move it away",
+    errno.EMFILE: "raise the open-file limit (ulimit -n) and run it again",
+}
+
+
+def _describe_os_error(exc: OSError) -> str:
+    """`path: what went wrong; what to do` for an OSError."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = f"{exc.filename}: " if exc.filename else ""
+    advice = _OS_ADVICE.get(exc.errno or 0)
+    return f"{where}{what}" + (f"; {advice}" if advice else "")
+
+
+def _check_root(root: Path, config_file: Path | None) -> None:
+    """Refuse a --root that is no project, rather than quietly start an empty one there.
+
+    A project has a feeds.toml or a sources/ folder (the repository's own
+    sample project has only the latter); with --config the file says where
+    everything is.
+    """
+    hint = f"create a project there with 'feeds init {root}'"
+    if not root.exists():
+        raise UsageError(f"{root}: no such folder; {hint}, or name another with --root DIR")
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a folder; name the project folder with --root DIR")
+    if config_file is None and not (root / CONFIG_NAME).is_file() \
+            and not (root / "sources").is_dir():
+        raise UsageError(f"{root}: not a feeds project (no {CONFIG_NAME} and no sources/); "
+                         f"{hint}, or name the project folder with --root DIR")
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -232,6 +353,21 @@ def _cmd_build(args: argparse.Namespace, config: Config) -> int:
     return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .skeleton import create_project
+
+    root: Path = args.dir if args.dir is not None else args.root
+    written = create_project(root, datetime.now(UTC).date())
+    if not args.quiet:
+        for path in written:
+            print(f"wrote {path}")
+        where = "" if root.resolve() == Path.cwd() else f" --root {root}"
+        print("next: edit or replace the sample article, add feeds you follow with "
+              f"'feeds{where} add URL', then 'feeds{where} build' and open "
+              f"{root / 'output' / 'index.html'}")
+    return EXIT_OK
+
+
 def _cmd_check(args: argparse.Namespace, config: Config) -> int:
     from .sources import load_sources
 
@@ -259,7 +395,7 @@ def _cmd_fetch(args: argparse.Namespace, config: Config) -> int:
     if args.build:
         result = build(config, fetch=False)
         _print_problems(result)
-    return EXIT_OK
+    return EXIT_PROBLEMS if args.strict and failed else EXIT_OK
 
 
 def _when(epoch: float | None) -> str:
@@ -305,17 +441,46 @@ def _print_source(s: SourceState) -> None:
 def _cmd_add(args: argparse.Namespace, config: Config) -> int:
     from .manage import add_source
 
-    added = add_source(config, args.url, title=args.title, tags=tuple(args.tag))
-    if added.discovered_from:
+    # Ask only a person at a terminal; a script gets the main feed and is told.
+    choose = _ask_feed if sys.stdin.isatty() and args.pick is None else None
+    added = add_source(config, args.url, title=args.title, tags=tuple(args.tag),
+                       pick=args.pick, choose=choose)
+    if added.discovered_from and len(added.candidates) == 1:
         print(f"{added.discovered_from} is a page; it announces the feed {added.source.url}")
-        for alt in added.alternatives:
-            print(f"  (it also announces {alt})")
+    elif added.discovered_from:
+        print(f"{added.discovered_from} is a page; it announces "
+              f"{len(added.candidates)} feeds:")
+        _list_candidates(added.candidates, added.chosen)
+        print(f"chose {added.chosen + 1}; for another, run 'feeds add {added.discovered_from} "
+              f"--pick N' or 'feeds add' with that feed's URL")
     if added.already:
         print(f"already configured: {added.source.url}")
     else:
         print(f"added {added.source.url} ({added.source.title}) to "
               f"{config.sources_dir / 'links.toml'}")
     return EXIT_OK
+
+
+def _list_candidates(candidates: Sequence[tuple[str, str, str]], chosen: int | None) -> None:
+    for i, (url, _, title) in enumerate(candidates):
+        mark = "  <- chosen" if i == chosen else ""
+        print(f"  {i + 1}. {title or '(untitled)'}  {url}{mark}")
+
+
+def _ask_feed(candidates: Sequence[tuple[str, str, str]]) -> int:
+    """Ask at the terminal which announced feed to add; Enter takes the first."""
+    print("the page announces several feeds:")
+    _list_candidates(candidates, None)
+    while True:
+        try:
+            answer = input(f"add which one? [1-{len(candidates)}, Enter for 1] ").strip()
+        except EOFError:
+            answer = ""
+        if not answer:
+            return 0
+        if answer.isdigit() and 1 <= int(answer) <= len(candidates):
+            return int(answer) - 1
+        print(f"please answer a number from 1 to {len(candidates)}")
 
 
 def _cmd_import(args: argparse.Namespace, config: Config) -> int:
@@ -345,6 +510,8 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from .run import Daemon, configure_logging
 
     configure_logging("warning" if args.quiet else args.log_level)
+    if args.serve:
+        _check_listen(args.host, args.port)
     serve = (args.host, args.port) if args.serve else None
     return Daemon(config, serve=serve).run()
 
@@ -357,6 +524,7 @@ def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from .serve import Server
 
     configure_logging("warning" if args.quiet else "info")
+    _check_listen(args.host, args.port)
 
     def health() -> dict[str, object]:
         with Store(config.store_path) as store:
@@ -375,6 +543,40 @@ def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
         pass
     server.stop()
     return EXIT_OK
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Refuse, in one line, an address the server could not listen on.
+
+    uvicorn reports a failed bind by logging and exiting its thread; trying
+    the bind first (with SO_REUSEADDR, as uvicorn binds) lets us say what is
+    wrong and what to do instead.
+    """
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port} is out of range; give a port from 1 to 65535, "
+                         f"e.g. --port 8080")
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host}: not an address to listen on ({exc.strerror}); "
+                         f"e.g. --host 127.0.0.1") from exc
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            where = f"cannot listen on {host}:{port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise FeedsError(f"{where}: the port is in use by another program (another "
+                                 f"'feeds serve'?); stop it or choose another with --port") from exc
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise FeedsError(f"{where}: not allowed (ports below 1024 need privileges); "
+                                 f"choose a port from 1024 up with --port") from exc
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(f"{where}: {host} is not an address of this machine; "
+                                 f"e.g. --host 127.0.0.1") from exc
+            raise FeedsError(f"{where}: {exc.strerror or exc}") from exc
 
 
 if __name__ == "__main__":

@@ -50,3 +50,7 @@ class OutputError(FeedsError):
 
 class LockedError(FeedsError):
     """Another feeds process holds the project's lock."""
+
+
+class UsageError(FeedsError):
+    """The command line asks for something impossible (no project at --root, a bad port)."""

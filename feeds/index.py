@@ -2,7 +2,8 @@
 
 `index.html` lets a person see every feed and lets feed readers find them by
 autodiscovery (`<link rel="alternate" type="application/atom+xml">`);
-`feeds.opml` lets them subscribe to all of them in one import.
+`feeds.opml` lists them all for a reader's import dialog (to pick from:
+an entry is in several feeds, so subscribing to all shows it repeatedly).
 Both are pure functions of the planned feeds, so they are byte-stable.
 """
 
@@ -39,7 +40,8 @@ def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
             continue
         items = "\n".join(
             f'    <li><a href="{esc(f.spec.path)}">{esc(f.spec.title)}</a> '
-            f"<small>({f.entry_count} entries)</small></li>"
+            f"<small>({f.entry_count} {'entry' if f.entry_count == 1 else 'entries'})"
+            "</small></li>"
             for f in rows
         )
         sections.append(f"  <h2>{heading}</h2>\n  <ul>\n{items}\n  </ul>")
@@ -54,8 +56,10 @@ def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
 </head>
 <body>
   <h1>{esc(config.title)}</h1>
-  <p>Subscribe to any feed below in a feed reader, or import
-  <a href="feeds.opml">feeds.opml</a> to follow them all.</p>
+  <p>Subscribe a feed reader to the feed you want: Everything for every
+  entry, a language to read only that language, tags to follow topics. An
+  entry appears in several feeds, so following them all shows it repeatedly;
+  <a href="feeds.opml">feeds.opml</a> lists every feed to pick from.</p>
 {body}
 </body>
 </html>
