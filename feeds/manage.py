@@ -10,11 +10,19 @@ from pathlib import Path
 
 from .config import Config
 from .discover import discover_feeds, looks_like_html
-from .errors import ConfigError, FetchError, ParseError
+from .errors import FetchError, ParseError, SourceError
 from .fetch import FetchSettings, fetch_all_sync
-from .model import FetchRequest, SourceConfig
+from .model import FetchRequest, Problem, SourceConfig
 from .parse import parse_feed
-from .sources import append_sources, check_url, load_sources, read_opml, render_sources_opml
+from .sources import (
+    append_sources,
+    check_url,
+    normalise_url,
+    read_opml,
+    read_sources,
+    render_sources_opml,
+)
+from .store import Store
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,9 @@ def add_source(
     Raises FetchError when it cannot be fetched, ParseError when it is
     neither a feed nor a page that links to one.
     """
+    url = normalise_url(url)
     if not check_url(url):
-        raise ConfigError(f"{url}: not an absolute http(s) URL")
+        raise SourceError(url, "not an absolute http(s) URL")
     settings = settings or FetchSettings()
     result = fetch_all_sync([FetchRequest(url)], settings)[0]
     if not result.ok or result.body is None:
@@ -61,17 +70,39 @@ def add_source(
     return Added(source, page, alternatives, already=not added)
 
 
-def import_opml(config: Config, path: Path) -> tuple[list[SourceConfig], int]:
-    """Add every feed of an OPML file to links.toml; returns (added, already there)."""
+@dataclass(frozen=True)
+class Imported:
+    """What `feeds import` did: the sources added, how many were there already, what was bad."""
+
+    added: tuple[SourceConfig, ...]
+    already: int
+    problems: tuple[Problem, ...]
+
+
+def import_opml(config: Config, path: Path) -> Imported:
+    """Add every good feed of an OPML file to links.toml; each bad outline is a problem.
+
+    Raises SourceError when the file cannot be read or is not OPML at all.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    sources = read_opml(data, str(path))
-    added = append_sources(config, sources)
-    return added, len(sources) - len(added)
+        raise SourceError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    found = read_opml(data, str(path))
+    added = append_sources(config, found.sources)
+    return Imported(tuple(added), len(found.sources) - len(added), found.problems)
 
 
 def export_opml(config: Config) -> bytes:
-    """Every configured source as OPML."""
-    return render_sources_opml(load_sources(config), f"{config.title}: sources")
+    """Every configured source as OPML, with its site's link when a fetch has learnt it."""
+    sources = read_sources(config).sources
+    site_links: dict[str, str] = {}
+    # The store knows each fetched feed's own link (its site); a project
+    # never built has no store, and exporting must not create one.
+    if sources and config.store_path.is_file():
+        with Store(config.store_path) as store:
+            for source in sources:
+                state = store.source(store.resolve_key(source.url))
+                if state is not None and state.feed_link and check_url(state.feed_link):
+                    site_links[source.url] = state.feed_link
+    return render_sources_opml(sources, f"{config.title}: sources", site_links)
