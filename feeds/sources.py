@@ -311,6 +311,8 @@ def read_opml(data: bytes, shown: str) -> SourceList:
             if not given:
                 walk(outline, (*folders, title) if title else folders)
                 continue
+            if title == given:
+                title = None  # `text` is required, so an untitled feed's is its URL
             url = normalise_url(given)
             if not check_url(url):
                 problems.append(Problem(
