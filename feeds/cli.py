@@ -135,14 +135,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import", parents=[common], help="add every feed of an OPML file to the sources",
         description="Read an OPML subscription list exported by a feed reader and add each feed "
-                    "not configured yet to sources/links.toml (folders become tags).",
+                    "not configured yet to sources/links.toml (folders become tags). A bad "
+                    "outline is reported as FILE:LINE and skipped; exits 1 if any was.",
     )
     p.add_argument("file", type=Path, metavar="FILE.opml")
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser(
         "export", parents=[common], help="print the sources as OPML",
-        description="Print every configured source as an OPML file for other feed readers.",
+        description="Print every configured source as an OPML file for other feed readers: "
+                    "a tagged source in a folder per tag, with its site's link once fetched.",
     )
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead")
     p.set_defaults(func=_cmd_export)
