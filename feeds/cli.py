@@ -352,7 +352,9 @@ def _cmd_import(args: argparse.Namespace, config: Config) -> int:
 def _cmd_export(args: argparse.Namespace, config: Config) -> int:
     from .manage import export_opml
 
-    data = export_opml(config)
+    data, problems = export_opml(config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
     if args.output:
         from .write import atomic_write
 

@@ -93,9 +93,14 @@ def import_opml(config: Config, path: Path) -> Imported:
     return Imported(tuple(added), len(found.sources) - len(added), found.problems)
 
 
-def export_opml(config: Config) -> bytes:
-    """Every configured source as OPML, with its site's link when a fetch has learnt it."""
-    sources = read_sources(config).sources
+def export_opml(config: Config) -> tuple[bytes, tuple[Problem, ...]]:
+    """Every usable source as OPML, with its site's link when a fetch has learnt it.
+
+    Also returns the source list's problems: a source left out of the
+    export must be said to be.
+    """
+    listed = read_sources(config)
+    sources = listed.sources
     site_links: dict[str, str] = {}
     # The store knows each fetched feed's own link (its site); a project
     # never built has no store, and exporting must not create one.
@@ -105,4 +110,4 @@ def export_opml(config: Config) -> bytes:
                 state = store.source(store.resolve_key(source.url))
                 if state is not None and state.feed_link and check_url(state.feed_link):
                     site_links[source.url] = state.feed_link
-    return render_sources_opml(sources, f"{config.title}: sources", site_links)
+    return render_sources_opml(sources, f"{config.title}: sources", site_links), listed.problems

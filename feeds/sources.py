@@ -222,6 +222,7 @@ def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
     """A SourceConfig from one [[source]] table; SourceError at `where` names the key."""
     if not isinstance(table, dict):
         raise SourceError(where, "must be a table")
+    given = dict(table)
     table = dict(table)
     if isinstance(table.get("url"), str):
         table["url"] = normalise_url(table["url"])
@@ -230,7 +231,7 @@ def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
             raise SourceError(
                 where, f"unknown key {key!r} (known keys: {', '.join(sorted(_SOURCE_KEYS))})")
         if not _valid(key, value):
-            raise SourceError(where, f"{key!r} must be {_SOURCE_KEYS[key]}, not {value!r}")
+            raise SourceError(where, f"{key!r} must be {_SOURCE_KEYS[key]}, not {given[key]!r}")
     if "url" not in table:
         raise SourceError(where, "missing required key 'url'")
     every = None

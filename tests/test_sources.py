@@ -258,9 +258,12 @@ def test_export_of_a_project_never_built_creates_no_store(
     project: Path, run_cli: CliRunner
 ) -> None:
     (project / "sources" / "links.toml").write_text(
-        '[[source]]\nurl = "http://127.0.0.1:9/a.xml"\ntags = ["x"]\n', encoding="utf-8")
+        '[[source]]\nurl = "http://127.0.0.1:9/a.xml"\ntags = ["x"]\n\n'
+        '[[source]]\nurl = "feed:///nohost"\n', encoding="utf-8")
     exported = run_cli("export", cwd=project)
     assert exported.returncode == 0
+    assert exported.stderr == ("sources/links.toml:5: [[source]] #2 (feed:///nohost): 'url' must "
+                               "be an absolute http(s) URL, not 'feed:///nohost'\n")
     folder = etree.fromstring(exported.stdout.encode("utf-8")).find("body/outline")
     assert folder is not None and folder.get("text") == "x"
     assert [o.get("xmlUrl") for o in folder] == ["http://127.0.0.1:9/a.xml"]
