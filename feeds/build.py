@@ -239,8 +239,8 @@ def fetch(
     from .aggregate import refresh
 
     listed = read_sources(config)
-    for problem in listed.problems:
-        if on_problem is not None:
+    if on_problem is not None:
+        for problem in listed.problems:
             on_problem(problem)
     with lock_for(config), Store(config.store_path) as store:
         return refresh(config, store, listed.sources, only_due=False, only_url=only_url,

@@ -11,6 +11,8 @@ from urllib.parse import urljoin
 
 import lxml.html
 
+from .sources import check_url, normalise_url
+
 FEED_TYPES = (
     "application/atom+xml",
     "application/rss+xml",
@@ -33,7 +35,9 @@ def looks_like_html(data: bytes, content_type: str | None) -> bool:
 def discover_feeds(data: bytes, base_url: str) -> list[tuple[str, str, str]]:
     """The (url, type, title) of each feed the page links to, in preference order.
 
-    Atom first, then RSS, then JSON Feed, each in page order.
+    Atom first, then RSS, then JSON Feed, each in page order. A `feed://`
+    link names an http feed (see `normalise_url`); links that are not
+    http(s) after that cannot be followed and are left out.
     """
     try:
         doc = lxml.html.document_fromstring(data)
@@ -45,7 +49,9 @@ def discover_feeds(data: bytes, base_url: str) -> list[tuple[str, str, str]]:
         kind = (link.get("type") or "").split(";")[0].strip().lower()
         href = (link.get("href") or "").strip()
         if "alternate" in rels and kind in FEED_TYPES and href:
-            url = urljoin(base_url, href)
+            url = normalise_url(urljoin(base_url, href))
+            if not check_url(url):
+                continue
             found.append((FEED_TYPES.index(kind), i, (url, kind, (link.get("title") or "").strip())))
     found.sort()
     seen: set[str] = set()

@@ -178,6 +178,21 @@ def test_add_reads_feed_scheme_and_shows_the_given_title(
     assert "gopher://127.0.0.1/1/x: not an absolute http(s) URL" in bad.stderr
 
 
+def test_add_follows_a_page_announcing_a_feed_scheme_link(
+    project: Path, feed_server: FeedServer, run_cli: CliRunner
+) -> None:
+    _, b = _served(feed_server)
+    page = feed_server.route("/home", Response(
+        content_type="text/html; charset=utf-8",
+        body='<html><head><link rel="alternate" type="application/rss+xml" '
+             'href="javascript:alert(1)"><link rel="alternate" type="application/rss+xml" '
+             f'href="{b.replace("http://", "feed://")}"></head></html>'))
+    added = run_cli("add", page, cwd=project)
+    assert added.returncode == 0, added.stderr
+    assert f"announces the feed {b}\n" in added.stdout and "javascript" not in added.stdout
+    assert [s.url for s in read_sources(load_config(project)).sources] == [b]
+
+
 def test_import_takes_the_good_outlines_and_reports_each_bad_one(
     project: Path, run_cli: CliRunner, tmp_path: Path
 ) -> None:
