@@ -23,7 +23,7 @@ from .lock import ProjectLock
 from .model import Entry, FeedItem, FeedSpec, FetchResult, Problem, RenderedFeed
 from .render import render_feed
 from .select import plan_feeds, select_all
-from .sources import load_sources
+from .sources import read_sources
 from .store import Incoming, Store, UpsertStats
 from .write import WriteReport, write_outputs
 
@@ -191,21 +191,22 @@ def build(
     """Fetch the due sources, read the articles, store both and write every feed.
 
     With `write=False` (feeds check) nothing is fetched, stored or written.
-    Problems with single articles or sources are collected, never raised; an
-    unwritable output directory raises OutputError.
+    Problems with single articles or sources (a bad entry of the source list
+    included) are collected, never raised; an unwritable output directory
+    raises OutputError.
     """
+    listed = read_sources(config)
     if not write:
         articles = read_articles(config)
         feeds = render_all(articles.entries, config)
         return BuildResult(articles.files, articles.drafts, len(articles.entries), tuple(feeds),
-                           articles.problems, None)
-    sources = load_sources(config)
+                           (*listed.problems, *articles.problems), None)
     with lock_for(config), Store(config.store_path) as store:
         outcomes: list[SourceOutcome] = []
-        if fetch and sources:
+        if fetch and listed.sources:
             from .aggregate import refresh
 
-            outcomes = refresh(config, store, sources, only_due=True, settings=settings,
+            outcomes = refresh(config, store, listed.sources, only_due=True, settings=settings,
                                progress=progress)
         articles, local = sync_articles(config, store, now or datetime.now(UTC))
         published = publish(store, config)
@@ -215,7 +216,7 @@ def build(
         # Articles no feed can show are not stored, yet they are published.
         entries=published.entries + articles.articles - len(set(articles.ids)),
         feeds=published.feeds,
-        problems=(*articles.problems, *_fetch_problems(outcomes)),
+        problems=(*listed.problems, *articles.problems, *_fetch_problems(outcomes)),
         report=published.report,
         fetched=tuple(outcomes),
         local=local,
@@ -228,11 +229,19 @@ def fetch(
     only_url: str | None = None,
     settings: FetchSettings | None = None,
     progress: Progress | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
 ) -> list[SourceOutcome]:
-    """Fetch every enabled source now (or the one named), due or not, and store the entries."""
+    """Fetch every enabled source now (or the one named), due or not, and store the entries.
+
+    Each problem of the source list goes to `on_problem`; the usable
+    sources are fetched all the same.
+    """
     from .aggregate import refresh
 
-    sources = load_sources(config)
+    listed = read_sources(config)
+    if on_problem is not None:
+        for problem in listed.problems:
+            on_problem(problem)
     with lock_for(config), Store(config.store_path) as store:
-        return refresh(config, store, sources, only_due=False, only_url=only_url,
+        return refresh(config, store, listed.sources, only_due=False, only_url=only_url,
                        settings=settings, progress=progress)

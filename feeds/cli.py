@@ -2,8 +2,10 @@
 
 Every command calls one library function and prints its result. Exit codes:
 0 success; 1 problems found under `--strict` (or by `check`), or a command
-that failed; 2 a configuration error or a command line that names no project.
-A person sees one line per error, never a traceback, unless `--debug` asks for it.
+that failed; 2 a configuration error (feeds.toml) or a command line that
+names no project. A bad source or source list is a problem like a bad
+article, never a configuration error. A person sees one line per error,
+never a traceback, unless `--debug` asks for it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from . import __version__
 from .build import BuildResult, build, fetch
 from .config import CONFIG_NAME, Config, load_config
 from .errors import ConfigError, FeedsError, UsageError
-from .model import FetchResult, SourceState
+from .model import FetchResult, Problem, SourceState
 from .store import Store, dumps_state
 
 if TYPE_CHECKING:
@@ -183,14 +185,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import", parents=[common], help="add every feed of an OPML file to the sources",
         description="Read an OPML subscription list exported by a feed reader and add each feed "
-                    "not configured yet to sources/links.toml (folders become tags).",
+                    "not configured yet to sources/links.toml (folders become tags). A bad "
+                    "outline is reported as FILE:LINE and skipped; exits 1 if any was.",
     )
     p.add_argument("file", type=Path, metavar="FILE.opml")
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser(
         "export", parents=[common], help="print the sources as OPML",
-        description="Print every configured source as an OPML file for other feed readers.",
+        description="Print every configured source as an OPML file for other feed readers: "
+                    "a tagged source in a folder per tag, with its site's link once fetched.",
     )
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead")
     p.set_defaults(func=_cmd_export)
@@ -369,9 +373,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, config: Config) -> int:
-    from .sources import load_sources
+    from .sources import read_sources
 
-    sources = load_sources(config)
+    sources = read_sources(config).sources
     result = build(config, write=False)
     _print_problems(result)
     if not args.quiet:
@@ -383,7 +387,11 @@ def _cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace, config: Config) -> int:
-    outcomes = fetch(config, only_url=args.source, progress=_Progress(sys.stderr, not args.quiet))
+    listed: list[Problem] = []
+    outcomes = fetch(config, only_url=args.source, progress=_Progress(sys.stderr, not args.quiet),
+                     on_problem=listed.append)
+    for problem in listed:
+        print(problem, file=sys.stderr)
     if args.source and not outcomes:
         print(f"feeds: no enabled source {args.source!r} is configured", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -394,8 +402,10 @@ def _cmd_fetch(args: argparse.Namespace, config: Config) -> int:
         print(_fetch_summary(outcomes))
     if args.build:
         result = build(config, fetch=False)
-        _print_problems(result)
-    return EXIT_PROBLEMS if args.strict and failed else EXIT_OK
+        for problem in result.problems:
+            if problem not in listed:  # the source list's were printed above
+                print(problem, file=sys.stderr)
+    return EXIT_PROBLEMS if args.strict and (failed or listed) else EXIT_OK
 
 
 def _when(epoch: float | None) -> str:
@@ -405,13 +415,21 @@ def _when(epoch: float | None) -> str:
 
 
 def _cmd_sources(args: argparse.Namespace, config: Config) -> int:
-    from .sources import load_sources
+    from dataclasses import replace
 
-    configured = load_sources(config)
+    from .sources import read_sources
+
+    listed = read_sources(config)
+    for problem in listed.problems:
+        print(problem, file=sys.stderr)
+    configured = listed.sources
     with Store(config.store_path) as store:
         store.ensure_sources(s.url for s in configured)
-        keys = {store.resolve_key(s.url) for s in configured}
-        states = [s for s in store.sources() if s.key in keys]
+        titles = {store.resolve_key(s.url): s.title for s in configured}
+        # A title the user configured (`feeds add --title`) names the source;
+        # the feed's own title, stored by the last fetch, only when there is none.
+        states = [replace(s, title=titles[s.key] or s.title)
+                  for s in store.sources() if s.key in titles]
     if args.json:
         print(dumps_state(states))
         return EXIT_OK
@@ -486,17 +504,23 @@ def _ask_feed(candidates: Sequence[tuple[str, str, str]]) -> int:
 def _cmd_import(args: argparse.Namespace, config: Config) -> int:
     from .manage import import_opml
 
-    added, already = import_opml(config, args.file)
-    for s in added:
+    imported = import_opml(config, args.file)
+    for problem in imported.problems:
+        print(problem, file=sys.stderr)
+    for s in imported.added:
         print(f"added {s.url}" + (f" ({s.title})" if s.title else ""))
-    print(f"imported {_count(len(added), 'source')} from {args.file}; {already} already configured")
-    return EXIT_OK
+    print(f"imported {_count(len(imported.added), 'source')} from {args.file}; "
+          f"{imported.already} already configured"
+          + (f"; {_count(len(imported.problems), 'outline')} skipped" if imported.problems else ""))
+    return EXIT_PROBLEMS if imported.problems else EXIT_OK
 
 
 def _cmd_export(args: argparse.Namespace, config: Config) -> int:
     from .manage import export_opml
 
-    data = export_opml(config)
+    data, problems = export_opml(config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
     if args.output:
         from .write import atomic_write
 

@@ -11,6 +11,8 @@ from urllib.parse import urljoin
 
 import lxml.html
 
+from .sources import check_url, normalise_url
+
 FEED_TYPES = (
     "application/atom+xml",
     "application/rss+xml",
@@ -43,7 +45,9 @@ def discover_feeds(data: bytes, base_url: str) -> list[tuple[str, str, str]]:
     """The (url, type, title) of each feed the page links to, in preference order.
 
     Main feeds before comment feeds; within each, Atom first, then RSS, then
-    JSON Feed, each in page order.
+    JSON Feed, each in page order. A `feed://` link names an http feed (see
+    `normalise_url`); links that are not http(s) after that cannot be
+    followed and are left out.
     """
     try:
         doc = lxml.html.document_fromstring(data)
@@ -55,7 +59,9 @@ def discover_feeds(data: bytes, base_url: str) -> list[tuple[str, str, str]]:
         kind = (link.get("type") or "").split(";")[0].strip().lower()
         href = (link.get("href") or "").strip()
         if "alternate" in rels and kind in FEED_TYPES and href:
-            url = urljoin(base_url, href)
+            url = normalise_url(urljoin(base_url, href))
+            if not check_url(url):
+                continue
             title = (link.get("title") or "").strip()
             found.append((is_comment_feed(url, title), FEED_TYPES.index(kind), i,
                           (url, kind, title)))

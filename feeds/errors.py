@@ -15,7 +15,21 @@ class FeedsError(Exception):
 
 
 class ConfigError(FeedsError):
-    """The configuration (feeds.toml, sources/links.toml) is invalid."""
+    """The configuration (feeds.toml) is invalid: nothing can be done without it."""
+
+
+class SourceError(FeedsError):
+    """A source, or a whole source list, cannot be used; the message starts with `where:`.
+
+    Unlike a ConfigError this stops nothing but the source itself: a bad
+    `[[source]]` or OPML file is reported and every other source is still
+    fetched (`where` is `path:line`, or the URL given on the command line).
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
 
 
 class ArticleError(FeedsError):

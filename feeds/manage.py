@@ -11,11 +11,19 @@ from pathlib import Path
 
 from .config import Config
 from .discover import discover_feeds, looks_like_html
-from .errors import ConfigError, FetchError, ParseError, UsageError
+from .errors import FetchError, ParseError, SourceError, UsageError
 from .fetch import FetchSettings, fetch_all_sync
-from .model import FetchRequest, SourceConfig
+from .model import FetchRequest, Problem, SourceConfig
 from .parse import parse_feed
-from .sources import append_sources, check_url, load_sources, read_opml, render_sources_opml
+from .sources import (
+    append_sources,
+    check_url,
+    normalise_url,
+    read_opml,
+    read_sources,
+    render_sources_opml,
+)
+from .store import Store
 
 # A feed a page announces: (url, type, title), as discover_feeds gives them.
 Candidate = tuple[str, str, str]
@@ -46,8 +54,9 @@ def add_source(
     neither a feed nor a page that links to one, UsageError for a `pick`
     the page does not have.
     """
+    url = normalise_url(url)
     if not check_url(url):
-        raise ConfigError(f"{url}: not an absolute http(s) URL")
+        raise SourceError(url, "not an absolute http(s) URL")
     settings = settings or FetchSettings()
     result = fetch_all_sync([FetchRequest(url)], settings)[0]
     if not result.ok or result.body is None:
@@ -81,17 +90,44 @@ def add_source(
     return Added(source, page, tuple(found), chosen, already=not added)
 
 
-def import_opml(config: Config, path: Path) -> tuple[list[SourceConfig], int]:
-    """Add every feed of an OPML file to links.toml; returns (added, already there)."""
+@dataclass(frozen=True)
+class Imported:
+    """What `feeds import` did: the sources added, how many were there already, what was bad."""
+
+    added: tuple[SourceConfig, ...]
+    already: int
+    problems: tuple[Problem, ...]
+
+
+def import_opml(config: Config, path: Path) -> Imported:
+    """Add every good feed of an OPML file to links.toml; each bad outline is a problem.
+
+    Raises SourceError when the file cannot be read or is not OPML at all.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    sources = read_opml(data, str(path))
-    added = append_sources(config, sources)
-    return added, len(sources) - len(added)
+        raise SourceError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    found = read_opml(data, str(path))
+    added = append_sources(config, found.sources)
+    return Imported(tuple(added), len(found.sources) - len(added), found.problems)
 
 
-def export_opml(config: Config) -> bytes:
-    """Every configured source as OPML."""
-    return render_sources_opml(load_sources(config), f"{config.title}: sources")
+def export_opml(config: Config) -> tuple[bytes, tuple[Problem, ...]]:
+    """Every usable source as OPML, with its site's link when a fetch has learnt it.
+
+    Also returns the source list's problems: a source left out of the
+    export must be said to be.
+    """
+    listed = read_sources(config)
+    sources = listed.sources
+    site_links: dict[str, str] = {}
+    # The store knows each fetched feed's own link (its site); a project
+    # never built has no store, and exporting must not create one.
+    if sources and config.store_path.is_file():
+        with Store(config.store_path) as store:
+            for source in sources:
+                state = store.source(store.resolve_key(source.url))
+                if state is not None and state.feed_link and check_url(state.feed_link):
+                    site_links[source.url] = state.feed_link
+    return render_sources_opml(sources, f"{config.title}: sources", site_links), listed.problems

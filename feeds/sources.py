@@ -2,14 +2,18 @@
 
 links.toml holds one `[[source]]` table per feed; OPML files exported by
 other feed readers are read as subscriptions too, so a person can move in
-with the list they already have. Errors name the file, the source and the key.
+with the list they already have. Problems name the file, its line, the
+source and the key; a bad source is skipped, never the whole list.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,11 +21,13 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from .config import Config, parse_duration
-from .errors import ConfigError
-from .model import SourceConfig
+from .errors import SourceError
+from .model import Problem, SourceConfig
 from .write import atomic_write
 
 LINKS_NAME = "links.toml"
+
+log = logging.getLogger("feeds")
 
 _SOURCE_KEYS = {
     "url": "an absolute http(s) URL",
@@ -34,31 +40,79 @@ _SOURCE_KEYS = {
     "enabled": "true or false",
 }
 
+# A `[[source]]` header line. tomllib reports no positions, so the line of
+# each table is found in the text (see `_table_lines`).
+_HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*(?:source|"source"|'source')[ \t]*\]\][ \t]*(?:#.*)?$""")
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+@dataclass(frozen=True)
+class SourceList:
+    """The usable sources, and a problem for each source or file that is not usable."""
+
+    sources: tuple[SourceConfig, ...]
+    problems: tuple[Problem, ...] = ()
+
 
 def links_path(config: Config) -> Path:
     return config.sources_dir / LINKS_NAME
 
 
-def load_sources(config: Config) -> list[SourceConfig]:
+def read_sources(config: Config) -> SourceList:
     """Every configured source, links.toml first, then OPML files; one per URL.
 
-    Raises ConfigError for an invalid links.toml or OPML file.
+    Like articles, the source list is input, not configuration: a bad
+    `[[source]]` table, outline or file is a problem (`path:line: reason`)
+    and everything else is still read, so one typo never stops the other
+    sources or the local articles from being published.
     """
     sources: list[SourceConfig] = []
+    problems: list[Problem] = []
     seen: set[str] = set()
-    path = links_path(config)
-    if path.is_file():
-        for source in _read_links(path, _shown(path, config.root)):
+
+    def keep(found: SourceList) -> None:
+        problems.extend(found.problems)
+        for source in found.sources:
             if source.url not in seen:
                 seen.add(source.url)
                 sources.append(source)
+
+    path = links_path(config)
+    if path.is_file():
+        keep(_read_links(path, _shown(path, config.root)))
     if config.sources_dir.is_dir():
         for opml in sorted(config.sources_dir.glob("*.opml")):
-            for source in read_opml(opml.read_bytes(), _shown(opml, config.root)):
-                if source.url not in seen:
-                    seen.add(source.url)
-                    sources.append(source)
-    return sources
+            try:
+                keep(read_opml(opml.read_bytes(), _shown(opml, config.root)))
+            except OSError as exc:
+                problems.append(Problem(f"{_shown(opml, config.root)}:1",
+                                        f"cannot read: {exc.strerror or exc}"))
+            except SourceError as exc:
+                problems.append(Problem(exc.where, exc.reason))
+    return SourceList(tuple(sources), tuple(problems))
+
+
+# The problems `load_sources` last logged, per sources directory.
+_logged: dict[Path, tuple[Problem, ...]] = {}
+_logged_lock = threading.Lock()
+
+
+def load_sources(config: Config) -> list[SourceConfig]:
+    """The usable sources, each problem of the list logged as a warning once.
+
+    For a caller that reads the list again and again (the daemon reads it
+    every second, so an edit takes effect at once): a problem is logged when
+    it appears, not on every read, and again only after it was fixed and
+    came back. Commands that report problems themselves use `read_sources`.
+    """
+    listed = read_sources(config)
+    with _logged_lock:
+        before = _logged.get(config.sources_dir, ())
+        for problem in listed.problems:
+            if problem not in before:
+                log.warning("%s", problem)
+        _logged[config.sources_dir] = listed.problems
+    return list(listed.sources)
 
 
 def check_url(url: str) -> bool:
@@ -66,51 +120,134 @@ def check_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _read_links(path: Path, shown: str) -> list[SourceConfig]:
+def normalise_url(url: str) -> str:
+    """A source URL as fetched: `feed://host/x` is `http://host/x`, `feeds://` is `https://`.
+
+    Browsers and sites hand feeds to readers with the (never standardised)
+    `feed:` scheme, either as `feed://host/path` or wrapping the real URL as
+    `feed:https://host/path`; both name an http(s) feed. Anything else is
+    returned stripped and is judged by `check_url`.
+    """
+    text = url.strip()
+    lower = text.lower()
+    if lower.startswith(("feed:http://", "feed:https://")):
+        return text[len("feed:"):]
+    if lower.startswith("feed://"):
+        return "http://" + text[len("feed://"):]
+    if lower.startswith("feeds://"):
+        return "https://" + text[len("feeds://"):]
+    return text
+
+
+def _read_links(path: Path, shown: str) -> SourceList:
+    """The sources of links.toml; each bad table (or the file, if it is not TOML) a problem."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return SourceList((), (Problem(f"{shown}:1", f"cannot read: {exc.strerror or exc}"),))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{shown}: not UTF-8 text ({exc.reason})") from exc
+        line = exc.object[:exc.start].count(b"\n") + 1
+        return SourceList((), (Problem(f"{shown}:{line}", f"not UTF-8 text ({exc.reason})"),))
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{shown}: {exc}") from exc
-    unknown = set(data) - {"source"}
-    if unknown:
-        raise ConfigError(f"{shown}: unknown key {sorted(unknown)[0]!r} (expected [[source]] tables)")
+        found = _TOML_LINE.search(str(exc))
+        reason = _TOML_LINE.sub("", str(exc)).strip()
+        return SourceList((), (Problem(f"{shown}:{found.group(1) if found else 1}",
+                                       f"not valid TOML: {reason}"),))
+    problems = [
+        Problem(f"{shown}:{_key_line(text, key)}",
+                f"unknown key {key!r} (expected [[source]] tables)")
+        for key in data if key != "source"
+    ]
     tables = data.get("source", [])
     if not isinstance(tables, list):
-        raise ConfigError(f"{shown}: 'source' must be an array of tables ([[source]])")
-    return [source_from_table(t, f"{shown}: [[source]] #{i}", shown) for i, t in enumerate(tables, 1)]
+        problems.append(Problem(f"{shown}:{_key_line(text, 'source')}",
+                                "'source' must be an array of tables ([[source]])"))
+        return SourceList((), tuple(problems))
+    sources = []
+    for (i, table), line in zip(enumerate(tables, 1), _table_lines(text, len(tables)),
+                                strict=True):
+        label = f"[[source]] #{i}"
+        if isinstance(table, dict) and isinstance(table.get("url"), str):
+            label += f" ({table['url']})"
+        try:
+            sources.append(source_from_table(table, f"{shown}:{line}", shown))
+        except SourceError as exc:
+            problems.append(Problem(exc.where, f"{label}: {exc.reason}"))
+    return SourceList(tuple(sources), tuple(problems))
+
+
+def _table_lines(text: str, count: int) -> list[int]:
+    """The line of each of the `count` [[source]] headers of `text`, in order.
+
+    A header-like line may sit inside a multi-line string; when there are
+    more candidates than tables, a candidate is kept only if the text before
+    it parses on its own, which fails exactly when it is inside a string (an
+    array or inline table cannot hold a header line). Tables written without
+    headers (`source = [{...}]`) are placed on the `source` key's line.
+    """
+    candidates: list[tuple[int, int]] = []
+    offset = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        if _HEADER.match(line.rstrip("\r")):
+            candidates.append((number, offset))
+        offset += len(line) + 1
+    if len(candidates) > count:
+        candidates = [(n, at) for n, at in candidates if _parses(text[:at])]
+    if len(candidates) != count:
+        return [_key_line(text, "source")] * count
+    return [n for n, _ in candidates]
+
+
+def _parses(text: str) -> bool:
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
+
+
+def _key_line(text: str, key: str) -> int:
+    """The first line defining top-level `key` (as `key =` or a table header), else 1."""
+    name = re.escape(key)
+    pattern = re.compile(rf"""^[ \t]*(?:\[+[ \t]*)?(?:{name}|"{name}"|'{name}')[ \t]*[=.\]]""")
+    for number, line in enumerate(text.split("\n"), 1):
+        if pattern.match(line):
+            return number
+    return 1
 
 
 def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
-    """A SourceConfig from one [[source]] table; ConfigError names `where` and the key."""
+    """A SourceConfig from one [[source]] table; SourceError at `where` names the key."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: must be a table")
-    url = table.get("url")
-    if isinstance(url, str):
-        where = f"{where} ({url})"
+        raise SourceError(where, "must be a table")
+    given = dict(table)
+    table = dict(table)
+    if isinstance(table.get("url"), str):
+        table["url"] = normalise_url(table["url"])
     for key, value in table.items():
         if key not in _SOURCE_KEYS:
-            raise ConfigError(
-                f"{where}: unknown key {key!r} (known keys: {', '.join(sorted(_SOURCE_KEYS))})")
+            raise SourceError(
+                where, f"unknown key {key!r} (known keys: {', '.join(sorted(_SOURCE_KEYS))})")
         if not _valid(key, value):
-            raise ConfigError(f"{where}: {key!r} must be {_SOURCE_KEYS[key]}, not {value!r}")
-    if url is None:
-        raise ConfigError(f"{where}: missing required key 'url'")
+            raise SourceError(where, f"{key!r} must be {_SOURCE_KEYS[key]}, not {given[key]!r}")
+    if "url" not in table:
+        raise SourceError(where, "missing required key 'url'")
     every = None
     if "every" in table:
         try:
             every = parse_duration(table["every"])
         except ValueError as exc:
-            raise ConfigError(f"{where}: 'every': {exc}") from exc
+            raise SourceError(where, f"'every': {exc}") from exc
     for key in ("include", "exclude"):
         for pattern in table.get(key, []):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ConfigError(f"{where}: {key!r} pattern {pattern!r} is invalid: {exc}") from exc
+                raise SourceError(where, f"{key!r} pattern {pattern!r} is invalid: {exc}") from exc
     return SourceConfig(
-        url=url,
+        url=table["url"],
         title=table.get("title"),
         tags=tuple(table.get("tags", ())),
         lang=table["lang"].strip().lower() if "lang" in table else None,
@@ -134,65 +271,100 @@ def _valid(key: str, value: Any) -> bool:
 
 def _parser() -> etree.XMLParser:
     # OPML comes from other programs and other people: no entities, no DTDs,
-    # no network, bounded trees.
+    # no network, bounded trees (libxml2 refuses nesting over 256 deep
+    # without huge_tree, and caps entity amplification).
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                            huge_tree=False, recover=False)
 
 
-def read_opml(data: bytes, shown: str) -> list[SourceConfig]:
+def read_opml(data: bytes, shown: str) -> SourceList:
     """The feeds an OPML subscription list names (outlines with `xmlUrl`, at any depth).
 
-    An outline's folder (its parent outlines' titles) and its `category`
-    attribute become tags, as feed readers use both for grouping.
+    An outline's `category` attribute and its folders (its parent outlines'
+    titles) become tags, as feed readers use both for grouping; a feed listed
+    in several folders is one source with the tags of all. An outline whose
+    `xmlUrl` is not an http(s) URL is a problem and the others are still
+    read. Raises SourceError (`shown:line`) when the file as a whole cannot
+    be read: not XML, not OPML, or declaring entities.
     """
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise ConfigError(f"{shown}:{exc.lineno}: not a valid OPML file: {exc.msg}") from exc
+        raise SourceError(f"{shown}:{exc.lineno or 1}",
+                          f"not a valid OPML file: {exc.msg}") from exc
     if root.tag != "opml":
-        raise ConfigError(f"{shown}:1: not an OPML file (root element is <{root.tag}>)")
-    sources: list[SourceConfig] = []
+        raise SourceError(f"{shown}:{root.sourceline or 1}",
+                          f"not an OPML file (root element is <{root.tag}>)")
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        # libxml2 expands entities in attributes whatever the parser is told;
+        # no OPML needs them, so a file declaring any is refused whole.
+        line = data[:max(data.find(b"<!ENTITY"), 0)].count(b"\n") + 1
+        raise SourceError(f"{shown}:{line}", "declares entities in its DTD (refused)")
+    found: dict[str, SourceConfig] = {}
+    problems: list[Problem] = []
     body = root.find("body")
-    if body is None:
-        return sources
 
     def walk(element: Any, folders: tuple[str, ...]) -> None:
         for outline in element.iterchildren("outline"):
-            url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+            given = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
             title = (outline.get("title") or outline.get("text") or "").strip() or None
-            if url:
-                if not check_url(url):
-                    raise ConfigError(
-                        f"{shown}:{outline.sourceline}: outline {title or url!r} has an "
-                        f"invalid xmlUrl {url!r} (expected an absolute http(s) URL)")
-                categories = [
-                    c.strip().strip("/").split("/")[-1]
-                    for c in (outline.get("category") or "").split(",") if c.strip().strip("/")
-                ]
-                sources.append(SourceConfig(
-                    url=url, title=title, tags=tuple(dict.fromkeys([*folders, *categories])),
-                    origin=shown,
-                ))
-            else:
+            if not given:
                 walk(outline, (*folders, title) if title else folders)
+                continue
+            if title == given:
+                title = None  # `text` is required, so an untitled feed's is its URL
+            url = normalise_url(given)
+            if not check_url(url):
+                problems.append(Problem(
+                    f"{shown}:{outline.sourceline}",
+                    f"outline {title or given!r}: 'xmlUrl' must be an absolute http(s) URL, "
+                    f"not {given!r}"))
+                continue
+            categories = [
+                c.strip().strip("/").split("/")[-1]
+                for c in (outline.get("category") or "").split(",") if c.strip().strip("/")
+            ]
+            tags = (*categories, *folders)
+            if url in found:
+                tags = (*found[url].tags, *tags)
+            found[url] = SourceConfig(url=url, title=found[url].title if url in found else title,
+                                      tags=tuple(dict.fromkeys(tags)), origin=shown)
 
-    walk(body, ())
-    return sources
+    if body is not None:
+        walk(body, ())
+    return SourceList(tuple(found.values()), tuple(problems))
 
 
-def render_sources_opml(sources: Sequence[SourceConfig], title: str) -> bytes:
-    """An OPML 2.0 list of `sources`, importable into other feed readers."""
+def render_sources_opml(sources: Sequence[SourceConfig], title: str,
+                        site_links: Mapping[str, str] | None = None) -> bytes:
+    """An OPML 2.0 list of `sources`, importable into other feed readers.
+
+    A tagged source appears in a folder (an outline without `xmlUrl`) per
+    tag, as feed readers group feeds; untagged ones sit at the top level.
+    `read_opml` turns the folders back into the same tags. `site_links`
+    gives a source's site (`htmlUrl`) by its URL, when it is known.
+    """
+    links = site_links or {}
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
     etree.SubElement(head, "title").text = title
     body = etree.SubElement(opml, "body")
+    folders: dict[str, Any] = {}
     for source in sources:
         attrs = {"type": "rss", "text": source.title or source.url, "xmlUrl": source.url}
         if source.title:
             attrs["title"] = source.title
+        if links.get(source.url):
+            attrs["htmlUrl"] = links[source.url]
         if source.tags:
             attrs["category"] = ",".join(source.tags)
-        etree.SubElement(body, "outline", attrs)
+        for tag in source.tags:
+            if tag not in folders:
+                folders[tag] = etree.SubElement(body, "outline", {"text": tag, "title": tag})
+            etree.SubElement(folders[tag], "outline", attrs)
+        if not source.tags:
+            etree.SubElement(body, "outline", attrs)
     data: bytes = etree.tostring(opml, pretty_print=True, xml_declaration=True, encoding="UTF-8")
     return data
 
@@ -209,7 +381,7 @@ def append_sources(config: Config, sources: Iterable[SourceConfig]) -> list[Sour
     Returns the ones added. The file is appended to as text so the user's
     comments and layout survive.
     """
-    existing = {s.url for s in load_sources(config)}
+    existing = {s.url for s in read_sources(config).sources}
     added = [s for s in sources if s.url not in existing]
     if not added:
         return []
