@@ -18,6 +18,7 @@ from feeds.sanitise import (
     plain_text,
     sanitise_html,
     text_to_html,
+    untyped_text,
 )
 
 BASE = "https://example.org/blog/post/"
@@ -223,6 +224,20 @@ def test_plain_text(html: str, text: str) -> None:
     assert plain_text(html) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("<script>alert(1)</script>News", "News"),
+        ("<b>Big</b>  day", "Big day"),
+        ("vector<int>  and a < b", "vector<int> and a < b"),
+        ("AT&T  news", "AT&T news"),
+    ],
+)
+def test_untyped_text_is_markup_only_when_it_looks_like_markup(text: str, plain: str) -> None:
+    """An RSS title may or may not be HTML: only text that looks like markup is read as it."""
+    assert untyped_text(text) == plain
+
+
 @given(st.lists(_FRAGMENTS | st.text(max_size=5), max_size=30).map("".join))
 def test_plain_text_is_one_clean_line(html: str) -> None:
     out = plain_text(html)
@@ -238,6 +253,11 @@ def test_plain_text_is_one_clean_line(html: str) -> None:
         ("one\r\n\r\n\r\ntwo", "<p>one</p><p>two</p>"),
         ("", ""),
         ("\n \n", ""),
+        # Windows and old Mac line ends are line ends, not paragraph breaks.
+        ("a\r\nb", "<p>a<br>b</p>"),
+        ("a\rb\r\rc", "<p>a<br>b</p><p>c</p>"),
+        # Quotes need no escaping in element text; the output stays readable.
+        ('say "hi" it\'s', '<p>say "hi" it\'s</p>'),
     ],
 )
 def test_text_to_html(text: str, html: str) -> None:
