@@ -52,6 +52,19 @@ def write_links(project: Path, *urls: str) -> None:
         "".join(f'[[source]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8")
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a `python -m feeds` child: this checkout's package first.
+
+    Under mutation testing (mutmut), the child runs the mutant under test
+    too; during mutmut's coverage pass ("stats") it runs plain code, since
+    only the test process itself can record coverage.
+    """
+    env = dict(os.environ, PYTHONPATH=str(REPO), **extra)
+    if env.get("MUTANT_UNDER_TEST") == "stats":
+        del env["MUTANT_UNDER_TEST"]
+    return env
+
+
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -60,7 +73,7 @@ def run_cli() -> CliRunner:
     """Run `python -m feeds ARGS` in a directory as a real subprocess."""
 
     def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = child_env()
         return subprocess.run(
             [sys.executable, "-m", "feeds", *args], cwd=cwd, env=env, capture_output=True,
             text=True, timeout=timeout, check=False,
