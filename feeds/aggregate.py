@@ -113,8 +113,14 @@ def refresh(
     settings: FetchSettings | None = None,
     progress: Callable[[int, int, FetchResult], None] | None = None,
     clock: Callable[[], float] = time.time,
+    on_outcome: Callable[[SourceOutcome], None] | None = None,
 ) -> list[SourceOutcome]:
-    """Fetch the chosen sources, store their entries, record every outcome."""
+    """Fetch the chosen sources, store their entries, record every outcome.
+
+    `on_outcome` is called with each source's outcome once it is committed,
+    while the others are still in flight: the daemon logs each source as it
+    finishes and publishes what is stored without waiting for the slowest.
+    """
     store.ensure_sources(s.url for s in sources)
     configs = {store.resolve_key(s.url): s for s in sources}
     started = clock()
@@ -139,8 +145,10 @@ def refresh(
 
     def record(i: int, result: FetchResult, prepared: _Prepared | ParseError | None) -> None:
         state = chosen[i]
-        outcomes[i] = _record(config, store, state, configs[state.key], result, prepared,
-                              clock())
+        outcome = _record(config, store, state, configs[state.key], result, prepared, clock())
+        outcomes[i] = outcome
+        if on_outcome is not None:
+            on_outcome(outcome)
 
     def prepare_args(result: FetchResult) -> tuple[Any, ...]:
         state = chosen[position[result.url]]

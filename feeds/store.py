@@ -260,6 +260,23 @@ class Store:
             raise
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Several reads that all see the same committed state.
+
+        In WAL mode a read transaction keeps the snapshot of its first read
+        until it ends, whatever other connections commit meanwhile: the
+        daemon publishes while a refresh stores source after source, and an
+        entry listed must still be there when its text is read.
+        """
+        self._db.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            if self._db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._db.execute("COMMIT")
+
+    @contextmanager
     def checkpoints_deferred(self, every: float = 2.0) -> Iterator[None]:
         """Many small transactions in a row, the write-ahead log merged back by a helper thread.
 

@@ -159,7 +159,7 @@ def test_daemon_polls_watches_serves_and_stops_cleanly(
         assert escape.status_code == 404 and "root:" not in escape.text
         health = daemon.get("healthz").json()
         assert health["status"] == "ok" and health["scheduler"]["running"]
-        assert health["sources"][0]["status"] == "ok"
+        assert health["sources"]["list"][0]["status"] == "ok"
         # A real feed reader subscribed to every feed of feeds.opml lists every entry.
         if shutil.which("newsboat") is None and os.environ.get("CI"):
             pytest.fail("newsboat is not installed; .ci/run installs it")
@@ -205,6 +205,6 @@ def test_kill_9_and_restart_loses_nothing(daemon_project: tuple[Path, int]) -> N
     try:
         assert restarted.titles() == before
         health = restarted.get("healthz").json()
-        assert health["sources"][0]["entries"] == len(ITEMS)
+        assert health["sources"]["list"][0]["entries"] == len(ITEMS)
     finally:
         assert restarted.stop() == 0
