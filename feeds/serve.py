@@ -233,7 +233,7 @@ def check_built_base(config: Config) -> str | None:
 
 # Seconds a client has to send a request's headers, on a new connection and
 # between requests on a kept-alive one (uvicorn times out only the latter).
-HEADER_TIMEOUT = 10.0
+HEADER_TIMEOUT = 5.0
 # Idle seconds a kept-alive connection stays open after a response.
 KEEP_ALIVE = 5
 # Headers larger than this are refused (h11's own default, made explicit).
@@ -246,6 +246,17 @@ _RESERVED_FDS = 200
 def connection_cap(nofile: int) -> int:
     """How many connections to keep open under an open-file limit of `nofile` (pure)."""
     return max(16, min(4096, (nofile - _RESERVED_FDS) // 2))
+
+
+def accept_batch(nofile: int) -> int:
+    """The listen backlog, which asyncio also uses as how many connections to accept
+    in one go (pure).
+
+    A batch is accepted, and the connections dropped for it are closed, a
+    loop turn or two later: up to three batches can be open at once on top
+    of the cap, so a batch is kept to a sixteenth of the limit.
+    """
+    return max(8, min(128, nofile // 16))
 
 
 class _GuardedH11(H11Protocol):
@@ -312,7 +323,9 @@ class Server:
 
     def __init__(self, config: Config, health: Health, host: str, port: int) -> None:
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        cap = connection_cap(nofile if nofile != resource.RLIM_INFINITY else 65536)
+        if nofile == resource.RLIM_INFINITY:
+            nofile = 65536
+        cap = connection_cap(nofile)
         self._server = uvicorn.Server(uvicorn.Config(
             create_app(config, health), host=host, port=port, log_level="warning",
             access_log=False, lifespan="off", server_header=False,
@@ -320,6 +333,7 @@ class Server:
             h11_max_incomplete_event_size=MAX_HEADER_BYTES,
             # Requests beyond this many at once are answered 503 by uvicorn.
             limit_concurrency=cap + 16,
+            backlog=accept_batch(nofile),
         ))
         self._thread = threading.Thread(target=self._server.run, name="feeds-http", daemon=True)
     def start(self, timeout: float = 10.0) -> None:
