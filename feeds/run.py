@@ -398,9 +398,6 @@ class Daemon:
                 server = Server(self.config, self.health, *self._serve)
                 server.start()
                 log.info("serving %s on http://%s:%d/", self.config.output_dir, *self._serve)
-            # Opened (and migrated) once before both threads open it at once.
-            with self._lock.held(), Store(self.config.store_path):
-                pass
             self._scheduler.start()
             # Local articles are published at once, while the first refresh runs.
             self.request_rebuild("start")

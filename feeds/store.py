@@ -228,6 +228,11 @@ class Store:
             )
         for number in range(version, SCHEMA_VERSION):
             with self._transaction():
+                # Another connection may have migrated since the version was
+                # read (the daemon's threads and its health check open a new
+                # store at once): read it again under the write lock.
+                if self._db.execute("PRAGMA user_version").fetchone()[0] > number:
+                    continue
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
