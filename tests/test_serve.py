@@ -190,3 +190,25 @@ def test_a_flood_of_slow_clients_does_not_lock_the_others_out(
         code, err = server.stop()
     assert code == 0
     assert "Too many open files" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(("host", "base", "warns"), [
+    ("127.0.0.1", "http://127.0.0.1:9000/", False),
+    ("::1", "http://[::1]:9000/", False),
+    ("feeds.internal", "http://feeds.internal:9000/", False),
+    ("0.0.0.0", "http://127.0.0.1:9000/", True),  # names no address a reader can use
+])
+def test_without_base_url_the_served_address_is_published(
+    project: Path, host: str, base: str, warns: bool
+) -> None:
+    from feeds.config import load_config
+    from feeds.serve import served_config
+
+    (project / "feeds.toml").write_text('title = "t"\n', encoding="utf-8")
+    config, note = served_config(load_config(project), host, 9000)
+    assert config.base_url == base
+    assert note is not None and base in note and ("set base_url" in note) == warns
+    (project / "feeds.toml").write_text('base_url = "https://example.org/f/"\n',
+                                        encoding="utf-8")
+    configured, note = served_config(load_config(project), host, 9000)
+    assert configured.base_url == "https://example.org/f/" and note is None
