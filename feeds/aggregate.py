@@ -113,8 +113,14 @@ def refresh(
     settings: FetchSettings | None = None,
     progress: Callable[[int, int, FetchResult], None] | None = None,
     clock: Callable[[], float] = time.time,
+    on_outcome: Callable[[SourceOutcome], None] | None = None,
 ) -> list[SourceOutcome]:
-    """Fetch the chosen sources, store their entries, record every outcome."""
+    """Fetch the chosen sources, store their entries, record every outcome.
+
+    `on_outcome` is called with each source's outcome once it is committed,
+    while the others are still in flight: the daemon logs each source as it
+    finishes and publishes what is stored without waiting for the slowest.
+    """
     store.ensure_sources(s.url for s in sources)
     configs = {store.resolve_key(s.url): s for s in sources}
     started = clock()
@@ -127,10 +133,11 @@ def refresh(
     requests = [FetchRequest(s.url, s.etag, s.last_modified) for s in chosen]
     position = {s.url: i for i, s in enumerate(chosen)}
     outcomes: list[SourceOutcome | None] = [None] * len(chosen)
-    # Bodies being parsed by the pool, and (without a pool) bodies parsed here
-    # once the fetching is over, so that parsing never stalls the event loop.
+    # Bodies being parsed by the pool. Without a pool (a handful of bodies)
+    # each is parsed as it arrives: that holds the event loop for a moment,
+    # but the source is stored, and published by the daemon, without waiting
+    # for the slowest of the others.
     parsing: dict[Future[_Prepared | ParseError], tuple[int, FetchResult]] = {}
-    unparsed: list[tuple[int, FetchResult]] = []
     finished: SimpleQueue[Future[_Prepared | ParseError]] = SimpleQueue()  # filled by the pool
     done = 0
     pool: Executor | None = None
@@ -139,8 +146,10 @@ def refresh(
 
     def record(i: int, result: FetchResult, prepared: _Prepared | ParseError | None) -> None:
         state = chosen[i]
-        outcomes[i] = _record(config, store, state, configs[state.key], result, prepared,
-                              clock())
+        outcome = _record(config, store, state, configs[state.key], result, prepared, clock())
+        outcomes[i] = outcome
+        if on_outcome is not None:
+            on_outcome(outcome)
 
     def prepare_args(result: FetchResult) -> tuple[Any, ...]:
         state = chosen[position[result.url]]
@@ -153,6 +162,24 @@ def refresh(
     def record_finished() -> None:
         while not finished.empty():
             record_parsed(finished.get())
+
+    draining = False
+
+    def drain_soon() -> None:
+        # Parses finish between fetch results too; store them then, on the
+        # event loop's thread (the store's connection is this thread's), so
+        # that one slow source does not hold back the rest.
+        nonlocal draining
+        if not draining:
+            draining = True
+            asyncio.get_running_loop().call_later(0.1, drain)
+
+    def drain() -> None:
+        nonlocal draining
+        draining = False
+        record_finished()
+        if parsing:
+            drain_soon()
 
     backlog = _BACKLOG_PER_WORKER * (os.cpu_count() or 1)
     waiting = asyncio.Lock()
@@ -189,8 +216,10 @@ def refresh(
             parsing[future] = (i, replace(result, body=None))
             future.add_done_callback(finished.put)
         else:
-            unparsed.append((i, result))
+            record(i, result, _prepare(*prepare_args(result)))
         record_finished()
+        if parsing:
+            drain_soon()
         if progress is not None:
             progress(done, len(requests), result)
 
@@ -201,8 +230,6 @@ def refresh(
                            admit=admit if pool is not None else None)
             while parsing:
                 record_parsed(finished.get())
-            for i, result in unparsed:
-                record(i, result, _prepare(*prepare_args(result)))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -89,12 +89,14 @@ def publish(store: Store, config: Config) -> Published:
     they were last written is not rendered again (its bytes are read back),
     so a rebuild renders only the feeds that something changed.
     """
-    listings = store.published_listings()
-    specs = plan_feeds(listings, config)
-    selected = {spec: picks for spec, picks in
-                select_all(specs, listings, config.entries_per_feed).items() if picks}
-    texts = store.entry_texts(listing.id for picks in selected.values() for listing, _ in picks)
-    written_before = store.output_fingerprints()
+    with store.snapshot():
+        listings = store.published_listings()
+        specs = plan_feeds(listings, config)
+        selected = {spec: picks for spec, picks in
+                    select_all(specs, listings, config.entries_per_feed).items() if picks}
+        texts = store.entry_texts(listing.id for picks in selected.values()
+                                  for listing, _ in picks)
+        written_before = store.output_fingerprints()
     settings = render_fingerprint(config)
     decoded: dict[str, Entry] = {}
     feeds: list[RenderedFeed] = []

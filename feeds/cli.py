@@ -225,6 +225,9 @@ def _parser() -> argparse.ArgumentParser:
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    p.add_argument("--health-details", action="store_true",
+                   help="name each source (URL, title, last error) at /healthz; without it "
+                        "sources are numbered, since URLs can carry credentials")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -537,35 +540,38 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     if args.serve:
         _check_listen(args.host, args.port)
     serve = (args.host, args.port) if args.serve else None
-    return Daemon(config, serve=serve).run()
+    return Daemon(config, serve=serve, health_details=args.health_details).run()
 
 
 def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    import logging
     import signal
     import threading
 
     from .run import configure_logging
-    from .serve import Server
+    from .serve import Server, check_built_base, served_config, store_health
 
     configure_logging("warning" if args.quiet else "info")
     _check_listen(args.host, args.port)
+    log = logging.getLogger("feeds")
+    config, note = served_config(config, args.host, args.port)
+    for message in (note, check_built_base(config)):
+        if message is not None:
+            log.warning("%s", message)
 
     def health() -> dict[str, object]:
-        with Store(config.store_path) as store:
-            return {"status": "ok", "scheduler": None,
-                    "sources": [{"url": s.url, "status": s.status, "entries": s.entry_count,
-                                 "last_error": s.last_error} for s in store.sources()]}
+        return store_health(config, details=args.health_details)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = Server(config, health, args.host, args.port)
     server.start()
-    if not args.quiet:
-        print(f"serving {config.output_dir} on http://{args.host}:{args.port}/", flush=True)
+    log.info("serving %s on http://%s:%d/", config.output_dir, args.host, args.port)
     while not stop.wait(0.5) and server.running:
         pass
     server.stop()
+    log.info("stopped")
     return EXIT_OK
 
 

@@ -1,11 +1,26 @@
 """`feeds run`: the long-lived process that keeps every feed fresh.
 
-APScheduler drives two jobs on one worker thread, so they never overlap:
-`poll` wakes every second and fetches the sources whose due time (kept in
-the store, so a restart catches up instead of starting over) has come;
-`rebuild` republishes the feeds, and is queued by `poll` when entries
-changed and by the article watcher when a file under the articles
-directory is saved, added or removed (debounced). Signals end it cleanly.
+APScheduler drives two jobs, each on a worker thread of its own, so that
+publishing never waits behind fetching:
+
+- `poll` fetches the sources whose due time (kept in the store, so a restart
+  catches up instead of starting over) has come, then schedules itself a
+  second later. Each source's outcome is committed, and logged, as it
+  finishes.
+- `publish` reads the articles into the store and writes the feeds. The
+  article watcher queues it at once when a file is saved; a refresh queues it
+  at most every PUBLISH_EVERY seconds while entries arrive, and once at its
+  end, so the sources that finished are published while slow ones still run.
+
+Both threads hold the project lock (shared between them: see `_SharedLock`)
+and a store connection each. SQLite in WAL mode lets one connection write at
+a time, and every write is a short transaction (one source, one article
+sync, one record of outputs), so they interleave safely; publishing reads the
+store in one snapshot. Only `publish` writes the output directory.
+
+Editing feeds.toml reloads the configuration (what cannot change while
+running is logged as needing a restart); editing the source list is read at
+the next poll and reschedules the sources. Signals end it cleanly.
 """
 
 from __future__ import annotations
@@ -15,20 +30,26 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .aggregate import refresh
+from .aggregate import SourceOutcome, refresh
 from .build import lock_for, publish, sync_articles
-from .config import Config
-from .errors import FeedsError, LockedError
+from .config import Config, load_config
+from .errors import ConfigError, FeedsError, LockedError
 from .fetch import FetchSettings
 from .lock import ProjectLock
+from .model import SourceConfig
+from .serve import health_status, iso, served_config, sources_health
 from .sources import load_sources
 from .store import Store
 
@@ -36,6 +57,17 @@ log = logging.getLogger("feeds")
 
 # Within this many seconds of a signal the process is gone, finished or not.
 STOP_GRACE = 8.0
+# While a refresh stores new entries, publish at most this often.
+PUBLISH_EVERY = 3.0
+# Pause between the end of one poll and the next.
+POLL_EVERY = 1.0
+# Settings that cannot change while running, and why.
+_FIXED = {
+    "store_path": "the store in use stays open",
+    "output_dir": "the output directory is served and watched as it was",
+    "articles_dir": "the watcher watches the folders it started with",
+    "sources_dir": "the watcher watches the folders it started with",
+}
 
 
 def configure_logging(level: str) -> None:
@@ -59,58 +91,150 @@ class _Status:
     polls: int = 0
 
 
+class _SharedLock:
+    """The project lock, held while either of the daemon's jobs works.
+
+    An flock belongs to one open file, so two threads each taking
+    `lock_for` would exclude each other and publishing would wait behind a
+    whole refresh. The daemon's two threads share one: the first to need it
+    takes it, the last to finish lets it go, and `feeds build` or `feeds
+    fetch` from another process still wait for both.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._mutex = threading.Lock()
+        self._count = 0
+        self._held: ProjectLock | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._mutex:
+            if self._count == 0:
+                lock = lock_for(self._config)
+                lock.__enter__()
+                self._held = lock
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self._count -= 1
+                if self._count == 0 and self._held is not None:
+                    self._held.__exit__(None, None, None)
+                    self._held = None
+
+
 class Daemon:
     """The scheduler, the article watcher and (optionally) the HTTP server."""
 
     def __init__(self, config: Config, settings: FetchSettings | None = None,
-                 serve: tuple[str, int] | None = None) -> None:
+                 serve: tuple[str, int] | None = None, health_details: bool = False) -> None:
+        self._serve = serve
+        self._base_note: str | None = None
+        if serve is not None:
+            config, self._base_note = served_config(config, *serve)
         self.config = config
         self.settings = settings or FetchSettings()
         self.status = _Status()
+        self._health_details = health_details
         self._stop = threading.Event()
-        self._serve = serve
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            executors={"fetch": ThreadPoolExecutor(max_workers=1),
+                       "publish": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self._run_lock = ProjectLock(config.store_path.with_name("run.lock"), wait=0)
+        self._lock = _SharedLock(config)
+        self._publish_mutex = threading.Lock()
+        self._publish_queued = False
+        self._publish_reasons: set[str] = set()
+        self._last_publish = 0.0  # time.monotonic() when the last publish began
+        self._batch_changed = False
+        self._reschedule = False
+        self._said: dict[str, str] = {}  # what was last logged about each recurring problem
+        self._problems_said: set[str] = set()
 
-    # --- jobs ---------------------------------------------------------------
+    # --- fetching -------------------------------------------------------------
 
     def _poll(self) -> None:
-        if self._stop.is_set():
-            return
-        self.status.polls += 1
         try:
-            sources = load_sources(self.config)
+            if not self._stop.is_set():
+                self._fetch_due()
+        finally:
+            if not self._stop.is_set():
+                # A one-off job that schedules the next: an interval job that
+                # fires while a long refresh runs is skipped with a warning.
+                self._scheduler.add_job(
+                    self._poll, id="poll", executor="fetch", replace_existing=True,
+                    next_run_time=datetime.now(UTC) + timedelta(seconds=POLL_EVERY))
+
+    def _fetch_due(self) -> None:
+        self.status.polls += 1
+        config = self.config
+        try:
+            sources = load_sources(config)
         except FeedsError as exc:
-            log.error("sources: %s", exc)
+            self._say_once("sources", logging.ERROR, f"sources: {exc}")
             return
+        self._say_once("sources", logging.DEBUG, "sources: read")
         if not sources:
             return
-        with lock_for(self.config), Store(self.config.store_path) as store:
-            outcomes = refresh(self.config, store, sources, only_due=True, settings=self.settings)
-        changed = False
-        for o in outcomes:
-            if o.status in ("error", "gone"):
-                log.warning("fetch %s: %s: %s", o.status, o.url, o.message)
-            else:
-                log.info("fetch %s: %s (%d new, %d changed)", o.status, o.url, o.new, o.changed)
-            changed |= bool(o.new or o.changed)
-        if changed and not self._stop.is_set():
+        self._batch_changed = False
+        started = time.monotonic()
+        try:
+            with self._lock.held(), Store(config.store_path) as store:
+                if self._reschedule:
+                    self._reschedule = False
+                    _pull_forward(store, config, sources, time.time())
+                outcomes = refresh(config, store, sources, only_due=True,
+                                   settings=self.settings, on_outcome=self._on_outcome)
+        except FeedsError as exc:
+            log.error("fetch: %s", exc)
+            return
+        if outcomes:
+            counts: dict[str, int] = {}
+            for outcome in outcomes:
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            level = logging.INFO if set(counts) - {"not-modified"} else logging.DEBUG
+            log.log(level, "fetched %d source%s in %.1f s: %s", len(outcomes),
+                    "" if len(outcomes) == 1 else "s", time.monotonic() - started,
+                    ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+        if self._batch_changed and not self._stop.is_set():
             self.request_rebuild("new remote entries")
 
-    def _rebuild(self, reason: str) -> None:
+    def _on_outcome(self, o: SourceOutcome) -> None:
+        """Log one source as soon as it is stored, and publish what it brought."""
+        if o.status in ("error", "gone"):
+            log.warning("fetch %s: %s: %s", o.status, o.url, o.message)
+        elif o.status == "not-modified":
+            log.debug("fetch not-modified: %s", o.url)
+        elif o.status == "deferred":
+            log.info("fetch deferred: %s: %s", o.url, o.message)
+        else:
+            log.info("fetch ok: %s (%d new, %d changed)", o.url, o.new, o.changed)
+        if o.new or o.changed:
+            self._batch_changed = True
+            self.request_rebuild("new remote entries", throttle=PUBLISH_EVERY)
+
+    # --- publishing -----------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        with self._publish_mutex:
+            self._publish_queued = False
+            reasons = ", ".join(sorted(self._publish_reasons)) or "requested"
+            self._publish_reasons.clear()
+            self._last_publish = time.monotonic()
         if self._stop.is_set():
             return
         started = time.monotonic()
+        config = self.config
         try:
-            with lock_for(self.config), Store(self.config.store_path) as store:
-                articles, _ = sync_articles(self.config, store, datetime.now(UTC))
-                for problem in articles.problems:
-                    log.warning("%s", problem)
-                report = publish(store, self.config).report
+            with self._lock.held(), Store(config.store_path) as store:
+                articles, _ = sync_articles(config, store, datetime.now(UTC))
+                self._log_problems([str(p) for p in articles.problems])
+                report = publish(store, config).report
         except FeedsError as exc:
             self.status.last_build_error = str(exc)
             log.error("rebuild failed: %s", exc)
@@ -119,57 +243,132 @@ class Daemon:
         self.status.last_build = time.time()
         self.status.last_build_error = None
         if report.written or report.removed:
-            log.info("rebuilt (%s) in %.2f s: %d written, %d removed, %d unchanged", reason,
+            log.info("rebuilt (%s) in %.2f s: %d written, %d removed, %d unchanged", reasons,
                      time.monotonic() - started, len(report.written), len(report.removed),
                      len(report.unchanged))
         else:
-            log.debug("rebuild (%s): nothing changed", reason)
+            log.debug("rebuild (%s): nothing changed", reasons)
 
-    def request_rebuild(self, reason: str) -> None:
-        """Queue a rebuild on the worker; several requests in a row make one."""
+    def _log_problems(self, problems: list[str]) -> None:
+        # A broken article is read again on every rebuild; say so when it
+        # breaks (or breaks differently), not every time anything is saved.
+        for problem in problems:
+            if problem not in self._problems_said:
+                log.warning("%s", problem)
+        self._problems_said = set(problems)
+
+    def request_rebuild(self, reason: str, throttle: float = 0.0) -> None:
+        """Queue a publish; requests made before it starts are served by it.
+
+        With `throttle`, it runs no sooner than `throttle` seconds after the
+        last one began (used while a refresh stores entries); without, at once.
+        """
         if self._stop.is_set():
             return
-        self._scheduler.add_job(self._rebuild, args=[reason], id="rebuild",
-                                replace_existing=True, next_run_time=datetime.now(UTC))
+        with self._publish_mutex:
+            self._publish_reasons.add(reason)
+            now = datetime.now(UTC)
+            if self._publish_queued:
+                if not throttle:
+                    # A JobLookupError: it was already handed to its thread.
+                    with suppress(JobLookupError):
+                        self._scheduler.modify_job("publish", next_run_time=now)
+                return
+            wait = max(0.0, self._last_publish + throttle - time.monotonic()) if throttle else 0.0
+            self._publish_queued = True
+            # Two instances at most: the one running and the one queued here
+            # (`_publish_queued` allows no more), so none is ever skipped.
+            self._scheduler.add_job(self._rebuild, id="publish", executor="publish",
+                                    replace_existing=True, max_instances=2,
+                                    next_run_time=now + timedelta(seconds=wait))
+
+    # --- watching -------------------------------------------------------------
+
+    def _config_file(self) -> Path:
+        return self.config.path or self.config.root / "feeds.toml"
 
     def _watch(self) -> None:
-        from watchfiles import watch
+        from watchfiles import DefaultFilter, watch
 
-        folders = [p for p in (self.config.articles_dir, self.config.sources_dir) if p.is_dir()]
-        if not folders:
-            return
-        for changes in watch(*folders, stop_event=self._stop, debounce=200, step=50,
-                             rust_timeout=500, yield_on_timeout=False, raise_interrupt=False):
-            names = sorted({os.path.basename(path) for _, path in changes})
+        config = self.config
+        config_file = self._config_file()
+        folders = [p for p in (config.articles_dir, config.sources_dir) if p.is_dir()]
+        default = DefaultFilter()
+
+        def wanted(change: Any, path: str) -> bool:
+            p = Path(path)
+            return default(change, path) and (
+                p == config_file or any(p.is_relative_to(f) for f in folders))
+
+        # The configuration file's folder is watched, not the file: editors
+        # save by renaming a new file over the old, which ends a file watch.
+        paths = [*folders, config_file.parent]
+        for changes in watch(*paths, watch_filter=wanted, stop_event=self._stop, debounce=200,
+                             step=50, rust_timeout=500, yield_on_timeout=False,
+                             raise_interrupt=False, recursive=True):
+            changed = {Path(path) for _, path in changes}
+            names = sorted({p.name for p in changed})
             log.info("changed: %s", ", ".join(names[:5]) + (" …" if len(names) > 5 else ""))
-            self.request_rebuild("articles changed")
+            if config_file in changed:
+                self._reload_config()
+            if any(not p.is_relative_to(config.articles_dir) and p.is_relative_to(
+                    config.sources_dir) for p in changed):
+                # The next poll reads the list again; sources whose interval
+                # got shorter are brought forward.
+                self._reschedule = True
+                log.info("sources changed: the source list is read again at the next poll")
+            self.request_rebuild("files changed")
+
+    def _reload_config(self) -> None:
+        old = self.config
+        try:
+            new = load_config(old.root, old.path)
+        except ConfigError as exc:
+            log.error("configuration error: %s; keeping the configuration in use", exc)
+            return
+        if self._serve is not None:
+            new, _ = served_config(new, *self._serve)
+        for name, why in _FIXED.items():
+            if getattr(new, name) != getattr(old, name):
+                log.warning("configuration: '%s' changed; restart feeds run for it to take "
+                            "effect (%s)", name.removesuffix("_dir").removesuffix("_path"), why)
+                new = replace(new, **{name: getattr(old, name)})
+        if new == old:
+            return
+        self.config = new
+        self._reschedule = True
+        log.info("configuration reloaded from %s", self._config_file())
+
+    def _say_once(self, topic: str, level: int, message: str) -> None:
+        """Log `message` unless it is what was last said about `topic`."""
+        if self._said.get(topic) != message:
+            self._said[topic] = message
+            log.log(level, "%s", message)
 
     # --- health ---------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """The scheduler's and the sources' state, for /healthz."""
-        jobs = [
-            {"id": job.id, "next_run": job.next_run_time.isoformat() if job.next_run_time else None}
-            for job in self._scheduler.get_jobs()
-        ]
+        """The scheduler's and the sources' state, for /healthz (see serve.health_status)."""
+        running = self._scheduler.running and not self._stop.is_set()
+        jobs = [{"id": job.id, "next_run": job.next_run_time.isoformat(timespec="seconds")
+                 if job.next_run_time else None} for job in self._scheduler.get_jobs()]
+        now = iso(time.time())
         try:
             with Store(self.config.store_path) as store:
-                sources = [
-                    {"url": s.url, "status": s.status, "entries": s.entry_count,
-                     "last_success": s.last_success, "last_error": s.last_error,
-                     "error_count": s.error_count, "next_due": s.next_due}
-                    for s in store.sources()
-                ]
+                states = store.sources()
         except FeedsError as exc:
-            return {"status": "error", "error": str(exc)}
-        running = self._scheduler.running and not self._stop.is_set()
+            return {"status": "down", "checked": now, "error": type(exc).__name__}
+        sources = sources_health(states, details=self._health_details)
         return {
-            "status": "ok" if running and not self.status.last_build_error else "degraded",
+            "status": health_status(running=running, failing=sources["failing"],
+                                    total=sources["total"],
+                                    build_error=self.status.last_build_error is not None),
+            "checked": now,
+            "started": iso(self.status.started),
             "scheduler": {"running": running, "jobs": jobs, "polls": self.status.polls},
             "builds": self.status.builds,
-            "last_build": self.status.last_build,
+            "last_build": iso(self.status.last_build),
             "last_build_error": self.status.last_build_error,
-            "uptime": round(time.time() - self.status.started, 1),
             "sources": sources,
         }
 
@@ -191,6 +390,8 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_signal)
         server = None
         try:
+            if self._base_note is not None:
+                log.warning("%s", self._base_note)
             if self._serve is not None:
                 from .serve import Server
 
@@ -198,9 +399,10 @@ class Daemon:
                 server.start()
                 log.info("serving %s on http://%s:%d/", self.config.output_dir, *self._serve)
             self._scheduler.start()
-            self._scheduler.add_job(self._poll, "interval", seconds=1, id="poll",
-                                    next_run_time=datetime.now(UTC))
+            # Local articles are published at once, while the first refresh runs.
             self.request_rebuild("start")
+            self._scheduler.add_job(self._poll, id="poll", executor="fetch",
+                                    next_run_time=datetime.now(UTC))
             watcher = threading.Thread(target=self._watch, name="feeds-watch", daemon=True)
             watcher.start()
             log.info("running: %s", self.config.root)
@@ -228,6 +430,25 @@ class Daemon:
             # lost: store updates are transactions and output files are only
             # ever renamed into place.
             log.warning("abandoning in-flight fetches")
+            log.info("stopped")
             logging.shutdown()
             os._exit(0)
         log.info("stopped")
+
+
+def _pull_forward(store: Store, config: Config, sources: list[SourceConfig], now: float) -> None:
+    """Bring forward healthy sources due later than their (new) interval allows.
+
+    After the configuration or the source list changed, a source whose
+    interval got shorter is polled on the new schedule instead of the old.
+    A failing source keeps its back-off.
+    """
+    store.ensure_sources(s.url for s in sources)
+    configs = {store.resolve_key(s.url): s for s in sources}
+    for state in store.sources():
+        cfg = configs.get(state.key)
+        if cfg is None or state.status != "ok" or state.next_due is None:
+            continue
+        every = float(cfg.every_seconds or config.default_every_seconds)
+        if state.next_due > now + every:
+            store.update_source(state.key, {"next_due": now + every})

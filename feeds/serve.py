@@ -4,14 +4,29 @@ Starlette's StaticFiles does the careful parts of static serving (ETag and
 Last-Modified with 304 answers, HEAD, refusing paths outside the directory)
 and uvicorn is the well-kept ASGI server under it; this module only adds the
 right content types, gzip, the index page at `/` and a JSON health report.
+
+uvicorn holds a new connection open until its client sends a whole request,
+however long that takes, and has no cap on open connections: a few hundred
+slow clients would use up the process's file descriptors, and then every
+client is refused. `_GuardedH11` adds both: a deadline for a request's
+headers and a cap on open connections (derived from RLIMIT_NOFILE) beyond
+which the longest-idle connection is dropped for the new one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import logging
 import os
+import resource
 import threading
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,8 +37,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import Config
+from .errors import FeedsError
+from .model import SourceState
+from .store import Store
+
+log = logging.getLogger("feeds")
 
 CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
@@ -55,7 +76,9 @@ def create_app(config: Config, health: Health) -> Starlette:
 
     async def healthz(request: Request) -> JSONResponse:
         report = health()
-        return JSONResponse(report, status_code=200 if report.get("status") == "ok" else 503)
+        # Load balancers take 503 for "down": only a dead scheduler or an
+        # unreadable store is down; failing sources make it "degraded", 200.
+        return JSONResponse(report, status_code=503 if report.get("status") == "down" else 200)
 
     return Starlette(
         routes=[
@@ -67,16 +90,252 @@ def create_app(config: Config, health: Health) -> Starlette:
     )
 
 
+# --- health -----------------------------------------------------------------
+
+# More than this share of the sources failing (and at least one) is "degraded".
+FAILING_SHARE = 0.25
+# Source states that count as failing; "throttled" is only told to wait.
+_FAILING = ("error", "gone")
+
+
+def iso(epoch: float | None) -> str | None:
+    """Epoch seconds as an ISO 8601 UTC time (RFC 3339), or None."""
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(
+        timespec="seconds")
+
+
+def sources_health(states: Sequence[SourceState], *, details: bool) -> dict[str, Any]:
+    """The sources' part of /healthz (pure).
+
+    Source URLs can carry credentials (tokens in query strings, user:password)
+    and error messages quote them, so by default a source is named only by
+    its position in the list and its failure by its class; `details` adds
+    the URL, title and message, for a health endpoint that is not exposed.
+    """
+    failing = [s for s in states if s.status in _FAILING]
+    by_kind: dict[str, int] = {}
+    for state in failing:
+        kind = state.last_error_kind or "unknown"
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    listed = []
+    for index, state in enumerate(states, 1):
+        item: dict[str, Any] = {
+            "index": index, "status": state.status, "entries": state.entry_count,
+            "last_success": iso(state.last_success), "next_due": iso(state.next_due),
+            "error_kind": state.last_error_kind if state.status != "ok" else None,
+            "error_count": state.error_count,
+        }
+        if details:
+            item |= {"url": state.url, "title": state.title, "last_error": state.last_error}
+        listed.append(item)
+    return {"total": len(states), "failing": len(failing),
+            "failing_by_kind": dict(sorted(by_kind.items())), "list": listed}
+
+
+def health_status(*, running: bool, failing: int, total: int, build_error: bool) -> str:
+    """The documented rule (pure): down when nothing keeps the feeds fresh,
+    degraded when the last build failed or more than FAILING_SHARE of the
+    sources fail, ok otherwise."""
+    if not running:
+        return "down"
+    if build_error or (failing and failing > FAILING_SHARE * total):
+        return "degraded"
+    return "ok"
+
+
+def store_health(config: Config, *, details: bool) -> dict[str, Any]:
+    """/healthz for `feeds serve`, which has no scheduler: the sources as stored."""
+    try:
+        with Store(config.store_path) as store:
+            states = store.sources()
+    except FeedsError as exc:
+        return {"status": "down", "checked": iso(datetime.now(UTC).timestamp()),
+                "error": type(exc).__name__}
+    sources = sources_health(states, details=details)
+    return {
+        "status": health_status(running=True, failing=sources["failing"],
+                                total=sources["total"], build_error=False),
+        "checked": iso(datetime.now(UTC).timestamp()),
+        "scheduler": None,
+        "sources": sources,
+    }
+
+
+# --- the address feeds are published under -------------------------------------
+
+_WILDCARDS = ("", "0.0.0.0", "::")
+
+
+def base_url_configured(config: Config) -> bool:
+    """Whether the configuration file names a base_url (the default is only a guess)."""
+    if config.path is None:
+        return False
+    try:
+        with config.path.open("rb") as f:
+            return "base_url" in tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return True  # load_config read it a moment ago; keep what it found
+
+
+def served_config(config: Config, host: str, port: int) -> tuple[Config, str | None]:
+    """The configuration to publish with when serving on host:port, and what to log.
+
+    Without a configured base_url, feed links and ids would name the default
+    http://127.0.0.1:8080/ whatever port is served: derive it from --host and
+    --port instead. A wildcard host names no address a reader could use, so
+    the links keep the loopback address and the message says to set base_url.
+    """
+    if base_url_configured(config):
+        return config, None
+    try:
+        literal = ipaddress.ip_address(host)
+        shown = f"[{host}]" if literal.version == 6 else host
+    except ValueError:
+        shown = host
+    if host in _WILDCARDS:
+        base = f"http://127.0.0.1:{port}/"
+        return replace(config, base_url=base), (
+            f"base_url is not set in feeds.toml and --host {host or '(all)'} names no address "
+            f"readers can use: feed links point to {base}, which only this machine can reach; "
+            f"set base_url to the address readers use")
+    base = f"http://{shown}:{port}/"
+    return replace(config, base_url=base), (
+        f"base_url is not set in feeds.toml: publishing feed links under {base} "
+        f"(from --host and --port)")
+
+
+def built_base(output_dir: os.PathLike[str] | str) -> str | None:
+    """The base_url the output directory was built with, read from its feeds.opml."""
+    path = os.path.join(output_dir, "feeds.opml")
+    try:
+        tree = ElementTree.parse(path)  # our own file, written by render_opml
+    except (OSError, ElementTree.ParseError):
+        return None
+    for outline in tree.iter("outline"):
+        url = outline.get("xmlUrl")
+        if url:
+            return url
+    return None
+
+
+def check_built_base(config: Config) -> str | None:
+    """A warning when the output's links do not start with the base it is served under."""
+    url = built_base(config.output_dir)
+    if url is None or url.startswith(config.base_url):
+        return None
+    return (f"{config.output_dir}/feeds.opml links to {url}, but the feeds are served under "
+            f"{config.base_url}: readers would follow links that point elsewhere; run "
+            f"'feeds build' (with base_url = \"{config.base_url}\" in feeds.toml if that is "
+            f"the address readers use)")
+
+
+# --- slow clients ------------------------------------------------------------------
+
+# Seconds a client has to send a request's headers, on a new connection and
+# between requests on a kept-alive one (uvicorn times out only the latter).
+HEADER_TIMEOUT = 5.0
+# Idle seconds a kept-alive connection stays open after a response.
+KEEP_ALIVE = 5
+# Headers larger than this are refused (h11's own default, made explicit).
+MAX_HEADER_BYTES = 16 * 1024
+# File descriptors left for everything but serving: the store, the watcher,
+# the fetcher's connections, the parsing workers' pipes.
+_RESERVED_FDS = 200
+
+
+def connection_cap(nofile: int) -> int:
+    """How many connections to keep open under an open-file limit of `nofile` (pure)."""
+    return max(16, min(4096, (nofile - _RESERVED_FDS) // 2))
+
+
+def accept_batch(nofile: int) -> int:
+    """The listen backlog, which asyncio also uses as how many connections to accept
+    in one go (pure).
+
+    A batch is accepted, and the connections dropped for it are closed, a
+    loop turn or two later: up to three batches can be open at once on top
+    of the cap, so a batch is kept to a sixteenth of the limit.
+    """
+    return max(8, min(128, nofile // 16))
+
+
+class _GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol with a header deadline and a cap on open connections."""
+
+    cap = connection_cap(1024)
+    header_timeout = HEADER_TIMEOUT
+    # When the connection began waiting for a request's headers; None while
+    # a request is being answered.
+    _waiting_since: float | None = None
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.cap:
+            # Drop the connection idle longest (no request in progress) to
+            # make room: a flood of slow clients cannot lock the others out.
+            idle = [c for c in self.connections
+                    if isinstance(c, _GuardedH11) and c._waiting_since is not None
+                    and not c.transport.is_closing()]
+            if idle:
+                min(idle, key=lambda c: c._waiting_since or 0.0).transport.close()
+            else:
+                transport.close()
+                return
+        super().connection_made(transport)
+        self._arm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._waiting_since = self.loop.time()
+        self._deadline = self.loop.call_later(self.header_timeout, self._header_deadline)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _header_deadline(self) -> None:
+        if self._waiting_since is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._waiting_since = None  # a whole request arrived: the app has it
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def _protocol_for(cap: int) -> type[_GuardedH11]:
+    return type("GuardedH11", (_GuardedH11,), {"cap": cap})
+
+
 class Server:
     """uvicorn in a thread of its own, so the main thread keeps the signals."""
 
     def __init__(self, config: Config, health: Health, host: str, port: int) -> None:
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if nofile == resource.RLIM_INFINITY:
+            nofile = 65536
+        cap = connection_cap(nofile)
         self._server = uvicorn.Server(uvicorn.Config(
             create_app(config, health), host=host, port=port, log_level="warning",
             access_log=False, lifespan="off", server_header=False,
+            http=_protocol_for(cap), timeout_keep_alive=KEEP_ALIVE,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            # Requests beyond this many at once are answered 503 by uvicorn.
+            limit_concurrency=cap + 16,
+            backlog=accept_batch(nofile),
         ))
         self._thread = threading.Thread(target=self._server.run, name="feeds-http", daemon=True)
-
     def start(self, timeout: float = 10.0) -> None:
         """Start serving; raises OSError-like RuntimeError if the port cannot be bound."""
         self._thread.start()

@@ -228,6 +228,11 @@ class Store:
             )
         for number in range(version, SCHEMA_VERSION):
             with self._transaction():
+                # Another connection may have migrated since the version was
+                # read (the daemon's threads and its health check open a new
+                # store at once): read it again under the write lock.
+                if self._db.execute("PRAGMA user_version").fetchone()[0] > number:
+                    continue
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
@@ -258,6 +263,23 @@ class Store:
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(f"{self.path}: cannot write the store: {exc}") from exc
             raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Several reads that all see the same committed state.
+
+        In WAL mode a read transaction keeps the snapshot of its first read
+        until it ends, whatever other connections commit meanwhile: the
+        daemon publishes while a refresh stores source after source, and an
+        entry listed must still be there when its text is read.
+        """
+        self._db.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            if self._db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._db.execute("COMMIT")
 
     @contextmanager
     def checkpoints_deferred(self, every: float = 2.0) -> Iterator[None]:

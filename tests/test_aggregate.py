@@ -360,3 +360,39 @@ def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
         assert sum(store.count_entries(o.key) for o in outcomes) == 30 * 150
     build(config, fetch=False)
     assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 50
+
+
+@pytest.mark.parametrize("fast_sources", [2, 9])  # parsed here, and by the worker pool
+def test_each_source_is_stored_as_it_finishes_not_after_the_slowest(
+    feed_server: FeedServer, project: Path, fast_sources: int
+) -> None:
+    import time
+    from dataclasses import replace
+
+    from feeds.aggregate import SourceOutcome, refresh
+    from feeds.sources import load_sources
+
+    fast = [feed_server.route(f"/fast{i}.xml", Response(body=rss([(f"f{i}", f"Fast {i}", "x")])))
+            for i in range(fast_sources)]
+    # Another site, so that per-site politeness does not queue it with the others.
+    slow = feed_server.route("/slow.xml", Response(body=rss([("s", "Slow", "x")]), delay=3.0)
+                             ).replace("127.0.0.1", "localhost")
+    write_links(project, slow, *fast)
+    config = load_config(project)
+    stored: dict[str, float] = {}
+    seen: dict[str, tuple[str, int, int]] = {}
+
+    def on_outcome(outcome: SourceOutcome) -> None:
+        stored[outcome.url] = time.monotonic()
+        with Store(config.store_path) as other:  # committed: another connection sees it
+            seen[outcome.url] = (outcome.status, outcome.new, other.count_entries(outcome.key))
+
+    with Store(config.store_path) as store:
+        outcomes = refresh(config, store, load_sources(config), on_outcome=on_outcome,
+                           settings=replace(FAST, read_timeout=6, total_timeout=8))
+    assert len(outcomes) == len(stored) == fast_sources + 1
+    assert set(seen.values()) == {("ok", 1, 1)}
+    slow_done = feed_server.requests_for("/slow.xml")[0].finished
+    assert slow_done is not None
+    assert all(stored[url] < slow_done for url in fast), (stored, slow_done)
+    assert stored[slow] >= slow_done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import REPO, add_fixture
+from conftest import REPO, CliRunner, add_fixture, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -42,14 +43,14 @@ def _wait(check: Callable[[], bool], timeout: float, what: str) -> float:
 class Daemon:
     """A `feeds run --serve` subprocess, stopped by its own PID."""
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, *extra: str, log_level: str = "debug") -> None:
         self.root, self.port = root, port
         self.base = f"http://127.0.0.1:{port}/"
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self.log = (root / "daemon.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "feeds", "run", "--serve", "--port", str(port),
-             "--root", str(root), "--log-level", "debug"],
+             "--root", str(root), "--log-level", log_level, *extra],
             stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )
         _wait(self._healthy, 30, "the daemon's health endpoint")
@@ -159,7 +160,7 @@ def test_daemon_polls_watches_serves_and_stops_cleanly(
         assert escape.status_code == 404 and "root:" not in escape.text
         health = daemon.get("healthz").json()
         assert health["status"] == "ok" and health["scheduler"]["running"]
-        assert health["sources"][0]["status"] == "ok"
+        assert health["sources"]["list"][0]["status"] == "ok"
         # A real feed reader subscribed to every feed of feeds.opml lists every entry.
         if shutil.which("newsboat") is None and os.environ.get("CI"):
             pytest.fail("newsboat is not installed; .ci/run installs it")
@@ -205,6 +206,155 @@ def test_kill_9_and_restart_loses_nothing(daemon_project: tuple[Path, int]) -> N
     try:
         assert restarted.titles() == before
         health = restarted.get("healthz").json()
-        assert health["sources"][0]["entries"] == len(ITEMS)
+        assert health["sources"]["list"][0]["entries"] == len(ITEMS)
     finally:
         assert restarted.stop() == 0
+
+
+def _lines(text: str, needle: str) -> list[str]:
+    return [ln for ln in text.splitlines() if needle in ln]
+
+
+SLOW_ITEMS = [("s1", "Slow source finally answers", "It took its time.")]
+FAST_ITEMS = [("f1", "Fast source answers first", "Quick.")]
+
+
+@pytest.mark.slow
+def test_articles_and_finished_sources_are_published_while_a_slow_fetch_runs(
+    project: Path, feed_server: FeedServer
+) -> None:
+    port = _free_port()
+    (project / "feeds.toml").write_text(
+        f'base_url = "http://127.0.0.1:{port}/"\nevery = "1h"\n', encoding="utf-8")
+    # Two sites, so the fast one is not queued behind the slow one (one
+    # connection per site).
+    slow = feed_server.route("/slow.xml", Response(body=rss(SLOW_ITEMS), delay=9.0))
+    fast = feed_server.route("/fast.xml", Response(body=rss(FAST_ITEMS))).replace(
+        "127.0.0.1", "localhost")
+    write_links(project, slow, fast)
+    add_fixture(project, "only-required.md")
+    daemon = Daemon(project, port)
+    try:
+        def slow_pending() -> bool:
+            requests = feed_server.requests_for("/slow.xml")
+            return not requests or requests[0].finished is None
+
+        # The local article is published before the first refresh ends...
+        _wait(lambda: "Only the required fields" in daemon.titles(), 4, "the local article")
+        # ...and so is the source that finished, while the slow one is on the wire.
+        _wait(lambda: "Fast source answers first" in daemon.titles(), 6, "the fast source")
+        assert slow_pending()
+        log = daemon.output()
+        assert _lines(log, f"fetch ok: {fast}") and not _lines(log, f"fetch ok: {slow}")
+        # An article saved meanwhile is served within two seconds.
+        article = project / "sources" / "articles" / "only-required.md"
+        article.write_text(article.read_text(encoding="utf-8").replace(
+            "title: Only the required fields", "title: Saved during the fetch"), encoding="utf-8")
+        elapsed = _wait(lambda: "Saved during the fetch" in daemon.titles(), 4, "the edit")
+        assert elapsed < 2.0, f"the edit took {elapsed:.2f} s to be served"
+        assert slow_pending()
+        # The slow source's entries follow once it finishes.
+        _wait(lambda: "Slow source finally answers" in daemon.titles(), 15, "the slow source")
+    finally:
+        assert daemon.stop() == 0
+    log = daemon.output()
+    assert log.rstrip().splitlines()[-1].endswith("INFO stopped")
+    assert "maximum number of running instances" not in log
+    for path in (project / "output").rglob("*.atom"):
+        assert_valid_atom(path)
+
+
+@pytest.mark.slow
+def test_logs_are_watchable_and_edits_to_the_configuration_are_picked_up(
+    daemon_project: tuple[Path, int], feed_server: FeedServer
+) -> None:
+    root, port = daemon_project
+    daemon = Daemon(root, port, log_level="info")
+    articles = root / "sources" / "articles"
+    try:
+        _wait(lambda: "Ocean drones map the seabed" in daemon.titles(), 20, "remote entries")
+        # A broken article is reported once, not on every rebuild after it.
+        shutil.copy(REPO / "tests" / "data" / "articles" / "bad-yaml.md", articles / "bad.md")
+        _wait(lambda: bool(_lines(daemon.output(), "bad.md")), 5, "the warning")
+        for n in range(2):
+            article = articles / "only-required.md"
+            article.write_text(re.sub(r"(?m)^title: .*$", f"title: Edit {n}",
+                                      article.read_text(encoding="utf-8")), encoding="utf-8")
+            _wait(lambda n=n: f"Edit {n}" in daemon.titles(), 5, f"edit {n}")
+        assert len(_lines(daemon.output(), "WARNING sources/articles/bad.md")) == 1, \
+            daemon.output()
+        # The source answers 304 on its polls every 2 s; at info level they are quiet.
+        _wait(lambda: len(feed_server.requests_for("/feed.xml")) >= 3, 10, "two more polls")
+        assert not _lines(daemon.output(), "not-modified")
+        # feeds.toml edited: reloaded and published with the new title.
+        toml = root / "feeds.toml"
+        toml.write_text(toml.read_text(encoding="utf-8") + 'title = "Renamed site"\n',
+                        encoding="utf-8")
+        _wait(lambda: "Renamed site" in daemon.get("all.atom").text, 5, "the new title")
+        assert _lines(daemon.output(), "configuration reloaded")
+        # A setting that cannot change while running says so, and the rest goes on.
+        toml.write_text(toml.read_text(encoding="utf-8") + 'store = "elsewhere.sqlite3"\n',
+                        encoding="utf-8")
+        _wait(lambda: bool(_lines(daemon.output(), "restart feeds run")), 5, "restart notice")
+        assert not (root / "elsewhere.sqlite3").exists()
+        # A broken feeds.toml is reported and the configuration in use is kept.
+        toml.write_text(toml.read_text(encoding="utf-8") + "bogus_key = 1\n", encoding="utf-8")
+        _wait(lambda: bool(_lines(daemon.output(), "keeping the configuration in use")), 5,
+              "the configuration error")
+        # A source added to links.toml is fetched and published.
+        second = feed_server.route(
+            "/second.xml", Response(body=rss(SLOW_ITEMS))).replace("127.0.0.1", "localhost")
+        with (root / "sources" / "links.toml").open("a", encoding="utf-8") as f:
+            f.write(f'[[source]]\nurl = "{second}"\n')
+        _wait(lambda: "Slow source finally answers" in daemon.titles(), 6, "the new source")
+        assert "Renamed site" in daemon.get("all.atom").text
+        assert daemon.get("healthz").json()["sources"]["total"] == 2
+    finally:
+        assert daemon.stop() == 0
+    log = daemon.output()
+    assert log.rstrip().splitlines()[-1].endswith("INFO stopped")
+    assert "maximum number of running instances" not in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_without_base_url_links_follow_the_port_served(project: Path, run_cli: CliRunner
+                                                       ) -> None:
+    add_fixture(project, "only-required.md")
+    port = _free_port()
+    daemon = Daemon(project, port)
+    try:
+        _wait(lambda: bool(daemon.titles()), 10, "the feed")
+        feed = assert_valid_atom(daemon.get("all.atom").content)
+        links = [feed.feed.id, *(link.href for link in feed.feed.links)]
+        assert all(link.startswith(f"http://127.0.0.1:{port}/") for link in links
+                   if link.startswith("http")), links
+        assert _lines(daemon.output(), f"publishing feed links under http://127.0.0.1:{port}/")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_serve_warns_when_the_output_was_built_for_another_address(
+    project: Path, run_cli: CliRunner
+) -> None:
+    add_fixture(project, "only-required.md")
+    assert run_cli("build", cwd=project).returncode == 0  # for the default 127.0.0.1:8080
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "serve", "--port", str(port), "--root", str(project)],
+        env=dict(os.environ, PYTHONPATH=str(REPO)), stderr=subprocess.PIPE, text=True)
+    try:
+        _wait(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 10, "the server")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=10)
+    assert server.returncode == 0
+    assert "links to http://127.0.0.1:8080/" in err and f"127.0.0.1:{port}/" in err
+    assert "run 'feeds build'" in err and err.rstrip().endswith("INFO stopped")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -234,3 +234,33 @@ def test_deferred_checkpoints_merge_the_log_while_writing(tmp_path: Path) -> Non
         assert len(store.entries()) == 60
     with Store(path) as reopened:
         assert len(reopened.entries()) == 60
+
+
+def test_connections_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    # The daemon's fetching and publishing threads and its health check open
+    # a new project's store at the same moment.
+    import threading
+
+    for round_ in range(15):
+        path = tmp_path / f"{round_}.sqlite3"
+        barrier = threading.Barrier(4)
+        errors: list[StoreError] = []
+
+        def open_store(path: Path = path, barrier: threading.Barrier = barrier,
+                       errors: list[StoreError] = errors) -> None:
+            barrier.wait()
+            try:
+                with Store(path):
+                    pass
+            except StoreError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.close()
