@@ -103,7 +103,10 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     # Only Content-Type is passed on (for its charset): feedparser would take
     # Content-Language as every element's xml:lang and Content-Location as
     # the base, hiding what the document itself declares.
+    data, content_type, encoding_note = _undeclared_to_utf8(data, content_type)
     guard = _Guard(max_items)
+    if encoding_note:
+        guard.notes.append(encoding_note)
     token = _GUARD.set(guard)
     try:
         result = feedparser.parse(
@@ -159,6 +162,45 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
         warning=problem,
         ttl_seconds=_ttl(feed),
     )
+
+
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?[^"'\s;]""", re.IGNORECASE)
+# Byte order marks of UTF-16 and UTF-32 (UTF-32 LE's begins like UTF-16 LE's).
+_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def _undeclared_to_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str | None, str | None]:
+    """`data` as UTF-8 when it declares no encoding and is not UTF-8, and a note saying so.
+
+    Returns the document, the Content-Type to hand feedparser and the note
+    (None when nothing was changed). A document that declares its encoding
+    (HTTP charset, XML declaration, byte order mark) is left to feedparser,
+    which trusts a declaration that decodes and says so when it does not; so
+    is one that is valid UTF-8, the default of XML (XML 1.0 §4.3.3). Only the
+    rest, for which feedparser would guess Windows-1252 and then report the
+    document as "declared as utf-8", is detected with charset-normalizer:
+    Shift_JIS, EUC-KR, GB18030, Big5, KOI8-R and the like read as Latin
+    letters and C1 controls otherwise.
+    """
+    start = data.lstrip(_BLANK)
+    if (content_type and _CHARSET.search(content_type)) or _XML_ENCODING.match(start) \
+            or data.startswith(_UNICODE_BOMS):
+        return data, content_type, None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return data, content_type, None
+    import charset_normalizer  # only such documents pay for importing it
+
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        return data, content_type, None  # feedparser's own fallbacks and warning
+    media = (content_type or "").split(";")[0].strip() or "application/xml"
+    note = f"declared no encoding and is not UTF-8; read as {best.encoding} (detected)"
+    return str(best).encode("utf-8"), f"{media}; charset=utf-8", note
 
 
 def _header(headers: Headers | None, name: str) -> str | None:
