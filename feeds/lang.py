@@ -132,6 +132,15 @@ def same_language(a: str, b: str) -> bool:
     return _primary(a) == _primary(b)
 
 
+def script_contradicts(text: str, lang: str) -> bool:
+    """Whether `text` is visibly not in `lang`: its script names another language, or is Latin
+    where `lang` is not written in Latin letters. A cheap test (no CLD2) for when to detect."""
+    script = script_language(text)
+    if script is None:
+        return _primary(lang) in _NON_LATIN
+    return not same_language(script, lang)
+
+
 def _as_configured(tag: str, langs: Sequence[str]) -> str:
     """`tag` as the configured languages write it: exactly, else a configured variety of it.
 
