@@ -88,7 +88,8 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     an HTML page, JSON that is not a JSON Feed, or XML too broken to yield a
     single entry or a title, and ParseError ("refused: ...") for a document
     too costly to parse. A feed that is broken but usable (malformed XML
-    with entries, a wrong declared charset, ignored entity declarations,
+    with entries, a wrong declared charset, an undeclared one that had to be
+    detected, ignored entity declarations,
     more than `max_items` items) is returned with `warning` set.
     """
     content_type = _header(headers, "content-type")
