@@ -88,9 +88,9 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     an HTML page, JSON that is not a JSON Feed, or XML too broken to yield a
     single entry or a title, and ParseError ("refused: ...") for a document
     too costly to parse. A feed that is broken but usable (malformed XML
-    with entries, a wrong declared charset, an undeclared one that had to be
-    detected, ignored entity declarations,
-    more than `max_items` items) is returned with `warning` set.
+    with entries, a wrong declared charset, an undeclared one that had to
+    be detected, ignored entity declarations, more than `max_items` items)
+    is returned with `warning` set.
     """
     content_type = _header(headers, "content-type")
     head = data.lstrip(_BLANK).removeprefix(_BOM).lstrip(_BLANK)[:1024]
@@ -106,8 +106,6 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     # the base, hiding what the document itself declares.
     data, content_type, encoding_note = _undeclared_to_utf8(data, content_type)
     guard = _Guard(max_items)
-    if encoding_note:
-        guard.notes.append(encoding_note)
     token = _GUARD.set(guard)
     try:
         result = feedparser.parse(
@@ -160,7 +158,8 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
         updated=_utc(dict.get(feed, "updated_parsed")) or _utc(feed.get("published_parsed")),
         lang=_language(feed.get("language")),
         entries=entries,
-        warning=problem,
+        # The encoding is worth a word only about a document that is a feed.
+        warning="; ".join(note for note in (encoding_note, problem) if note) or None,
         ttl_seconds=_ttl(feed),
     )
 
