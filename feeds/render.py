@@ -30,7 +30,9 @@ def variant_id(entry: Entry, variant: Variant) -> str:
     """
     if variant is entry.variants[0] or variant.lang == entry.variants[0].lang:
         return entry.id
-    return f"{entry.id}/{variant.lang}"
+    # Traditional Chinese was detected as plain `zh` before its script was
+    # told apart; its translation keeps the id it was published under.
+    return f"{entry.id}/{'zh' if variant.lang == 'zh-Hant' else variant.lang}"
 
 
 def feed_id(spec: FeedSpec, config: Config) -> str:

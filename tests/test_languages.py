@@ -74,6 +74,16 @@ def test_languages_not_configured_keep_their_own_and_get_no_language_feed(projec
     assert [e.title for e in feeds["lang/en.atom"].entries] == ["Storage plant joins the grid"]
 
 
+def test_a_traditional_translation_keeps_its_id(project: Path) -> None:
+    _article(project, "pair", "title: Taipei metro to expand\ndate: 2025-09-01",
+             "Taipei will extend its metro lines next year, serving a hundred thousand riders a "
+             f"day.\n\n---\n\n{TRADITIONAL}")
+    build(load_config(project), fetch=False)
+    [zh] = _entries(project / "output" / "lang" / "zh.atom")
+    assert _lang(zh) == "zh-Hant"
+    assert zh.id == "tag:127.0.0.1,2024:pair/zh"  # as when it was filed as plain zh
+
+
 def test_traditional_chinese_says_so_and_is_in_the_chinese_feed(project: Path) -> None:
     _article(project, "hant", "title: 台北捷運明年擴建\ndate: 2025-09-01", TRADITIONAL)
     _article(project, "hans", "title: 新型储能电站在西北并网发电\ndate: 2025-09-02",
