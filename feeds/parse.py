@@ -24,7 +24,7 @@ import xml.sax
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
@@ -97,7 +97,22 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     if not head:
         raise ParseError("not a feed: empty document")
     if _is_json(head, content_type):
-        return parse_json_feed(data, url, max_items=max_items, max_categories=MAX_CATEGORIES)
+        # JSON is UTF-8 on the wire (RFC 8259 §8.1), but not every server
+        # has heard: its text is read as declared, else detected.
+        converted, note = _json_as_utf8(data, content_type)
+        try:
+            parsed = parse_json_feed(converted, url, max_items=max_items,
+                                     max_categories=MAX_CATEGORIES)
+        except ParseError:
+            if converted is data:
+                raise
+            # No feed either way: what is wrong with the bytes as sent is
+            # the first thing to fix (they are not UTF-8).
+            parse_json_feed(data, url, max_items=max_items, max_categories=MAX_CATEGORIES)
+            raise
+        if note is None:
+            return parsed
+        return replace(parsed, warning="; ".join(w for w in (note, parsed.warning) if w))
 
     # A stream, never the bytes: given bytes, feedparser first tries them as a
     # file name, so a body such as b"/etc/passwd" would be read from our disk.
@@ -201,6 +216,30 @@ def _undeclared_to_utf8(data: bytes, content_type: str | None) -> tuple[bytes, s
     media = (content_type or "").split(";")[0].strip() or "application/xml"
     note = f"declared no encoding and is not UTF-8; read as {best.encoding} (detected)"
     return str(best).encode("utf-8"), f"{media}; charset=utf-8", note
+
+
+def _json_as_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """A JSON document's bytes as UTF-8, and a note when they were not.
+
+    UTF-8, UTF-16 and UTF-32 (which `json.loads` tells apart itself) are
+    left as they are; otherwise a declared charset that decodes the bytes is
+    used, and without one the encoding is detected (`_undeclared_to_utf8`).
+    """
+    try:
+        data.decode("utf-8")
+        return data, None
+    except UnicodeDecodeError:
+        pass
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4].count(b"\x00"):
+        return data, None  # UTF-16 or UTF-32
+    match = re.search(r"""charset\s*=\s*["']?([^"'\s;]+)""", content_type or "", re.IGNORECASE)
+    if match is None:
+        converted, _type, note = _undeclared_to_utf8(data, None)
+        return converted, note
+    try:
+        return data.decode(match.group(1)).encode("utf-8"), None
+    except (LookupError, UnicodeDecodeError):
+        return data, None  # reported as not UTF-8 text
 
 
 def _header(headers: Headers | None, name: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html import escape
 from pathlib import Path
 
@@ -116,3 +117,28 @@ def test_c1_controls_are_never_published(project: Path, feed_server: FeedServer)
     assert "The harbour opened its new pier" in local.content[0].value
     assert len(entries) == 3
     assert _c1_free(data)
+
+
+@pytest.mark.parametrize("content_type", ["application/feed+json",
+                                          "application/feed+json; charset=shift_jis"])
+def test_a_json_feed_not_in_utf8_is_read_as_declared_or_detected(
+    project: Path, feed_server: FeedServer, content_type: str
+) -> None:
+    titles = TITLES["shift_jis"]
+    body = json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "ニュース",
+        "items": [{"id": f"j{n}", "title": title, "url": f"http://example.com/j/{n}",
+                   "content_text": title} for n, title in enumerate(titles)],
+    }, ensure_ascii=False).encode("shift_jis")
+    write_links(project, feed_server.route("/feed.json", Response(body=body,
+                                                                 content_type=content_type)))
+    result = build(load_config(project), settings=FAST)
+    [outcome] = result.fetched
+    assert outcome.status == "ok"
+    if "charset" in content_type:
+        assert outcome.message is None
+    else:
+        assert outcome.message is not None and outcome.message.startswith(
+            "declared no encoding and is not UTF-8; read as ")
+    published = {e.title for e in assert_valid_atom(project / "output" / "all.atom").entries}
+    assert published == set(titles)
