@@ -401,9 +401,11 @@ def _judgeable(text: str) -> bool:
 
     A short line of Chinese (the README's "中文正文……") is still Chinese; a
     short Latin one ("[Source](…)") could be many languages and joins its
-    neighbour instead.
+    neighbour instead, as does a lone label such as "原文链接".
     """
-    return letter_count(text) >= MIN_LETTERS or script_language(text) is not None
+    if letter_count(text) >= MIN_LETTERS:
+        return True
+    return script_language(text) is not None and _label(text) not in _NOT_TITLES
 
 
 def _is_language_label(element: Any) -> bool:

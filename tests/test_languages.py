@@ -130,6 +130,16 @@ def test_an_article_whose_languages_are_introduced_by_headings_is_split(project:
     assert zh.id == "tag:127.0.0.1,2024:headed" and en.id == "tag:127.0.0.1,2024:headed/en"
 
 
+def test_a_lone_chinese_source_label_is_no_chinese_part(project: Path) -> None:
+    body = ("[原文链接](https://news.example.org/a)\n\n---\n\nThe new storage plant joined the "
+            "grid this spring and supplies power at peak hours.\n")
+    entry = parse_article(f"---\ntitle: Storage\ndate: 2025-09-01\n---\n{body}".encode(),
+                          "a.md", "a", load_config(project))
+    assert entry is not None
+    assert entry.languages == ("en",)
+    assert entry.link == "https://news.example.org/a"
+
+
 def test_headings_within_one_language_leave_the_article_whole(project: Path) -> None:
     body = ("## First part\n\nThe new storage plant joined the grid this spring and supplies "
             "power.\n\n## Second part\n\nIt stores enough energy for a small town for a day.\n")
