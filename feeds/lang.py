@@ -109,7 +109,9 @@ def detect(text: str, languages: Sequence[str]) -> Detection:
     if letters == 0:
         return Detection(langs[0], False)
     ranked, percent, cld_reliable = _ranked(sample)
-    if cld_reliable and ranked and letters >= RELIABLE_LETTERS and percent >= _RELIABLE_PERCENT:
+    # (CLD2 also names scripts, "xx-Qaai", and constructed codes: no language.)
+    if (cld_reliable and ranked and letters >= RELIABLE_LETTERS and percent >= _RELIABLE_PERCENT
+            and known_language(ranked[0])):
         return Detection(_as_configured(_chinese_script(ranked[0], sample), langs), True)
     script = script_language(sample)
     if script is not None:
