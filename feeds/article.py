@@ -26,7 +26,7 @@ from cmarkgfm.cmark import Options
 
 from .config import Config
 from .errors import ArticleError
-from .lang import MIN_LETTERS, detect_language, letter_count
+from .lang import MIN_LETTERS, detect_language, letter_count, same_language, script_language
 from .model import ArticleHead, Entry, Variant
 from .sanitise import clean_text, sanitise_html
 
@@ -45,6 +45,27 @@ _KNOWN_KEYS = frozenset(
 _LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
 _LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
 
+
+
+# Headings that only name the language of what follows ("## 中文", "## English"):
+# labels, not content. When the body is split at them they are dropped, and
+# they never become a title. "Summary" and the like say what follows, not in
+# which language, so they stay in the text, but are no title either.
+LANGUAGE_LABELS = frozenset(
+    label.casefold()
+    for label in ("中文", "简体中文", "簡體中文", "繁體中文", "繁体中文", "汉语", "漢語", "华语",
+                  "英文", "英语", "英語", "日文", "日语", "日本語", "韩文", "韩语", "한국어",
+                  "Chinese", "Simplified Chinese", "Traditional Chinese", "English", "Japanese",
+                  "Korean", "Deutsch", "German", "Français", "French", "Español", "Spanish",
+                  "Русский", "Russian", "Italiano", "Italian", "Português", "Portuguese")
+)
+_NOT_TITLES = LANGUAGE_LABELS | SOURCE_LINK_LABELS | frozenset(
+    label.casefold() for label in ("Summary", "摘要", "概要", "总结", "總結", "Abstract", "TL;DR",
+                                   "TLDR", "Overview", "Key points", "要点", "要點"))
+# A variant's own title, when it has to be made from its text: at most this many characters.
+TITLE_CHARS = 80
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s|(?<=[。！？])")
 
 
 @dataclass(frozen=True)
@@ -80,7 +101,8 @@ def read_article(data: bytes, path: str, rel: str, config: Config) -> tuple[Arti
     if front is None:
         return None
     head = front.head
-    sections, source_link = _sections(front.body, config.base_url)
+    sections, source_link = _sections(front.body, config.base_url,
+                                      None if head.lang is not None else config.languages)
     variants = _variants(sections, front.title, front.description, front.per_lang, head.lang,
                          config.languages)
     return head, Entry(
@@ -300,12 +322,16 @@ def _entry_id(slug: str, config: Config) -> str:
     return f"tag:{config.authority},{config.id_date}:{specific}"
 
 
-def _sections(body: str, base_url: str) -> tuple[list[_Section], str | None]:
+def _sections(body: str, base_url: str, languages: Sequence[str] | None
+              ) -> tuple[list[_Section], str | None]:
     """The body split at top-level thematic breaks, and its first source link.
 
     cmark (GitHub's CommonMark, in C) renders the whole body; the HTML's
     top-level `<hr>` elements are the breaks between language sections. Each
     section comes rendered (sanitised, with absolute URLs) and as prose text.
+    With `languages` (the body's language is to be detected), a section is
+    also split at its top-level headings when the parts they introduce are
+    in different languages (see `_split_at_headings`).
     """
     html = cmarkgfm.github_flavored_markdown_to_html(body, options=_MARKDOWN_OPTIONS)
     if not html.strip():
@@ -323,12 +349,80 @@ def _sections(body: str, base_url: str) -> tuple[list[_Section], str | None]:
     for group in groups:
         if not group:
             continue
-        text = "".join(_prose(el) for el in group)
-        rendered = lead + "".join(lxml.html.tostring(el, encoding="unicode") for el in group)
-        lead = ""
-        sections.append(_Section(sanitise_html(rendered, base_url), text))
+        parts = _split_at_headings(group, languages) if languages and not lead else None
+        for part in parts or [group]:
+            text = "".join(_prose(el) for el in part)
+            rendered = lead + "".join(lxml.html.tostring(el, encoding="unicode") for el in part)
+            lead = ""
+            sections.append(_Section(sanitise_html(rendered, base_url), text))
     return sections, _source_link(root)
 
+
+def _split_at_headings(group: Sequence[Any], languages: Sequence[str]) -> list[list[Any]] | None:
+    """A section's elements cut at its top-level headings, if that separates languages; else None.
+
+    Digests also introduce their language parts with headings (`## 中文` …
+    `## English` …) instead of thematic breaks. The section is cut before
+    each heading of its highest level; parts too short to judge join the
+    next one (the last, the one before), and neighbours in one language join
+    again. Only when two languages remain is the cut made, and then headings
+    that merely name a language are dropped. A section whose headings all
+    introduce one language is left whole, so its output does not change.
+    """
+    top = min((el.tag for el in group if el.tag in _HEADINGS), default=None)
+    if top is None:
+        return None
+    pieces: list[list[Any]] = [[]]
+    for el in group:
+        if el.tag == top and pieces[-1]:
+            pieces.append([])
+        pieces[-1].append(el)
+    if len(pieces) < 2:
+        return None
+    judged: list[tuple[str | None, list[Any]]] = []
+    for piece in pieces:
+        content = [el for el in piece if not _is_language_label(el)]
+        text = "".join(_prose(el) for el in content)
+        lang = detect_language(text, languages) if _judgeable(text) else None
+        judged.append((lang, content))
+    if len({lang for lang, _ in judged if lang is not None}) < 2:
+        return None
+    parts: list[tuple[str | None, list[Any]]] = []
+    pending: list[Any] = []
+    for lang, content in judged:
+        if lang is None:
+            pending += content
+        elif parts and parts[-1][0] == lang:
+            parts[-1][1].extend([*pending, *content])
+            pending = []
+        else:
+            parts.append((lang, [*pending, *content]))
+            pending = []
+    parts[-1][1].extend(pending)
+    return [content for _, content in parts if content]
+
+
+def _judgeable(text: str) -> bool:
+    """Whether a part's language can be told: enough letters, or a script that names it.
+
+    A short line of Chinese (the README's "中文正文……") is still Chinese; a
+    short Latin one ("[Source](…)") could be many languages and joins its
+    neighbour instead, as does a lone label such as "原文链接".
+    """
+    if letter_count(text) >= MIN_LETTERS:
+        return True
+    return script_language(text) is not None and _label(text) not in _NOT_TITLES
+
+
+def _is_language_label(element: Any) -> bool:
+    """Whether `element` is a heading that only names a language, such as `## English`."""
+    return (element.tag in _HEADINGS
+            and _label(element.text_content()) in LANGUAGE_LABELS)
+
+
+def _label(text: str) -> str:
+    """`text` as compared with labels: spaces collapsed, case folded, edge punctuation gone."""
+    return " ".join(text.split()).strip(" :：*#-—·•|()（）[]【】").casefold()
 
 def _prose(element: Any) -> str:
     """The words of `element` without its code, which says nothing of its language."""
@@ -365,7 +459,7 @@ def _variants(
     else:
         pending: list[str] = []  # sections too short to judge join their neighbour
         for section in sections:
-            if letter_count(section.text) < MIN_LETTERS:
+            if not _judgeable(section.text):
                 if parts:
                     parts[-1] = (parts[-1][0], parts[-1][1] + "\n<hr />\n" + section.html)
                 else:
@@ -378,6 +472,10 @@ def _variants(
         if pending or not parts:
             fallback = detect_language(title + "\n" + (description or ""), langs)
             parts.append((fallback, "\n<hr />\n".join(pending)))
+    # Chinese parts whose characters did not show them traditional are taken
+    # to be written like the rest of the article when another part is.
+    if any(p == "zh-Hant" for p, _ in parts):
+        parts = [("zh-Hant" if p == "zh" else p, html) for p, html in parts]
     merged: dict[str, list[str]] = {}
     for part_lang, html in parts:
         merged.setdefault(part_lang, []).append(html)
@@ -388,18 +486,81 @@ def _variants(
     desc_lang = None if single or not description else detect_language(description, langs)
     variants = []
     for variant_lang, htmls in merged.items():
-        if title_lang == variant_lang or single:
+        html = "\n<hr />\n".join(htmls)
+        if single:
+            fits = not _foreign_script(title, variant_lang)
+        else:
+            fits = title_lang is not None and same_language(title_lang, variant_lang)
+        if fits:
             vtitle = title
-        elif ("title", variant_lang) in per_lang:
-            vtitle = per_lang[("title", variant_lang)]
-        elif description and desc_lang == variant_lang:
+        elif (own := _per_lang(per_lang, "title", variant_lang)) is not None:
+            vtitle = own
+        elif description and (same_language(desc_lang, variant_lang) if desc_lang is not None
+                              else not _foreign_script(description, variant_lang)):
             vtitle = description
         else:
-            vtitle = title
-        summary = per_lang.get(("description", variant_lang))
-        if summary is None and description and (desc_lang == variant_lang or single):
+            # Nothing the article offers is in this language: the variant's
+            # own first heading or sentence is, and a title in another
+            # script would be unreadable to the readers of its feed.
+            vtitle = derive_title(html) or title
+        summary = _per_lang(per_lang, "description", variant_lang)
+        if summary is None and description and (
+                single or (desc_lang is not None and same_language(desc_lang, variant_lang))):
             summary = description
-        variants.append(Variant(variant_lang, vtitle, "\n<hr />\n".join(htmls), summary))
+        variants.append(Variant(variant_lang, vtitle, html, summary))
     return tuple(variants)
+
+
+def _per_lang(per_lang: Mapping[tuple[str, str], str], key: str, lang: str) -> str | None:
+    """`title_<lang>` or `description_<lang>` for a variant: its exact language, else its language's."""
+    lowered = lang.lower()
+    if (key, lowered) in per_lang:
+        return per_lang[(key, lowered)]
+    primary = lowered.split("-", 1)[0]
+    return per_lang.get((key, primary))
+
+
+def _foreign_script(title: str, lang: str) -> bool:
+    """Whether `title` is written in a non-Latin script that `lang` is not written in.
+
+    A Chinese title over an English text is unreadable to the readers of the
+    English feed; a Latin one (a product name over a Chinese text) is not,
+    and an author's choice is not second-guessed then.
+    """
+    script = script_language(title)
+    return script is not None and not same_language(script, lang)
+
+
+def derive_title(html: str) -> str | None:
+    """A title made from a variant's own text: its first heading, else its first sentence.
+
+    Labels (a heading naming a language, "Summary", a source link) are
+    skipped. The result is cut to TITLE_CHARS characters at a word boundary
+    (a character one in scripts written without spaces), with an ellipsis.
+    """
+    root = lxml.html.fragment_fromstring(html or "<p></p>", create_parent="div")
+    blocks = [el for el in root.iter(*_HEADINGS, "p", "li", "blockquote", "td")
+              if _label(el.text_content()) and _label(el.text_content()) not in _NOT_TITLES]
+    heading = next((el for el in blocks if el.tag in _HEADINGS), None)
+    if heading is not None:
+        return shorten(" ".join(heading.text_content().split()))
+    if not blocks:
+        return None
+    text = " ".join(blocks[0].text_content().split())
+    # A title is not a sentence: its full stop goes.
+    return shorten(_SENTENCE_END.split(text, maxsplit=1)[0].strip().rstrip("。.")) or None
+
+
+def shorten(text: str, limit: int = TITLE_CHARS) -> str:
+    """`text` of at most `limit` characters, cut at a word boundary with an ellipsis when longer."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    # Without a space in the second half the text is written without spaces
+    # (Chinese, Japanese, Thai), where any character boundary is a boundary.
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:，、；：") + "…"
 
 

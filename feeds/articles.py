@@ -50,10 +50,16 @@ class ArticlesResult:
     articles: int = 0
 
 
+# How articles are read, beyond the version: changed when an unchanged file
+# would now parse differently, so that no store keeps what the old rules gave.
+# "languages-2": real languages, script fallback, splits at headings, own titles.
+_PARSING = "languages-2"
+
+
 def settings_fingerprint(config: Config) -> str:
     """What, besides a file's bytes, decides how it parses; part of the cache key."""
-    parts = (__version__, config.base_url, config.author, config.timezone, config.id_date,
-             ",".join(config.languages), repr(sorted(config.tag_aliases.items())))
+    parts = (__version__, _PARSING, config.base_url, config.author, config.timezone,
+             config.id_date, ",".join(config.languages), repr(sorted(config.tag_aliases.items())))
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 

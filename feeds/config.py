@@ -199,6 +199,12 @@ def config_from_mapping(
         langs = tuple(x.strip().lower() for x in data["languages"])
         if not langs:
             raise ConfigError(f"{where}: 'languages' must name at least one language")
+        from .lang import known_language  # CLD2, loaded only by a configuration naming languages
+
+        unknown = [lang for lang in langs if not known_language(lang)]
+        if unknown:
+            raise ConfigError(f"{where}: 'languages' holds {unknown[0]!r}, not a known language "
+                              "code (ISO 639, e.g. \"zh\", \"en\", \"zh-hant\")")
         kwargs["languages"] = tuple(dict.fromkeys(langs))
     if "families" in data:
         bad = [f for f in data["families"] if f not in FAMILIES]

@@ -24,7 +24,7 @@ import xml.sax
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
@@ -88,21 +88,38 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     an HTML page, JSON that is not a JSON Feed, or XML too broken to yield a
     single entry or a title, and ParseError ("refused: ...") for a document
     too costly to parse. A feed that is broken but usable (malformed XML
-    with entries, a wrong declared charset, ignored entity declarations,
-    more than `max_items` items) is returned with `warning` set.
+    with entries, a wrong declared charset, an undeclared one that had to
+    be detected, ignored entity declarations, more than `max_items` items)
+    is returned with `warning` set.
     """
     content_type = _header(headers, "content-type")
     head = data.lstrip(_BLANK).removeprefix(_BOM).lstrip(_BLANK)[:1024]
     if not head:
         raise ParseError("not a feed: empty document")
     if _is_json(head, content_type):
-        return parse_json_feed(data, url, max_items=max_items, max_categories=MAX_CATEGORIES)
+        # JSON is UTF-8 on the wire (RFC 8259 §8.1), but not every server
+        # has heard: its text is read as declared, else detected.
+        converted, note = _json_as_utf8(data, content_type)
+        try:
+            parsed = parse_json_feed(converted, url, max_items=max_items,
+                                     max_categories=MAX_CATEGORIES)
+        except ParseError:
+            if converted is data:
+                raise
+            # No feed either way: what is wrong with the bytes as sent is
+            # the first thing to fix (they are not UTF-8).
+            parse_json_feed(data, url, max_items=max_items, max_categories=MAX_CATEGORIES)
+            raise
+        if note is None:
+            return parsed
+        return replace(parsed, warning="; ".join(w for w in (note, parsed.warning) if w))
 
     # A stream, never the bytes: given bytes, feedparser first tries them as a
     # file name, so a body such as b"/etc/passwd" would be read from our disk.
     # Only Content-Type is passed on (for its charset): feedparser would take
     # Content-Language as every element's xml:lang and Content-Location as
     # the base, hiding what the document itself declares.
+    data, content_type, encoding_note = _undeclared_to_utf8(data, content_type)
     guard = _Guard(max_items)
     token = _GUARD.set(guard)
     try:
@@ -156,9 +173,73 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
         updated=_utc(dict.get(feed, "updated_parsed")) or _utc(feed.get("published_parsed")),
         lang=_language(feed.get("language")),
         entries=entries,
-        warning=problem,
+        # The encoding is worth a word only about a document that is a feed.
+        warning="; ".join(note for note in (encoding_note, problem) if note) or None,
         ttl_seconds=_ttl(feed),
     )
+
+
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']""")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?[^"'\s;]""", re.IGNORECASE)
+# Byte order marks of UTF-16 and UTF-32 (UTF-32 LE's begins like UTF-16 LE's).
+_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def _undeclared_to_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str | None, str | None]:
+    """`data` as UTF-8 when it declares no encoding and is not UTF-8, and a note saying so.
+
+    Returns the document, the Content-Type to hand feedparser and the note
+    (None when nothing was changed). A document that declares its encoding
+    (HTTP charset, XML declaration, byte order mark) is left to feedparser,
+    which trusts a declaration that decodes and says so when it does not; so
+    is one that is valid UTF-8, the default of XML (XML 1.0 §4.3.3). Only the
+    rest, for which feedparser would guess Windows-1252 and then report the
+    document as "declared as utf-8", is detected with charset-normalizer:
+    Shift_JIS, EUC-KR, GB18030, Big5, KOI8-R and the like read as Latin
+    letters and C1 controls otherwise.
+    """
+    start = data.lstrip(_BLANK)
+    if (content_type and _CHARSET.search(content_type)) or _XML_ENCODING.match(start) \
+            or data.startswith(_UNICODE_BOMS):
+        return data, content_type, None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return data, content_type, None
+    import charset_normalizer  # only such documents pay for importing it
+
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        return data, content_type, None  # feedparser's own fallbacks and warning
+    media = (content_type or "").split(";")[0].strip() or "application/xml"
+    note = f"declared no encoding and is not UTF-8; read as {best.encoding} (detected)"
+    return str(best).encode("utf-8"), f"{media}; charset=utf-8", note
+
+
+def _json_as_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """A JSON document's bytes as UTF-8, and a note when they were not.
+
+    UTF-8, UTF-16 and UTF-32 (which `json.loads` tells apart itself) are
+    left as they are; otherwise a declared charset that decodes the bytes is
+    used, and without one the encoding is detected (`_undeclared_to_utf8`).
+    """
+    try:
+        data.decode("utf-8")
+        return data, None
+    except UnicodeDecodeError:
+        pass
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4].count(b"\x00"):
+        return data, None  # UTF-16 or UTF-32
+    match = re.search(r"""charset\s*=\s*["']?([^"'\s;]+)""", content_type or "", re.IGNORECASE)
+    if match is None:
+        converted, _type, note = _undeclared_to_utf8(data, None)
+        return converted, note
+    try:
+        return data.decode(match.group(1)).encode("utf-8"), None
+    except (LookupError, UnicodeDecodeError):
+        return data, None  # reported as not UTF-8 text
 
 
 def _header(headers: Headers | None, name: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 from . import __version__
 from .config import Config
 from .model import Entry, FeedItem, FeedSpec, Variant
+from .select import lang_matches
 from .slug import slugify
 
 PROJECT_URL = "https://github.com/feeds-project/feeds"
@@ -29,7 +30,9 @@ def variant_id(entry: Entry, variant: Variant) -> str:
     """
     if variant is entry.variants[0] or variant.lang == entry.variants[0].lang:
         return entry.id
-    return f"{entry.id}/{variant.lang}"
+    # Traditional Chinese was detected as plain `zh` before its script was
+    # told apart; its translation keeps the id it was published under.
+    return f"{entry.id}/{'zh' if variant.lang == 'zh-Hant' else variant.lang}"
 
 
 def feed_id(spec: FeedSpec, config: Config) -> str:
@@ -124,13 +127,16 @@ def _add_entry(
     fe.content(variant.content_html or "<p></p>", type="html")
     if variant.summary:
         fe.summary(variant.summary)
-    if spec.filter.lang is None:
+    # A language feed states its language once; an entry says its own where
+    # it differs, as `zh-Hant` does in the `zh` feed.
+    if spec.filter.lang != variant.lang:
         extras.lang = variant.lang
     for other in entry.variants:
-        if other.lang != variant.lang and other.lang in translations:
+        href = _translation_feed(other.lang, translations)
+        if other.lang != variant.lang and href is not None:
             extras.links.append({
                 "rel": "alternate", "type": ATOM_TYPE, "hreflang": other.lang,
-                "title": other.title, "href": translations[other.lang],
+                "title": other.title, "href": href,
             })
     # The original link goes last: readers that keep one alternate link keep
     # either the first HTML one (feedparser) or the last one (newsboat).
@@ -141,3 +147,11 @@ def _add_entry(
             "id": entry.source.id, "title": entry.source.title,
             "link": entry.source.link, "updated": entry.source.updated,
         }
+
+
+def _translation_feed(lang: str, translations: Mapping[str, str]) -> str | None:
+    """The URL of the language feed that shows a variant in `lang`, if one is written."""
+    if lang in translations:
+        return translations[lang]
+    return next((url for feed_lang, url in translations.items() if lang_matches(feed_lang, lang)),
+                None)

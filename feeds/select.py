@@ -61,9 +61,11 @@ def plan_feeds(entries: Sequence[Listed], config: Config) -> list[FeedSpec]:
     if "all" in config.families:
         specs.append(FeedSpec("all", "all", "all.atom", config.title, subtitle=config.subtitle))
     if "lang" in config.families:
+        # Only configured languages get a feed: an entry in another language
+        # is still in all.atom and its tags' feeds, with its own xml:lang.
         present = {lang for e in entries for lang in e.languages}
-        ordered = [lang for lang in config.languages if lang in present]
-        ordered += sorted(present - set(ordered))
+        ordered = [lang for lang in config.languages
+                   if any(lang_matches(lang, other) for other in present)]
         for lang in ordered:
             specs.append(
                 FeedSpec("lang", lang, f"lang/{slugify(lang)}.atom",
@@ -99,9 +101,28 @@ def tag_groups(entries: Iterable[Listed], min_entries: int = 1) -> dict[str, set
     return {s: groups[s] for s in sorted(groups) if counts[s] >= min_entries}
 
 
+def lang_matches(wanted: str, lang: str) -> bool:
+    """Whether a variant in `lang` belongs in the feed of language `wanted`.
+
+    Tags compare without regard to case (RFC 5646 §2.1.1), and a feed of a
+    bare language takes all its varieties: `zh` takes `zh-Hant` and `zh-TW`,
+    while a feed of `zh-hant` takes only traditional Chinese.
+    """
+    wanted, lang = wanted.lower(), lang.lower()
+    return wanted == lang or ("-" not in wanted and lang.split("-", 1)[0] == wanted)
+
+
+def variant_language(entry: Listed, wanted: str) -> str | None:
+    """The language of `entry`'s variant that a feed of `wanted` shows: an exact match first."""
+    for lang in entry.languages:
+        if lang == wanted:
+            return lang
+    return next((lang for lang in entry.languages if lang_matches(wanted, lang)), None)
+
+
 def matches(entry: Listed, flt: EntryFilter) -> bool:
     """Whether `entry` belongs in a feed with filter `flt`."""
-    if flt.lang is not None and flt.lang not in entry.languages:
+    if flt.lang is not None and variant_language(entry, flt.lang) is None:
         return False
     return _tags_and_authors_match(entry, flt)
 
@@ -128,7 +149,8 @@ def select_items(spec: FeedSpec, ordered: Sequence[L], limit: int) -> list[Pick[
     for entry in ordered:
         if not matches(entry, spec.filter):
             continue
-        picks.append((entry, lang if lang is not None else entry.languages[0]))
+        shown = variant_language(entry, lang) if lang is not None else None
+        picks.append((entry, shown or entry.languages[0]))
         if len(picks) >= limit:
             break
     return picks
@@ -176,16 +198,15 @@ def articles_to_show(
                     wanted.add(head.id)
     filters = [custom.filter for custom in config.custom]
     if "lang" in config.families:
-        declared = {h.lang: None for h in heads if h.lang is not None}
-        filters += [EntryFilter(lang=lang) for lang in {**dict.fromkeys(config.languages),
-                                                         **declared}]
+        filters += [EntryFilter(lang=lang) for lang in config.languages]
     for flt in filters:
         found = 0
         for head in ordered:
             if not _tags_and_authors_match(head, flt):
                 continue
             langs = languages.get(head.id) or ((head.lang,) if head.lang is not None else None)
-            if flt.lang is not None and langs is not None and flt.lang not in langs:
+            if flt.lang is not None and langs is not None and not any(
+                    lang_matches(flt.lang, lang) for lang in langs):
                 continue
             wanted.add(head.id)  # shown, or parsed to learn whether it would be
             found += 1

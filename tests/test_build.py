@@ -361,11 +361,18 @@ def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all
     again = build(config, fetch=False)
     assert again.entries == 53 and len(again.problems) == 1
     _assert_feeds_of_every_article(project)
-    assert assert_valid_atom(out / "all.atom").entries[0].title == "Brief 3"
+    # Its Chinese variant, first, is titled from its own first sentence:
+    # "Brief 3" is no title for the Chinese feed.
+    assert assert_valid_atom(out / "all.atom").entries[0].title == (
+        "第3号简报：这座储能电站在用电高峰时段向电网输送电力，运行平稳")
+    assert assert_valid_atom(out / "lang" / "en.atom").entries[0].title == "Brief 3"
 
-    # Declared languages count without parsing; a language of few articles
-    # needs every article read to know it has no more.
-    _write_brief(folder, 80, 1, zh=True, en=False, tags=("storage",), extra="lang: fr\n")
+    # A declared language that is not configured gets no feed of its own;
+    # the article is in the others, saying its language.
+    _write_brief(folder, 80, 300, zh=True, en=False, tags=("storage",), extra="lang: fr\n")
     build(config, fetch=False)
     _assert_feeds_of_every_article(project)
-    assert len(assert_valid_atom(out / "lang" / "fr.atom").entries) == 1
+    assert not (out / "lang" / "fr.atom").exists()
+    [french] = [e for e in assert_valid_atom(out / "tags" / "storage.atom").entries
+                if e.title == "Brief 80"]
+    assert french.title_detail.language == "fr"

@@ -49,6 +49,16 @@ def test_configuration_error_exits_2(run_cli: CliRunner, project: Path) -> None:
     assert not (project / "output").exists()
 
 
+def test_unknown_language_code_is_a_configuration_error(run_cli: CliRunner, project: Path) -> None:
+    (project / "feeds.toml").write_text('languages = ["en", "xx"]\n', encoding="utf-8")
+    for command in ("build", "check"):
+        result = run_cli(command, cwd=project)
+        assert result.returncode == 2, command
+        assert "feeds.toml: 'languages' holds 'xx', not a known language code" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (project / "output").exists()
+
+
 def test_root_option_and_check_writes_nothing(run_cli: CliRunner, project: Path,
                                               tmp_path: Path) -> None:
     add_fixture(project, "only-required.md", "no-title.md")

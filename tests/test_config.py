@@ -27,6 +27,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
         ("entries_per_feed = 0", "'entries_per_feed' must be a positive integer"),
         ('base_url = "example.org"', "'base_url' must be an absolute http(s) URL"),
         ('families = ["all", "authors"]', "'families' must be drawn from"),
+        ('languages = ["zh", "xx"]', "feeds.toml: 'languages' holds 'xx', not a known language code"),
         ('timezone = "Mars/Base"', "'timezone' must be an IANA time zone name"),
         ("[[custom]]\ntitle = \"x\"\nlang = \"zh\"", "[[custom]] #1: missing required key 'name'"),
         ("[[custom]]\nname = \"a\"\ntitle = \"x\"", "give at least one of"),

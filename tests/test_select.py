@@ -45,11 +45,18 @@ def test_language_feeds_read_on_until_they_know_enough() -> None:
     # All Chinese: English has fewer than a feed shows, and reads everything.
     every = {h.id: ("zh",) for h in heads[1:]}
     assert articles_to_show(heads, every, config) == {"a09", "a08", "a00"}
-    # A declared language needs no parse: French takes the newest two declared.
+    # A declared language needs no parse: French takes the newest two declared,
+    # when it is configured; otherwise it has no feed to be shown in.
     declared = [*heads, ArticleHead("fr1", T0, lang="fr"), ArticleHead("fr2", T0, lang="fr"),
                 ArticleHead("fr3", T0 - timedelta(days=1), lang="fr")]
     both = {h.id: ("zh", "en") for h in heads}
-    assert articles_to_show(declared, both, config) == {"a09", "a08", "fr1", "fr2"}
+    assert articles_to_show(declared, both, config) == {"a09", "a08"}
+    french = Config(Path("."), families=("lang",), entries_per_feed=2, languages=("zh", "en", "fr"))
+    assert articles_to_show(declared, both, french) == {"a09", "a08", "fr1", "fr2"}
+    # A feed of a language takes its varieties: traditional Chinese is in zh's.
+    hant = {h.id: ("zh-Hant",) for h in heads}
+    assert articles_to_show(heads, hant, Config(Path("."), families=("lang",), entries_per_feed=2,
+                                                 languages=("zh",))) == {"a09", "a08"}
 
 
 def test_custom_feeds_filter_on_what_the_front_matter_says() -> None:
