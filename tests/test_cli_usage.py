@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from atomcheck import assert_valid_atom, assert_valid_output
-from conftest import REPO, CliRunner, add_fixture, write_links
+from conftest import CliRunner, add_fixture, child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import atom, rss
 
@@ -35,8 +35,8 @@ ITEMS = [("i1", "Quantum sensors leave the lab", "Sensors measure gravity.")]
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    return dict(env, PYTHONPATH=str(REPO), **extra)
+    env = {k: v for k, v in child_env().items() if k not in ("COLUMNS", "LINES")}
+    return dict(env, **extra)
 
 
 def _feeds(*args: str) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import REPO, CliRunner, add_fixture, write_links
+from conftest import REPO, CliRunner, add_fixture, child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -46,7 +46,7 @@ class Daemon:
     def __init__(self, root: Path, port: int, *extra: str, log_level: str = "debug") -> None:
         self.root, self.port = root, port
         self.base = f"http://127.0.0.1:{port}/"
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = child_env()
         self.log = (root / "daemon.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "feeds", "run", "--serve", "--port", str(port),
@@ -178,7 +178,7 @@ def test_daemon_polls_watches_serves_and_stops_cleanly(
         # A second instance refuses with a clear message.
         second = subprocess.run(
             [sys.executable, "-m", "feeds", "run", "--root", str(root), "--port",
-             str(_free_port())], env=dict(os.environ, PYTHONPATH=str(REPO)),
+             str(_free_port())], env=child_env(),
             capture_output=True, text=True, timeout=30, check=False)
         assert second.returncode == 1 and "already running" in second.stderr
     finally:
@@ -342,7 +342,7 @@ def test_serve_warns_when_the_output_was_built_for_another_address(
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "feeds", "serve", "--port", str(port), "--root", str(project)],
-        env=dict(os.environ, PYTHONPATH=str(REPO)), stderr=subprocess.PIPE, text=True)
+        env=child_env(), stderr=subprocess.PIPE, text=True)
     try:
         _wait(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 10, "the server")
     finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import REPO, CliRunner, add_fixture, write_links
+from conftest import CliRunner, add_fixture, child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -57,7 +57,7 @@ class Serve:
 
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "feeds", "serve", "--port", str(self.port), "--root",
-             str(root), *extra], env=dict(os.environ, PYTHONPATH=str(REPO)),
+             str(root), *extra], env=child_env(),
             stderr=subprocess.PIPE, text=True, preexec_fn=limit)
         deadline = time.monotonic() + 15
         while (_get(self.base + "healthz") is None):

@@ -7,7 +7,6 @@ article; the CLI runs as a subprocess, so exit codes and stderr are real.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import REPO, CliRunner, add_fixture
+from conftest import CliRunner, add_fixture, child_env
 from feedserver import FeedServer, Response
 from lxml import etree
 from remote_feeds import rss
@@ -298,7 +297,7 @@ def test_daemon_logs_a_bad_source_once_and_polls_the_good_ones(
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "feeds", "run", "--root", str(project)],
-            stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=str(REPO)))
+            stdout=out, stderr=subprocess.STDOUT, env=child_env())
     try:
         all_atom = project / "output" / "all.atom"
 
