@@ -36,7 +36,7 @@ class ArticlesResult:
     every article to publish, parsed or not. `encoded` holds each parsed
     entry's stored form and content hash, worked out beside the parse.
     `cache_updates` are the records to remember and `present` the files
-    that exist.
+    whose records may stay: those that exist, short of any to read again.
     """
 
     entries: tuple[Entry, ...]
@@ -96,9 +96,8 @@ def read_articles(
     settings_tag = _settings_tag(fingerprint)
     for shown, rel, path in files:
         cached = cache.get(shown)
-        if cached is not None and (not cached.digest.startswith(settings_tag)
-                                   or (cached.entry_id is not None and cached.head is None)):
-            cached = None  # read under other settings (its digest cannot match), or too little kept
+        if cached is not None and not cached.digest.startswith(settings_tag):
+            cached = None  # read under other settings: its digest cannot match
         try:
             st = os.stat(path)
             if cached is not None:
@@ -127,6 +126,7 @@ def read_articles(
     owners: dict[str, str] = {}
     heads: dict[str, _Read] = {}  # id → what the front matter said, of every article
     languages: dict[str, tuple[str, ...]] = {}  # id → languages, of the stored entries
+    forgotten: set[str] = set()  # files whose records must go, though they exist
     drafts = 0
 
     def offer(entry: Entry, text: str, content_digest: str) -> None:
@@ -144,6 +144,12 @@ def read_articles(
             if cached is not None:
                 if cached.head is None:
                     drafts += 1
+                elif cached.head.id in owners:
+                    # A file earlier in path order took its id since it was read,
+                    # and the entry stored under that id may now be that file's:
+                    # its record is forgotten, so that it is read again.
+                    problems.append(_taken(cached.head.id, owners, shown, path))
+                    forgotten.add(shown)
                 else:
                     owners[cached.head.id] = shown
                     heads[cached.head.id] = _Read(cached.head, item, cached.digest)
@@ -164,10 +170,7 @@ def read_articles(
                 continue
             head = outcome if isinstance(outcome, ArticleHead) else outcome[0]
             if head.id in owners:
-                line = _id_line(path)
-                problems.append(
-                    Problem(f"{shown}:{line}", f"id {head.id!r} is already used by {owners[head.id]}")
-                )
+                problems.append(_taken(head.id, owners, shown, path))
                 continue  # not cached: it is read again until it has an id of its own
             owners[head.id] = shown
             heads[head.id] = _Read(head, item, digest)
@@ -181,7 +184,9 @@ def read_articles(
     if not whole:
         _parse_shown(heads, languages, updates, config, fingerprint, offer, problems)
     return ArticlesResult(tuple(entries), tuple(problems), len(files), drafts, tuple(ids),
-                          encoded, updates, tuple(shown for shown, _r, _p in files), len(heads))
+                          encoded, updates,
+                          tuple(shown for shown, _r, _p in files if shown not in forgotten),
+                          len(heads))
 
 
 def _parse_shown(
@@ -306,6 +311,12 @@ class _Read(NamedTuple):
 
 def _unreadable(exc: OSError) -> str:
     return f"cannot read file: {exc.strerror or exc}"
+
+
+def _taken(entry_id: str, owners: Mapping[str, str], shown: str, path: str) -> Problem:
+    """The problem of an article claiming an id a file earlier in path order has."""
+    return Problem(f"{shown}:{_id_line(path)}",
+                   f"id {entry_id!r} is already used by {owners[entry_id]}")
 
 
 def _id_line(path: str) -> int:

@@ -142,6 +142,30 @@ def test_duplicate_ids_keep_the_first_and_report_the_second(project: Path) -> No
     assert "already used by sources/articles/dup-a.md" in problem.reason
 
 
+def test_an_id_taken_by_an_earlier_file_moves_back_when_that_file_goes(project: Path) -> None:
+    """Ownership follows path order in every build, whatever the store remembers."""
+    from atomcheck import assert_valid_atom
+
+    from feeds.build import build
+
+    folder = project / "sources" / "articles"
+    add_fixture(project, "dup-b.md")
+    config = _config(project)
+    build(config, fetch=False)  # dup-b.md alone: its id is its own, and it is stored
+    add_fixture(project, "dup-a.md")  # earlier in path order: takes the id
+    taken = build(config, fetch=False)
+    assert [(p.where.split(":")[0], p.reason) for p in taken.problems] == [
+        ("sources/articles/dup-b.md", "id 'tag:127.0.0.1,2024:same-id' is already used by "
+                                      "sources/articles/dup-a.md")]
+    [entry] = assert_valid_atom(project / "output" / "all.atom").entries
+    assert entry.title == "The first claim to an id"
+    (folder / "dup-a.md").unlink()
+    back = build(config, fetch=False)
+    assert back.problems == ()
+    [entry] = assert_valid_atom(project / "output" / "all.atom").entries
+    assert entry.title == "The second claim to an id"
+
+
 def test_drafts_are_skipped(project: Path) -> None:
     add_fixture(project, "draft.md", "only-required.md")
     result = read_articles(_config(project))
