@@ -107,7 +107,7 @@ class Daemon:
         started = time.monotonic()
         try:
             with lock_for(self.config), Store(self.config.store_path) as store:
-                articles, _ = sync_articles(self.config, store, datetime.now(UTC))
+                articles, _ = sync_articles(self.config, store)
                 for problem in articles.problems:
                     log.warning("%s", problem)
                 report = publish(store, self.config).report
