@@ -255,6 +255,6 @@ def test_a_site_default_changed_and_reverted_keeps_each_articles_time(
     _assert_same(_outputs(project), _outputs(fresh))
     feeds = sorted((project / "output").rglob("*.atom"))
     assert [p.relative_to(project / "output").as_posix() for p in feeds] == [
-        "all.atom", "lang/en.atom", "lang/zh.atom", "tags/c.atom", "tags/grid.atom"]
+        "all.atom", "lang/en.atom", "lang/zh.atom", "tags/c-plus-plus.atom", "tags/grid.atom"]
     for path in feeds:
         assert assert_valid_atom(path).entries
