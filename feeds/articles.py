@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -71,7 +72,8 @@ def read_articles(
     Without `cache`, every article is parsed. With one (path → what an
     earlier build read), work is in proportion to what changed and to what
     the feeds can show: a file whose size and modification time are
-    unchanged is not even read, one whose bytes and settings are unchanged
+    unchanged (and were not too recent to trust when it was read: see
+    _RACY_NS) is not even read, one whose bytes and settings are unchanged
     is not parsed again, and of a new or changed file only the front matter
     is read, unless some feed could show it (`select.articles_to_show`).
 
@@ -92,8 +94,9 @@ def read_articles(
     # (shown path, slug, file path) of each file to read. The workers read
     # the files themselves: bytes held here would be copied into every one.
     todo: list[tuple[str, str, str]] = []
-    stats: dict[str, tuple[int, int]] = {}  # shown path → size, mtime
+    stats: dict[str, tuple[int, int]] = {}  # shown path → size, mtime to remember
     settings_tag = _settings_tag(fingerprint)
+    trusted_before = time.time_ns() - _RACY_NS
     for shown, rel, path in files:
         cached = cache.get(shown)
         if cached is not None and not cached.digest.startswith(settings_tag):
@@ -109,12 +112,12 @@ def read_articles(
                 if cached.digest == _digest(fingerprint, data):
                     # Touched but not changed: remember its new stat, parse nothing.
                     known[shown] = updates[shown] = replace(
-                        cached, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                        cached, size=st.st_size, mtime_ns=_kept_mtime(st, trusted_before))
                     continue
         except OSError as exc:
             problems.append(Problem(f"{shown}:1", _unreadable(exc)))
             continue
-        stats[shown] = (st.st_size, st.st_mtime_ns)
+        stats[shown] = (st.st_size, _kept_mtime(st, trusted_before))
         todo.append((shown, rel, path))
     # Without a cache every file is parsed whole; with one, new and changed
     # files are read for their front matter first.
@@ -234,6 +237,20 @@ def _parse_shown(
                                         "it is read again by the next build"))
         finally:
             outcomes.close()
+
+
+# A file modified this recently when it is read may change again within the
+# same tick of its file system's clock (a jiffy on Linux, two seconds on
+# FAT), keeping its size and modification time while its bytes change. Its
+# stat is not trusted next time (its bytes are compared), as git does with
+# "racily clean" files; only its stat, not its parse, is at stake.
+_RACY_NS = 2_000_000_000
+_UNTRUSTED_MTIME = -1  # matches no file's stat
+
+
+def _kept_mtime(st: os.stat_result, trusted_before: int) -> int:
+    """The modification time to remember of a file read now, or one no stat matches."""
+    return st.st_mtime_ns if st.st_mtime_ns < trusted_before else _UNTRUSTED_MTIME
 
 
 def _settings_tag(fingerprint: bytes) -> str:
