@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -36,7 +37,7 @@ class ArticlesResult:
     every article to publish, parsed or not. `encoded` holds each parsed
     entry's stored form and content hash, worked out beside the parse.
     `cache_updates` are the records to remember and `present` the files
-    that exist.
+    whose records may stay: those that exist, short of any to read again.
     """
 
     entries: tuple[Entry, ...]
@@ -77,7 +78,8 @@ def read_articles(
     Without `cache`, every article is parsed. With one (path → what an
     earlier build read), work is in proportion to what changed and to what
     the feeds can show: a file whose size and modification time are
-    unchanged is not even read, one whose bytes and settings are unchanged
+    unchanged (and were not too recent to trust when it was read: see
+    _RACY_NS) is not even read, one whose bytes and settings are unchanged
     is not parsed again, and of a new or changed file only the front matter
     is read, unless some feed could show it (`select.articles_to_show`).
 
@@ -98,13 +100,13 @@ def read_articles(
     # (shown path, slug, file path) of each file to read. The workers read
     # the files themselves: bytes held here would be copied into every one.
     todo: list[tuple[str, str, str]] = []
-    stats: dict[str, tuple[int, int]] = {}  # shown path → size, mtime
+    stats: dict[str, tuple[int, int]] = {}  # shown path → size, mtime to remember
     settings_tag = _settings_tag(fingerprint)
+    trusted_before = time.time_ns() - _RACY_NS
     for shown, rel, path in files:
         cached = cache.get(shown)
-        if cached is not None and (not cached.digest.startswith(settings_tag)
-                                   or (cached.entry_id is not None and cached.head is None)):
-            cached = None  # read under other settings (its digest cannot match), or too little kept
+        if cached is not None and not cached.digest.startswith(settings_tag):
+            cached = None  # read under other settings: its digest cannot match
         try:
             st = os.stat(path)
             if cached is not None:
@@ -116,12 +118,12 @@ def read_articles(
                 if cached.digest == _digest(fingerprint, data):
                     # Touched but not changed: remember its new stat, parse nothing.
                     known[shown] = updates[shown] = replace(
-                        cached, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                        cached, size=st.st_size, mtime_ns=_kept_mtime(st, trusted_before))
                     continue
         except OSError as exc:
             problems.append(Problem(f"{shown}:1", _unreadable(exc)))
             continue
-        stats[shown] = (st.st_size, st.st_mtime_ns)
+        stats[shown] = (st.st_size, _kept_mtime(st, trusted_before))
         todo.append((shown, rel, path))
     # Without a cache every file is parsed whole; with one, new and changed
     # files are read for their front matter first.
@@ -133,6 +135,7 @@ def read_articles(
     owners: dict[str, str] = {}
     heads: dict[str, _Read] = {}  # id → what the front matter said, of every article
     languages: dict[str, tuple[str, ...]] = {}  # id → languages, of the stored entries
+    forgotten: set[str] = set()  # files whose records must go, though they exist
     drafts = 0
 
     def offer(entry: Entry, text: str, content_digest: str) -> None:
@@ -150,6 +153,12 @@ def read_articles(
             if cached is not None:
                 if cached.head is None:
                     drafts += 1
+                elif cached.head.id in owners:
+                    # A file earlier in path order took its id since it was read,
+                    # and the entry stored under that id may now be that file's:
+                    # its record is forgotten, so that it is read again.
+                    problems.append(_taken(cached.head.id, owners, shown, path))
+                    forgotten.add(shown)
                 else:
                     owners[cached.head.id] = shown
                     heads[cached.head.id] = _Read(cached.head, item, cached.digest)
@@ -170,10 +179,7 @@ def read_articles(
                 continue
             head = outcome if isinstance(outcome, ArticleHead) else outcome[0]
             if head.id in owners:
-                line = _id_line(path)
-                problems.append(
-                    Problem(f"{shown}:{line}", f"id {head.id!r} is already used by {owners[head.id]}")
-                )
+                problems.append(_taken(head.id, owners, shown, path))
                 continue  # not cached: it is read again until it has an id of its own
             owners[head.id] = shown
             heads[head.id] = _Read(head, item, digest)
@@ -187,7 +193,9 @@ def read_articles(
     if not whole:
         _parse_shown(heads, languages, updates, config, fingerprint, offer, problems)
     return ArticlesResult(tuple(entries), tuple(problems), len(files), drafts, tuple(ids),
-                          encoded, updates, tuple(shown for shown, _r, _p in files), len(heads))
+                          encoded, updates,
+                          tuple(shown for shown, _r, _p in files if shown not in forgotten),
+                          len(heads))
 
 
 def _parse_shown(
@@ -235,6 +243,20 @@ def _parse_shown(
                                         "it is read again by the next build"))
         finally:
             outcomes.close()
+
+
+# A file modified this recently when it is read may change again within the
+# same tick of its file system's clock (a jiffy on Linux, two seconds on
+# FAT), keeping its size and modification time while its bytes change. Its
+# stat is not trusted next time (its bytes are compared), as git does with
+# "racily clean" files; only its stat, not its parse, is at stake.
+_RACY_NS = 2_000_000_000
+_UNTRUSTED_MTIME = -1  # matches no file's stat
+
+
+def _kept_mtime(st: os.stat_result, trusted_before: int) -> int:
+    """The modification time to remember of a file read now, or one no stat matches."""
+    return st.st_mtime_ns if st.st_mtime_ns < trusted_before else _UNTRUSTED_MTIME
 
 
 def _settings_tag(fingerprint: bytes) -> str:
@@ -312,6 +334,12 @@ class _Read(NamedTuple):
 
 def _unreadable(exc: OSError) -> str:
     return f"cannot read file: {exc.strerror or exc}"
+
+
+def _taken(entry_id: str, owners: Mapping[str, str], shown: str, path: str) -> Problem:
+    """The problem of an article claiming an id a file earlier in path order has."""
+    return Problem(f"{shown}:{_id_line(path)}",
+                   f"id {entry_id!r} is already used by {owners[entry_id]}")
 
 
 def _id_line(path: str) -> int:

@@ -10,7 +10,6 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,10 +164,10 @@ def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
             if o.status in ("error", "gone") and o.message]
 
 
-def sync_articles(config: Config, store: Store, now: datetime) -> tuple[ArticlesResult, UpsertStats]:
+def sync_articles(config: Config, store: Store) -> tuple[ArticlesResult, UpsertStats]:
     """Read the articles (re-parsing only changed files) and make the store match them."""
     cache = store.article_cache()
-    with store.local_sync(now) as sync:
+    with store.local_sync() as sync:
 
         def offer(entry: Entry, encoded: str, digest: str) -> None:
             # Local articles are always published: they are never merged with
@@ -188,7 +187,6 @@ def build(
     fetch: bool = True,
     settings: FetchSettings | None = None,
     progress: Progress | None = None,
-    now: datetime | None = None,
 ) -> BuildResult:
     """Fetch the due sources, read the articles, store both and write every feed.
 
@@ -210,7 +208,7 @@ def build(
 
             outcomes = refresh(config, store, listed.sources, only_due=True, settings=settings,
                                progress=progress)
-        articles, local = sync_articles(config, store, now or datetime.now(UTC))
+        articles, local = sync_articles(config, store)
         published = publish(store, config)
     return BuildResult(
         files=articles.files,

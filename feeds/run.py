@@ -232,7 +232,7 @@ class Daemon:
         config = self.config
         try:
             with self._lock.held(), Store(config.store_path) as store:
-                articles, _ = sync_articles(config, store, datetime.now(UTC))
+                articles, _ = sync_articles(config, store)
                 self._log_problems([str(p) for p in articles.problems])
                 report = publish(store, config).report
         except FeedsError as exc:

@@ -13,6 +13,14 @@ import unicodedata
 from functools import lru_cache
 
 _NOT_WORD = re.compile(r"[^\w]+")
+# Symbols that carry meaning in a tag are spelled out: `c++`, `c#` and `c`
+# name three languages, `r&d` is not `r d`, `@home` not `home`, `.net` not
+# `net`. A dot counts only where it starts a word (elsewhere, as in
+# `node.js`, it separates words as it always did); every other symbol
+# separates words, so a tag without these keeps the slug, and the feed URL,
+# it always had.
+_SPELLED = {"+": "plus", "#": "sharp", "&": "and", "@": "at", ".": "dot"}
+_SYMBOL = re.compile(r"[+#&@]|(?<!\S)\.(?=\w)")
 _MAX_BYTES = 120  # well under the 255-byte file-name limit, leaving room for ".atom"
 
 
@@ -20,11 +28,15 @@ _MAX_BYTES = 120  # well under the 255-byte file-name limit, leaving room for ".
 def slugify(text: str) -> str:
     """A lower-case slug of `text`: Unicode letters and digits joined by `-`.
 
-    Separators, dots and slashes become `-`, so `../x` becomes `x` and can
-    never escape. Text with no letters or digits at all (`..`, `/`) gets a
-    short stable hash, so it still has a feed of its own.
+    `+`, `#`, `&`, `@` and a word's leading dot are spelled out (`c++` is
+    `c-plus-plus`, `c#` `c-sharp`, `.net` `dot-net`), so that distinct tags
+    do not share a feed by accident. Other separators, dots and slashes
+    become `-`, so `../x` becomes `x` and can never escape. Text with no
+    letters or digits at all (`..`, `/`) gets a short stable hash, so it
+    still has a feed of its own.
     """
     norm = unicodedata.normalize("NFKC", text).casefold()
+    norm = _SYMBOL.sub(lambda m: f"-{_SPELLED[m.group(0)]}-", norm)
     slug = _NOT_WORD.sub("-", norm).strip("-_")
     if not slug:
         digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]

@@ -1,9 +1,11 @@
 """The store: one SQLite file that keeps entries and sources between runs.
 
-Everything published goes through it, local articles too, so an entry's
-`updated` time is decided once (when its content really changes) and
-survives rebuilds. Each source's update is one transaction: a crash in the
-middle loses nothing that was already stored. WAL mode lets a server or a
+Everything published goes through it, local articles too. A remote
+entry's `updated` time is decided here once (when its content really
+changes) and survives refreshes; a local article's is its file's, so a
+rebuild gives the bytes a fresh build of the same files gives. Each
+source's update is one transaction: a crash in the middle loses nothing
+that was already stored. WAL mode lets a server or a
 `feeds sources` read while a build writes.
 """
 
@@ -109,6 +111,13 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE article_cache ADD COLUMN head TEXT;
     """,
+    # 5: a local article's `updated` is its file's; earlier versions dated a
+    # change that kept the file's dates when they noticed it. Forgetting what
+    # was read of every file makes the next build read each one again and
+    # store it with its own time.
+    """
+    DELETE FROM article_cache;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -188,6 +197,21 @@ def decide_updated(
     if declared is not None and declared_text != old_declared:
         return declared, True
     return max(now, datetime.fromisoformat(old_updated)), True
+
+
+def local_updated(
+    stored: tuple[str, str | None, str] | None, new_hash: str, updated: datetime
+) -> tuple[datetime, bool]:
+    """The `updated` time of a local article, and whether to write its entry (pure).
+
+    The article's file decides its time (front matter `updated`, else
+    `date`), never the store's history: an edit that keeps the dates, or a
+    changed site default such as the author, is then no update, and a fresh
+    build of the same files gives the same time. `stored` is as for
+    `decide_updated`; the entry is written when its content or its time
+    differs from what is stored.
+    """
+    return updated, stored is None or stored[0] != new_hash or stored[2] != updated.isoformat()
 
 
 class Store:
@@ -311,9 +335,14 @@ class Store:
 
     # --- entries ---------------------------------------------------------
 
-    def _upsert(self, origin: str, incoming: Iterable[Incoming], now: datetime) -> UpsertStats:
+    def _upsert(self, origin: str, incoming: Iterable[Incoming],
+                now: datetime | None) -> UpsertStats:
+        """Store what changed of `incoming` under `origin`.
+
+        `now` dates the remote entries (see `decide_updated`); local articles
+        (`now` None) carry their own time (see `local_updated`).
+        """
         new = changed = unchanged = 0
-        first_seen = now.timestamp()
         items = list(incoming)
         known = self._known([item.entry.id for item in items])
         for item in items:
@@ -321,7 +350,10 @@ class Store:
             digest = (entry.digest if isinstance(entry, StoredForm)
                       else item.digest or content_hash(entry))
             stored = known.get(entry.id)
-            updated, write = decide_updated(stored, digest, item.declared_updated, now)
+            if now is None:
+                updated, write = local_updated(stored, digest, entry.updated)
+            else:
+                updated, write = decide_updated(stored, digest, item.declared_updated, now)
             if not write:
                 unchanged += 1
                 continue
@@ -330,6 +362,9 @@ class Store:
             else:
                 changed += 1
             form = _stored_form(item, updated)
+            # First seen orders remote copies of one link (see published_listings);
+            # a local article has no such copy, and its own date will do.
+            first_seen = (now or form.sort_time).timestamp()
             declared = None if item.declared_updated is None else item.declared_updated.isoformat()
             known[form.id] = (digest, declared, updated.isoformat())  # an id offered twice
             self._db.execute(
@@ -371,7 +406,6 @@ class Store:
     def sync_local(
         self,
         incoming: Iterable[Incoming],
-        now: datetime,
         *,
         keep: Iterable[str] | None = None,
         cache: Mapping[str, CachedArticle] | None = None,
@@ -385,13 +419,13 @@ class Store:
         cache in the same transaction: a crash cannot leave the cache vouching
         for an article the entries table does not hold.
         """
-        with self.local_sync(now) as sync:
+        with self.local_sync() as sync:
             for item in incoming:
                 sync.add(item)
             return sync.finish(keep=keep, cache=cache, present=present)
 
     @contextmanager
-    def local_sync(self, now: datetime) -> Iterator[LocalSync]:
+    def local_sync(self) -> Iterator[LocalSync]:
         """`sync_local` for articles offered one at a time, as they are parsed.
 
         All of it is one transaction, so the entries of a build that fails
@@ -399,7 +433,7 @@ class Store:
         offered, whatever the size of the corpus. Call `finish` last.
         """
         with self._transaction():
-            yield LocalSync(self, now)
+            yield LocalSync(self)
 
     def _finish_local(
         self,
@@ -431,16 +465,11 @@ class Store:
         return len(gone)
 
     def article_cache(self) -> dict[str, CachedArticle]:
-        """Path → what was read of every article file known, and the languages of its stored entry.
-
-        A record from before heads were kept is left out, so that article is
-        read again.
-        """
+        """Path → what was read of every article file known, and the languages of its stored entry."""
         rows = self._db.execute(
             """SELECT c.path, c.digest, c.size, c.mtime_ns, c.entry_id, c.head, e.listing
                FROM article_cache c
-               LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?
-               WHERE c.entry_id IS NULL OR c.head IS NOT NULL""", (LOCAL,))
+               LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?""", (LOCAL,))
         return {
             path: CachedArticle(
                 digest, size, mtime, entry_id,
@@ -627,15 +656,14 @@ def dumps_state(states: Sequence[SourceState]) -> str:
 class LocalSync:
     """A local-article sync in progress: see `Store.local_sync`."""
 
-    def __init__(self, store: Store, now: datetime) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._now = now
         self._offered: set[str] = set()
         self._new = self._changed = self._unchanged = 0
 
     def add(self, item: Incoming) -> None:
         """Store one article parsed now, if it changed."""
-        stats = self._store._upsert(LOCAL, (item,), self._now)
+        stats = self._store._upsert(LOCAL, (item,), None)
         self._new += stats.new
         self._changed += stats.changed
         self._unchanged += stats.unchanged

@@ -142,6 +142,30 @@ def test_duplicate_ids_keep_the_first_and_report_the_second(project: Path) -> No
     assert "already used by sources/articles/dup-a.md" in problem.reason
 
 
+def test_an_id_taken_by_an_earlier_file_moves_back_when_that_file_goes(project: Path) -> None:
+    """Ownership follows path order in every build, whatever the store remembers."""
+    from atomcheck import assert_valid_atom
+
+    from feeds.build import build
+
+    folder = project / "sources" / "articles"
+    add_fixture(project, "dup-b.md")
+    config = _config(project)
+    build(config, fetch=False)  # dup-b.md alone: its id is its own, and it is stored
+    add_fixture(project, "dup-a.md")  # earlier in path order: takes the id
+    taken = build(config, fetch=False)
+    assert [(p.where.split(":")[0], p.reason) for p in taken.problems] == [
+        ("sources/articles/dup-b.md", "id 'tag:127.0.0.1,2024:same-id' is already used by "
+                                      "sources/articles/dup-a.md")]
+    [entry] = assert_valid_atom(project / "output" / "all.atom").entries
+    assert entry.title == "The first claim to an id"
+    (folder / "dup-a.md").unlink()
+    back = build(config, fetch=False)
+    assert back.problems == ()
+    [entry] = assert_valid_atom(project / "output" / "all.atom").entries
+    assert entry.title == "The second claim to an id"
+
+
 def test_drafts_are_skipped(project: Path) -> None:
     add_fixture(project, "draft.md", "only-required.md")
     result = read_articles(_config(project))
@@ -183,13 +207,21 @@ def test_no_front_matter_is_reported(tmp_path: Path) -> None:
 
 def test_unchanged_articles_are_not_parsed_again(project: Path) -> None:
     import os
+    from dataclasses import replace
 
     add_fixture(project, "bilingual.md", "only-required.md", "draft.md")
+    for path in (project / "sources" / "articles").iterdir():
+        os.utime(path, ns=(10**18, 10**18))  # saved a while ago: its stat can be trusted
     config = _config(project)
     first = read_articles(config)
     names = {f"sources/articles/{n}" for n in ("bilingual.md", "only-required.md", "draft.md")}
     assert set(first.cache_updates) == names and set(first.present) == names
     cache = dict(first.cache_updates)
+    # Saved just before it was read, a file may change again within the same
+    # tick of the clock, keeping its stat: it is read (not parsed) next time.
+    recent = read_articles(config, {**cache, "sources/articles/draft.md": replace(
+        cache["sources/articles/draft.md"], mtime_ns=-1)})
+    assert list(recent.cache_updates) == ["sources/articles/draft.md"] and recent.entries == ()
     second = read_articles(config, cache)
     assert second.cache_updates == {} and second.entries == () and second.drafts == 1
     assert sorted(second.ids) == sorted(e.id for e in first.entries)

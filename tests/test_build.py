@@ -252,8 +252,8 @@ def test_incremental_rebuilds_equal_a_fresh_build(shipped_project: Path, tmp_pat
     build(config, fetch=False)
     articles = sorted((shipped_project / "sources" / "articles").iterdir())
     edited, removed = articles[0], articles[1]
-    # The edit declares its time: an undeclared change would be dated "now",
-    # which a fresh build, seeing the article for the first time, cannot know.
+    # The edit declares its time; an edit keeping its dates keeps them (see
+    # test_incremental.py), as a fresh build, seeing only the file, must.
     text = edited.read_text(encoding="utf-8").replace("\nupdated:", "\nold-updated:")
     edited.write_text(text.replace("title:", "updated: 2026-01-02T03:04:05Z\ntitle: Edited", 1)
                       + "\nOne more line.\n", encoding="utf-8")
@@ -356,7 +356,6 @@ def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all
     for n in range(52, 60):
         (folder / f"brief-{n:03}.md").unlink()
     _write_brief(folder, 3, 200, zh=True, en=True, tags=("storage",))
-    # (A change keeping its date would be dated now, which a full parse cannot know.)
     _write_brief(folder, 51, 52, zh=False, en=True, tags=("storage",))
     again = build(config, fetch=False)
     assert again.entries == 53 and len(again.problems) == 1

@@ -10,7 +10,7 @@ import pytest
 
 from feeds.errors import StoreError
 from feeds.model import Entry, Variant
-from feeds.store import SCHEMA_VERSION, Incoming, Store, decide_updated
+from feeds.store import SCHEMA_VERSION, Incoming, Store, decide_updated, local_updated
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -29,6 +29,30 @@ def test_decide_updated_rules() -> None:
     assert decide_updated(kept, "h2", T0, NOW) == (NOW, True)  # silent edit: dated now
     later = T0 + timedelta(days=1)
     assert decide_updated(kept, "h2", later, NOW) == (later, True)
+
+
+def test_local_updated_is_the_files_own() -> None:
+    kept = ("h", T0.isoformat(), T0.isoformat())
+    assert local_updated(None, "h", T0) == (T0, True)
+    assert local_updated(kept, "h", T0) == (T0, False)
+    assert local_updated(kept, "h2", T0) == (T0, True)  # an edit keeping its dates keeps them
+    later = T0 + timedelta(days=1)
+    assert local_updated(kept, "h", later) == (later, True)
+    # A time an earlier version gave a silent edit is put back to the file's.
+    assert local_updated(("h", T0.isoformat(), NOW.isoformat()), "h", T0) == (T0, True)
+
+
+def test_a_local_article_edited_and_reverted_keeps_its_time(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    article = replace(_entry(1), origin="sources/articles/a.md")
+    edited = replace(_entry(1, "edited"), origin="sources/articles/a.md")
+    with Store(tmp_path / "s.sqlite3") as store:
+        for offered, stats in ((article, (1, 0, 0)), (edited, (0, 1, 0)), (edited, (0, 0, 1)),
+                               (article, (0, 1, 0))):
+            result = store.sync_local([Incoming(offered, T0)])
+            assert (result.new, result.changed, result.unchanged) == stats
+            assert store.entries() == [offered]  # dated T0, as its file says
 
 
 def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -> None:
@@ -190,29 +214,39 @@ def test_migration_lists_entries_stored_by_an_older_schema(tmp_path: Path) -> No
         assert store.published_entries() == [entry]
 
 
-def test_article_records_from_before_heads_are_read_again(tmp_path: Path) -> None:
-    from feeds.model import ArticleHead, CachedArticle
+def test_a_store_from_an_earlier_version_reads_every_article_again(tmp_path: Path) -> None:
+    """Earlier versions dated silent edits when noticed; their records are forgotten."""
     from feeds.store import _MIGRATIONS
 
     path = tmp_path / "s.sqlite3"
     db = sqlite3.connect(path)
-    for script in _MIGRATIONS[:3]:
+    for script in _MIGRATIONS[:4]:
         db.executescript(script)
-    db.executemany("INSERT INTO article_cache (path, digest, size, mtime_ns, entry_id) "
-                   "VALUES (?, 'd', 1, 1, ?)", [("a.md", "urn:a"), ("draft.md", None)])
-    db.execute("PRAGMA user_version=3")
+    db.executemany("INSERT INTO article_cache (path, digest, size, mtime_ns, entry_id, head) "
+                   "VALUES (?, 'd', 1, 1, ?, ?)",
+                   [("a.md", "urn:a", '["2025-01-01T00:00:00+00:00",[],[],null]'),
+                    ("draft.md", None, None)])
+    db.execute("PRAGMA user_version=4")
     db.commit()
     db.close()
     with Store(path) as store:
-        # The article's record says nothing of its place in the feeds: left out, read again.
-        assert store.article_cache() == {"draft.md": CachedArticle("d", 1, 1, None)}
+        assert store.article_cache() == {}
+
+
+def test_article_records_know_the_languages_of_their_stored_entry(tmp_path: Path) -> None:
+    from feeds.model import ArticleHead, CachedArticle
+
+    with Store(tmp_path / "s.sqlite3") as store:
         head = ArticleHead("urn:a", T0, ("科技",), ("desk",), "zh")
         entry = Entry(id="urn:a", variants=(Variant("zh", "新", "<p>新</p>"),), updated=T0,
                       published=T0, tags=("科技",), authors=("desk",))
-        store.sync_local([Incoming(entry, T0)], T0, keep=(),
-                         cache={"a.md": CachedArticle("e", 2, 2, "urn:a", head)})
-        assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, ("zh",))
-        store.sync_local([], T0, keep=(), cache={})  # the entry goes; the record stays
+        store.sync_local([Incoming(entry, T0)], keep=(), cache={
+            "a.md": CachedArticle("e", 2, 2, "urn:a", head),
+            "draft.md": CachedArticle("d", 1, 1, None)})
+        assert store.article_cache() == {
+            "a.md": CachedArticle("e", 2, 2, "urn:a", head, ("zh",)),
+            "draft.md": CachedArticle("d", 1, 1, None)}
+        store.sync_local([], keep=(), cache={})  # the entry goes; the record stays
         assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, None)
 
 
