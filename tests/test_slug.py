@@ -134,3 +134,18 @@ def test_tags_that_differ_in_symbols_get_feeds_of_their_own(project: Path) -> No
         feed = assert_valid_atom(path)
         assert [e.title for e in feed.entries] == ["Languages"]
         assert len(feed.entries[0].tags) == 9
+
+
+def test_long_tags_are_cut_to_the_limit_and_stay_apart() -> None:
+    """A slug is a file name: at most 120 bytes of the tag, then a digest of the whole."""
+    stem = "储能" * 30 + "-battery-" * 10  # 180 + 90 bytes of UTF-8
+    first, second = slugify(stem + "a"), slugify(stem + "b")
+    assert first != second
+    for slug in (first, second):
+        head, digest = slug.rsplit("-", 1)
+        assert len(head.encode("utf-8")) <= 120 and head.startswith("储能" * 20)
+        assert len(digest) == 8 and all(c in "0123456789abcdef" for c in digest)
+    # At the limit nothing is cut.
+    exact = "a" * 120
+    assert slugify(exact) == exact
+    assert slugify(exact + "a").startswith("a" * 120 + "-")
