@@ -92,9 +92,16 @@ def read_articles(
         return ArticlesResult((), (), 0, 0)
     whole = cache is None
     cache = cache or {}
-    files = _article_files(root, _shown_path(root, config.root))
+    shown_root = _shown_path(root, config.root)
+    files, unlisted = _article_files(root, shown_root)
+    problems: list[Problem] = [
+        Problem(folder, f"cannot read this folder ({exc.strerror or exc}); its articles "
+                        "are kept as they were until it can be read again")
+        for folder, exc in unlisted
+    ]
+    if unlisted:
+        files = _with_unlisted(files, unlisted, cache, root, shown_root)
     fingerprint = settings_fingerprint(config).encode()
-    problems: list[Problem] = []
     updates: dict[str, CachedArticle] = {}
     known: dict[str, CachedArticle] = {}  # shown path → the record of an unchanged file
     # (shown path, slug, file path) of each file to read. The workers read
@@ -122,6 +129,10 @@ def read_articles(
                     continue
         except OSError as exc:
             problems.append(Problem(f"{shown}:1", _unreadable(exc)))
+            if cache.get(shown) is not None:
+                # A file that cannot be read now (its permissions, a folder
+                # that cannot be listed) keeps what was published of it.
+                known[shown] = cache[shown]
             continue
         stats[shown] = (st.st_size, _kept_mtime(st, trusted_before))
         todo.append((shown, rel, path))
@@ -272,14 +283,20 @@ def _digest(fingerprint: bytes, data: bytes) -> str:
     return _settings_tag(fingerprint) + ":" + hashlib.sha256(fingerprint + data).hexdigest()
 
 
-def _article_files(root: Path, shown_root: str) -> list[tuple[str, str, str]]:
+def _article_files(
+    root: Path, shown_root: str
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, OSError]]]:
     """(shown path, slug, file path) of every article file below `root`, in path order.
 
+    Also every folder that could not be listed, as (shown path, error): the
+    articles in it are not gone, only out of sight, and must not be dropped.
     Hidden files and folders (a leading dot) are skipped. os.scandir with plain
     strings: a Path per file made listing 10,000 articles cost a second.
     """
     found: list[tuple[tuple[str, ...], str]] = []
+    unlisted: list[tuple[str, OSError]] = []
     stack: list[tuple[str, tuple[str, ...]]] = [(str(root), ())]
+    prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
     while stack:
         folder, parts = stack.pop()
         try:
@@ -292,16 +309,38 @@ def _article_files(root: Path, shown_root: str) -> list[tuple[str, str, str]]:
                     elif (item.name.lower().endswith(ARTICLE_SUFFIXES)
                           and item.is_file()):
                         found.append(((*parts, item.name), item.path))
-        except OSError:
-            continue
+        except OSError as exc:
+            unlisted.append((prefix + "/".join(parts) if parts else shown_root, exc))
     found.sort()
-    prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
     files = []
     for parts, path in found:
         rel = "/".join(parts)
         stem = rel.rsplit(".", 1)[0]
         files.append((prefix + rel, stem, path))
-    return files
+    return files, sorted(unlisted, key=lambda item: item[0])
+
+
+def _with_unlisted(
+    files: list[tuple[str, str, str]],
+    unlisted: Sequence[tuple[str, OSError]],
+    cache: Mapping[str, CachedArticle],
+    root: Path,
+    shown_root: str,
+) -> list[tuple[str, str, str]]:
+    """`files` and the articles known to lie in folders that could not be listed.
+
+    Those are then treated like files that cannot be read: reported, and kept
+    as the store has them.
+    """
+    prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
+    folders = [prefix if folder == shown_root else folder + "/" for folder, _exc in unlisted]
+    listed = {shown for shown, _rel, _path in files}
+    hidden = []
+    for shown in cache:
+        if shown not in listed and any(shown.startswith(folder) for folder in folders):
+            rel = shown[len(prefix):]
+            hidden.append((shown, rel.rsplit(".", 1)[0], str(root / rel)))
+    return sorted([*files, *hidden], key=lambda item: tuple(item[0].split("/")))
 
 
 # Below this many files a process pool costs more than it saves.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import REPO, add_fixture
+from conftest import REPO, add_fixture, child_env
 from filemodes import obey_file_modes, read_only_is_enforced
 
 from feeds.build import build
@@ -375,3 +375,35 @@ def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all
     [french] = [e for e in assert_valid_atom(out / "tags" / "storage.atom").entries
                 if e.title == "Brief 80"]
     assert french.title_detail.language == "fr"
+
+
+@pytest.mark.parametrize(("unreadable", "says"), [
+    ("sources/articles/news", "sources/articles/news: cannot read this folder (Permission denied)"),
+    ("sources/articles/news/a.md", "sources/articles/news/a.md:1: cannot read file: Permission denied"),
+])
+def test_an_unreadable_article_or_folder_keeps_what_was_published(
+    project: Path, unreadable: str, says: str
+) -> None:
+    """Articles out of sight for a while (permissions, a mount) are not deleted from the feeds."""
+    articles = project / "sources" / "articles"
+    (articles / "news").mkdir()
+    shutil.copy(REPO / "tests" / "data" / "articles" / "bilingual.md", articles / "news" / "a.md")
+    add_fixture(project, "only-required.md")
+    build(load_config(project), fetch=False)
+    before = _snapshot(project / "output")
+    assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 2
+    add_fixture(project, "draft.md")  # a change, so the build does run
+    (project / unreadable).chmod(0)
+    try:
+        result = subprocess.run([sys.executable, "-m", "feeds", "build"], cwd=project,
+                                env=child_env(), preexec_fn=obey_file_modes,
+                                capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        (project / unreadable).chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(project / "output") == before
+    # Readable again, nothing was lost and nothing is reported.
+    assert not build(load_config(project), fetch=False).problems
+    assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 2
