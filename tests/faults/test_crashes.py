@@ -269,8 +269,13 @@ def test_kill_9_during_builds_leaves_valid_feeds_and_store(
         corpus.revise(rng, rng.randint(ARTICLES - 20, ARTICLES + 20), CHANGED, round_)
         before = _contents(output)
         proc = _start(["build"], project)
-        where = _kill_moment(proc, rng, round_, duration, _writing_output(output))
-        running += proc.poll() is None
+        where, waited = _kill_moment(proc, rng, round_, duration, _writing_output(output))
+        hit = proc.poll() is None
+        running += hit
+        if not hit and waited is not None:
+            # Builds run faster now than the timed one did (the machine was
+            # busier then): aim the next kills within the time this one took.
+            duration = max(waited * 0.9, 0.05)
         assert _kill_9(proc) == [], f"{where}: the killed build left processes behind"
         checker.check(where)
         _assert_store_sound(project / STORE, where)
@@ -332,8 +337,8 @@ def _writing_store(project: Path) -> Callable[[], bool]:
 
 
 def _kill_moment(proc: subprocess.Popen[str], rng: random.Random, round_: int, duration: float,
-                 busy: Callable[[], bool]) -> str:
-    """Wait for a random moment of `proc`'s run; describe it.
+                 busy: Callable[[], bool]) -> tuple[str, float | None]:
+    """Wait for a random moment of `proc`'s run; describe it, and the random delay waited.
 
     Two rounds in three wait a random delay up to a whole run. Storing and
     writing take a few milliseconds of it, so every third round waits until
@@ -342,11 +347,11 @@ def _kill_moment(proc: subprocess.Popen[str], rng: random.Random, round_: int, d
     if round_ % 3:
         delay = rng.uniform(0, duration)
         time.sleep(delay)
-        return f"round {round_}: killed after {delay:.3f} s of {duration:.2f} s"
+        return f"round {round_}: killed after {delay:.3f} s of {duration:.2f} s", delay
     assert _wait_until(proc, busy), f"round {round_}: the moment to kill never came"
     delay = rng.uniform(0, 0.02)
     time.sleep(delay)
-    return f"round {round_}: killed {delay:.3f} s after it began to write"
+    return f"round {round_}: killed {delay:.3f} s after it began to write", None
 
 
 def _holds_version(project: Path, version: int) -> bool:
@@ -428,8 +433,11 @@ def test_kill_9_during_fetches_stores_each_source_whole(
         rounds["now"] = round_
         before = _stored_rounds(project)
         proc = _start(["fetch"], project)
-        where = _kill_moment(proc, rng, round_, duration, _writing_store(project))
-        killed_running += proc.poll() is None
+        where, waited = _kill_moment(proc, rng, round_, duration, _writing_store(project))
+        hit = proc.poll() is None
+        killed_running += hit
+        if not hit and waited is not None:
+            duration = max(waited * 0.9, 0.05)  # as for builds: aim within the time it took
         _kill_9(proc)
         _assert_store_sound(project / STORE, where)
         stored = _stored_rounds(project)
