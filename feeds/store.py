@@ -294,12 +294,17 @@ class Store:
         first_seen = now.timestamp()
         items = list(incoming)
         known = self._known([item.entry.id for item in items])
-        for item in items:
+        for position, item in enumerate(items):
             entry = item.entry
             digest = (entry.digest if isinstance(entry, StoredForm)
                       else item.digest or content_hash(entry))
             stored = known.get(entry.id)
-            updated, write = decide_updated(stored, digest, item.declared_updated, now)
+            # Items without a date that arrive together would all be dated
+            # `now`, one instant for many entries, in no order. Each is seen a
+            # microsecond before the one above it, which keeps the feed's own
+            # order (newest first) and tells them apart, deterministically.
+            seen = now - timedelta(microseconds=position)
+            updated, write = decide_updated(stored, digest, item.declared_updated, seen)
             if not write:
                 unchanged += 1
                 continue

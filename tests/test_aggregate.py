@@ -360,3 +360,29 @@ def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
         assert sum(store.count_entries(o.key) for o in outcomes) == 30 * 150
     build(config, fetch=False)
     assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 50
+
+
+def _dateless_rss(guids: list[str]) -> str:
+    return rss([(g, f"Item {g}", f"Text of {g}.") for g in guids]).replace(
+        "<pubDate>", "<!--").replace("</pubDate>", "-->")
+
+
+def test_entries_without_dates_keep_the_feed_order(project: Path, feed_server: FeedServer) -> None:
+    """Undated items fetched together get distinct times in feed order, kept on refetch."""
+    route = "/undated.xml"
+    url = feed_server.route(route, Response(body=_dateless_rss(["u3", "u2", "u1"])))
+    write_links(project, url)
+    config = load_config(project)
+    build(config, settings=FAST)
+    first = assert_valid_atom(project / "output" / "all.atom").entries
+    assert [e.title for e in first] == ["Item u3", "Item u2", "Item u1"]
+    times = [e.updated for e in first]
+    assert len(set(times)) == 3 and times == sorted(times, reverse=True)
+    feed_server.route(route, Response(body=_dateless_rss(["u4", "u3", "u2", "u1"])))
+    [outcome] = fetch(config, only_url=url, settings=FAST)
+    assert (outcome.new, outcome.changed) == (1, 0)
+    build(config, fetch=False)
+    second = assert_valid_atom(project / "output" / "all.atom").entries
+    assert [e.title for e in second] == ["Item u4", "Item u3", "Item u2", "Item u1"]
+    assert {e.title: e.updated for e in second[1:]} == {e.title: e.updated for e in first}
+    assert second[0].updated > second[1].updated
