@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from .config import Config
+from .links import url_path
 from .model import RenderedFeed
 from .render import ATOM_TYPE, feed_url
 
@@ -38,7 +39,7 @@ def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
         if not rows:
             continue
         items = "\n".join(
-            f'    <li><a href="{esc(f.spec.path)}">{esc(f.spec.title)}</a> '
+            f'    <li><a href="{esc(url_path(f.spec.path))}">{esc(f.spec.title)}</a> '
             f"<small>({f.entry_count} entries)</small></li>"
             for f in rows
         )

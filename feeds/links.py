@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from urllib.parse import unquote_plus, urljoin, urlsplit
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit
 
 from .sanitise import clean_text
 
@@ -33,6 +33,19 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _SAFE = frozenset("!$&'()*+,;=:@/?") | _UNRESERVED
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")
 _UNSAFE_IN_LINK = re.compile(r'[\s<>"]')
+# What RFC 3986 allows nowhere in a URI: non-ASCII (RFC 3987 §3.1 maps it to
+# UTF-8 escapes), controls, space and `<>"{}|\^``.
+_NOT_IN_URI = re.compile(r'[^\x21-\x7e]|[<>"{}|\\^`]')
+# RFC 4151 §2.1: tagURI = "tag:" taggingEntity ":" specific [ "#" fragment ],
+# taggingEntity = (DNSname / emailAddress) "," date, specific = *(pchar / "/" / "?").
+_DNS_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+_TAG_CHARS = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*"
+_TAG_URI = re.compile(
+    rf"tag:(?:{_DNS_NAME}|[A-Za-z0-9._-]+@{_DNS_NAME}),\d{{4}}(?:-\d\d(?:-\d\d)?)?:"
+    rf"{_TAG_CHARS}(?:#{_TAG_CHARS})?")
+_UUID_URN = re.compile(r"urn:uuid:[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}", re.IGNORECASE)
+_ABSOLUTE_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9._~!$&'()*+,;=:@/?#\[\]-]|%[0-9A-Fa-f]{2})+")
 
 
 def canonical_link(url: str) -> str:
@@ -110,6 +123,67 @@ def _normalise_escapes(text: str) -> str:
         c if c in _SAFE or c == "%" else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
         for c in escaped
     )
+
+
+def _percent_encode(m: re.Match[str]) -> str:
+    return "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogatepass"))
+
+
+def iri_to_uri(text: str) -> str:
+    """`text` with what no URI may hold percent-encoded as UTF-8 (RFC 3987 §3.1).
+
+    Non-ASCII, controls, spaces and `<>"{}|\\^`` become escapes; everything
+    else, existing escapes included, is kept, so a valid URI is returned
+    byte-identical (ids are forever: a changed id is a new entry to readers).
+    """
+    return _NOT_IN_URI.sub(_percent_encode, text)
+
+
+def tag_specific(text: str) -> str:
+    """`text` as the specific part of a `tag:` URI (RFC 4151 §2.1: *( pchar / "/" / "?" )).
+
+    What pchar does not allow (non-ASCII above all: an id built from the tag
+    `科技` or the file `储能 新闻.md`) is percent-encoded as UTF-8; text that is
+    already valid is returned unchanged, so no existing id moves. A `%` is
+    kept only where it starts an escape.
+    """
+    if re.fullmatch(_TAG_CHARS, text):
+        return text
+    return "".join(
+        c if c in _SAFE or (c == "%" and re.match(r"[0-9A-Fa-f]{2}", text[i + 1:i + 3]))
+        else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
+        for i, c in enumerate(text)
+    )
+
+
+def valid_id(text: str | None) -> str | None:
+    """`text` as an id feed validators accept, or None when it cannot be one.
+
+    An id must be an absolute IRI (RFC 4287 §4.2.6); the W3C validator also
+    checks the grammar of `tag:` (RFC 4151) and `urn:uuid:` (RFC 4122) ids.
+    Non-ASCII and spaces are encoded (`iri_to_uri`); anything else invalid
+    (no scheme, a malformed UUID) gives None, so the caller falls back.
+    """
+    if text is None:
+        return None
+    uri = iri_to_uri(clean_text(text).strip())
+    if not _ABSOLUTE_URI.fullmatch(uri):
+        return None
+    scheme = uri.split(":", 1)[0].lower()
+    if scheme == "tag" and not _TAG_URI.fullmatch(uri):
+        return None
+    if uri[:9].lower() == "urn:uuid:" and not _UUID_URN.fullmatch(uri):
+        return None
+    return uri
+
+
+def url_path(path: str) -> str:
+    """A relative file path (`tags/科技.atom`) as a URL path: each byte outside pchar escaped.
+
+    Links to written files (self links, index.html, feeds.opml) must equal
+    the URL a client fetches, which servers decode back to the file name.
+    """
+    return quote(path, safe="/!$&'()*+,;=:@")
 
 
 def _is_tracking(param: str) -> bool:

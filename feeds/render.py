@@ -13,6 +13,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config
+from .links import tag_specific, url_path, valid_id
 from .model import Entry, FeedItem, FeedSpec, Variant
 from .slug import slugify
 
@@ -33,12 +34,22 @@ def variant_id(entry: Entry, variant: Variant) -> str:
 
 
 def feed_id(spec: FeedSpec, config: Config) -> str:
-    """A stable id for a feed, from the site authority and the feed's path."""
-    return f"tag:{config.authority},{config.id_date}:feed/{spec.path.removesuffix('.atom')}"
+    """A stable id for a feed, from the site authority and the feed's path.
+
+    A tag: URI's specific part is ASCII (RFC 4151 §2.1), so a path such as
+    `tags/科技` is percent-encoded; ASCII paths give the id they always had.
+    """
+    specific = tag_specific(f"feed/{spec.path.removesuffix('.atom')}")
+    return f"tag:{config.authority},{config.id_date}:{specific}"
 
 
 def feed_url(path: str, config: Config) -> str:
-    return config.base_url + path
+    """The URL a written file is served at: its path percent-encoded below the base URL.
+
+    A self link must equal the URL a client fetched (RFC 4287 §4.2.7.2), and
+    that URL is ASCII (RFC 3986); the server decodes it back to the file.
+    """
+    return config.base_url + url_path(path)
 
 
 def lang_feed_paths(config: Config) -> Mapping[str, str]:
@@ -137,7 +148,12 @@ def _add_entry(
     if entry.link:
         extras.links.append({"rel": "alternate", "type": "text/html", "href": entry.link})
     if entry.source is not None:
+        # A remote feed's own id may be no URI at all (a malformed urn:uuid:);
+        # the source's URL then stands for it. RFC 4287 §4.2.11 wants an
+        # `updated` in atom:source: entries stored before one was always
+        # given fall back to their own.
         extras.source = {
-            "id": entry.source.id, "title": entry.source.title,
-            "link": entry.source.link, "updated": entry.source.updated,
+            "id": valid_id(entry.source.id) or valid_id(entry.origin) or entry.id,
+            "title": entry.source.title,
+            "link": entry.source.link, "updated": entry.source.updated or entry.updated,
         }

@@ -362,6 +362,19 @@ def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
     assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 50
 
 
+def test_source_gets_a_valid_id_and_an_updated(project: Path, feed_server: FeedServer) -> None:
+    """A remote feed's malformed id gives way to its URL; without a date, its newest entry's."""
+    body = atom([*ATOM_ITEMS, ("a2", "Linkers too", "Linking is faster.")]).replace(
+        "<id>urn:loop:feed</id>", "<id>urn:uuid:0000-not-a-uuid</id>").replace(
+        "<updated>2025-09-20T00:00:00Z</updated>", "")
+    url = feed_server.route("/bad-id.xml", Response(body=body))
+    write_links(project, url)
+    build(load_config(project), settings=FAST)
+    entries = assert_valid_atom(project / "output" / "all.atom").entries
+    assert {e.source.id for e in entries} == {url}
+    assert {e.source.updated for e in entries} == {"2025-09-11T08:00:00+00:00"}
+
+
 def _dateless_rss(guids: list[str]) -> str:
     return rss([(g, f"Item {g}", f"Text of {g}.") for g in guids]).replace(
         "<pubDate>", "<!--").replace("</pubDate>", "-->")
