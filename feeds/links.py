@@ -32,7 +32,17 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # Characters left as they are in a path or query: RFC 3986 pchar plus "/" and "?".
 _SAFE = frozenset("!$&'()*+,;=:@/?") | _UNRESERVED
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")
-_UNSAFE_IN_LINK = re.compile(r'[\s<>"]')
+# Spaces and `<>"`, and the code points RFC 3987 §2.2 leaves out of IRIs
+# (surrogates, noncharacters such as U+FFFE and U+2FFFE, tag characters and,
+# outside a query, private use, here everywhere): a published link must be an
+# IRI, so these are percent-encoded. Other non-ASCII stays as it is, readable
+# and the same as in the links already stored.
+_NONCHARACTERS = "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+_UNSAFE_IN_LINK = re.compile(
+    '[\\s<>"\x7f\ud800-\uf8ff\ufdd0-\ufdef\U000e0000-\U000e0fff\U000f0000-\U0010ffff'
+    + _NONCHARACTERS + "]")
+_BAD_AUTHORITY = re.compile(r'[\\{}|^`"<>\[\]]|%(?![0-9A-Fa-f]{2})')
+_NOT_IN_PATH = re.compile(r"[\[\]{}|\\^`]|%(?![0-9A-Fa-f]{2})")
 # What RFC 3986 allows nowhere in a URI: non-ASCII (RFC 3987 §3.1 maps it to
 # UTF-8 escapes), controls, space and `<>"{}|\^``.
 _NOT_IN_URI = re.compile(r'[^\x21-\x7e]|[<>"{}|\\^`]')
@@ -205,9 +215,7 @@ def absolute_url(url: str | None, base: str | None) -> str | None:
     text = clean_text(url).strip()
     if not text:
         return None
-    text = _UNSAFE_IN_LINK.sub(
-        lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), text
-    )
+    text = _UNSAFE_IN_LINK.sub(_percent_encode, text)
     try:
         joined = urljoin(base, text) if base else text
         parts = urlsplit(joined)
@@ -215,6 +223,21 @@ def absolute_url(url: str | None, base: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
+    # Past the host, `[]{}|\\^`` and a `%` that starts no escape are not allowed
+    # in an IRI either (RFC 3987 §2.2); brackets are, in the host (IPv6).
+    try:
+        parts.port  # noqa: B018  (raises on a port that is no number: no page has it)
+    except ValueError:
+        return None
+    authority = parts.netloc.split("]")[-1] if "[" in parts.netloc else parts.netloc
+    if _BAD_AUTHORITY.search(authority) or parts.netloc.count("@") > 1:
+        return None  # no host has these; the link leads nowhere
+    head = f"{parts.scheme}://{parts.netloc}"
+    if joined.startswith(head) and _NOT_IN_PATH.search(joined, len(head)):
+        joined = head + _NOT_IN_PATH.sub(_percent_encode, joined[len(head):])
+    before, sep, fragment = joined.partition("#")
+    if "#" in fragment:  # a second `#` belongs to the fragment's text
+        joined = before + sep + fragment.replace("#", "%23")
     return joined
 
 

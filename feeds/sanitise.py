@@ -19,7 +19,11 @@ import nh3
 # XML 1.0 §2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 # Python strings hold surrogates only when something decoded bytes leniently
 # (surrogateescape, JSON "\ud800"); they cannot be encoded, so they go too.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# The C1 controls (U+0080-U+009F) are allowed but "discouraged" (§2.2): no
+# text means them, and in the wild they are the trace of bytes read in the
+# wrong encoding (0x80-0x9F of Windows-1252 or Shift_JIS read as Latin-1),
+# which readers show as boxes or act on as controls.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\ud800-\udfff\ufffe\uffff]")
 
 ALLOWED_TAGS: frozenset[str] = frozenset({
     "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
@@ -126,7 +130,7 @@ _RELATIVE_URL = re.compile(r'\s(?:href|src)="(?![A-Za-z][A-Za-z0-9+.-]*:)')
 
 
 def clean_text(s: str) -> str:
-    """`s` without the characters XML 1.0 forbids.
+    """`s` without the characters XML 1.0 forbids, and without C1 controls.
 
     A single NUL or form feed in a remote title would otherwise make lxml
     refuse to serialise the whole feed; removing them is the only safe repair,

@@ -217,3 +217,12 @@ def test_iri_to_uri_keeps_a_uri_and_encodes_the_rest() -> None:
 def test_url_path_escapes_each_non_ascii_byte_and_keeps_slashes() -> None:
     assert url_path("tags/科技.atom") == "tags/%E7%A7%91%E6%8A%80.atom"
     assert url_path("custom/tech-zh.atom") == "custom/tech-zh.atom"
+
+
+@given(st.text(), st.sampled_from(["", "http://example.org", "https://例子.org:8080/"]))
+def test_a_published_link_is_always_an_iri(text: str, prefix: str) -> None:
+    """Whatever a feed puts in a link, what is published is an IRI (RFC 3987) or nothing."""
+    import rfc3987
+
+    link = absolute_url(prefix + text, "http://example.org/dir/")
+    assert link is None or rfc3987.match(link, "IRI"), link
