@@ -13,7 +13,8 @@ import contextlib
 import re
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit
 
-from .sanitise import clean_text
+from .model import Person
+from .sanitise import clean_text, collapse_text
 
 # Query parameters that only say how someone arrived (campaigns, click ids,
 # newsletter ids, referrers), never which page it is. Compared case-insensitively.
@@ -32,6 +33,8 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # Characters left as they are in a path or query: RFC 3986 pchar plus "/" and "?".
 _SAFE = frozenset("!$&'()*+,;=:@/?") | _UNRESERVED
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")
+# RFC 5322 addr-spec, loosely: one @, no spaces, nothing that ends the form.
+_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
 # Spaces and `<>"`, and the code points RFC 3987 §2.2 leaves out of IRIs
 # (surrogates, noncharacters such as U+FFFE and U+2FFFE, tag characters and,
 # outside a query, private use, here everywhere): a published link must be an
@@ -239,6 +242,23 @@ def absolute_url(url: str | None, base: str | None) -> str | None:
     if "#" in fragment:  # a second `#` belongs to the fragment's text
         joined = before + sep + fragment.replace("#", "%23")
     return joined
+
+
+def author_contact(name: str, email: object, uri: object, base: str | None) -> Person | None:
+    """The Person for an author named `name`, or None when the feed gave no usable address.
+
+    A feed's author email and URI are kept so that readers can reach the
+    author (Atom `author/email` and `author/uri`, RSS `jo@example.org (Jo)`,
+    JSON Feed `authors[].url`). An email that is not one address is dropped;
+    the URI is resolved against `base` and, like an entry link, must be
+    http(s) (a `javascript:` author link must not get through).
+    """
+    mail = collapse_text(email) if isinstance(email, str) else ""
+    mail = mail if _EMAIL.fullmatch(mail) else ""
+    link = absolute_url(uri, base) if isinstance(uri, str) else None
+    if not name or not (mail or link):
+        return None
+    return Person(name, mail or None, link)
 
 
 def host_name(url: str) -> str | None:

@@ -134,6 +134,7 @@ def normalise_feed(
             updated=declared or now,
             published=published,
             authors=p.authors or author_fallback,
+            contacts=p.contacts if p.authors else (),
             tags=tags,
             link=p.link,
             origin=source_key,

@@ -128,8 +128,14 @@ def _add_entry(
     fe.updated(entry.updated)
     if entry.published is not None:
         fe.published(entry.published)
+    contacts = {p.name: p for p in entry.contacts}
     for name in entry.authors:
-        fe.author({"name": name})
+        person = contacts.get(name)
+        if person is None:
+            fe.author({"name": name})
+        else:  # feedgen leaves out the keys it is not given
+            fe.author({"name": name} | ({"email": person.email} if person.email else {})
+                      | ({"uri": person.uri} if person.uri else {}))
     for tag in entry.tags:
         fe.category(term=tag)
     fe.content(variant.content_html or "<p></p>", type="html")

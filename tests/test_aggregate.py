@@ -399,3 +399,29 @@ def test_entries_without_dates_keep_the_feed_order(project: Path, feed_server: F
     assert [e.title for e in second] == ["Item u4", "Item u3", "Item u2", "Item u1"]
     assert {e.title: e.updated for e in second[1:]} == {e.title: e.updated for e in first}
     assert second[0].updated > second[1].updated
+
+
+def test_authors_keep_their_email_and_uri(project: Path, feed_server: FeedServer) -> None:
+    """Atom author/email and uri, RSS `jo@example.org (Jo)` and JSON Feed authors[].url survive."""
+    rss_body = rss(RSS_ITEMS[:1]).replace(
+        "<category>", "<author>jo@example.org (Jo Lee)</author><category>")
+    atom_body = atom(ATOM_ITEMS).replace(
+        "<category ", "<author><name>Ann</name><email>ann@example.org</email>"
+                      "<uri>/people/ann</uri></author><category ")
+    doc = json.loads(json_feed(JSON_ITEMS))
+    doc["items"][0]["authors"] = [{"name": "王五", "url": "https://example.net/wang"}]
+    write_links(project, feed_server.route("/a.xml", Response(body=rss_body)),
+                feed_server.route("/b.xml", Response(body=atom_body)),
+                feed_server.route("/c.json", Response(body=json.dumps(doc, ensure_ascii=False),
+                                                      content_type="application/feed+json")))
+    add_fixture(project, "only-required.md")
+    build(load_config(project), settings=FAST)
+    entries = assert_valid_atom(project / "output" / "all.atom").entries
+    people = {e.title: dict(e.author_detail) for e in entries}
+    assert people == {
+        RSS_ITEMS[0][1]: {"name": "Jo Lee", "email": "jo@example.org"},
+        ATOM_ITEMS[0][1]: {"name": "Ann", "email": "ann@example.org",
+                           "href": "http://example.org/people/ann"},
+        JSON_ITEMS[0][1]: {"name": "王五", "href": "https://example.net/wang"},
+        "Only the required fields": {"name": "feeds"},
+    }
