@@ -95,7 +95,7 @@ def test_what_the_w3c_validator_rejects_fails(broken: str, message: str) -> None
 
 def test_self_link_of_a_file_is_its_percent_encoded_path(tmp_path: Path) -> None:
     """A written file's self link must be the site's base URL and its path, percent-encoded."""
-    feed = tmp_path / "output" / "tags" / "科技.atom"
+    feed = tmp_path / "site" / "tags" / "科技.atom"  # not output/: it is left invalid on purpose
     feed.parent.mkdir(parents=True)
     encoded = VALID.replace("all.atom", "tags/%E7%A7%91%E6%8A%80.atom")
     feed.write_text(encoded, encoding="utf-8")
