@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from .config import Config
-from .links import url_path
+from .links import site_uri, url_path
 from .model import RenderedFeed
 from .render import ATOM_TYPE, feed_url
 
@@ -78,7 +78,7 @@ def render_opml(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
             text=f.spec.title,
             title=f.spec.title,
             xmlUrl=feed_url(f.spec.path, config),
-            htmlUrl=config.base_url,
+            htmlUrl=site_uri(config.base_url),
         )
     ET.indent(opml)
     data: bytes = ET.tostring(opml, encoding="utf-8", xml_declaration=True)

@@ -190,6 +190,24 @@ def valid_id(text: str | None) -> str | None:
     return uri
 
 
+def site_uri(url: str) -> str:
+    """An http(s) URL as the ASCII URI a client sends: IDNA host, UTF-8 escapes elsewhere.
+
+    The base URL of the site may be written as an IRI (`https://例子.org/订阅/`);
+    links that must equal the URL fetched (self links) need the form a
+    client fetches. An ASCII URL is returned unchanged.
+    """
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    rest = url[len(f"{parts.scheme}://{parts.netloc}"):]
+    return iri_to_uri(f"{parts.scheme}://{netloc}{rest}")
+
+
 def url_path(path: str) -> str:
     """A relative file path (`tags/科技.atom`) as a URL path: each byte outside pchar escaped.
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config
-from .links import tag_specific, url_path, valid_id
+from .links import site_uri, tag_specific, url_path, valid_id
 from .model import Entry, FeedItem, FeedSpec, Variant
 from .slug import slugify
 
@@ -49,7 +49,7 @@ def feed_url(path: str, config: Config) -> str:
     A self link must equal the URL a client fetched (RFC 4287 §4.2.7.2), and
     that URL is ASCII (RFC 3986); the server decodes it back to the file.
     """
-    return config.base_url + url_path(path)
+    return site_uri(config.base_url) + url_path(path)
 
 
 def lang_feed_paths(config: Config) -> Mapping[str, str]:
@@ -103,7 +103,7 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     if spec.subtitle:
         fg.subtitle(spec.subtitle)
     fg.link(href=feed_url(spec.path, config), rel="self", type=ATOM_TYPE)
-    fg.link(href=config.base_url, rel="alternate", type="text/html")
+    fg.link(href=site_uri(config.base_url), rel="alternate", type="text/html")
     fg.author({"name": config.author})
     fg.generator("feeds", __version__, PROJECT_URL)
     if spec.filter.lang is not None:

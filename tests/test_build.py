@@ -408,3 +408,21 @@ def test_ids_and_self_links_of_non_ascii_names_are_valid_uris(project: Path) -> 
             assert_valid_atom(response.content, url=self_link)
     finally:
         server.stop()
+
+
+def test_an_internationalised_base_url_gives_ascii_self_links(project: Path) -> None:
+    """A base_url written as an IRI still gives self links in the form a client fetches."""
+    from lxml import etree
+
+    (project / "feeds.toml").write_text('base_url = "https://例子.org/订阅/"\n', encoding="utf-8")
+    _article(project, "a.md", "title: Storage news\ntags: [科技]\n")
+    build(load_config(project), fetch=False)
+    out = project / "output"
+    site = "https://xn--fsqu00a.org/%E8%AE%A2%E9%98%85/"
+    tag = assert_valid_atom(out / "tags" / "科技.atom")
+    assert tag.feed.id == "tag:xn--fsqu00a.org,2024:feed/tags/%E7%A7%91%E6%8A%80"
+    assert [link.href for link in tag.feed.links if link.rel == "self"] == [
+        site + "tags/%E7%A7%91%E6%8A%80.atom"]
+    opml = etree.parse(str(out / "feeds.opml"))
+    assert {o.get("xmlUrl") for o in opml.iter("outline")} == {
+        served_url(site, p.relative_to(out).as_posix()) for p in out.rglob("*.atom")}

@@ -15,6 +15,7 @@ from feeds.links import (
     canonical_link,
     host_name,
     iri_to_uri,
+    site_uri,
     tag_specific,
     url_path,
     valid_id,
@@ -226,3 +227,15 @@ def test_a_published_link_is_always_an_iri(text: str, prefix: str) -> None:
 
     link = absolute_url(prefix + text, "http://example.org/dir/")
     assert link is None or rfc3987.match(link, "IRI"), link
+
+
+@pytest.mark.parametrize(
+    ("url", "uri"),
+    [
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/"),
+        ("https://example.org/a%20b/", "https://example.org/a%20b/"),
+        ("https://例子.org:8443/订阅/", "https://xn--fsqu00a.org:8443/%E8%AE%A2%E9%98%85/"),
+    ],
+)
+def test_site_uri_is_what_a_client_fetches(url: str, uri: str) -> None:
+    assert site_uri(url) == uri
