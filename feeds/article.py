@@ -27,6 +27,7 @@ from cmarkgfm.cmark import Options
 from .config import Config
 from .errors import ArticleError
 from .lang import MIN_LETTERS, detect_language, letter_count, same_language, script_language
+from .links import iri_to_uri, tag_specific
 from .model import ArticleHead, Entry, Variant
 from .sanitise import clean_text, sanitise_html
 
@@ -311,15 +312,21 @@ def _to_datetime(value: Any, tz: ZoneInfo, fail: Any) -> datetime:
 
 
 def _entry_id(slug: str, config: Config) -> str:
-    """A stable URI for an article: its own id if that is a URI, else a tag: URI (RFC 4151)."""
+    """A stable URI for an article: its own id if that is a URI, else a tag: URI (RFC 4151).
+
+    Both are made valid URIs by percent-encoding (UTF-8) only what a URI or a
+    tag: URI's specific part may not hold, non-ASCII above all; an id that
+    was valid is kept byte-identical, since a changed id is a new entry to
+    every reader.
+    """
     if re.match(r"^[a-z][a-z0-9+.-]*:\S+$", slug, re.IGNORECASE) and not re.match(
             r"^\d", slug):
-        return slug
+        return iri_to_uri(slug)
     specific = "/".join(
         part for part in re.sub(r"[^\w/.-]+", "-", slug.strip()).split("/")
         if part not in ("", ".", "..")
     ) or "article-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return f"tag:{config.authority},{config.id_date}:{specific}"
+    return f"tag:{config.authority},{config.id_date}:{tag_specific(specific)}"
 
 
 def _sections(body: str, base_url: str, languages: Sequence[str] | None

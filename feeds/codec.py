@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .model import ArticleHead, Entry, Listing, SourceRef, StoredForm, Variant
+from .model import ArticleHead, Entry, Listing, Person, SourceRef, StoredForm, Variant
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -24,8 +24,14 @@ def _parse_dt(value: str | None) -> datetime | None:
 
 
 def entry_to_dict(entry: Entry) -> dict[str, Any]:
-    """A JSON-ready dict of `entry` (the store's serialised form)."""
-    return {
+    """A JSON-ready dict of `entry` (the store's serialised form).
+
+    `contacts` is there only when an author has an email or a URI: entries
+    without (every local article, most remote ones) keep the form and the
+    content hash they were stored with, so none looks changed; an entry
+    whose author's address was dropped before is stored again, once.
+    """
+    data = {
         "id": entry.id,
         "variants": [[v.lang, v.title, v.content_html, v.summary] for v in entry.variants],
         "updated": _dt(entry.updated),
@@ -38,6 +44,9 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
             entry.source.id, entry.source.title, entry.source.link, _dt(entry.source.updated)
         ],
     }
+    if entry.contacts:
+        data["contacts"] = [[p.name, p.email, p.uri] for p in entry.contacts]
+    return data
 
 
 def entry_from_dict(data: dict[str, Any]) -> Entry:
@@ -56,6 +65,7 @@ def entry_from_dict(data: dict[str, Any]) -> Entry:
         link=data.get("link"),
         origin=data.get("origin", ""),
         source=None if src is None else SourceRef(src[0], src[1], src[2], _parse_dt(src[3])),
+        contacts=tuple(Person(name, email, uri) for name, email, uri in data.get("contacts", ())),
     )
 
 

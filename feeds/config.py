@@ -7,6 +7,7 @@ typo that silently falls back to a default is worse than a refusal.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -61,8 +62,16 @@ class Config:
 
     @property
     def authority(self) -> str:
-        """The host part of the base URL, the authority of entry `tag:` URIs."""
-        return urlsplit(self.base_url).hostname or "localhost"
+        """The host part of the base URL, the authority of entry `tag:` URIs.
+
+        RFC 4151 §2.1 wants an ASCII DNS name there: an internationalised
+        host is written in its IDNA form (`例子.org` as `xn--fsqu00a.org`).
+        """
+        host = urlsplit(self.base_url).hostname or "localhost"
+        if not host.isascii():
+            with contextlib.suppress(UnicodeError):
+                host = host.encode("idna").decode("ascii")
+        return host
 
     @property
     def tz(self) -> ZoneInfo:

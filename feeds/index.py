@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from .config import Config
+from .links import site_uri, url_path
 from .model import RenderedFeed
 from .render import ATOM_TYPE, feed_url
 
@@ -39,7 +40,7 @@ def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
         if not rows:
             continue
         items = "\n".join(
-            f'    <li><a href="{esc(f.spec.path)}">{esc(f.spec.title)}</a> '
+            f'    <li><a href="{esc(url_path(f.spec.path))}">{esc(f.spec.title)}</a> '
             f"<small>({f.entry_count} {'entry' if f.entry_count == 1 else 'entries'})"
             "</small></li>"
             for f in rows
@@ -81,7 +82,7 @@ def render_opml(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
             text=f.spec.title,
             title=f.spec.title,
             xmlUrl=feed_url(f.spec.path, config),
-            htmlUrl=config.base_url,
+            htmlUrl=site_uri(config.base_url),
         )
     ET.indent(opml)
     data: bytes = ET.tostring(opml, encoding="utf-8", xml_declaration=True)

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ParseError
-from .links import absolute_url, host_name
-from .model import ParsedEntry, ParsedFeed
+from .links import absolute_url, author_contact, host_name
+from .model import ParsedEntry, ParsedFeed, Person
 from .sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
 
 
@@ -40,10 +40,10 @@ def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,
 
     link = absolute_url(_str(doc.get("home_page_url")), url)
     # JSON Feed 1.1 §"authors": an item without authors has the feed's.
-    feed_authors = _authors(doc)
+    feed_people = (_authors(doc), _contacts(doc, link or url))
     read = items if max_items is None else items[:max_items]
     entries = tuple(
-        _entry(item, link or url, feed_authors, max_categories)
+        _entry(item, link or url, feed_people, max_categories)
         for item in read if isinstance(item, dict)
     )
     skipped = len(read) - len(entries)
@@ -94,7 +94,8 @@ def _is_jsonfeed_version(value: object) -> bool:
     return host == "jsonfeed.org" and parts.path.startswith("/version/")
 
 
-def _entry(item: dict[str, Any], feed_base: str, feed_authors: tuple[str, ...],
+def _entry(item: dict[str, Any], feed_base: str,
+           feed_people: tuple[tuple[str, ...], tuple[Person, ...]],
            max_categories: int | None) -> ParsedEntry:
     guid = item.get("id")
     # The spec says id is a string, but 1.0 feeds in the wild use numbers.
@@ -122,6 +123,7 @@ def _entry(item: dict[str, Any], feed_base: str, feed_authors: tuple[str, ...],
     elif summary_html == content:
         summary_html = None
 
+    authors = _authors(item)
     return ParsedEntry(
         guid=guid or None,
         link=link,
@@ -130,7 +132,8 @@ def _entry(item: dict[str, Any], feed_base: str, feed_authors: tuple[str, ...],
         summary_html=summary_html,
         published=_date(item.get("date_published")),
         updated=_date(item.get("date_modified")),
-        authors=_authors(item) or feed_authors,
+        authors=authors or feed_people[0],
+        contacts=_contacts(item, base) if authors else feed_people[1],
         categories=_unique(  # a tag names a feed and a file: markup in one is never meant
             untyped_text(t) for t in _list(item.get("tags")) if isinstance(t, str)
         )[:max_categories],
@@ -140,12 +143,26 @@ def _entry(item: dict[str, Any], feed_base: str, feed_authors: tuple[str, ...],
 
 def _authors(obj: dict[str, Any]) -> tuple[str, ...]:
     """Author names from 1.1 `authors` (a list) or 1.0 `author` (one object)."""
-    people = obj.get("authors")
-    if not isinstance(people, list):
-        people = [obj.get("author")]
-    names = (collapse_text(p["name"]) for p in people
+    names = (collapse_text(p["name"]) for p in _people(obj)
              if isinstance(p, dict) and isinstance(p.get("name"), str))
     return _unique(names)
+
+
+def _people(obj: dict[str, Any]) -> list[Any]:
+    people = obj.get("authors")
+    return people if isinstance(people, list) else [obj.get("author")]
+
+
+def _contacts(obj: dict[str, Any], base: str) -> tuple[Person, ...]:
+    """The Person of each named author with a `url` (JSON Feed authors have no email)."""
+    found: dict[str, Person] = {}
+    for p in _people(obj):
+        if isinstance(p, dict) and isinstance(p.get("name"), str):
+            name = collapse_text(p["name"])
+            contact = author_contact(name, None, p.get("url"), base)
+            if contact is not None:
+                found.setdefault(name, contact)
+    return tuple(found.values())
 
 
 def _date(value: object) -> datetime | None:

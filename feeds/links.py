@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import re
-from urllib.parse import unquote_plus, urljoin, urlsplit
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit
 
-from .sanitise import clean_text
+from .model import Person
+from .sanitise import clean_text, collapse_text
 
 # Query parameters that only say how someone arrived (campaigns, click ids,
 # newsletter ids, referrers), never which page it is. Compared case-insensitively.
@@ -32,7 +33,32 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # Characters left as they are in a path or query: RFC 3986 pchar plus "/" and "?".
 _SAFE = frozenset("!$&'()*+,;=:@/?") | _UNRESERVED
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")
-_UNSAFE_IN_LINK = re.compile(r'[\s<>"]')
+# RFC 5322 addr-spec, loosely: one @, no spaces, nothing that ends the form.
+_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
+# Spaces and `<>"`, and the code points RFC 3987 §2.2 leaves out of IRIs
+# (surrogates, noncharacters such as U+FFFE and U+2FFFE, tag characters and,
+# outside a query, private use, here everywhere): a published link must be an
+# IRI, so these are percent-encoded. Other non-ASCII stays as it is, readable
+# and the same as in the links already stored.
+_NONCHARACTERS = "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+_UNSAFE_IN_LINK = re.compile(
+    '[\\s<>"\x7f\ud800-\uf8ff\ufdd0-\ufdef\U000e0000-\U000e0fff\U000f0000-\U0010ffff'
+    + _NONCHARACTERS + "]")
+_BAD_AUTHORITY = re.compile(r'[\\{}|^`"<>\[\]]|%(?![0-9A-Fa-f]{2})')
+_NOT_IN_PATH = re.compile(r"[\[\]{}|\\^`]|%(?![0-9A-Fa-f]{2})")
+# What RFC 3986 allows nowhere in a URI: non-ASCII (RFC 3987 §3.1 maps it to
+# UTF-8 escapes), controls, space and `<>"{}|\^``.
+_NOT_IN_URI = re.compile(r'[^\x21-\x7e]|[<>"{}|\\^`]')
+# RFC 4151 §2.1: tagURI = "tag:" taggingEntity ":" specific [ "#" fragment ],
+# taggingEntity = (DNSname / emailAddress) "," date, specific = *(pchar / "/" / "?").
+_DNS_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+_TAG_CHARS = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*"
+_TAG_URI = re.compile(
+    rf"tag:(?:{_DNS_NAME}|[A-Za-z0-9._-]+@{_DNS_NAME}),\d{{4}}(?:-\d\d(?:-\d\d)?)?:"
+    rf"{_TAG_CHARS}(?:#{_TAG_CHARS})?")
+_UUID_URN = re.compile(r"urn:uuid:[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}", re.IGNORECASE)
+_ABSOLUTE_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9._~!$&'()*+,;=:@/?#\[\]-]|%[0-9A-Fa-f]{2})+")
 
 
 def canonical_link(url: str) -> str:
@@ -112,6 +138,85 @@ def _normalise_escapes(text: str) -> str:
     )
 
 
+def _percent_encode(m: re.Match[str]) -> str:
+    return "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogatepass"))
+
+
+def iri_to_uri(text: str) -> str:
+    """`text` with what no URI may hold percent-encoded as UTF-8 (RFC 3987 §3.1).
+
+    Non-ASCII, controls, spaces and `<>"{}|\\^`` become escapes; everything
+    else, existing escapes included, is kept, so a valid URI is returned
+    byte-identical (ids are forever: a changed id is a new entry to readers).
+    """
+    return _NOT_IN_URI.sub(_percent_encode, text)
+
+
+def tag_specific(text: str) -> str:
+    """`text` as the specific part of a `tag:` URI (RFC 4151 §2.1: *( pchar / "/" / "?" )).
+
+    What pchar does not allow (non-ASCII above all: an id built from the tag
+    `科技` or the file `储能 新闻.md`) is percent-encoded as UTF-8; text that is
+    already valid is returned unchanged, so no existing id moves. A `%` is
+    kept only where it starts an escape.
+    """
+    if re.fullmatch(_TAG_CHARS, text):
+        return text
+    return "".join(
+        c if c in _SAFE or (c == "%" and re.match(r"[0-9A-Fa-f]{2}", text[i + 1:i + 3]))
+        else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
+        for i, c in enumerate(text)
+    )
+
+
+def valid_id(text: str | None) -> str | None:
+    """`text` as an id feed validators accept, or None when it cannot be one.
+
+    An id must be an absolute IRI (RFC 4287 §4.2.6); the W3C validator also
+    checks the grammar of `tag:` (RFC 4151) and `urn:uuid:` (RFC 4122) ids.
+    Non-ASCII and spaces are encoded (`iri_to_uri`); anything else invalid
+    (no scheme, a malformed UUID) gives None, so the caller falls back.
+    """
+    if text is None:
+        return None
+    uri = iri_to_uri(clean_text(text).strip())
+    if not _ABSOLUTE_URI.fullmatch(uri):
+        return None
+    scheme = uri.split(":", 1)[0].lower()
+    if scheme == "tag" and not _TAG_URI.fullmatch(uri):
+        return None
+    if uri[:9].lower() == "urn:uuid:" and not _UUID_URN.fullmatch(uri):
+        return None
+    return uri
+
+
+def site_uri(url: str) -> str:
+    """An http(s) URL as the ASCII URI a client sends: IDNA host, UTF-8 escapes elsewhere.
+
+    The base URL of the site may be written as an IRI (`https://例子.org/订阅/`);
+    links that must equal the URL fetched (self links) need the form a
+    client fetches. An ASCII URL is returned unchanged.
+    """
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    rest = url[len(f"{parts.scheme}://{parts.netloc}"):]
+    return iri_to_uri(f"{parts.scheme}://{netloc}{rest}")
+
+
+def url_path(path: str) -> str:
+    """A relative file path (`tags/科技.atom`) as a URL path: each byte outside pchar escaped.
+
+    Links to written files (self links, index.html, feeds.opml) must equal
+    the URL a client fetches, which servers decode back to the file name.
+    """
+    return quote(path, safe="/!$&'()*+,;=:@")
+
+
 def _is_tracking(param: str) -> bool:
     name = unquote_plus(param.split("=", 1)[0]).strip().lower()
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
@@ -131,9 +236,7 @@ def absolute_url(url: str | None, base: str | None) -> str | None:
     text = clean_text(url).strip()
     if not text:
         return None
-    text = _UNSAFE_IN_LINK.sub(
-        lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), text
-    )
+    text = _UNSAFE_IN_LINK.sub(_percent_encode, text)
     try:
         joined = urljoin(base, text) if base else text
         parts = urlsplit(joined)
@@ -141,7 +244,39 @@ def absolute_url(url: str | None, base: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
+    # Past the host, `[]{}|\\^`` and a `%` that starts no escape are not allowed
+    # in an IRI either (RFC 3987 §2.2); brackets are, in the host (IPv6).
+    try:
+        parts.port  # noqa: B018  (raises on a port that is no number: no page has it)
+    except ValueError:
+        return None
+    authority = parts.netloc.split("]")[-1] if "[" in parts.netloc else parts.netloc
+    if _BAD_AUTHORITY.search(authority) or parts.netloc.count("@") > 1:
+        return None  # no host has these; the link leads nowhere
+    head = f"{parts.scheme}://{parts.netloc}"
+    if joined.startswith(head) and _NOT_IN_PATH.search(joined, len(head)):
+        joined = head + _NOT_IN_PATH.sub(_percent_encode, joined[len(head):])
+    before, sep, fragment = joined.partition("#")
+    if "#" in fragment:  # a second `#` belongs to the fragment's text
+        joined = before + sep + fragment.replace("#", "%23")
     return joined
+
+
+def author_contact(name: str, email: object, uri: object, base: str | None) -> Person | None:
+    """The Person for an author named `name`, or None when the feed gave no usable address.
+
+    A feed's author email and URI are kept so that readers can reach the
+    author (Atom `author/email` and `author/uri`, RSS `jo@example.org (Jo)`,
+    JSON Feed `authors[].url`). An email that is not one address is dropped;
+    the URI is resolved against `base` and, like an entry link, must be
+    http(s) (a `javascript:` author link must not get through).
+    """
+    mail = collapse_text(email) if isinstance(email, str) else ""
+    mail = mail if _EMAIL.fullmatch(mail) else ""
+    link = absolute_url(uri, base) if isinstance(uri, str) else None
+    if not name or not (mail or link):
+        return None
+    return Person(name, mail or None, link)
 
 
 def host_name(url: str) -> str | None:

@@ -37,6 +37,20 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Person:
+    """How to reach an author (RFC 4287 §3.2): `email` and `uri` beside the name.
+
+    Entries keep their authors' names in `Entry.authors` (what feeds filter
+    and list by) and, apart, the Person of each author a feed gave an
+    address for.
+    """
+
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceRef:
     """Where an aggregated entry came from: RFC 4287 §4.2.11 `atom:source`."""
 
@@ -65,6 +79,7 @@ class Entry:
     link: str | None = None
     origin: str = ""
     source: SourceRef | None = None
+    contacts: tuple[Person, ...] = ()  # of those `authors` with an email or a URI
 
     @property
     def sort_time(self) -> datetime:
@@ -288,6 +303,7 @@ class ParsedEntry:
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     lang: str | None = None
+    contacts: tuple[Person, ...] = ()  # of those `authors` with an email or a URI
 
 
 @dataclass(frozen=True)

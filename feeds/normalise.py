@@ -15,7 +15,7 @@ from datetime import datetime
 from .article import normalise_tags
 from .config import Config
 from .lang import detect, same_language, script_contradicts
-from .links import canonical_link
+from .links import canonical_link, valid_id
 from .model import Entry, ParsedEntry, ParsedFeed, SourceConfig, SourceRef, Variant
 from .sanitise import plain_text
 from .store import Incoming
@@ -147,11 +147,15 @@ def normalise_feed(
     an item with no date at all gets no published date and leaves `updated`
     to the store (the time first seen).
     """
+    # atom:source must name the feed with a valid IRI and SHOULD say when it
+    # changed (RFC 4287 §4.2.11): a feed id that is no URI gives way to the
+    # URL fetched, a feed without a date takes its newest entry's, else now.
+    newest = max((d for p in feed.entries for d in (p.updated, p.published) if d), default=now)
     ref = SourceRef(
-        id=feed.id or fetched_url,
+        id=valid_id(feed.id) or valid_id(fetched_url) or fetched_url,
         title=feed.title or source.title or fetched_url,
         link=feed.link,
-        updated=min(feed.updated, now) if feed.updated else None,
+        updated=min(feed.updated or newest, now),
     )
     author_fallback = (source.title or feed.title or fetched_url,)
     filtered = bool(source.include or source.exclude)
@@ -182,6 +186,7 @@ def normalise_feed(
             updated=declared or now,
             published=published,
             authors=p.authors or author_fallback,
+            contacts=p.contacts if p.authors else (),
             tags=tags,
             link=p.link,
             origin=source_key,

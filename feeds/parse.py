@@ -34,8 +34,8 @@ import feedparser.api
 
 from .errors import ParseError
 from .jsonfeed import parse_json_feed
-from .links import absolute_url, host_name
-from .model import ParsedEntry, ParsedFeed
+from .links import absolute_url, author_contact, host_name
+from .model import ParsedEntry, ParsedFeed, Person
 from .sanitise import (
     clean_text,
     collapse_text,
@@ -159,9 +159,10 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     link = absolute_url(_alternate_link(feed), url)
     typed = version.startswith("atom")  # Atom says which text constructs are plain text
     feed_authors = _authors(feed) if typed else ()
+    feed_contacts = _contacts(feed, link or url) if typed else ()
     entries = tuple(
         entry for entry in (
-            _entry(raw, url, link, feed_authors, typed) for raw in raw_entries
+            _entry(raw, url, link, (feed_authors, feed_contacts), typed) for raw in raw_entries
         ) if entry.guid or entry.link or entry.title or entry.content_html
     )
     return ParsedFeed(
@@ -287,7 +288,7 @@ def _describe(exc: object, line_shift: int) -> str:
 
 
 def _entry(raw: Any, url: str, feed_link: str | None,
-           feed_authors: tuple[str, ...], typed: bool) -> ParsedEntry:
+           feed_people: tuple[tuple[str, ...], tuple[Person, ...]], typed: bool) -> ParsedEntry:
     # feedparser resolves <link> against xml:base itself; a link still
     # relative after that (RSS has no xml:base) means the site, and feeds are
     # often served from elsewhere (FeedBurner), so the site link is the base.
@@ -301,6 +302,9 @@ def _entry(raw: Any, url: str, feed_link: str | None,
     if summary_html == content_html or not summary_html:
         summary_html = None
 
+    authors = _authors(raw)
+    # RFC 4287 §4.2.1: an Atom entry without authors has its feed's.
+    contacts = _contacts(raw, link or feed_link or url) if authors else feed_people[1]
     language = next(
         (_field(d, "language") for d in (content, _field(raw, "title_detail"), summary)
          if d is not None and _field(d, "language")),
@@ -317,8 +321,8 @@ def _entry(raw: Any, url: str, feed_link: str | None,
         # published date when there is none (its issue 310 stopgap); an entry
         # that was never updated must keep updated=None.
         updated=_utc(_field(raw, "updated_parsed")),
-        # RFC 4287 §4.2.1: an Atom entry without authors has its feed's.
-        authors=_authors(raw) or feed_authors,
+        authors=authors or feed_people[0],
+        contacts=contacts,
         # A tag names a feed and a file: markup in one is never meant.
         categories=_unique(
             untyped_text(_field(tag, "term") or _field(tag, "label") or "")
@@ -394,6 +398,23 @@ def _authors(obj: Any) -> tuple[str, ...]:
     if not any(names) and isinstance(_field(obj, "author"), str):
         names.append(obj["author"])
     return _unique(_person_name(name) for name in names)
+
+
+def _contacts(obj: Any, base: str) -> tuple[Person, ...]:
+    """The Person of each author in `authors` given an email or a URI, named as `_authors` names them.
+
+    feedparser puts an Atom author's uri in `href` and splits RSS's
+    `jo@example.org (Jo)` into email and name.
+    """
+    found: dict[str, Person] = {}
+    for person in _field(obj, "authors") or []:
+        if not isinstance(person, dict):
+            continue
+        name = _person_name(_field(person, "name") or _field(person, "email") or "")
+        contact = author_contact(name, _field(person, "email"), _field(person, "href"), base)
+        if contact is not None:
+            found.setdefault(name, contact)
+    return tuple(found.values())
 
 
 def _person_name(value: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config
+from .links import site_uri, tag_specific, url_path, valid_id
 from .model import Entry, FeedItem, FeedSpec, Variant
 from .select import lang_matches
 from .slug import slugify
@@ -36,12 +37,22 @@ def variant_id(entry: Entry, variant: Variant) -> str:
 
 
 def feed_id(spec: FeedSpec, config: Config) -> str:
-    """A stable id for a feed, from the site authority and the feed's path."""
-    return f"tag:{config.authority},{config.id_date}:feed/{spec.path.removesuffix('.atom')}"
+    """A stable id for a feed, from the site authority and the feed's path.
+
+    A tag: URI's specific part is ASCII (RFC 4151 §2.1), so a path such as
+    `tags/科技` is percent-encoded; ASCII paths give the id they always had.
+    """
+    specific = tag_specific(f"feed/{spec.path.removesuffix('.atom')}")
+    return f"tag:{config.authority},{config.id_date}:{specific}"
 
 
 def feed_url(path: str, config: Config) -> str:
-    return config.base_url + path
+    """The URL a written file is served at: its path percent-encoded below the base URL.
+
+    A self link must equal the URL a client fetched (RFC 4287 §4.2.7.2), and
+    that URL is ASCII (RFC 3986); the server decodes it back to the file.
+    """
+    return site_uri(config.base_url) + url_path(path)
 
 
 def lang_feed_paths(config: Config) -> Mapping[str, str]:
@@ -95,7 +106,7 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     if spec.subtitle:
         fg.subtitle(spec.subtitle)
     fg.link(href=feed_url(spec.path, config), rel="self", type=ATOM_TYPE)
-    fg.link(href=config.base_url, rel="alternate", type="text/html")
+    fg.link(href=site_uri(config.base_url), rel="alternate", type="text/html")
     fg.author({"name": config.author})
     fg.generator("feeds", __version__, PROJECT_URL)
     if spec.filter.lang is not None:
@@ -120,8 +131,14 @@ def _add_entry(
     fe.updated(entry.updated)
     if entry.published is not None:
         fe.published(entry.published)
+    contacts = {p.name: p for p in entry.contacts}
     for name in entry.authors:
-        fe.author({"name": name})
+        person = contacts.get(name)
+        if person is None:
+            fe.author({"name": name})
+        else:  # feedgen leaves out the keys it is not given
+            fe.author({"name": name} | ({"email": person.email} if person.email else {})
+                      | ({"uri": person.uri} if person.uri else {}))
     for tag in entry.tags:
         fe.category(term=tag)
     fe.content(variant.content_html or "<p></p>", type="html")
@@ -143,9 +160,14 @@ def _add_entry(
     if entry.link:
         extras.links.append({"rel": "alternate", "type": "text/html", "href": entry.link})
     if entry.source is not None:
+        # A remote feed's own id may be no URI at all (a malformed urn:uuid:);
+        # the source's URL then stands for it. RFC 4287 §4.2.11 wants an
+        # `updated` in atom:source: entries stored before one was always
+        # given fall back to their own.
         extras.source = {
-            "id": entry.source.id, "title": entry.source.title,
-            "link": entry.source.link, "updated": entry.source.updated,
+            "id": valid_id(entry.source.id) or valid_id(entry.origin) or entry.id,
+            "title": entry.source.title,
+            "link": entry.source.link, "updated": entry.source.updated or entry.updated,
         }
 
 

@@ -345,7 +345,7 @@ class Store:
         new = changed = unchanged = 0
         items = list(incoming)
         known = self._known([item.entry.id for item in items])
-        for item in items:
+        for position, item in enumerate(items):
             entry = item.entry
             digest = (entry.digest if isinstance(entry, StoredForm)
                       else item.digest or content_hash(entry))
@@ -353,7 +353,12 @@ class Store:
             if now is None:
                 updated, write = local_updated(stored, digest, entry.updated)
             else:
-                updated, write = decide_updated(stored, digest, item.declared_updated, now)
+                # Items without a date that arrive together would all be dated
+                # `now`, one instant for many entries, in no order. Each is seen
+                # a microsecond before the one above it, which keeps the feed's
+                # own order (newest first) and tells them apart, deterministically.
+                seen = now - timedelta(microseconds=position)
+                updated, write = decide_updated(stored, digest, item.declared_updated, seen)
             if not write:
                 unchanged += 1
                 continue

@@ -2,20 +2,47 @@
 
 Every feed a test writes goes through `assert_valid_atom` (or, a whole output
 directory, `assert_valid_output`): it must be valid against the RELAX NG
-schema of RFC 4287 (shipped as tests/data/atom.rng) and feedparser must read
-it without complaint (`bozo` false) as Atom 1.0.
+schema of RFC 4287 (shipped as tests/data/atom.rng), feedparser must read it
+without complaint (`bozo` false) as Atom 1.0, and it must pass what the W3C
+feed validator checks beyond the schema (`_validator_problems`): ids that
+are absolute IRIs, `tag:` ids in RFC 4151's ASCII grammar, `urn:uuid:` ids
+that are UUIDs, an `updated` in every `atom:source`, absolute links, a
+`rel="self"` link equal to the URL the feed is served at, RFC 3339 dates and
+no control characters.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 import feedparser
+import rfc3987
 from lxml import etree
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "atom.rng"
+_ATOM = "{http://www.w3.org/2005/Atom}"
+
+# RFC 4151 §2.1, ASCII only. pchar is RFC 3986's: unreserved, pct-encoded,
+# sub-delims, ":" and "@".
+_ALNUM = "[A-Za-z0-9]"
+_DNSCOMP = f"{_ALNUM}(?:[A-Za-z0-9-]*{_ALNUM})?"
+_DNSNAME = f"{_DNSCOMP}(?:\\.{_DNSCOMP})*"
+_EMAIL = f"[A-Za-z0-9._-]+@{_DNSNAME}"
+_DATE = r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?"
+_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+_TAG = re.compile(
+    f"tag:(?:{_DNSNAME}|{_EMAIL}),{_DATE}:(?:{_PCHAR}|[/?])*(?:#(?:{_PCHAR}|[/?])*)?")
+_UUID = re.compile(r"urn:uuid:[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+# RFC 3339 §5.6 date-time.
+_RFC3339 = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[Tt](?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)"
+    r"(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
+# C0 controls except tab, LF and CR (which XML 1.0 allows), and C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f]")
 
 
 @cache
@@ -23,8 +50,14 @@ def _schema() -> etree.RelaxNG:
     return etree.RelaxNG(etree.parse(str(SCHEMA)))
 
 
-def assert_valid_atom(source: bytes | str | os.PathLike[str]) -> feedparser.FeedParserDict:
-    """The parsed feed; AssertionError naming the problem if it is not valid Atom."""
+def assert_valid_atom(source: bytes | str | os.PathLike[str],
+                      url: str | None = None) -> feedparser.FeedParserDict:
+    """The parsed feed; AssertionError naming the problem if it is not valid Atom.
+
+    `url` is where the feed is served; for a file it defaults to the site's
+    base URL (the feed's own `text/html` alternate link) joined with the
+    file's path below it, percent-encoded.
+    """
     where = "<bytes>" if isinstance(source, bytes) else str(source)
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -36,6 +69,9 @@ def assert_valid_atom(source: bytes | str | os.PathLike[str]) -> feedparser.Feed
     if not schema.validate(document):
         errors = "\n".join(f"  line {e.line}: {e.message}" for e in schema.error_log)
         raise AssertionError(f"{where}: not valid Atom (RFC 4287 schema):\n{errors}")
+    file = None if isinstance(source, bytes) else Path(source)
+    problems = _validator_problems(document, url, file)
+    assert not problems, f"{where}: " + "\n  ".join(problems)
     parsed = feedparser.parse(data)
     assert not parsed.bozo, f"{where}: feedparser: {parsed.get('bozo_exception')}"
     assert parsed.version == "atom10", f"{where}: feedparser read it as {parsed.version!r}"
@@ -46,3 +82,74 @@ def assert_valid_output(output: Path) -> dict[str, feedparser.FeedParserDict]:
     """Every feed written under `output`, by its path there, each through `assert_valid_atom`."""
     return {path.relative_to(output).as_posix(): assert_valid_atom(path)
             for path in sorted(output.rglob("*.atom"))}
+
+
+def served_url(base_url: str, relative_path: str) -> str:
+    """The URL a file at `relative_path` below the site root is served at (RFC 3986 §2.1)."""
+    return base_url + quote(relative_path, safe="/!$&'()*+,;=:@")
+
+
+def id_problem(value: str) -> str | None:
+    """Why `value` is not an id the W3C validator accepts, or None."""
+    if value.startswith("tag:"):
+        return None if _TAG.fullmatch(value) else "not a valid tag: URI (RFC 4151)"
+    if value.lower().startswith("urn:uuid:"):
+        return None if _UUID.fullmatch(value) else "not a valid urn:uuid: URI (RFC 4122)"
+    if not rfc3987.match(value, "IRI"):
+        return "not an absolute IRI (RFC 3987)"
+    return None
+
+
+def _validator_problems(root: etree._Element, url: str | None, file: Path | None) -> list[str]:
+    """What the W3C feed validator would reject in `root` that the schema lets through."""
+    problems: list[str] = []
+
+    def at(element: etree._Element) -> str:
+        return f"line {element.sourceline}: <{etree.QName(element).localname}>"
+
+    for element in root.iter(f"{_ATOM}id"):
+        text = element.text or ""
+        if (reason := id_problem(text)) is not None:
+            problems.append(f"{at(element)} {text!r}: {reason}")
+    for source in root.iter(f"{_ATOM}source"):
+        if source.find(f"{_ATOM}updated") is None:
+            problems.append(f"{at(source)} has no <updated> (RFC 4287 §4.2.11)")
+    for name in ("updated", "published"):
+        for element in root.iter(f"{_ATOM}{name}"):
+            if not _RFC3339.fullmatch((element.text or "").strip()):
+                problems.append(f"{at(element)} {element.text!r}: not an RFC 3339 date-time")
+    for link in root.iter(f"{_ATOM}link"):
+        href = link.get("href", "")
+        if not rfc3987.match(href, "IRI"):
+            problems.append(f"{at(link)} href {href!r}: not an absolute IRI")
+    for element in root.iter():
+        texts = [element.text or "", element.tail or "", *element.attrib.values()]
+        if any(_CONTROL.search(text) for text in texts):
+            problems.append(f"{at(element)}: holds a control character")
+    problems += _self_link_problems(root, url, file)
+    return problems
+
+
+def _self_link_problems(root: etree._Element, url: str | None, file: Path | None) -> list[str]:
+    """The feed's `rel="self"` link must be the URL it is served at (RFC 4287 §4.2.7.2)."""
+    selves = [link.get("href", "") for link in root.findall(f"{_ATOM}link")
+              if link.get("rel") == "self"]
+    if len(selves) != 1:
+        return [f"{len(selves)} rel=\"self\" links, not one"]
+    [self_href] = selves
+    if url is None and file is not None:
+        bases = [link.get("href", "") for link in root.findall(f"{_ATOM}link")
+                 if link.get("rel", "alternate") == "alternate"
+                 and link.get("type") == "text/html"]
+        if len(bases) != 1:
+            return ["no single text/html alternate link to give the site's base URL"]
+        [base] = bases
+        if not self_href.startswith(base):
+            return [f"self link {self_href!r} is not below the site {base!r}"]
+        depth = self_href[len(base):].count("/") + 1
+        url = served_url(base, "/".join(file.resolve().parts[-depth:]))
+    if url is not None and self_href != url:
+        return [f"self link {self_href!r} is not the URL the feed is served at, {url!r}"]
+    if not rfc3987.match(self_href, "URI"):
+        return [f"self link {self_href!r} is not an absolute URI (non-ASCII not encoded)"]
+    return []

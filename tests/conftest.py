@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,25 @@ from feedserver import feed_server  # noqa: E402, F401  (a fixture, used by name
 def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One user cache directory for the whole run, outside $HOME."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _every_written_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, every feed left under an `output/` directory of its tmp_path passes atomcheck.
+
+    Tests check the feeds they look at; this catches the ones they do not
+    (tag feeds, language feeds, feeds written by a subprocess or a daemon).
+    """
+    if "tmp_path" not in request.fixturenames:
+        yield
+        return
+    from atomcheck import assert_valid_atom
+
+    root: Path = request.getfixturevalue("tmp_path")  # now, so that it is torn down after this
+    yield
+    for path in sorted(root.rglob("*.atom")):
+        if "output" in path.relative_to(root).parts[:-1] and ".feeds-tmp-" not in path.name:
+            assert_valid_atom(path)
 
 
 @pytest.fixture

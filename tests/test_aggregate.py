@@ -396,3 +396,68 @@ def test_each_source_is_stored_as_it_finishes_not_after_the_slowest(
     assert slow_done is not None
     assert all(stored[url] < slow_done for url in fast), (stored, slow_done)
     assert stored[slow] >= slow_done
+
+
+def test_source_gets_a_valid_id_and_an_updated(project: Path, feed_server: FeedServer) -> None:
+    """A remote feed's malformed id gives way to its URL; without a date, its newest entry's."""
+    body = atom([*ATOM_ITEMS, ("a2", "Linkers too", "Linking is faster.")]).replace(
+        "<id>urn:loop:feed</id>", "<id>urn:uuid:0000-not-a-uuid</id>").replace(
+        "<updated>2025-09-20T00:00:00Z</updated>", "")
+    url = feed_server.route("/bad-id.xml", Response(body=body))
+    write_links(project, url)
+    build(load_config(project), settings=FAST)
+    entries = assert_valid_atom(project / "output" / "all.atom").entries
+    assert {e.source.id for e in entries} == {url}
+    assert {e.source.updated for e in entries} == {"2025-09-11T08:00:00+00:00"}
+
+
+def _dateless_rss(guids: list[str]) -> str:
+    return rss([(g, f"Item {g}", f"Text of {g}.") for g in guids]).replace(
+        "<pubDate>", "<!--").replace("</pubDate>", "-->")
+
+
+def test_entries_without_dates_keep_the_feed_order(project: Path, feed_server: FeedServer) -> None:
+    """Undated items fetched together get distinct times in feed order, kept on refetch."""
+    route = "/undated.xml"
+    url = feed_server.route(route, Response(body=_dateless_rss(["u3", "u2", "u1"])))
+    write_links(project, url)
+    config = load_config(project)
+    build(config, settings=FAST)
+    first = assert_valid_atom(project / "output" / "all.atom").entries
+    assert [e.title for e in first] == ["Item u3", "Item u2", "Item u1"]
+    times = [e.updated for e in first]
+    assert len(set(times)) == 3 and times == sorted(times, reverse=True)
+    feed_server.route(route, Response(body=_dateless_rss(["u4", "u3", "u2", "u1"])))
+    [outcome] = fetch(config, only_url=url, settings=FAST)
+    assert (outcome.new, outcome.changed) == (1, 0)
+    build(config, fetch=False)
+    second = assert_valid_atom(project / "output" / "all.atom").entries
+    assert [e.title for e in second] == ["Item u4", "Item u3", "Item u2", "Item u1"]
+    assert {e.title: e.updated for e in second[1:]} == {e.title: e.updated for e in first}
+    assert second[0].updated > second[1].updated
+
+
+def test_authors_keep_their_email_and_uri(project: Path, feed_server: FeedServer) -> None:
+    """Atom author/email and uri, RSS `jo@example.org (Jo)` and JSON Feed authors[].url survive."""
+    rss_body = rss(RSS_ITEMS[:1]).replace(
+        "<category>", "<author>jo@example.org (Jo Lee)</author><category>")
+    atom_body = atom(ATOM_ITEMS).replace(
+        "<category ", "<author><name>Ann</name><email>ann@example.org</email>"
+                      "<uri>/people/ann</uri></author><category ")
+    doc = json.loads(json_feed(JSON_ITEMS))
+    doc["items"][0]["authors"] = [{"name": "王五", "url": "https://example.net/wang"}]
+    write_links(project, feed_server.route("/a.xml", Response(body=rss_body)),
+                feed_server.route("/b.xml", Response(body=atom_body)),
+                feed_server.route("/c.json", Response(body=json.dumps(doc, ensure_ascii=False),
+                                                      content_type="application/feed+json")))
+    add_fixture(project, "only-required.md")
+    build(load_config(project), settings=FAST)
+    entries = assert_valid_atom(project / "output" / "all.atom").entries
+    people = {e.title: dict(e.author_detail) for e in entries}
+    assert people == {
+        RSS_ITEMS[0][1]: {"name": "Jo Lee", "email": "jo@example.org"},
+        ATOM_ITEMS[0][1]: {"name": "Ann", "email": "ann@example.org",
+                           "href": "http://example.org/people/ann"},
+        JSON_ITEMS[0][1]: {"name": "王五", "href": "https://example.net/wang"},
+        "Only the required fields": {"name": "feeds"},
+    }

@@ -7,6 +7,7 @@ every scenario.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -37,6 +38,8 @@ def test_tiny_benchmark_reports_every_scenario(tmp_path: Path) -> None:
         [sys.executable, "-m", "bench", "--tiny", "--no-peers", "--latency-ms", "2",
          "--work", str(tmp_path / "work"), "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        # The feeds processes it starts run this checkout's package, not an installed one.
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-3000:]

@@ -6,9 +6,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote, urljoin
 
 import pytest
-from atomcheck import assert_valid_atom
+from atomcheck import assert_valid_atom, served_url
 from conftest import REPO, add_fixture, child_env
 from filemodes import obey_file_modes, read_only_is_enforced
 
@@ -202,9 +203,16 @@ def test_index_and_opml_list_every_feed(shipped_project: Path) -> None:
     feeds = {p.relative_to(out).as_posix() for p in _atom_files(out)}
     opml = etree.parse(str(out / "feeds.opml"))
     urls = {o.get("xmlUrl") for o in opml.iter("outline")}
-    assert urls == {f"http://127.0.0.1:8080/{f}" for f in feeds}
-    index = (out / "index.html").read_text(encoding="utf-8")
-    assert index.count('rel="alternate" type="application/atom+xml"') == len(feeds)
+    # Links to files with non-ASCII names (tags/科技.atom) are percent-encoded URIs.
+    assert "tags/科技.atom" in feeds
+    assert urls == {served_url("http://127.0.0.1:8080/", f) for f in feeds}
+    page = etree.parse(str(out / "index.html"), etree.HTMLParser())
+    discovered = {a.get("href") for a in page.iter("link")
+                  if a.get("type") == "application/atom+xml"}
+    assert discovered == urls
+    listed = {a.get("href") for a in page.iter("a")} - {"feeds.opml"}
+    assert {urljoin("http://127.0.0.1:8080/", href) for href in listed} == urls
+    assert all(href.isascii() for href in urls | listed)
 
 
 def test_unwritable_output_is_a_clear_error_and_keeps_old_feeds(project: Path) -> None:
@@ -407,3 +415,73 @@ def test_an_unreadable_article_or_folder_keeps_what_was_published(
     # Readable again, nothing was lost and nothing is reported.
     assert not build(load_config(project), fetch=False).problems
     assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 2
+
+
+def _article(project: Path, name: str, front: str) -> None:
+    (project / "sources" / "articles" / name).write_text(
+        f"---\n{front}date: 2025-03-01T08:00:00Z\n---\nThe grid stored more power this spring.\n",
+        encoding="utf-8")
+
+
+def test_ids_and_self_links_of_non_ascii_names_are_valid_uris(project: Path) -> None:
+    """Non-ASCII tags and file names give percent-encoded ids and links; ASCII ones keep theirs."""
+    import socket
+
+    import httpx
+
+    from feeds.serve import Server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    base = f"http://127.0.0.1:{port}/"
+    (project / "feeds.toml").write_text(f'base_url = "{base}"\n', encoding="utf-8")
+    _article(project, "储能 新闻.md", "title: Storage news\ntags: [科技, grid]\n")
+    _article(project, "iri.md", "title: An IRI id\nid: https://example.org/文章/一\n")
+    _article(project, "plain-news.md", "title: Plain\nid: urn:example:plain\n")
+    _article(project, "ascii.md", "title: Ascii\ntags: [grid]\n")
+    config = load_config(project)
+    build(config, fetch=False)
+    out = project / "output"
+    ids = {e.title: e.id for e in assert_valid_atom(out / "all.atom").entries}
+    assert ids == {
+        "Storage news": f"tag:127.0.0.1,2024:{quote('储能-新闻')}",
+        "An IRI id": "https://example.org/%E6%96%87%E7%AB%A0/%E4%B8%80",
+        "Plain": "urn:example:plain",  # valid ids never change
+        "Ascii": "tag:127.0.0.1,2024:ascii",
+    }
+    tag = assert_valid_atom(out / "tags" / "科技.atom")
+    assert tag.feed.id == "tag:127.0.0.1,2024:feed/tags/%E7%A7%91%E6%8A%80"
+    assert assert_valid_atom(out / "tags" / "grid.atom").feed.id == "tag:127.0.0.1,2024:feed/tags/grid"
+    # Each feed's self link, fetched from `feeds serve`'s application, gives the feed itself.
+    server = Server(config, lambda: {"status": "ok"}, "127.0.0.1", port)
+    server.start()
+    try:
+        for path in sorted(out.rglob("*.atom")):
+            [self_link] = [link.href for link in assert_valid_atom(path).feed.links
+                           if link.rel == "self"]
+            assert self_link.isascii()
+            response = httpx.get(self_link, timeout=5)
+            assert response.status_code == 200, self_link
+            assert response.content == path.read_bytes()
+            assert_valid_atom(response.content, url=self_link)
+    finally:
+        server.stop()
+
+
+def test_an_internationalised_base_url_gives_ascii_self_links(project: Path) -> None:
+    """A base_url written as an IRI still gives self links in the form a client fetches."""
+    from lxml import etree
+
+    (project / "feeds.toml").write_text('base_url = "https://例子.org/订阅/"\n', encoding="utf-8")
+    _article(project, "a.md", "title: Storage news\ntags: [科技]\n")
+    build(load_config(project), fetch=False)
+    out = project / "output"
+    site = "https://xn--fsqu00a.org/%E8%AE%A2%E9%98%85/"
+    tag = assert_valid_atom(out / "tags" / "科技.atom")
+    assert tag.feed.id == "tag:xn--fsqu00a.org,2024:feed/tags/%E7%A7%91%E6%8A%80"
+    assert [link.href for link in tag.feed.links if link.rel == "self"] == [
+        site + "tags/%E7%A7%91%E6%8A%80.atom"]
+    opml = etree.parse(str(out / "feeds.opml"))
+    assert {o.get("xmlUrl") for o in opml.iter("outline")} == {
+        served_url(site, p.relative_to(out).as_posix()) for p in out.rglob("*.atom")}

@@ -72,3 +72,14 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "authority"),
+    [("https://example.org/feeds/", "example.org"), ("http://127.0.0.1:8080/", "127.0.0.1"),
+     ("https://例子.org/", "xn--fsqu00a.org")],
+)
+def test_the_tag_authority_is_an_ascii_dns_name(tmp_path: Path, base_url: str, authority: str) -> None:
+    """RFC 4151 tag: ids name an ASCII host; ASCII hosts are kept as they are."""
+    (tmp_path / "feeds.toml").write_text(f'base_url = "{base_url}"\n', encoding="utf-8")
+    assert load_config(tmp_path).authority == authority

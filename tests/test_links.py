@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from atomcheck import id_problem
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.links import TRACKING_PARAMS, absolute_url, canonical_link, host_name
+from feeds.links import (
+    TRACKING_PARAMS,
+    absolute_url,
+    canonical_link,
+    host_name,
+    iri_to_uri,
+    site_uri,
+    tag_specific,
+    url_path,
+    valid_id,
+)
 
 # --- canonical_link ---------------------------------------------------------
 
@@ -154,3 +165,77 @@ def test_absolute_url_gives_http_or_nothing(url: str, base: str | None) -> None:
 )
 def test_host_name(url: str, host: str | None) -> None:
     assert host_name(url) == host
+
+
+# --- ids and links that validators accept --------------------------------------
+
+_PCHAR = "ABCXYZabcxyz0189-._~!$&'()*+,;=:@/?"
+
+
+@given(st.text(alphabet=_PCHAR))
+def test_a_valid_tag_specific_never_changes(text: str) -> None:
+    assert tag_specific(text) == text
+
+
+@given(st.text())
+def test_any_text_becomes_a_valid_tag_specific_that_decodes_back(text: str) -> None:
+    text = text.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates in a file name
+    specific = tag_specific(text)
+    assert id_problem(f"tag:example.org,2024:{specific}") is None
+    if "%" not in text:
+        assert unquote(specific) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("tag:example.org,2024:a/b", "tag:example.org,2024:a/b"),
+        ("urn:example:plain", "urn:example:plain"),
+        ("https://example.org/a?b=1#c", "https://example.org/a?b=1#c"),
+        ("https://example.org/a%20b", "https://example.org/a%20b"),
+        ("https://example.org/文章", "https://example.org/%E6%96%87%E7%AB%A0"),
+        ("https://example.org/a b", "https://example.org/a%20b"),
+        ("tag:example.org,2024:科技", "tag:example.org,2024:%E7%A7%91%E6%8A%80"),
+        ("urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66", "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"),
+        ("urn:uuid:not-a-uuid", None),
+        ("tag:example.org:no-date", None),
+        ("just words", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_valid_id(value: str | None, expected: str | None) -> None:
+    assert valid_id(value) == expected
+    if expected is not None:
+        assert id_problem(expected) is None
+
+
+def test_iri_to_uri_keeps_a_uri_and_encodes_the_rest() -> None:
+    assert iri_to_uri("https://example.org/a?b=%41") == "https://example.org/a?b=%41"
+    assert iri_to_uri('https://例子.org/"a"') == "https://%E4%BE%8B%E5%AD%90.org/%22a%22"
+
+
+def test_url_path_escapes_each_non_ascii_byte_and_keeps_slashes() -> None:
+    assert url_path("tags/科技.atom") == "tags/%E7%A7%91%E6%8A%80.atom"
+    assert url_path("custom/tech-zh.atom") == "custom/tech-zh.atom"
+
+
+@given(st.text(), st.sampled_from(["", "http://example.org", "https://例子.org:8080/"]))
+def test_a_published_link_is_always_an_iri(text: str, prefix: str) -> None:
+    """Whatever a feed puts in a link, what is published is an IRI (RFC 3987) or nothing."""
+    import rfc3987
+
+    link = absolute_url(prefix + text, "http://example.org/dir/")
+    assert link is None or rfc3987.match(link, "IRI"), link
+
+
+@pytest.mark.parametrize(
+    ("url", "uri"),
+    [
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/"),
+        ("https://example.org/a%20b/", "https://example.org/a%20b/"),
+        ("https://例子.org:8443/订阅/", "https://xn--fsqu00a.org:8443/%E8%AE%A2%E9%98%85/"),
+    ],
+)
+def test_site_uri_is_what_a_client_fetches(url: str, uri: str) -> None:
+    assert site_uri(url) == uri

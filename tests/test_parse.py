@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.errors import ParseError
-from feeds.model import ParsedEntry, ParsedFeed
+from feeds.model import ParsedEntry, ParsedFeed, Person
 from feeds.parse import parse_feed
 
 REMOTE = Path(__file__).resolve().parent / "data" / "remote"
@@ -71,6 +71,7 @@ EXPECTED: dict[str, ParsedFeed] = {
                 title="Second",
                 content_html="Just text &amp; no markup",
                 authors=("Ann Lee",),
+                contacts=(Person("Ann Lee", "ann@example.com"),),  # `ann@example.com (Ann Lee)`
             ),
         ),
     ),
@@ -138,6 +139,7 @@ EXPECTED: dict[str, ParsedFeed] = {
                 content_html=f'<p>Hi <a href="https://example.org/blog/x" {LINK_REL}>x</a></p>',
                 updated=utc(2024, 3, 5),
                 authors=("Entry Author",),
+                contacts=(Person("Entry Author", "entry@example.org"),),
                 lang="en",  # xml:lang inherited from <feed>
             ),
         ),
@@ -186,6 +188,7 @@ EXPECTED: dict[str, ParsedFeed] = {
                 link="https://elsewhere.example.org/story",
                 content_html="<p>Line one<br>line two</p><p>Second &lt;para&gt; &amp; more</p>",
                 authors=("Jane Doe",),  # the feed's authors apply
+                contacts=(Person("Jane Doe", None, "https://json.example.com/jane"),),
             ),
         ),
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -298,3 +299,32 @@ def test_connections_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path)
         db = sqlite3.connect(path)
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         db.close()
+
+
+# An entry as the previous release stored it, without author contacts, and its content hash then.
+_STORED_BEFORE = (
+    '{"id":"urn:e1","variants":[["en","t1","<p>body</p>",null]],'
+    '"updated":"2025-01-01T00:00:00+00:00","published":"2025-01-01T00:00:00+00:00",'
+    '"authors":["Jo"],"tags":[],"link":null,"origin":"src",'
+    '"source":["urn:s","S","http://example.org/","2025-01-01T00:00:00+00:00"]}'
+)
+_HASH_BEFORE = "7c1925a8164e082e4a8d70363af54d065bb4c164eb5e5411a5f26683ddd844cf"
+
+
+def test_author_contacts_change_only_entries_that_have_them(tmp_path: Path) -> None:
+    """Entries stored without contacts still load and hash as before; a dropped email is stored once."""
+    from feeds.codec import decode_entry, stored_form
+    from feeds.model import Person
+
+    old = decode_entry(_STORED_BEFORE)
+    assert old.contacts == () and old.authors == ("Jo",)
+    assert stored_form(old).data == _STORED_BEFORE
+    assert stored_form(old).digest == _HASH_BEFORE
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.update_source("src", {}, [Incoming(old, T0)], NOW)
+        assert store.update_source("src", {}, [Incoming(old, T0)], NOW).unchanged == 1
+        reachable = replace(old, contacts=(Person("Jo", "jo@example.org", "https://jo.example/"),))
+        assert store.update_source("src", {}, [Incoming(reachable, T0)], NOW).changed == 1
+        assert store.update_source("src", {}, [Incoming(reachable, T0)], NOW).unchanged == 1
+        [loaded] = store.published_entries()
+        assert loaded.contacts == reachable.contacts
