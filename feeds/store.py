@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields, replace
@@ -213,6 +214,9 @@ def local_updated(
     """
     return updated, stored is None or stored[0] != new_hash or stored[2] != updated.isoformat()
 
+# How long a statement waits for another connection's write to finish.
+_BUSY_SECONDS = 30
+
 
 class Store:
     """The SQLite store behind intention-revealing methods; SQL stays in here."""
@@ -221,18 +225,37 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
         self._db.row_factory = sqlite3.Row
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(f"{self.path}: the store is damaged or not a feeds store: {exc}") from exc
+
+    def _use_wal(self) -> None:
+        """Put the store in WAL mode, waiting for other connections as any statement does.
+
+        Switching a new store's journal mode needs it to itself, and SQLite
+        answers "database is locked" at once, without its busy timeout, when
+        another connection (the daemon's other thread, a health check) is
+        opening the same new store at that moment.
+        """
+        deadline = time.monotonic() + _BUSY_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         self._db.close()

@@ -20,7 +20,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_a_missing_output_folder_is_made_with_its_parents(tmp_path: Path) -> None:
-    out = tmp_path / "site" / "public" / "output"
+    out = tmp_path / "site" / "public" / "www"
     report = write_outputs(out, FILES)
     assert report == WriteReport(written=tuple(sorted(FILES)), unchanged=(), removed=())
     assert _tree(out) == FILES
