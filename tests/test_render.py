@@ -72,3 +72,18 @@ def test_a_tag_feed_is_titled_with_the_shortest_spelling_of_its_tag() -> None:
     assert tag_feed.path == "tags/machine-learning.atom"
     assert tag_feed.title == f"{CONFIG.title}: machine learning"
     assert tag_feed.filter.tags == {"machine-learning", "machine  learning", "machine learning"}
+
+
+def test_a_tag_needs_min_tag_entries_entries_for_a_feed_and_the_all_feed_its_subtitle() -> None:
+    from dataclasses import replace
+
+    config = replace(CONFIG, min_tag_entries=2, subtitle="Every entry, newest first")
+    tagged = [
+        _entry(1, "en", published=_at(1), updated=_at(1), tags=("grid", "wind")),
+        _entry(2, "en", published=_at(2), updated=_at(2), tags=("grid",)),
+        _entry(3, "en", published=_at(3), updated=_at(3), tags=("solar",)),
+    ]
+    specs = plan_feeds(tagged, config)
+    assert [s.path for s in specs if s.kind == "tag"] == ["tags/grid.atom"]
+    [everything] = [s for s in specs if s.path == "all.atom"]
+    assert everything.subtitle == "Every entry, newest first"

@@ -67,3 +67,26 @@ def test_custom_feeds_filter_on_what_the_front_matter_says() -> None:
     custom = CustomFeed("guests", "Guests", EntryFilter(authors=frozenset({"guest"})))
     config = Config(Path("."), families=(), entries_per_feed=2, custom=(custom,))
     assert articles_to_show(heads, {}, config) == {"x"}
+
+
+def test_a_tag_shown_once_still_wants_its_newest() -> None:
+    heads = [*_heads(10, tags=("grid",)),
+             ArticleHead("b", T0, ("Wind",)), ArticleHead("c", T0 - timedelta(days=1), ("wind!",))]
+    config = Config(Path("."), families=("tags",), entries_per_feed=1)
+    assert articles_to_show(heads, {}, config) == {"a09", "b"}
+
+
+def test_a_declared_language_keeps_an_article_out_of_other_languages_feeds() -> None:
+    """Known to be German by its front matter, it need not be parsed for zh or en."""
+    heads = [*_heads(3), ArticleHead("de1", T0 + timedelta(days=30), lang="de")]
+    zh = {h.id: ("zh",) for h in heads[:3]}
+    config = Config(Path("."), families=("lang",), entries_per_feed=2)
+    assert articles_to_show(heads, zh, config) == {"a02", "a01"}
+
+
+def test_a_language_feed_takes_every_variety_of_its_language() -> None:
+    from feeds.select import lang_matches
+
+    assert lang_matches("zh", "zh-Hant-TW") and lang_matches("zh", "ZH-hant")
+    assert lang_matches("zh-hant", "zh-Hant") and not lang_matches("zh-hant", "zh-Hans")
+    assert not lang_matches("en", "eng") and not lang_matches("zh", "en")
