@@ -272,7 +272,11 @@ class _Depth(HTMLParser):
         super().__init__()
         self.depth = self.deepest = 0
 
+    VOID = frozenset({"area", "br", "col", "hr", "img", "wbr", "source", "track", "input"})
+
     def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in self.VOID:
+            return
         self.depth += 1
         self.deepest = max(self.deepest, self.depth)
 
@@ -293,3 +297,16 @@ def test_nesting_is_kept_up_to_max_depth_and_flattened_below(levels: int) -> Non
     cleaned = sanitise_html(html, None)
     assert _depth(cleaned) == min(levels, MAX_DEPTH)
     assert "deep text" in cleaned
+
+
+def test_depth_is_counted_per_branch_and_void_tags_do_not_nest() -> None:
+    """Siblings do not add up: two branches 80 deep are kept whole, line breaks and all."""
+    branch = "<div>" * 80 + "a<br>b<img src='https://e.org/i.png'>" + "</div>" * 80
+    html = branch + branch
+    cleaned = sanitise_html(html, None)
+    assert _depth(cleaned) == 80
+    assert cleaned.count("<div>") == 160 and cleaned.count("<br>") == 2
+    deep = "<div>" * (MAX_DEPTH + 20) + "x<br>y" + "</div>" * (MAX_DEPTH + 20)
+    flattened = sanitise_html(deep + "<p>after</p>", None)
+    assert plain_text(flattened) == "x y after"
+    assert flattened.endswith("<p>after</p>") and "<br>" in flattened
