@@ -310,3 +310,4 @@ def test_depth_is_counted_per_branch_and_void_tags_do_not_nest() -> None:
     flattened = sanitise_html(deep + "<p>after</p>", None)
     assert plain_text(flattened) == "x y after"
     assert flattened.endswith("<p>after</p>") and "<br>" in flattened
+    assert flattened.count("<div>") == flattened.count("</div>") == MAX_DEPTH
