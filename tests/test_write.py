@@ -110,3 +110,28 @@ def test_write_errors_are_described_for_a_person(code: int, says: str) -> None:
         f"/srv/out/lang: cannot write the output directory: {says}")
     unnamed = OSError(code, "Input/output error" if code == errno.EIO else "x")
     assert _describe(unnamed, Path("/srv/out")).startswith("/srv/out: cannot write")
+
+
+def test_a_write_that_fails_names_the_folder_and_leaves_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    """A file size limit (like a full disk) stops the write; old feeds stay, no debris."""
+    import resource
+    import signal
+
+    write_outputs(tmp_path, FILES)
+    before = _tree(tmp_path)
+    bigger = dict(FILES, **{"lang/zh.atom": b"<feed>" + b"z" * 64_000 + b"</feed>"})
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (32_000, hard))
+    try:
+        with pytest.raises(OutputError) as caught:
+            write_outputs(tmp_path, bigger)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert str(caught.value) == (
+        f"{tmp_path / 'lang'}: cannot write the output directory: File too large")
+    assert _tree(tmp_path) == before
+    assert not list(tmp_path.rglob(TMP_PREFIX + "*"))
