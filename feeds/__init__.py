@@ -8,6 +8,6 @@ from __future__ import annotations
 
 # The one place the version is written; pyproject.toml reads it from here
 # (asking importlib.metadata at run time cost a tenth of every command's start).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]
