@@ -239,3 +239,14 @@ def test_a_published_link_is_always_an_iri(text: str, prefix: str) -> None:
 )
 def test_site_uri_is_what_a_client_fetches(url: str, uri: str) -> None:
     assert site_uri(url) == uri
+
+
+@pytest.mark.parametrize(("url", "base", "absolute"), [
+    ('https://e.org/a b"c<d>e', None, "https://e.org/a%20b%22c%3Cd%3Ee"),
+    ('/x y"<>', "https://e.org/base/", "https://e.org/x%20y%22%3C%3E"),
+])
+def test_spaces_quotes_and_angle_brackets_are_escaped_in_links(
+    url: str, base: str | None, absolute: str
+) -> None:
+    """Written into an attribute or read by a reader's parser, these would end the URL early."""
+    assert absolute_url(url, base) == absolute

@@ -30,6 +30,9 @@ def test_decide_updated_rules() -> None:
     assert decide_updated(kept, "h2", T0, NOW) == (NOW, True)  # silent edit: dated now
     later = T0 + timedelta(days=1)
     assert decide_updated(kept, "h2", later, NOW) == (later, True)
+    # A silent edit never moves an entry back in time, whatever the clock says.
+    ahead = ("h", T0.isoformat(), (NOW + timedelta(days=1)).isoformat())
+    assert decide_updated(ahead, "h2", T0, NOW) == (NOW + timedelta(days=1), True)
 
 
 def test_local_updated_is_the_files_own() -> None:
