@@ -250,3 +250,33 @@ def test_spaces_quotes_and_angle_brackets_are_escaped_in_links(
 ) -> None:
     """Written into an attribute or read by a reader's parser, these would end the URL early."""
     assert absolute_url(url, base) == absolute
+
+
+@pytest.mark.parametrize(("url", "base", "absolute"), [
+    ("https://e.org/a#b#c", None, "https://e.org/a#b%23c"),  # a second `#` is the fragment's text
+    ("/p#f#g", "https://e.org/a/", "https://e.org/p#f%23g"),
+    ("http://[::1]:8080/x?q=1", None, "http://[::1]:8080/x?q=1"),  # brackets belong to IPv6 hosts
+    ("http://[::1]:8080/a|b", None, "http://[::1]:8080/a%7Cb"),
+    ("https://e.org/a|b{c}", None, "https://e.org/a%7Cb%7Bc%7D"),
+    ("https://e.org/%zz", None, "https://e.org/%25zz"),  # a `%` that starts no escape
+    ("http://user@e.org/x", None, "http://user@e.org/x"),
+    ("http://a@b@e.org/", None, None),  # no host has two user parts
+    ("https://e.org:99999/", None, None),
+    ("https://e.org:port/", None, None),
+    ("https:///x", None, None),  # http(s) without a host leads nowhere
+    ("ftp://e.org/", None, None),
+    ("x/y", None, None),  # relative, and nothing to resolve it against
+])
+def test_absolute_url_examples(url: str, base: str | None, absolute: str | None) -> None:
+    assert absolute_url(url, base) == absolute
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("https://www.Example.COM./a", "//example.com/a"),  # case, trailing dot and www. go
+    ("https://www.www.e.org/", "//e.org/"),
+    ("https://www.org/", "//www.org/"),  # a bare www.TLD is the host itself
+    ("https://例子.org./x", "//xn--fsqu00a.org/x"),  # one spelling of an internationalised host
+    ("https://xn--fsqu00a.org/x", "//xn--fsqu00a.org/x"),
+])
+def test_canonical_hosts(url: str, key: str) -> None:
+    assert canonical_link(url) == key
