@@ -280,3 +280,37 @@ def test_absolute_url_examples(url: str, base: str | None, absolute: str | None)
 ])
 def test_canonical_hosts(url: str, key: str) -> None:
     assert canonical_link(url) == key
+
+
+@pytest.mark.parametrize(("text", "specific"), [
+    ("a%zz", "a%25zz"),  # a `%` that starts no escape is escaped itself
+    ("a%41b", "a%41b"),  # an escape is kept as it is
+    ("a:b/c?d", "a:b/c?d"),  # RFC 4151 allows these
+    ("储能 新闻", "%E5%82%A8%E8%83%BD%20%E6%96%B0%E9%97%BB"),
+])
+def test_tag_specific_examples(text: str, specific: str) -> None:
+    assert tag_specific(text) == specific
+
+
+def test_url_path_keeps_the_characters_a_path_allows() -> None:
+    assert url_path("a b/c(d)@e:f;g=h,i+j$k!l*m'n&o") == "a%20b/c(d)@e:f;g=h,i+j$k!l*m'n&o"
+
+
+def test_tracking_parameters_go_whatever_their_value_holds() -> None:
+    assert canonical_link("https://e.org/?utm_source=a=b&x=1") == "//e.org/?x=1"
+
+
+def test_site_uri_of_an_internationalised_host_with_a_port() -> None:
+    assert site_uri("https://例子.org:8443/订阅/") == (
+        "https://xn--fsqu00a.org:8443/%E8%AE%A2%E9%98%85/")
+
+
+def test_author_contacts_keep_only_what_is_usable() -> None:
+    from feeds.links import author_contact
+    from feeds.model import Person
+
+    base = "https://e.org/"
+    assert author_contact("Jo", "not-an-email", "/p", base) == Person("Jo", None, "https://e.org/p")
+    assert author_contact("Jo", "jo@e.org", 5, base) == Person("Jo", "jo@e.org", None)
+    assert author_contact("Jo", 7, "javascript:alert(1)", base) is None
+    assert author_contact("Jo", None, None, None) is None
