@@ -86,7 +86,7 @@ def plan_feeds(entries: Sequence[Listed], config: Config) -> list[FeedSpec]:
     return specs
 
 
-def tag_groups(entries: Iterable[Listed], min_entries: int = 1) -> dict[str, set[str]]:
+def tag_groups(entries: Iterable[Listed], min_entries: int) -> dict[str, set[str]]:
     """Tag slug → the tags that share it, for slugs used by at least `min_entries` entries."""
     groups: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
