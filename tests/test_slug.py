@@ -149,3 +149,17 @@ def test_long_tags_are_cut_to_the_limit_and_stay_apart() -> None:
     exact = "a" * 120
     assert slugify(exact) == exact
     assert slugify(exact + "a").startswith("a" * 120 + "-")
+
+
+def test_a_cut_never_splits_a_character_or_leaves_a_dash_before_the_digest() -> None:
+    cut = slugify("a" + "储能" * 50)  # 301 bytes: the 120th byte falls inside a character
+    head, _digest = cut.rsplit("-", 1)
+    assert head == "a" + "储能" * 19 + "储"
+    dashed = slugify("a" * 119 + "-b" * 20)  # the cut falls just after a dash
+    assert dashed.startswith("a" * 119 + "-") and "--" not in dashed
+
+
+def test_text_that_is_not_even_valid_unicode_still_gets_a_slug() -> None:
+    """A lone surrogate (from a broken file name) has no letters: it gets a hashed slug."""
+    assert slugify("\udc80.") == "tag-54062fbaaa"
+    assert slugify("\udc80.") != slugify("\udc81.")
