@@ -62,3 +62,27 @@ def test_tags_are_case_folded_and_each_kept_once() -> None:
         SourceConfig(URL, tags=("energy", "news")),
     )
     assert item.entry.tags == ("ai", "energy", "news")
+
+
+def test_remote_entry_ids_never_change() -> None:
+    """Ids are forever: these are the ids 0.1.0 gave, for each kind of identity an item has.
+
+    A changed id is a duplicate of every entry in every reader, so the way an
+    identity is spelled and hashed must not move.
+    """
+    items = _normalise(_rss(
+        "<guid>g-1</guid><title>With a guid</title><link>http://news.example.org/1</link>",
+        "<title>Only a link</title><link>http://news.example.org/2</link>",
+        "<title>Only a title and date</title><pubDate>Sun, 01 Jun 2025 08:00:00 GMT</pubDate>",
+        "<title>Only a title</title>",
+        "<guid>储能-7</guid><title>Non-ASCII guid</title>",
+    ))
+    prefix = "tag:127.0.0.1,2024:remote/"
+    assert {i.entry.variants[0].title: i.entry.id.removeprefix(prefix) for i in items} == {
+        "With a guid": "6e6b4eaa056143bd00601a52d111ce17",
+        "Only a link": "3c554a1039d10681efa8917f5646f6e7",
+        "Only a title and date": "8db98f7e8685abe2066573b98a8d73e8",
+        "Only a title": "f3dbe6995a1c5e3e0021e78ce9c23e26",
+        "Non-ASCII guid": "4cea0c77da225b6b27f46d171b1c2b03",
+    }
+    assert all(i.entry.id.startswith(prefix) for i in items)
