@@ -86,3 +86,14 @@ def test_remote_entry_ids_never_change() -> None:
         "Non-ASCII guid": "4cea0c77da225b6b27f46d171b1c2b03",
     }
     assert all(i.entry.id.startswith(prefix) for i in items)
+
+
+def test_declared_languages_as_published() -> None:
+    """A region goes, Chinese keeps whether it is traditional; `_` is read as `-`."""
+    from feeds.normalise import _language_tag
+
+    assert {v: _language_tag(v) for v in ["zh_TW", "zh-Hant-HK", "zh", "zh-CN", "zh-Hans",
+                                          "en_US", "en-GB", "x", "1en", ""]} == {
+        "zh_TW": "zh-TW", "zh-Hant-HK": "zh-Hant", "zh": "zh", "zh-CN": "zh", "zh-Hans": "zh",
+        "en_US": "en", "en-GB": "en", "x": None, "1en": None, "": None,
+    }
