@@ -97,3 +97,19 @@ def test_declared_languages_as_published() -> None:
         "zh_TW": "zh-TW", "zh-Hant-HK": "zh-Hant", "zh": "zh", "zh-CN": "zh", "zh-Hans": "zh",
         "en_US": "en", "en-GB": "en", "x": None, "1en": None, "": None,
     }
+
+
+def test_ids_of_items_that_repeat_a_guid_never_change() -> None:
+    """A guid repeated for different items is qualified by link and title; true twins are numbered."""
+    items = _normalise(_rss(
+        "<guid>same</guid><title>First</title><link>http://news.example.org/a</link>",
+        "<guid>same</guid><title>Second</title><link>http://news.example.org/b</link>",
+        "<guid>twin</guid><title>Twin</title>",
+        "<guid>twin</guid><title>Twin</title>",
+        "<guid>twin</guid><title>Twin</title>",
+    ))
+    assert [i.entry.id.rsplit("/", 1)[1] for i in items] == [
+        "71699c06859dd21fa89da0799a3fff25", "c18d91961be43f319e71113a09338f7f",
+        "c2dcf9277bf079486d30d7be1fcc3dd4", "23997edce4220583cfc6177c39458773",
+        "ba1f8cf3f0d073656990ddd736f193a7",
+    ]
