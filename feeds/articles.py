@@ -296,7 +296,7 @@ def _article_files(
     found: list[tuple[tuple[str, ...], str]] = []
     unlisted: list[tuple[str, OSError]] = []
     stack: list[tuple[str, tuple[str, ...]]] = [(str(root), ())]
-    prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
+    prefix = _shown_prefix(shown_root)
     while stack:
         folder, parts = stack.pop()
         try:
@@ -320,6 +320,11 @@ def _article_files(
     return files, sorted(unlisted, key=lambda item: item[0])
 
 
+def _shown_prefix(shown_root: str) -> str:
+    """What goes before an article's path below the articles folder to show it."""
+    return "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
+
+
 def _with_unlisted(
     files: list[tuple[str, str, str]],
     unlisted: Sequence[tuple[str, OSError]],
@@ -332,7 +337,7 @@ def _with_unlisted(
     Those are then treated like files that cannot be read: reported, and kept
     as the store has them.
     """
-    prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
+    prefix = _shown_prefix(shown_root)
     folders = [prefix if folder == shown_root else folder + "/" for folder, _exc in unlisted]
     listed = {shown for shown, _rel, _path in files}
     hidden = []
