@@ -1,13 +1,62 @@
 """feeds: publish local articles and aggregate remote feeds as Atom.
 
-The pipeline is sources → normalise → store → select → render → write; the
-public API below is what the CLI calls and what other programs may use.
+The pipeline is sources → normalise → store → select → render → write. The
+names below are the public API: what the CLI calls and what other programs
+may use. A name is imported when first used, so that `import feeds` (done
+by every parsing worker and every command) stays as cheap as it was.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 # The one place the version is written; pyproject.toml reads it from here
 # (asking importlib.metadata at run time cost a tenth of every command's start).
 __version__ = "0.2.0"
 
-__all__ = ["__version__"]
+# Each public name and the module that defines it.
+_WHERE = {
+    "build": "pipeline", "check": "pipeline",
+    "BuildResult": "pipeline", "Pipeline": "pipeline",
+    "Config": "config", "load_config": "config",
+    "FeedsError": "errors", "ConfigError": "errors", "SourceError": "errors",
+    "ArticleError": "errors", "FetchError": "errors", "ParseError": "errors",
+    "StoreError": "errors", "OutputError": "errors", "LockedError": "errors",
+    "UsageError": "errors",
+}
+
+__all__ = [
+    "ArticleError", "BuildResult", "Config", "ConfigError", "FeedsError", "FetchError",
+    "LockedError", "OutputError", "ParseError", "Pipeline", "SourceError", "StoreError",
+    "UsageError", "__version__", "build", "check", "load_config",
+]
+
+if TYPE_CHECKING:
+    from .config import Config, load_config
+    from .errors import (
+        ArticleError,
+        ConfigError,
+        FeedsError,
+        FetchError,
+        LockedError,
+        OutputError,
+        ParseError,
+        SourceError,
+        StoreError,
+        UsageError,
+    )
+    from .pipeline import BuildResult, Pipeline, build, check
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'feeds' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

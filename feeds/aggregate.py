@@ -312,3 +312,23 @@ def _record(
     stats = store.update_source(state.key, changes, prepared.incoming, when, alias=alias,
                                 retention=(config.retention_entries, config.retention_days))
     return SourceOutcome(state.key, state.url, "ok", stats.new, stats.changed, parsed.warning)
+
+
+def pull_forward(store: Store, config: Config, sources: Sequence[SourceConfig],
+                 now: float | None = None) -> None:
+    """Bring forward healthy sources due later than their (new) interval allows.
+
+    After the configuration or the source list changed, a source whose
+    interval got shorter is polled on the new schedule instead of the old.
+    A failing source keeps its back-off.
+    """
+    now = time.time() if now is None else now
+    store.ensure_sources(s.url for s in sources)
+    configs = {store.resolve_key(s.url): s for s in sources}
+    for state in store.sources():
+        cfg = configs.get(state.key)
+        if cfg is None or state.status != "ok" or state.next_due is None:
+            continue
+        every = float(cfg.every_seconds or config.default_every_seconds)
+        if state.next_due > now + every:
+            store.update_source(state.key, {"next_due": now + every})

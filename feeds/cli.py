@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import socket
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .build import BuildResult, build, fetch
 from .config import CONFIG_NAME, Config, load_config
 from .errors import ConfigError, FeedsError, UsageError
 from .model import FetchResult, Problem, SourceState
-from .store import Store, dumps_state
+from .pipeline import BuildResult, build, check, fetch, source_states
 
 if TYPE_CHECKING:
     from .aggregate import SourceOutcome
@@ -379,7 +380,7 @@ def _cmd_check(args: argparse.Namespace, config: Config) -> int:
     from .sources import read_sources
 
     sources = read_sources(config).sources
-    result = build(config, write=False)
+    result = check(config)
     _print_problems(result)
     if not args.quiet:
         print(
@@ -418,23 +419,14 @@ def _when(epoch: float | None) -> str:
 
 
 def _cmd_sources(args: argparse.Namespace, config: Config) -> int:
-    from dataclasses import replace
-
     from .sources import read_sources
 
     listed = read_sources(config)
     for problem in listed.problems:
         print(problem, file=sys.stderr)
-    configured = listed.sources
-    with Store(config.store_path) as store:
-        store.ensure_sources(s.url for s in configured)
-        titles = {store.resolve_key(s.url): s.title for s in configured}
-        # A title the user configured (`feeds add --title`) names the source;
-        # the feed's own title, stored by the last fetch, only when there is none.
-        states = [replace(s, title=titles[s.key] or s.title)
-                  for s in store.sources() if s.key in titles]
+    states = source_states(config, listed.sources)
     if args.json:
-        print(dumps_state(states))
+        print(json.dumps([asdict(s) for s in states], ensure_ascii=False, indent=2))
         return EXIT_OK
     if not states:
         print(f"no sources configured (add one with 'feeds add URL' or edit "
@@ -549,7 +541,7 @@ def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
     import threading
 
     from .run import configure_logging
-    from .serve import Server, check_built_base, served_config, store_health
+    from .serve import Server, check_built_base, health_report, served_config
 
     configure_logging("warning" if args.quiet else "info")
     _check_listen(args.host, args.port)
@@ -560,7 +552,7 @@ def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
             log.warning("%s", message)
 
     def health() -> dict[str, object]:
-        return store_health(config, details=args.health_details)
+        return health_report(config, details=args.health_details)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

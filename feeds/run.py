@@ -42,16 +42,14 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .aggregate import SourceOutcome, refresh
-from .build import lock_for, publish, sync_articles
+from .aggregate import SourceOutcome
 from .config import Config, load_config
 from .errors import ConfigError, FeedsError, LockedError
 from .fetch import FetchSettings
 from .lock import ProjectLock
-from .model import SourceConfig
-from .serve import health_status, iso, served_config, sources_health
+from .pipeline import Pipeline, lock_for
+from .serve import health_report, iso, served_config
 from .sources import load_sources
-from .store import Store
 
 log = logging.getLogger("feeds")
 
@@ -183,14 +181,13 @@ class Daemon:
             return
         self._batch_changed = False
         started = time.monotonic()
+        reschedule, self._reschedule = self._reschedule, False
         try:
-            with self._lock.held(), Store(config.store_path) as store:
-                if self._reschedule:
-                    self._reschedule = False
-                    _pull_forward(store, config, sources, time.time())
-                outcomes = refresh(config, store, sources, only_due=True,
-                                   settings=self.settings, on_outcome=self._on_outcome)
+            outcomes = Pipeline(config, self._lock.held).refresh(
+                sources, only_due=True, settings=self.settings, on_outcome=self._on_outcome,
+                reschedule=reschedule)
         except FeedsError as exc:
+            self._reschedule |= reschedule  # not done: the next poll tries again
             log.error("fetch: %s", exc)
             return
         if outcomes:
@@ -231,14 +228,13 @@ class Daemon:
         started = time.monotonic()
         config = self.config
         try:
-            with self._lock.held(), Store(config.store_path) as store:
-                articles, _ = sync_articles(config, store)
-                self._log_problems([str(p) for p in articles.problems])
-                report = publish(store, config).report
+            synced = Pipeline(config, self._lock.held).sync_and_publish()
         except FeedsError as exc:
             self.status.last_build_error = str(exc)
             log.error("rebuild failed: %s", exc)
             return
+        self._log_problems([str(p) for p in synced.articles.problems])
+        report = synced.published.report
         self.status.builds += 1
         self.status.last_build = time.time()
         self.status.last_build_error = None
@@ -352,25 +348,15 @@ class Daemon:
         running = self._scheduler.running and not self._stop.is_set()
         jobs = [{"id": job.id, "next_run": job.next_run_time.isoformat(timespec="seconds")
                  if job.next_run_time else None} for job in self._scheduler.get_jobs()]
-        now = iso(time.time())
-        try:
-            with Store(self.config.store_path) as store:
-                states = store.sources()
-        except FeedsError as exc:
-            return {"status": "down", "checked": now, "error": type(exc).__name__}
-        sources = sources_health(states, details=self._health_details)
-        return {
-            "status": health_status(running=running, failing=sources["failing"],
-                                    total=sources["total"],
-                                    build_error=self.status.last_build_error is not None),
-            "checked": now,
-            "started": iso(self.status.started),
-            "scheduler": {"running": running, "jobs": jobs, "polls": self.status.polls},
-            "builds": self.status.builds,
-            "last_build": iso(self.status.last_build),
-            "last_build_error": self.status.last_build_error,
-            "sources": sources,
-        }
+        return health_report(self.config, details=self._health_details, running=running,
+                             build_error=self.status.last_build_error is not None, daemon={
+                                 "started": iso(self.status.started),
+                                 "scheduler": {"running": running, "jobs": jobs,
+                                               "polls": self.status.polls},
+                                 "builds": self.status.builds,
+                                 "last_build": iso(self.status.last_build),
+                                 "last_build_error": self.status.last_build_error,
+                             })
 
     # --- life cycle -----------------------------------------------------------
 
@@ -435,20 +421,3 @@ class Daemon:
             os._exit(0)
         log.info("stopped")
 
-
-def _pull_forward(store: Store, config: Config, sources: list[SourceConfig], now: float) -> None:
-    """Bring forward healthy sources due later than their (new) interval allows.
-
-    After the configuration or the source list changed, a source whose
-    interval got shorter is polled on the new schedule instead of the old.
-    A failing source keeps its back-off.
-    """
-    store.ensure_sources(s.url for s in sources)
-    configs = {store.resolve_key(s.url): s for s in sources}
-    for state in store.sources():
-        cfg = configs.get(state.key)
-        if cfg is None or state.status != "ok" or state.next_due is None:
-            continue
-        every = float(cfg.every_seconds or config.default_every_seconds)
-        if state.next_due > now + every:
-            store.update_source(state.key, {"next_due": now + every})

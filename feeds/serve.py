@@ -21,6 +21,7 @@ import logging
 import os
 import resource
 import threading
+import time
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -42,7 +43,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from .config import Config
 from .errors import FeedsError
 from .model import SourceState
-from .store import Store
+from .pipeline import stored_sources
 
 log = logging.getLogger("feeds")
 
@@ -143,22 +144,23 @@ def health_status(*, running: bool, failing: int, total: int, build_error: bool)
     return "ok"
 
 
-def store_health(config: Config, *, details: bool) -> dict[str, Any]:
-    """/healthz for `feeds serve`, which has no scheduler: the sources as stored."""
+def health_report(config: Config, *, details: bool, daemon: dict[str, Any] | None = None,
+                  running: bool = True, build_error: bool = False) -> dict[str, Any]:
+    """/healthz: the sources as stored, and the daemon's own state under `feeds run`.
+
+    `feeds serve` has no scheduler (`daemon` is None): it reports the
+    sources as the last fetch left them. An unreadable store is "down".
+    """
+    checked = iso(time.time())
     try:
-        with Store(config.store_path) as store:
-            states = store.sources()
+        states = stored_sources(config)
     except FeedsError as exc:
-        return {"status": "down", "checked": iso(datetime.now(UTC).timestamp()),
-                "error": type(exc).__name__}
+        return {"status": "down", "checked": checked, "error": type(exc).__name__}
     sources = sources_health(states, details=details)
-    return {
-        "status": health_status(running=True, failing=sources["failing"],
-                                total=sources["total"], build_error=False),
-        "checked": iso(datetime.now(UTC).timestamp()),
-        "scheduler": None,
-        "sources": sources,
-    }
+    status = health_status(running=running, failing=sources["failing"], total=sources["total"],
+                           build_error=build_error)
+    return {"status": status, "checked": checked, **(daemon or {"scheduler": None}),
+            "sources": sources}
 
 
 # --- the address feeds are published under -------------------------------------

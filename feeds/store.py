@@ -11,14 +11,13 @@ that was already stored. WAL mode lets a server or a
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -667,18 +666,6 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def dumps_state(states: Sequence[SourceState]) -> str:
-    """Sources as JSON for scripts (`feeds sources --json`)."""
-    return json.dumps(
-        [{f.name: getattr(s, f.name) for f in fields(s)} for s in states],
-        ensure_ascii=False, indent=2,
-    )
 
 
 class LocalSync:

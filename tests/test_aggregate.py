@@ -14,9 +14,10 @@ from conftest import CliRunner, add_fixture, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import atom, json_feed, rss
 
-from feeds.build import build, fetch
+from feeds import build
 from feeds.config import load_config
 from feeds.fetch import FetchSettings
+from feeds.pipeline import fetch
 from feeds.store import Store
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)

@@ -146,7 +146,7 @@ def test_an_id_taken_by_an_earlier_file_moves_back_when_that_file_goes(project: 
     """Ownership follows path order in every build, whatever the store remembers."""
     from atomcheck import assert_valid_atom
 
-    from feeds.build import build
+    from feeds import build
 
     folder = project / "sources" / "articles"
     add_fixture(project, "dup-b.md")

@@ -13,7 +13,7 @@ from atomcheck import assert_valid_atom, served_url
 from conftest import REPO, add_fixture, child_env
 from filemodes import obey_file_modes, read_only_is_enforced
 
-from feeds.build import build
+from feeds import build
 from feeds.config import load_config
 from feeds.errors import OutputError
 
@@ -225,7 +225,7 @@ def test_unwritable_output_is_a_clear_error_and_keeps_old_feeds(project: Path) -
     # The library call runs in a child that obeys file modes even as root.
     script = (
         "import sys\n"
-        "from feeds.build import build\n"
+        "from feeds import build\n"
         "from feeds.config import load_config\n"
         "from feeds.errors import OutputError\n"
         "try:\n"
@@ -311,7 +311,7 @@ def _write_brief(folder: Path, number: int, day: int, *, zh: bool, en: bool,
 def _assert_feeds_of_every_article(project: Path) -> None:
     """The built feeds are byte for byte those rendered from every article parsed."""
     from feeds.articles import read_articles
-    from feeds.build import render_all
+    from feeds.publish import render_all
 
     config = load_config(project)
     expected = {f.spec.path: f.data for f in render_all(read_articles(config).entries, config)}

@@ -11,7 +11,7 @@ from atomcheck import assert_valid_atom
 from conftest import write_links
 from feedserver import FeedServer, Response
 
-from feeds.build import build
+from feeds import build
 from feeds.config import load_config
 from feeds.fetch import FetchSettings
 

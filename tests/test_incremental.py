@@ -22,7 +22,7 @@ from conftest import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from feeds.build import build
+from feeds import build
 from feeds.config import load_config
 
 NAMES = ("a.md", "b.md", "c.md", "d.md", "notes/e.md")

@@ -12,8 +12,8 @@ from atomcheck import assert_valid_atom, assert_valid_output
 from conftest import REPO
 from feedserver import FeedServer, Response
 
+from feeds import build
 from feeds.article import TITLE_CHARS, derive_title, parse_article, shorten
-from feeds.build import build
 from feeds.config import load_config
 from feeds.fetch import FetchSettings
 

@@ -118,7 +118,7 @@ def test_tags_that_differ_in_symbols_get_distinct_slugs(one: str, other: str) ->
 def test_tags_that_differ_in_symbols_get_feeds_of_their_own(project: Path) -> None:
     from atomcheck import assert_valid_atom
 
-    from feeds.build import build
+    from feeds import build
     from feeds.config import load_config
 
     (project / "sources" / "articles" / "langs.md").write_text(

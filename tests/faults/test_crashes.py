@@ -34,7 +34,7 @@ from filemodes import obey_file_modes, read_only_is_enforced
 from lxml import etree
 from remote_feeds import atom, json_feed, rss
 
-from feeds.build import build
+from feeds import build
 from feeds.cli import main
 from feeds.config import load_config
 from feeds.lock import ProjectLock

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.article import parse_article
-from feeds.build import render_all
 from feeds.config import load_config
 from feeds.errors import ArticleError, ParseError
 from feeds.model import Entry, SourceConfig
 from feeds.normalise import normalise_feed
 from feeds.parse import parse_feed
+from feeds.publish import render_all
 
 CONFIG = load_config(Path(__file__).parent)
 FUZZ = settings(max_examples=150, deadline=None,

@@ -24,7 +24,7 @@ from feedserver import FeedServer, Response
 from harness import SETTINGS, Case, Round, assert_nothing_forbidden, attack, new_project
 from lxml import html as lxml_html
 
-from feeds.build import build
+from feeds import build
 from feeds.config import load_config
 from feeds.fetch import FetchSettings
 from feeds.store import Store

@@ -17,8 +17,9 @@ from feedserver import FeedServer, Response
 from harness import SETTINGS
 from remote_feeds import rss
 
-from feeds.build import build, fetch
+from feeds import build
 from feeds.config import load_config
+from feeds.pipeline import fetch
 from feeds.store import Store
 
 

@@ -1,55 +1,27 @@
-"""`build` and `fetch`: the whole pipeline from sources to the output directory.
+"""Publishing: the store's published entries → every feed, the index and OPML, written.
 
-These are the library entry points the CLI and the daemon call; they return
-summaries instead of printing, so tests can check every number.
+Feeds are planned from the store's listings without loading any text, and
+a feed whose inputs are as they were when it was last written is read back
+instead of rendered again (see `publish`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import __version__
-from .articles import ArticlesResult, read_articles
 from .codec import decode_entry
 from .config import Config
 from .index import render_index, render_opml
-from .lock import ProjectLock
-from .model import Entry, FeedItem, FeedSpec, FetchResult, Problem, RenderedFeed
+from .model import Entry, FeedItem, FeedSpec, RenderedFeed
 from .render import render_feed
 from .select import plan_feeds, select_all
-from .sources import read_sources
-from .store import Incoming, Store, UpsertStats
+from .store import Store
 from .write import WriteReport, write_outputs
-
-if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
-    from .aggregate import SourceOutcome
-    from .fetch import FetchSettings
-
-Progress = Callable[[int, int, FetchResult], None]
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What a build did, for the summary line and for tests."""
-
-    files: int
-    drafts: int
-    entries: int
-    feeds: tuple[RenderedFeed, ...]
-    problems: tuple[Problem, ...]
-    report: WriteReport | None
-    fetched: tuple[SourceOutcome, ...] = ()
-    local: UpsertStats | None = None
-
-
-def lock_for(config: Config, wait: float = 60.0) -> ProjectLock:
-    """The project's lock, kept beside its store."""
-    return ProjectLock(config.store_path.with_name("lock"), wait)
 
 
 def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:
@@ -159,89 +131,3 @@ def _still_written(path: Path, before: tuple[str, str] | None, fingerprint: str)
     return data if hashlib.sha256(data).hexdigest() == before[1] else None
 
 
-def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
-    return [Problem(o.url, o.message or o.status) for o in outcomes
-            if o.status in ("error", "gone") and o.message]
-
-
-def sync_articles(config: Config, store: Store) -> tuple[ArticlesResult, UpsertStats]:
-    """Read the articles (re-parsing only changed files) and make the store match them."""
-    cache = store.article_cache()
-    with store.local_sync() as sync:
-
-        def offer(entry: Entry, encoded: str, digest: str) -> None:
-            # Local articles are always published: they are never merged with
-            # a remote copy of their source link, so no canonical link is stored.
-            sync.add(Incoming(entry, entry.updated, None, encoded, digest))
-
-        articles = read_articles(config, cache, on_entry=offer)
-        stats = sync.finish(keep=articles.ids, cache=articles.cache_updates,
-                            present=articles.present)
-    return articles, stats
-
-
-def build(
-    config: Config,
-    *,
-    write: bool = True,
-    fetch: bool = True,
-    settings: FetchSettings | None = None,
-    progress: Progress | None = None,
-) -> BuildResult:
-    """Fetch the due sources, read the articles, store both and write every feed.
-
-    With `write=False` (feeds check) nothing is fetched, stored or written.
-    Problems with single articles or sources (a bad entry of the source list
-    included) are collected, never raised; an unwritable output directory
-    raises OutputError.
-    """
-    listed = read_sources(config)
-    if not write:
-        articles = read_articles(config)
-        feeds = render_all(articles.entries, config)
-        return BuildResult(articles.files, articles.drafts, len(articles.entries), tuple(feeds),
-                           (*listed.problems, *articles.problems), None)
-    with lock_for(config), Store(config.store_path) as store:
-        outcomes: list[SourceOutcome] = []
-        if fetch and listed.sources:
-            from .aggregate import refresh
-
-            outcomes = refresh(config, store, listed.sources, only_due=True, settings=settings,
-                               progress=progress)
-        articles, local = sync_articles(config, store)
-        published = publish(store, config)
-    return BuildResult(
-        files=articles.files,
-        drafts=articles.drafts,
-        # Articles no feed can show are not stored, yet they are published.
-        entries=published.entries + articles.articles - len(set(articles.ids)),
-        feeds=published.feeds,
-        problems=(*listed.problems, *articles.problems, *_fetch_problems(outcomes)),
-        report=published.report,
-        fetched=tuple(outcomes),
-        local=local,
-    )
-
-
-def fetch(
-    config: Config,
-    *,
-    only_url: str | None = None,
-    settings: FetchSettings | None = None,
-    progress: Progress | None = None,
-    on_problem: Callable[[Problem], None] | None = None,
-) -> list[SourceOutcome]:
-    """Fetch every enabled source now (or the one named), due or not, and store the entries.
-
-    Each problem of the source list goes to `on_problem`; the usable
-    sources are fetched all the same.
-    """
-    from .aggregate import refresh
-
-    listed = read_sources(config)
-    if on_problem is not None:
-        for problem in listed.problems:
-            on_problem(problem)
-    with lock_for(config), Store(config.store_path) as store:
-        return refresh(config, store, listed.sources, only_due=False, only_url=only_url,
-                       settings=settings, progress=progress)

@@ -1,0 +1,236 @@
+"""The pipeline: refresh the remote sources → sync the local articles → publish.
+
+This is the one place the steps are composed. The faces call it: `feeds
+build`, `check` and `fetch` through the functions at the end, the daemon
+through a `Pipeline` whose steps it schedules on threads of their own. Only
+the pipeline (and the refresh it calls) opens the store or takes the
+project lock; the faces see summaries, never the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from .articles import ArticlesResult, read_articles
+from .config import Config
+from .lock import ProjectLock
+from .model import Entry, FetchResult, Problem, RenderedFeed, SourceConfig, SourceState
+from .publish import Published, publish, render_all
+from .sources import read_sources
+from .store import Incoming, Store, UpsertStats
+from .write import WriteReport
+
+if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
+    from .aggregate import SourceOutcome
+    from .fetch import FetchSettings
+
+Progress = Callable[[int, int, FetchResult], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did, for the summary line and for tests."""
+
+    files: int
+    drafts: int
+    entries: int
+    feeds: tuple[RenderedFeed, ...]
+    problems: tuple[Problem, ...]
+    report: WriteReport | None
+    fetched: tuple[SourceOutcome, ...] = ()
+    local: UpsertStats | None = None
+
+
+def lock_for(config: Config, wait: float = 60.0) -> ProjectLock:
+    """The project's lock, kept beside its store."""
+    return ProjectLock(config.store_path.with_name("lock"), wait)
+
+
+Hold = Callable[[], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What one pass of sync-and-publish did: the articles read, how the store changed, what was written."""
+
+    articles: ArticlesResult
+    local: UpsertStats
+    published: Published
+
+
+class Pipeline:
+    """The steps of one project's work, each in a store session of its own.
+
+    A step holds the project lock while it works: by default it takes the
+    lock itself (waiting up to a minute for another process); the daemon,
+    whose two threads share one lock, passes how to hold that instead.
+    """
+
+    def __init__(self, config: Config, hold: Hold | None = None) -> None:
+        self.config = config
+        self._hold: Hold = hold or (lambda: lock_for(config))
+
+    @contextmanager
+    def _session(self) -> Iterator[Store]:
+        with self._hold(), Store(self.config.store_path) as store:
+            yield store
+
+    def refresh(
+        self,
+        sources: Sequence[SourceConfig],
+        *,
+        only_due: bool,
+        only_url: str | None = None,
+        settings: FetchSettings | None = None,
+        progress: Progress | None = None,
+        on_outcome: Callable[[SourceOutcome], None] | None = None,
+        reschedule: bool = False,
+    ) -> list[SourceOutcome]:
+        """Fetch the chosen sources and store what they bring (see `aggregate.refresh`).
+
+        With `reschedule`, healthy sources are first brought onto their
+        current interval (after the configuration or source list changed).
+        """
+        with self._session() as store:
+            return self._refresh(store, sources, only_due=only_due, only_url=only_url,
+                                 settings=settings, progress=progress, on_outcome=on_outcome,
+                                 reschedule=reschedule)
+
+    def _refresh(self, store: Store, sources: Sequence[SourceConfig], *, only_due: bool,
+                 only_url: str | None = None, settings: FetchSettings | None = None,
+                 progress: Progress | None = None,
+                 on_outcome: Callable[[SourceOutcome], None] | None = None,
+                 reschedule: bool = False) -> list[SourceOutcome]:
+        from .aggregate import pull_forward, refresh
+
+        if reschedule:
+            pull_forward(store, self.config, sources)
+        return refresh(self.config, store, sources, only_due=only_due, only_url=only_url,
+                       settings=settings, progress=progress, on_outcome=on_outcome)
+
+    def sync_and_publish(self) -> Synced:
+        """Make the store match the articles, then write every feed that changed."""
+        with self._session() as store:
+            return self._sync_and_publish(store)
+
+    def _sync_and_publish(self, store: Store) -> Synced:
+        articles, local = sync_articles(self.config, store)
+        return Synced(articles, local, publish(store, self.config))
+
+    def build(self, sources: Sequence[SourceConfig], *, fetch: bool = True,
+              settings: FetchSettings | None = None,
+              progress: Progress | None = None) -> tuple[list[SourceOutcome], Synced]:
+        """Refresh the due sources, sync the articles and publish, in one session."""
+        with self._session() as store:
+            outcomes: list[SourceOutcome] = []
+            if fetch and sources:
+                outcomes = self._refresh(store, sources, only_due=True, settings=settings,
+                                         progress=progress)
+            return outcomes, self._sync_and_publish(store)
+
+
+def stored_sources(config: Config) -> list[SourceState]:
+    """Every source as the store holds it (for health reports), without the lock.
+
+    Reading needs no lock: the store's snapshot is consistent while another
+    process writes.
+    """
+    with Store(config.store_path) as store:
+        return store.sources()
+
+
+def source_states(config: Config, sources: Sequence[SourceConfig]) -> list[SourceState]:
+    """The configured sources' stored states, in the order given, named as configured.
+
+    A title the user configured (`feeds add --title`) names the source; the
+    feed's own title, stored by the last fetch, only when there is none.
+    """
+    with Store(config.store_path) as store:
+        store.ensure_sources(s.url for s in sources)
+        titles = {store.resolve_key(s.url): s.title for s in sources}
+        return [replace(s, title=titles[s.key] or s.title)
+                for s in store.sources() if s.key in titles]
+
+
+def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
+    return [Problem(o.url, o.message or o.status) for o in outcomes
+            if o.status in ("error", "gone") and o.message]
+
+
+def sync_articles(config: Config, store: Store) -> tuple[ArticlesResult, UpsertStats]:
+    """Read the articles (re-parsing only changed files) and make the store match them."""
+    cache = store.article_cache()
+    with store.local_sync() as sync:
+
+        def offer(entry: Entry, encoded: str, digest: str) -> None:
+            # Local articles are always published: they are never merged with
+            # a remote copy of their source link, so no canonical link is stored.
+            sync.add(Incoming(entry, entry.updated, None, encoded, digest))
+
+        articles = read_articles(config, cache, on_entry=offer)
+        stats = sync.finish(keep=articles.ids, cache=articles.cache_updates,
+                            present=articles.present)
+    return articles, stats
+
+
+def build(
+    config: Config,
+    *,
+    fetch: bool = True,
+    settings: FetchSettings | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Fetch the due sources, read the articles, store both and write every feed.
+
+    Problems with single articles or sources (a bad entry of the source list
+    included) are collected, never raised; an unwritable output directory
+    raises OutputError.
+    """
+    listed = read_sources(config)
+    outcomes, synced = Pipeline(config).build(listed.sources, fetch=fetch, settings=settings,
+                                              progress=progress)
+    articles, published = synced.articles, synced.published
+    return BuildResult(
+        files=articles.files,
+        drafts=articles.drafts,
+        # Articles no feed can show are not stored, yet they are published.
+        entries=published.entries + articles.articles - len(set(articles.ids)),
+        feeds=published.feeds,
+        problems=(*listed.problems, *articles.problems, *_fetch_problems(outcomes)),
+        report=published.report,
+        fetched=tuple(outcomes),
+        local=synced.local,
+    )
+
+
+def check(config: Config) -> BuildResult:
+    """Read the source list and the articles and render every feed; fetch, store and write nothing."""
+    listed = read_sources(config)
+    articles = read_articles(config)
+    feeds = render_all(articles.entries, config)
+    return BuildResult(articles.files, articles.drafts, len(articles.entries), tuple(feeds),
+                       (*listed.problems, *articles.problems), None)
+
+
+def fetch(
+    config: Config,
+    *,
+    only_url: str | None = None,
+    settings: FetchSettings | None = None,
+    progress: Progress | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
+) -> list[SourceOutcome]:
+    """Fetch every enabled source now (or the one named), due or not, and store the entries.
+
+    Each problem of the source list goes to `on_problem`; the usable
+    sources are fetched all the same.
+    """
+    listed = read_sources(config)
+    if on_problem is not None:
+        for problem in listed.problems:
+            on_problem(problem)
+    return Pipeline(config).refresh(listed.sources, only_due=False, only_url=only_url,
+                                    settings=settings, progress=progress)
