@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
-from .articles import ArticlesResult, read_articles
 from .config import Config
+from .local.read import ArticlesResult, read_articles
 from .lock import ProjectLock
 from .model import Entry, FetchResult, Problem, RenderedFeed, SourceConfig, SourceState
 from .publish import Published, publish, render_all
+from .select import articles_to_show
 from .sources import read_sources
 from .store import Incoming, Store, UpsertStats
 from .write import WriteReport
@@ -170,7 +172,8 @@ def sync_articles(config: Config, store: Store) -> tuple[ArticlesResult, UpsertS
             # a remote copy of their source link, so no canonical link is stored.
             sync.add(Incoming(entry, entry.updated, None, encoded, digest))
 
-        articles = read_articles(config, cache, on_entry=offer)
+        articles = read_articles(config, cache, on_entry=offer,
+                                 to_show=partial(articles_to_show, config=config))
         stats = sync.finish(keep=articles.ids, cache=articles.cache_updates,
                             present=articles.present)
     return articles, stats

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
 from conftest import DATA, add_fixture
 
 from feeds.article import parse_article
-from feeds.articles import read_articles
 from feeds.config import Config, load_config
+from feeds.local.pool import PARSE_POOL
+from feeds.local.read import ToShow, read_articles
+from feeds.select import articles_to_show
 
 
 def _config(root: Path) -> Config:
     return load_config(root)
+
+
+def _to_show(config: Config) -> ToShow:
+    """The pipeline's rule: only articles some feed could show are parsed whole."""
+    return partial(articles_to_show, config=config)
 
 
 def _parse(text: str, root: Path, rel: str = "a") -> object:
@@ -256,40 +264,39 @@ def test_unchanged_articles_are_not_parsed_again(project: Path) -> None:
     # Saved just before it was read, a file may change again within the same
     # tick of the clock, keeping its stat: it is read (not parsed) next time.
     recent = read_articles(config, {**cache, "sources/articles/draft.md": replace(
-        cache["sources/articles/draft.md"], mtime_ns=-1)})
+        cache["sources/articles/draft.md"], mtime_ns=-1)}, to_show=_to_show(config))
     assert list(recent.cache_updates) == ["sources/articles/draft.md"] and recent.entries == ()
-    second = read_articles(config, cache)
+    second = read_articles(config, cache, to_show=_to_show(config))
     assert second.cache_updates == {} and second.entries == () and second.drafts == 1
     assert sorted(second.ids) == sorted(e.id for e in first.entries)
     edited = project / "sources" / "articles" / "only-required.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
-    third = read_articles(config, cache)
+    third = read_articles(config, cache, to_show=_to_show(config))
     assert list(third.cache_updates) == ["sources/articles/only-required.md"]
     assert [e.origin for e in third.entries] == ["sources/articles/only-required.md"]
     # Touched without a change: read and hashed again, but not parsed.
     touched = project / "sources" / "articles" / "bilingual.md"
     os.utime(touched, ns=(1, 1))
-    fourth = read_articles(config, cache)
+    fourth = read_articles(config, cache, to_show=_to_show(config))
     assert [e.origin for e in fourth.entries] == ["sources/articles/only-required.md"]
     assert fourth.cache_updates["sources/articles/bilingual.md"].mtime_ns == 1
     (project / "feeds.toml").write_text('author = "someone else"\n', encoding="utf-8")
-    fifth = read_articles(_config(project), cache)
+    changed = _config(project)
+    fifth = read_articles(changed, cache, to_show=_to_show(changed))
     assert len(fifth.cache_updates) == 3
     assert {e.authors for e in fifth.entries} >= {("someone else",)}
 
 
 def test_many_articles_parse_in_parallel_with_the_same_result(project: Path) -> None:
-    from feeds import articles
-
     folder = project / "sources" / "articles"
-    for i in range(articles._POOL_MIN + 10):
+    for i in range(PARSE_POOL.pool_min + 10):
         body = "这是一篇关于城市交通的中文报道，内容足够长。\n\n---\n\nAn English summary of the report."
         (folder / f"a{i:03}.md").write_text(
             f"---\ntitle: 报道 {i}\ndate: 2025-01-01\n---\n{body}\n", encoding="utf-8")
     (folder / "zz-broken.md").write_text("---\ntitle: x\n---\nno date\n", encoding="utf-8")
     config = _config(project)
     result = read_articles(config)
-    assert len(result.entries) == articles._POOL_MIN + 10
+    assert len(result.entries) == PARSE_POOL.pool_min + 10
     assert [p.where for p in result.problems] == ["sources/articles/zz-broken.md:1"]
     for entry in result.entries[:5] + result.entries[-5:]:
         path = project / entry.origin
@@ -308,11 +315,9 @@ def test_streamed_articles_cross_worker_batches_in_path_order(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With on_entry, every article is handed over once, in path order, across fresh pools."""
-    from feeds import articles
-
     # Small limits so that 90 files use the pool and three successive pools.
-    monkeypatch.setattr(articles, "_POOL_MIN", 20)
-    monkeypatch.setattr(articles, "_FILES_PER_WORKER", 15)
+    monkeypatch.setattr(PARSE_POOL, "pool_min", 20)
+    monkeypatch.setattr(PARSE_POOL, "files_per_worker", 15)
     folder = project / "sources" / "articles"
     for i in range(90):
         _write_report(folder, f"a{i:03}.md", f"number {i}")
@@ -336,10 +341,8 @@ def test_a_process_that_parsed_its_share_hands_further_articles_to_a_worker(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """cmarkgfm leaks what it renders: a long-running process stops parsing in itself."""
-    from feeds import articles
-
-    monkeypatch.setattr(articles, "_FILES_PER_WORKER", 3)
-    monkeypatch.setattr(articles, "_parsed_here", 0)
+    monkeypatch.setattr(PARSE_POOL, "files_per_worker", 3)
+    monkeypatch.setattr(PARSE_POOL, "rendered_here", 0)
     folder = project / "sources" / "articles"
     for old in folder.iterdir():
         old.unlink()
@@ -347,11 +350,11 @@ def test_a_process_that_parsed_its_share_hands_further_articles_to_a_worker(
     _write_report(folder, "b.md", "b")
     config = _config(project)
     first = read_articles(config)
-    assert articles._parsed_here == 2
+    assert PARSE_POOL.rendered_here == 2
     _write_report(folder, "c.md", "c")
     _write_report(folder, "d.md", "d")
-    second = read_articles(config, {**first.cache_updates})
-    assert articles._parsed_here == 2  # c and d were parsed by a worker
+    second = read_articles(config, {**first.cache_updates}, to_show=_to_show(config))
+    assert PARSE_POOL.rendered_here == 2  # c and d were parsed by a worker
     assert [e.origin for e in second.entries] == [
         "sources/articles/c.md", "sources/articles/d.md"]
     for entry in second.entries:

@@ -1,0 +1,114 @@
+"""Reading and parsing article files, on every core when there are many.
+
+`read_file` turns one file into a `FileRead`: all of it, or only what its
+front matter says. A `ParsePool` runs it over many files in path order,
+handing each result over as soon as it is ready, so that a corpus of any
+size costs the memory of a few articles.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ..codec import stored_form
+from ..config import Config
+from ..errors import ArticleError
+from ..model import ArticleHead, Entry
+from .scan import ArticleFile, digest, unreadable
+
+
+class Parsed(NamedTuple):
+    """An article read whole: its entry, and the entry's stored form and content hash."""
+
+    entry: Entry
+    text: str
+    content_digest: str
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What reading one file gave.
+
+    `digest` is that of the bytes read ("" when none could be). `head` is
+    None for a draft and for a file with a `problem`; `parsed` is set only
+    when the file was read whole and is no draft.
+    """
+
+    digest: str
+    head: ArticleHead | None = None
+    parsed: Parsed | None = None
+    problem: ArticleError | None = None
+
+
+def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool) -> FileRead:
+    """Read and parse one file: all of it when `whole`, else only its front matter."""
+    from ..article import parse_head, read_article
+
+    try:
+        with open(file.path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return FileRead("", problem=ArticleError(file.shown, 1, unreadable(exc)))
+    key = digest(fingerprint, data)
+    try:
+        if not whole:
+            return FileRead(key, parse_head(data, file.shown, file.slug, config))
+        read = read_article(data, file.shown, file.slug, config)
+    except ArticleError as exc:
+        return FileRead(key, problem=exc)
+    if read is None:
+        return FileRead(key)
+    head, entry = read
+    form = stored_form(entry)
+    return FileRead(key, head, Parsed(entry, form.data, form.digest))
+
+
+class ParsePool:
+    """Runs a step over files in their order, in worker processes when there are many.
+
+    cmarkgfm never frees the syntax tree and the HTML it makes for a
+    document (its bindings expose no way to), about 25 KB an article, so a
+    process grows with every file it renders: workers are replaced after
+    `files_per_worker` files, and this process, once it has rendered that
+    many itself (a long-running `feeds run`), hands the rest to short-lived
+    workers. One pool per process (`PARSE_POOL`) keeps that count.
+    """
+
+    def __init__(self, pool_min: int, files_per_worker: int) -> None:
+        self.pool_min = pool_min  # below this many files a process pool costs more than it saves
+        self.files_per_worker = files_per_worker
+        self.rendered_here = 0  # files this process has rendered itself
+
+    def map(self, step: Callable[[ArticleFile], FileRead], files: Sequence[ArticleFile], *,
+            renders: bool) -> Generator[FileRead, None, None]:
+        """`step` of each file, in order, yielded as they are ready.
+
+        `renders` says that the step renders Markdown (counted against
+        this process's share); a few files are stepped here, the rest on
+        every core. Closing the iterator stops the workers.
+        """
+        workers = os.cpu_count() or 1
+        few = len(files) < self.pool_min or workers < 2
+        if few and (not renders or self.rendered_here + len(files) <= self.files_per_worker):
+            if renders:
+                self.rendered_here += len(files)
+            yield from (step(file) for file in files)
+            return
+        if few:
+            workers = 1
+        # Import the parsers before forking, so the workers share them instead
+        # of each importing its own.
+        from .. import article  # noqa: F401
+        from ..workers import worker_pool
+
+        chunk = max(1, min(200, len(files) // (workers * 8)))
+        batch = workers * self.files_per_worker if renders else len(files)
+        for start in range(0, len(files), batch):
+            with worker_pool(workers) as pool:
+                yield from pool.map(step, files[start : start + batch], chunksize=chunk)
+
+
+PARSE_POOL = ParsePool(pool_min=200, files_per_worker=500)

@@ -1,0 +1,225 @@
+"""Reading local articles: Markdown files with YAML front matter → entries.
+
+A file is parsed in isolation (`article`, pure) and the walk here collects
+both entries and problems, so one broken file is reported as `path:line:
+reason` and the rest is still published. Only changed files are read
+(`scan`), and given which articles a feed can show (`to_show`) only those
+are parsed beyond their front matter; on every core when there are many
+(`pool`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import NamedTuple
+
+from ..config import Config
+from ..model import ArticleHead, CachedArticle, Entry, Problem
+from .pool import PARSE_POOL, FileRead, Parsed, read_file
+from .scan import RACY_NS, ArticleFile, list_articles, scan, settings_fingerprint
+
+# Which of the articles (their heads, and the languages of those already
+# parsed) some feed could show: see `select.articles_to_show`.
+ToShow = Callable[[Sequence[ArticleHead], Mapping[str, tuple[str, ...]]], set[str]]
+# Handed each article parsed: its entry, stored form and content hash.
+OnEntry = Callable[[Entry, str, str], None]
+
+
+@dataclass(frozen=True)
+class ArticlesResult:
+    """What reading an articles directory gave.
+
+    `entries` are the articles parsed by this call (every article, without
+    `to_show`); `ids` are the ids of the articles whose stored entries are
+    current: parsed now, or known unchanged and stored. `articles` counts
+    every article to publish, parsed or not. `encoded` holds each parsed
+    entry's stored form and content hash, worked out beside the parse.
+    `cache_updates` are the records to remember and `present` the files
+    whose records may stay: those that exist, short of any to read again.
+    """
+
+    entries: tuple[Entry, ...]
+    problems: tuple[Problem, ...]
+    files: int
+    drafts: int
+    ids: tuple[str, ...] = ()
+    encoded: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    cache_updates: Mapping[str, CachedArticle] = field(default_factory=dict)
+    present: tuple[str, ...] = ()
+    articles: int = 0
+
+
+def read_articles(
+    config: Config,
+    cache: Mapping[str, CachedArticle] | None = None,
+    *,
+    to_show: ToShow | None = None,
+    on_entry: OnEntry | None = None,
+) -> ArticlesResult:
+    """Every article under the configured directory, in path order, with problems.
+
+    Drafts are skipped; a second article claiming an id another one has is
+    reported and skipped, so ids stay unique.
+
+    With `cache` (path → what an earlier build read), work is in proportion
+    to what changed: unchanged files are not read again (see `scan`). With
+    `to_show`, of a new or changed file only the front matter is read, and
+    only the articles some feed could show are parsed whole.
+
+    With `on_entry`, each article parsed is handed to it (entry, stored
+    form, content hash) as soon as it is ready and not kept in the result.
+    """
+    if not config.articles_dir.is_dir():
+        return ArticlesResult((), (), 0, 0)
+    cache = cache or {}
+    listing = list_articles(config, cache)
+    fingerprint = settings_fingerprint(config).encode()
+    found = scan(listing.files, cache, fingerprint, time.time_ns() - RACY_NS)
+    walk = _Walk(found.updates, on_entry, [*listing.problems, *found.problems])
+    whole = to_show is None
+    step = partial(read_file, config=config, fingerprint=fingerprint, whole=whole)
+    reads = PARSE_POOL.map(step, found.to_read, renders=whole)  # in path order
+    try:
+        for file in listing.files:
+            cached = found.known.get(file.shown)
+            if cached is not None:
+                walk.known(file, cached)
+            elif file.shown in found.stats:  # else unreadable, reported by the scan
+                walk.read(file, next(reads), found.stats[file.shown])
+    finally:
+        reads.close()  # stops the workers, also when a caller's on_entry fails
+    if to_show is not None:
+        walk.parse_shown(to_show, partial(read_file, config=config, fingerprint=fingerprint,
+                                          whole=True))
+    return ArticlesResult(tuple(walk.entries), tuple(walk.problems), len(listing.files),
+                          walk.drafts, tuple(walk.ids), walk.encoded, walk.updates,
+                          tuple(f.shown for f in listing.files if f.shown not in walk.forgotten),
+                          len(walk.heads))
+
+
+class _Head(NamedTuple):
+    """An article read, parsed or not: its head, file and digest."""
+
+    head: ArticleHead
+    file: ArticleFile
+    digest: str
+
+
+class _Walk:
+    """The articles met so far, in path order: who owns which id, what to remember."""
+
+    def __init__(self, updates: dict[str, CachedArticle], on_entry: OnEntry | None,
+                 problems: list[Problem]) -> None:
+        self.updates = updates
+        self.problems = problems
+        self._on_entry = on_entry
+        self.entries: list[Entry] = []
+        self.encoded: dict[str, tuple[str, str]] = {}
+        self.ids: list[str] = []
+        self.owners: dict[str, str] = {}  # id → the shown path of the file that has it
+        self.heads: dict[str, _Head] = {}  # id → what the front matter said, of every article
+        self.languages: dict[str, tuple[str, ...]] = {}  # id → languages, of stored entries
+        self.forgotten: set[str] = set()  # files whose records must go, though they exist
+        self.drafts = 0
+
+    def known(self, file: ArticleFile, cached: CachedArticle) -> None:
+        """An unchanged file: its record says what it holds."""
+        if cached.head is None:
+            self.drafts += 1
+        elif not self._claim(cached.head, file, cached.digest):
+            # A file earlier in path order took its id since it was read, and
+            # the entry stored under that id may now be that file's: its
+            # record is forgotten, so that it is read again.
+            self.forgotten.add(file.shown)
+        elif cached.languages is not None:
+            self.languages[cached.head.id] = cached.languages
+            self.ids.append(cached.head.id)
+
+    def read(self, file: ArticleFile, read: FileRead, stat: tuple[int, int]) -> None:
+        """A new or changed file, read now."""
+        if read.problem is not None:
+            self.problems.append(Problem(f"{read.problem.path}:{read.problem.line}",
+                                         read.problem.reason))
+            return
+        size, mtime = stat
+        if read.head is None:
+            self.drafts += 1
+            self.updates[file.shown] = CachedArticle(read.digest, size, mtime, None)
+            return
+        if not self._claim(read.head, file, read.digest):
+            return  # not cached: it is read again until it has an id of its own
+        self.updates[file.shown] = CachedArticle(read.digest, size, mtime, read.head.id,
+                                                 read.head)
+        if read.parsed is not None:
+            self._offer(file, read.parsed)
+
+    def _claim(self, head: ArticleHead, file: ArticleFile, digest: str) -> bool:
+        """Give `head`'s id to `file`, unless an earlier file has it (a problem then)."""
+        if head.id in self.owners:
+            self.problems.append(Problem(f"{file.shown}:{_id_line(file.path)}",
+                                         f"id {head.id!r} is already used by "
+                                         f"{self.owners[head.id]}"))
+            return False
+        self.owners[head.id] = file.shown
+        self.heads[head.id] = _Head(head, file, digest)
+        return True
+
+    def _offer(self, file: ArticleFile, parsed: Parsed) -> None:
+        entry = parsed.entry
+        self.ids.append(entry.id)
+        self.languages[entry.id] = entry.languages
+        if file.shown in self.updates:
+            self.updates[file.shown] = replace(self.updates[file.shown],
+                                               languages=entry.languages)
+        if self._on_entry is not None:
+            self._on_entry(entry, parsed.text, parsed.content_digest)
+        else:
+            self.entries.append(entry)
+            self.encoded[entry.id] = (parsed.text, parsed.content_digest)
+
+    def parse_shown(self, to_show: ToShow, step: Callable[[ArticleFile], FileRead]) -> None:
+        """Parse, and offer, every article some feed could show that has no current stored entry.
+
+        The languages learnt grow with each article parsed, which may show
+        that a language's feed needs more. A file that changed since its
+        front matter was read is left for the next build, which reads it
+        again.
+        """
+        listed = [read.head for read in self.heads.values()]
+        changed: set[str] = set()
+        while True:
+            wanted = to_show(listed, self.languages)
+            todo = sorted((self.heads[i] for i in wanted
+                           if i not in self.languages and i not in changed),
+                          key=lambda read: read.file.shown)
+            if not todo:
+                return
+            reads = PARSE_POOL.map(step, [r.file for r in todo], renders=True)
+            try:
+                for known, read in zip(todo, reads, strict=True):
+                    if (read.digest == known.digest and read.parsed is not None
+                            and read.head == known.head):
+                        self._offer(known.file, read.parsed)
+                        continue
+                    changed.add(known.head.id)
+                    self.updates.pop(known.file.shown, None)
+                    self.problems.append(Problem(
+                        f"{known.file.shown}:1",
+                        "changed while it was being read; it is read again by the next build"))
+            finally:
+                reads.close()
+
+
+def _id_line(path: str) -> int:
+    """The line of a file's `id` (or `slug`) key, for a message about it."""
+    from ..article import key_line
+
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return 1
+    return key_line(text, ("id", "slug"))
