@@ -12,7 +12,8 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from queue import SimpleQueue
@@ -130,110 +131,139 @@ def refresh(
     chosen.sort(key=lambda s: order[s.key])  # report in the order they are configured
     if not chosen:
         return []
+    run = _Refresh(config, store, chosen, configs, clock, on_outcome, progress)
     requests = [FetchRequest(s.url, s.etag, s.last_modified) for s in chosen]
-    position = {s.url: i for i, s in enumerate(chosen)}
-    outcomes: list[SourceOutcome | None] = [None] * len(chosen)
-    # Bodies being parsed by the pool. Without a pool (a handful of bodies)
-    # each is parsed as it arrives: that holds the event loop for a moment,
-    # but the source is stored, and published by the daemon, without waiting
-    # for the slowest of the others.
-    parsing: dict[Future[_Prepared | ParseError], tuple[int, FetchResult]] = {}
-    finished: SimpleQueue[Future[_Prepared | ParseError]] = SimpleQueue()  # filled by the pool
-    done = 0
-    pool: Executor | None = None
-    if len(chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
-        pool = worker_pool()
-
-    def record(i: int, result: FetchResult, prepared: _Prepared | ParseError | None) -> None:
-        state = chosen[i]
-        outcome = _record(config, store, state, configs[state.key], result, prepared, clock())
-        outcomes[i] = outcome
-        if on_outcome is not None:
-            on_outcome(outcome)
-
-    def prepare_args(result: FetchResult) -> tuple[Any, ...]:
-        state = chosen[position[result.url]]
-        return result, configs[state.key], state.key, config, clock()
-
-    def record_parsed(future: Future[_Prepared | ParseError]) -> None:
-        i, result = parsing.pop(future)
-        record(i, result, future.result())
-
-    def record_finished() -> None:
-        while not finished.empty():
-            record_parsed(finished.get())
-
-    draining = False
-
-    def drain_soon() -> None:
-        # Parses finish between fetch results too; store them then, on the
-        # event loop's thread (the store's connection is this thread's), so
-        # that one slow source does not hold back the rest.
-        nonlocal draining
-        if not draining:
-            draining = True
-            asyncio.get_running_loop().call_later(0.1, drain)
-
-    def drain() -> None:
-        nonlocal draining
-        draining = False
-        record_finished()
-        if parsing:
-            drain_soon()
-
-    backlog = _BACKLOG_PER_WORKER * (os.cpu_count() or 1)
-    waiting = asyncio.Lock()
-
-    async def admit() -> None:
-        # Parsing is slower than fetching: without a bound, the bodies waiting
-        # for a worker would pile up in memory (90 MB on 1,000 feeds). One
-        # request waits here at a time, recording parses as they finish.
-        if len(parsing) < backlog:
-            return
-        async with waiting:
-            while True:
-                record_finished()
-                if len(parsing) < backlog:
-                    return
-                await asyncio.sleep(0.02)
-
-    def on_result(result: FetchResult) -> None:
-        # Each source is stored as soon as its outcome is known, while others
-        # are still on the wire: the store's work overlaps the network's, and
-        # neither bodies nor parsed entries pile up for the whole refresh.
-        nonlocal done
-        done += 1
-        i = position[result.url]
-        if not result.ok or result.body is None:
-            record(i, result, None)
-        elif pool is not None:
-            # The parsers are imported only once a body needs them (a pass of
-            # 304s never does), and before the first submit forks the workers,
-            # so that they share them.
-            from . import normalise, parse  # noqa: F401
-
-            future = pool.submit(_prepare, *prepare_args(result))
-            parsing[future] = (i, replace(result, body=None))
-            future.add_done_callback(finished.put)
-        else:
-            record(i, result, _prepare(*prepare_args(result)))
-        record_finished()
-        if parsing:
-            drain_soon()
-        if progress is not None:
-            progress(done, len(requests), result)
-
     try:
         with store.checkpoints_deferred():
             fetch_all_sync(requests, settings or FetchSettings(), keep_bodies=False,
-                           blocked_until=store.domain_blocks(started), on_result=on_result,
-                           admit=admit if pool is not None else None)
-            while parsing:
-                record_parsed(finished.get())
+                           blocked_until=store.domain_blocks(started), on_result=run.on_result,
+                           admit=run.parsing.admit if run.parsing is not None else None)
+            if run.parsing is not None:
+                run.parsing.finish()
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return [outcome for outcome in outcomes if outcome is not None]
+        if run.parsing is not None:
+            run.parsing.close()
+    return [outcome for outcome in run.outcomes if outcome is not None]
+
+
+Parse = Future[_Prepared | ParseError]
+
+
+class _ParseQueue:
+    """Fetched bodies being parsed by a process pool, stored as each parse finishes.
+
+    Parsing is slower than fetching: without a bound, the bodies waiting for
+    a worker would pile up in memory (90 MB on 1,000 feeds), so `admit`
+    holds the next request back while `limit` bodies wait. A finished parse
+    is recorded on the event loop's thread (the store's connection is that
+    thread's) as soon as the pool says it is done, so that one slow source
+    does not hold back the rest; once the loop has ended, `finish` records
+    what is left.
+    """
+
+    def __init__(self, record: Callable[[int, FetchResult, _Prepared | ParseError], None],
+                 limit: int) -> None:
+        self._record = record
+        self._limit = limit
+        self._pool = worker_pool()
+        self._pending: dict[Parse, tuple[int, FetchResult]] = {}
+        self._finished: SimpleQueue[Parse] = SimpleQueue()  # filled by the pool's threads
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._room = asyncio.Event()
+
+    def submit(self, i: int, result: FetchResult, args: tuple[Any, ...]) -> None:
+        """Parse `result`'s body in a worker; called on the event loop's thread."""
+        self._loop = asyncio.get_running_loop()
+        future = self._pool.submit(_prepare, *args)
+        self._pending[future] = (i, replace(result, body=None))
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Parse) -> None:
+        # On a pool thread: hand the parse over, and wake the loop to store it.
+        self._finished.put(future)
+        if self._loop is not None:
+            # A loop that has ended leaves it to `finish`.
+            with suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._store_finished)
+
+    def _store_finished(self) -> None:
+        while not self._finished.empty():
+            self._store(self._finished.get())
+        if len(self._pending) < self._limit:
+            self._room.set()
+
+    def _store(self, future: Parse) -> None:
+        i, result = self._pending.pop(future)
+        self._record(i, result, future.result())
+
+    async def admit(self) -> None:
+        """Wait, before the next request, until fewer than `limit` bodies wait for a worker."""
+        self._store_finished()
+        while len(self._pending) >= self._limit:
+            self._room.clear()
+            await self._room.wait()
+
+    def finish(self) -> None:
+        """Record every parse still running, as it finishes; the event loop has ended."""
+        while self._pending:
+            self._store(self._finished.get())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Refresh:
+    """One refresh in progress: each source's outcome recorded as soon as it is known.
+
+    Each source is stored as soon as its outcome is known, while others are
+    still on the wire: the store's work overlaps the network's, and neither
+    bodies nor parsed entries pile up for the whole refresh. Without a pool
+    (a handful of bodies) each is parsed as it arrives: that holds the event
+    loop for a moment, but the source is stored, and published by the
+    daemon, without waiting for the slowest of the others.
+    """
+
+    def __init__(self, config: Config, store: Store, chosen: list[SourceState],
+                 configs: dict[str, SourceConfig], clock: Callable[[], float],
+                 on_outcome: Callable[[SourceOutcome], None] | None,
+                 progress: Callable[[int, int, FetchResult], None] | None) -> None:
+        self._config, self._store, self._chosen, self._configs = config, store, chosen, configs
+        self._clock, self._on_outcome, self._progress = clock, on_outcome, progress
+        self._position = {s.url: i for i, s in enumerate(chosen)}
+        self.outcomes: list[SourceOutcome | None] = [None] * len(chosen)
+        self._done = 0
+        self.parsing: _ParseQueue | None = None
+        if len(chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
+            self.parsing = _ParseQueue(self._record,
+                                       _BACKLOG_PER_WORKER * (os.cpu_count() or 1))
+
+    def on_result(self, result: FetchResult) -> None:
+        self._done += 1
+        i = self._position[result.url]
+        state = self._chosen[i]
+        if not result.ok or result.body is None:
+            self._record(i, result, None)
+        else:
+            args = (result, self._configs[state.key], state.key, self._config, self._clock())
+            if self.parsing is not None:
+                # The parsers are imported only once a body needs them (a pass
+                # of 304s never does), and before the first submit forks the
+                # workers, so that they share them.
+                from . import normalise, parse  # noqa: F401
+
+                self.parsing.submit(i, result, args)
+            else:
+                self._record(i, result, _prepare(*args))
+        if self._progress is not None:
+            self._progress(self._done, len(self._chosen), result)
+
+    def _record(self, i: int, result: FetchResult, prepared: _Prepared | ParseError | None) -> None:
+        state = self._chosen[i]
+        outcome = _record(self._config, self._store, state, self._configs[state.key], result,
+                          prepared, self._clock())
+        self.outcomes[i] = outcome
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
 
 
 def _adopt_redirect(state: SourceState, result: FetchResult) -> tuple[dict[str, Any], str | None]:
