@@ -14,24 +14,21 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from queue import SimpleQueue
 from typing import Any
-from urllib.parse import urlsplit
 
 from .codec import stored_form
 from .config import Config
+from .decide import decide
 from .errors import ParseError
 from .fetch import FetchSettings, fetch_all_sync, registrable_domain
 from .model import Entry, FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
-from .schedule import is_due, max_age, next_due, polling_interval
+from .schedule import is_due
 from .store import Incoming, Store
 from .workers import worker_pool
 
-# A permanent redirect to anything but the same host over https is adopted
-# only after it has been seen this many times in a row.
-REDIRECTS_TO_ADOPT = 3
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8
 # Fetched bodies allowed to wait for a parsing worker, per core: enough to
@@ -266,19 +263,6 @@ class _Refresh:
             self._on_outcome(outcome)
 
 
-def _adopt_redirect(state: SourceState, result: FetchResult) -> tuple[dict[str, Any], str | None]:
-    """Source changes for a permanent redirect, and the URL to keep as an alias."""
-    target = result.permanent_redirect
-    if target is None:
-        return {"redirect_target": None, "redirect_count": 0}, None
-    old, new = urlsplit(state.url), urlsplit(target)
-    upgrade = old.scheme == "http" and new.scheme == "https" and old.hostname == new.hostname
-    count = state.redirect_count + 1 if state.redirect_target == target else 1
-    if upgrade or count >= REDIRECTS_TO_ADOPT:
-        return {"url": target, "redirect_target": None, "redirect_count": 0}, target
-    return {"redirect_target": target, "redirect_count": count}, None
-
-
 def _record(
     config: Config,
     store: Store,
@@ -288,60 +272,25 @@ def _record(
     prepared: _Prepared | ParseError | None,
     now: float,
 ) -> SourceOutcome:
+    """Decide what the fetch means for the source and store it, entries too, at once."""
     every = float(source.every_seconds or config.default_every_seconds)
-    changes: dict[str, Any] = {"last_fetch": now}
-    if result.error_kind == "deferred":
-        changes["next_due"] = now + (result.retry_after or every)
-        store.update_source(state.key, changes)
-        return SourceOutcome(state.key, state.url, "deferred", message=result.error)
-    if result.retry_after is not None:
+    parsed = prepared.feed if isinstance(prepared, _Prepared) else prepared
+    decision = decide(state, every, result, parsed, now)
+    if decision.blocked_until is not None:
         store.block_domain(registrable_domain(result.final_url or state.url),
-                           now + result.retry_after)
-    if result.gone:
-        changes |= {"status": "gone", "last_error": result.error, "last_error_kind": "http",
-                    "next_due": None, "error_count": state.error_count + 1}
-        store.update_source(state.key, changes)
-        return SourceOutcome(state.key, state.url, "gone", message=result.error)
-    if isinstance(prepared, ParseError) or not result.ok:
-        message = str(prepared) if isinstance(prepared, ParseError) else result.error
-        kind = result.error_kind
-        if isinstance(prepared, ParseError):
-            text = str(prepared)
-            kind = ("not-a-feed" if text.startswith("not a") and "unreadable" not in text
-                    else "parse")
-        throttled = result.status in (429, 503)
-        errors = state.error_count if throttled else state.error_count + 1
-        changes |= {
-            "status": "throttled" if throttled else "error", "last_error": message, "last_error_kind": kind,
-            "error_count": errors,
-            "next_due": next_due(now, every, errors, result.retry_after),
-        }
-        store.update_source(state.key, changes)
-        return SourceOutcome(state.key, state.url, "error", message=message)
-    redirect, alias = _adopt_redirect(state, result)
-    changes |= redirect | {
-        "status": "ok", "last_success": now, "error_count": 0,
-        "next_due": next_due(now, every),
-        # A 304's result already carries the validators it was asked with.
-        "etag": result.etag,
-        "last_modified": result.last_modified,
-    }
-    if result.not_modified or prepared is None:
-        store.update_source(state.key, changes, alias=alias)
-        return SourceOutcome(state.key, state.url, "not-modified")
-    parsed = prepared.feed
-    every = polling_interval(every, parsed.ttl_seconds,
-                             max_age(result.header("cache-control")))
-    changes["next_due"] = next_due(now, every)
-    when = datetime.fromtimestamp(now, UTC)
-    changes |= {
-        "title": parsed.title, "warning": parsed.warning, "feed_id": parsed.id,
-        "feed_link": parsed.link,
-        "feed_updated": parsed.updated.isoformat() if parsed.updated else None,
-    }
-    stats = store.update_source(state.key, changes, prepared.incoming, when, alias=alias,
+                           decision.blocked_until)
+    changes = {f.name: getattr(decision.state, f.name) for f in fields(SourceState)
+               if getattr(decision.state, f.name) != getattr(state, f.name)}
+    changes["last_fetch"] = now
+    if not decision.store_feed:
+        store.update_source(state.key, changes, alias=decision.alias)
+        return SourceOutcome(state.key, state.url, decision.outcome, message=decision.message)
+    assert isinstance(prepared, _Prepared)
+    stats = store.update_source(state.key, changes, prepared.incoming,
+                                datetime.fromtimestamp(now, UTC), alias=decision.alias,
                                 retention=(config.retention_entries, config.retention_days))
-    return SourceOutcome(state.key, state.url, "ok", stats.new, stats.changed, parsed.warning)
+    return SourceOutcome(state.key, state.url, decision.outcome, stats.new, stats.changed,
+                         decision.message)
 
 
 def pull_forward(store: Store, config: Config, sources: Sequence[SourceConfig],

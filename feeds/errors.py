@@ -54,6 +54,14 @@ class ParseError(FeedsError):
     """Fetched bytes are not a feed this project can read."""
 
 
+class NotAFeedError(ParseError):
+    """Fetched bytes hold no feed at all: an HTML page, JSON that is no JSON Feed, nothing.
+
+    Told apart from a feed too broken to read, because the cure differs:
+    the source's URL is wrong, not the feed.
+    """
+
+
 class StoreError(FeedsError):
     """The entry store cannot be opened, migrated or written."""
 

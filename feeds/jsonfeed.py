@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ParseError
+from .errors import NotAFeedError, ParseError
 from .links import absolute_url, author_contact, host_name
 from .model import ParsedEntry, ParsedFeed, Person
 from .sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
@@ -31,12 +31,12 @@ def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,
     """
     doc = _load(data)
     if not isinstance(doc, dict):
-        raise ParseError("not a JSON Feed: the top level is not an object")
+        raise NotAFeedError("not a JSON Feed: the top level is not an object")
     if not _is_jsonfeed_version(doc.get("version")):
-        raise ParseError("not a JSON Feed: no 'version' naming jsonfeed.org")
+        raise NotAFeedError("not a JSON Feed: no 'version' naming jsonfeed.org")
     items = doc.get("items")
     if not isinstance(items, list):
-        raise ParseError("not a JSON Feed: 'items' is not a list")
+        raise NotAFeedError("not a JSON Feed: 'items' is not a list")
 
     link = absolute_url(_str(doc.get("home_page_url")), url)
     # JSON Feed 1.1 §"authors": an item without authors has the feed's.
@@ -71,15 +71,15 @@ def _load(data: bytes) -> Any:
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
-        raise ParseError(f"not a JSON Feed: not UTF-8 text ({exc.reason})") from None
+        raise NotAFeedError(f"not a JSON Feed: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise ParseError(
+        raise NotAFeedError(
             f"not a JSON Feed: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
     except ValueError as exc:  # e.g. an integer longer than Python converts (4300 digits)
         raise ParseError(f"not a JSON Feed: unreadable JSON ({exc})") from None
     except RecursionError:
-        raise ParseError("not a JSON Feed: JSON nested too deeply") from None
+        raise NotAFeedError("not a JSON Feed: JSON nested too deeply") from None
 
 
 def _is_jsonfeed_version(value: object) -> bool:

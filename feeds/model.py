@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,34 @@ class ParsedFeed:
     ttl_seconds: int | None = None
 
 
+class SourceStatus(StrEnum):
+    """Where a remote source stands after its last fetch.
+
+    `throttled`: the site asked us to wait (429 or 503); that is not
+    counted as a failure, so the source keeps its place in the back-off.
+    """
+
+    NEW = "new"
+    OK = "ok"
+    ERROR = "error"
+    THROTTLED = "throttled"
+    GONE = "gone"
+
+
+class ErrorKind(StrEnum):
+    """What kind of failure a source's last fetch met: the class /healthz counts by."""
+
+    NETWORK = "network"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    HTTP = "http"
+    OVERSIZE = "oversize"
+    REDIRECT = "redirect"
+    DEFERRED = "deferred"
+    NOT_A_FEED = "not-a-feed"
+    PARSE = "parse"
+
+
 @dataclass(frozen=True)
 class SourceState:
     """A remote source as the store knows it: configuration key and fetch state.
@@ -327,7 +356,8 @@ class SourceState:
     `key` is the URL the source was first configured with; it never changes,
     so entry ids derived from it survive a permanent move of the feed.
     `url` is where it is fetched now. Times are epoch seconds (UTC).
-    `status` is one of new, ok, error, gone.
+    `status` is a SourceStatus and `last_error_kind` an ErrorKind (both
+    kept as their text).
     """
 
     key: str

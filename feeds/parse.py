@@ -32,7 +32,7 @@ from typing import Any
 import feedparser
 import feedparser.api
 
-from .errors import ParseError
+from .errors import NotAFeedError, ParseError
 from .jsonfeed import parse_json_feed
 from .links import absolute_url, author_contact, host_name
 from .model import ParsedEntry, ParsedFeed, Person
@@ -95,7 +95,7 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     content_type = _header(headers, "content-type")
     head = data.lstrip(_BLANK).removeprefix(_BOM).lstrip(_BLANK)[:1024]
     if not head:
-        raise ParseError("not a feed: empty document")
+        raise NotAFeedError("not a feed: empty document")
     if _is_json(head, content_type):
         # JSON is UTF-8 on the wire (RFC 8259 §8.1), but not every server
         # has heard: its text is read as declared, else detected.
@@ -152,9 +152,9 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
         problem = "; ".join([*notes, *([problem] if problem else [])])
     if not raw_entries:
         if not version:
-            raise ParseError(_not_a_feed(head, content_type, problem))
+            raise NotAFeedError(_not_a_feed(head, content_type, problem))
         if problem and not feed.get("title"):
-            raise ParseError(f"not a feed: {problem}")
+            raise NotAFeedError(f"not a feed: {problem}")
 
     link = absolute_url(_alternate_link(feed), url)
     typed = version.startswith("atom")  # Atom says which text constructs are plain text
