@@ -184,8 +184,20 @@ def load_config(root: Path | str = ".", path: Path | str | None = None) -> Confi
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{shown}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{shown}: {exc}") from exc
+        line, reason = toml_error(exc)
+        raise ConfigError(f"{shown}:{line}: {reason}") from exc
     return config_from_mapping(data, root, shown, file)
+
+
+# Where tomllib says a syntax error is, at the end of its message.
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column \d+\)")
+
+
+def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[int, str]:
+    """A TOML syntax error as the line to fix and the reason, for `path:line: reason`."""
+    found = _TOML_AT.search(str(exc))
+    return (int(found.group(1)) if found else 1,
+            f"not valid TOML: {_TOML_AT.sub('', str(exc)).strip()}")
 
 
 def config_from_mapping(

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from .config import Config, parse_duration
+from .config import Config, parse_duration, toml_error
 from .errors import SourceError
 from .model import Problem, SourceConfig
 from .write import atomic_write
@@ -43,7 +43,6 @@ _SOURCE_KEYS = {
 # A `[[source]]` header line. tomllib reports no positions, so the line of
 # each table is found in the text (see `_table_lines`).
 _HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*(?:source|"source"|'source')[ \t]*\]\][ \t]*(?:#.*)?$""")
-_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 @dataclass(frozen=True)
@@ -151,10 +150,8 @@ def _read_links(path: Path, shown: str) -> SourceList:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        found = _TOML_LINE.search(str(exc))
-        reason = _TOML_LINE.sub("", str(exc)).strip()
-        return SourceList((), (Problem(f"{shown}:{found.group(1) if found else 1}",
-                                       f"not valid TOML: {reason}"),))
+        line, reason = toml_error(exc)
+        return SourceList((), (Problem(f"{shown}:{line}", reason),))
     problems = [
         Problem(f"{shown}:{_key_line(text, key)}",
                 f"unknown key {key!r} (expected [[source]] tables)")

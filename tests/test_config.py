@@ -32,7 +32,8 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
         ("[[custom]]\ntitle = \"x\"\nlang = \"zh\"", "[[custom]] #1: missing required key 'name'"),
         ("[[custom]]\nname = \"a\"\ntitle = \"x\"", "give at least one of"),
         ("[[custom]]\nname = \"a\"\ntitle = \"x\"\ncolour = \"red\"", "unknown key 'colour'"),
-        ("title = ", "feeds.toml: "),
+        ("title = ", "feeds.toml:1: not valid TOML: Invalid value"),
+        ("title = \"x\"\nauthor = \"y", "feeds.toml:2: not valid TOML: Illegal character"),
     ],
 )
 def test_invalid_configuration_names_file_and_key(tmp_path: Path, toml: str, message: str) -> None:
