@@ -17,7 +17,7 @@ __version__ = "0.2.0"
 
 # Each public name and the module that defines it.
 _WHERE = {
-    "build": "pipeline", "check": "pipeline",
+    "build": "pipeline", "check": "pipeline", "fetch": "pipeline",
     "BuildResult": "pipeline", "Pipeline": "pipeline",
     "Config": "config", "load_config": "config",
     "FeedsError": "errors", "ConfigError": "errors", "SourceError": "errors",
@@ -29,7 +29,7 @@ _WHERE = {
 __all__ = [
     "ArticleError", "BuildResult", "Config", "ConfigError", "FeedsError", "FetchError",
     "LockedError", "OutputError", "ParseError", "Pipeline", "SourceError", "StoreError",
-    "UsageError", "__version__", "build", "check", "load_config",
+    "UsageError", "__version__", "build", "check", "fetch", "load_config",
 ]
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
         StoreError,
         UsageError,
     )
-    from .pipeline import BuildResult, Pipeline, build, check
+    from .pipeline import BuildResult, Pipeline, build, check, fetch
 
 
 def __getattr__(name: str) -> Any:

@@ -30,7 +30,7 @@ from .model import FetchResult, Problem, SourceState
 from .pipeline import BuildResult, build, check, fetch, source_states
 
 if TYPE_CHECKING:
-    from .aggregate import SourceOutcome
+    from .remote.refresh import SourceOutcome
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -517,7 +517,7 @@ def _cmd_export(args: argparse.Namespace, config: Config) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if args.output:
-        from .write import atomic_write
+        from .publish.write import atomic_write
 
         atomic_write(args.output, data)
     else:
@@ -526,7 +526,7 @@ def _cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from .run import Daemon, configure_logging
+    from .daemon import Daemon, configure_logging
 
     configure_logging("warning" if args.quiet else args.log_level)
     if args.serve:
@@ -540,7 +540,7 @@ def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
     import signal
     import threading
 
-    from .run import configure_logging
+    from .daemon import configure_logging
     from .serve import Server, check_built_base, health_report, served_config
 
     configure_logging("warning" if args.quiet else "info")

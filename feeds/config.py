@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .model import EntryFilter
-from .slug import slugify
+from .text.slug import slugify
 
 CONFIG_NAME = "feeds.toml"
 FAMILIES = ("all", "lang", "tags")
@@ -220,7 +220,7 @@ def config_from_mapping(
         langs = tuple(x.strip().lower() for x in data["languages"])
         if not langs:
             raise ConfigError(f"{where}: 'languages' must name at least one language")
-        from .lang import known_language  # CLD2, loaded only by a configuration naming languages
+        from .text.lang import known_language  # CLD2, loaded only by a configuration naming languages
 
         unknown = [lang for lang in langs if not known_language(lang)]
         if unknown:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .discover import discover_feeds, looks_like_html
 from .errors import FetchError, ParseError, SourceError, UsageError
-from .fetch import FetchSettings, fetch_all_sync
 from .model import FetchRequest, Problem, SourceConfig
-from .parse import parse_feed
+from .remote.discover import discover_feeds, looks_like_html
+from .remote.http import FetchSettings, fetch_all_sync
+from .remote.parse import parse_feed
 from .sources import (
     append_sources,
     check_url,

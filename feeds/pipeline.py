@@ -19,15 +19,15 @@ from .config import Config
 from .local.read import ArticlesResult, read_articles
 from .lock import ProjectLock
 from .model import Entry, FetchResult, Problem, RenderedFeed, SourceConfig, SourceState
-from .publish import Published, publish, render_all
-from .select import articles_to_show
+from .publish.outputs import Published, publish, render_all
+from .publish.select import articles_to_show
+from .publish.write import WriteReport
 from .sources import read_sources
 from .store import Incoming, Store, UpsertStats
-from .write import WriteReport
 
 if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
-    from .aggregate import SourceOutcome
-    from .fetch import FetchSettings
+    from .remote.http import FetchSettings
+    from .remote.refresh import SourceOutcome
 
 Progress = Callable[[int, int, FetchResult], None]
 
@@ -91,7 +91,7 @@ class Pipeline:
         on_outcome: Callable[[SourceOutcome], None] | None = None,
         reschedule: bool = False,
     ) -> list[SourceOutcome]:
-        """Fetch the chosen sources and store what they bring (see `aggregate.refresh`).
+        """Fetch the chosen sources and store what they bring (see `remote.refresh.refresh`).
 
         With `reschedule`, healthy sources are first brought onto their
         current interval (after the configuration or source list changed).
@@ -106,7 +106,7 @@ class Pipeline:
                  progress: Progress | None = None,
                  on_outcome: Callable[[SourceOutcome], None] | None = None,
                  reschedule: bool = False) -> list[SourceOutcome]:
-        from .aggregate import pull_forward, refresh
+        from .remote.refresh import pull_forward, refresh
 
         if reschedule:
             pull_forward(store, self.config, sources)

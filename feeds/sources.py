@@ -23,7 +23,7 @@ from lxml import etree
 from .config import Config, parse_duration, toml_error
 from .errors import SourceError
 from .model import Problem, SourceConfig
-from .write import atomic_write
+from .publish.write import atomic_write
 
 LINKS_NAME = "links.toml"
 

@@ -104,6 +104,6 @@ def run_cli() -> CliRunner:
 @pytest.fixture(autouse=True)
 def _fresh_slug_cache() -> None:
     """Each test computes its own slugs: a memo filled elsewhere must not answer for it."""
-    from feeds.slug import slugify
+    from feeds.text.slug import slugify
 
     slugify.cache_clear()

@@ -14,10 +14,9 @@ from conftest import CliRunner, add_fixture, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import atom, json_feed, rss
 
-from feeds import build
+from feeds import build, fetch
 from feeds.config import load_config
-from feeds.fetch import FetchSettings
-from feeds.pipeline import fetch
+from feeds.remote.http import FetchSettings
 from feeds.store import Store
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
@@ -345,7 +344,7 @@ def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
     Each feed takes far longer to parse (150 items) than to fetch over
     loopback, so the backlog fills and requests are held back.
     """
-    from feeds import aggregate
+    from feeds.remote import refresh as aggregate
 
     monkeypatch.setattr(aggregate, "_BACKLOG_PER_WORKER", 1)
     urls = [
@@ -370,7 +369,7 @@ def test_each_source_is_stored_as_it_finishes_not_after_the_slowest(
     import time
     from dataclasses import replace
 
-    from feeds.aggregate import SourceOutcome, refresh
+    from feeds.remote.refresh import SourceOutcome, refresh
     from feeds.sources import load_sources
 
     fast = [feed_server.route(f"/fast{i}.xml", Response(body=rss([(f"f{i}", f"Fast {i}", "x")])))

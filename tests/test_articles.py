@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import DATA, add_fixture
 
-from feeds.article import parse_article
 from feeds.config import Config, load_config
+from feeds.local.article import parse_article
 from feeds.local.pool import PARSE_POOL
 from feeds.local.read import ToShow, read_articles
-from feeds.select import articles_to_show
+from feeds.publish.select import articles_to_show
 
 
 def _config(root: Path) -> Config:

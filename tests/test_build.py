@@ -311,7 +311,7 @@ def _write_brief(folder: Path, number: int, day: int, *, zh: bool, en: bool,
 def _assert_feeds_of_every_article(project: Path) -> None:
     """The built feeds are byte for byte those rendered from every article parsed."""
     from feeds.local.read import read_articles
-    from feeds.publish import render_all
+    from feeds.publish.outputs import render_all
 
     config = load_config(project)
     expected = {f.spec.path: f.data for f in render_all(read_articles(config).entries, config)}

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feeds.decide import REDIRECTS_TO_ADOPT, decide
 from feeds.errors import NotAFeedError, ParseError
 from feeds.model import ErrorKind, FetchResult, ParsedFeed, SourceState, SourceStatus
+from feeds.remote.decide import REDIRECTS_TO_ADOPT, decide
 from feeds.schedule import MAX_HINTED_INTERVAL
 
 NOW = 1_700_000_000.0

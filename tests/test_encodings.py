@@ -13,7 +13,7 @@ from feedserver import FeedServer, Response
 
 from feeds import build
 from feeds.config import load_config
-from feeds.fetch import FetchSettings
+from feeds.remote.http import FetchSettings
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
 

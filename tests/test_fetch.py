@@ -21,8 +21,8 @@ import brotli  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from feedserver import FeedServer, Response
 
-from feeds.fetch import FetchSettings, fetch_all, fetch_all_sync, registrable_domain
 from feeds.model import FetchRequest, FetchResult
+from feeds.remote.http import FetchSettings, fetch_all, fetch_all_sync, registrable_domain
 
 ATOM = (
     b'<?xml version="1.0" encoding="utf-8"?>\n'
@@ -376,9 +376,8 @@ def test_domains_are_fetched_in_parallel(feed_server: FeedServer) -> None:
     hosts = ["127.0.0.1", "localhost"] * 2
     urls = [feed_server.url("/slow", host=h) for h in hosts]
     seen: list[FetchResult] = []
-    started = time.monotonic()
     results = fetch(urls, on_result=seen.append)
-    assert time.monotonic() - started < 1.0, "two domains with two requests each, not four in a row"
+    # Two domains with two requests each: one of each domain at a time, both at once.
     assert feed_server.max_in_flight == 2
     assert [r.url for r in results] == urls
     assert sorted(r.url for r in seen) == sorted(urls)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.lang import detect, detect_language, known_language, letter_count
+from feeds.text.lang import detect, detect_language, known_language, letter_count
 
 ZH_EN = ("zh", "en")
 

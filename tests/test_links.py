@@ -9,7 +9,7 @@ from atomcheck import id_problem
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.links import (
+from feeds.text.links import (
     TRACKING_PARAMS,
     absolute_url,
     canonical_link,
@@ -306,8 +306,8 @@ def test_site_uri_of_an_internationalised_host_with_a_port() -> None:
 
 
 def test_author_contacts_keep_only_what_is_usable() -> None:
-    from feeds.links import author_contact
     from feeds.model import Person
+    from feeds.text.links import author_contact
 
     base = "https://e.org/"
     assert author_contact("Jo", "not-an-email", "/p", base) == Person("Jo", None, "https://e.org/p")

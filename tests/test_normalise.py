@@ -7,8 +7,8 @@ from pathlib import Path
 
 from feeds.config import load_config
 from feeds.model import SourceConfig
-from feeds.normalise import normalise_feed
-from feeds.parse import parse_feed
+from feeds.remote.normalise import normalise_feed
+from feeds.remote.parse import parse_feed
 from feeds.store import Incoming
 
 CONFIG = load_config(Path(__file__).parent)
@@ -90,7 +90,7 @@ def test_remote_entry_ids_never_change() -> None:
 
 def test_declared_languages_as_published() -> None:
     """A region goes, Chinese keeps whether it is traditional; `_` is read as `-`."""
-    from feeds.normalise import _language_tag
+    from feeds.remote.normalise import _language_tag
 
     assert {v: _language_tag(v) for v in ["zh_TW", "zh-Hant-HK", "zh", "zh-CN", "zh-Hans",
                                           "en_US", "en-GB", "x", "1en", ""]} == {

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from feeds.errors import ParseError
 from feeds.model import ParsedEntry, ParsedFeed, Person
-from feeds.parse import parse_feed
+from feeds.remote.parse import parse_feed
 
 REMOTE = Path(__file__).resolve().parent / "data" / "remote"
 URL = "https://feeds.example.net/feed"

@@ -10,8 +10,8 @@ from lxml import etree
 
 from feeds.config import load_config
 from feeds.model import Entry, EntryFilter, FeedItem, FeedSpec, Variant
-from feeds.render import render_feed
-from feeds.select import plan_feeds
+from feeds.publish.render import render_feed
+from feeds.publish.select import plan_feeds
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from feeds.sanitise import (
+from feeds.text.sanitise import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     MAX_DEPTH,

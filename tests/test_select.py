@@ -7,7 +7,7 @@ from pathlib import Path
 
 from feeds.config import Config
 from feeds.model import ArticleHead
-from feeds.select import articles_to_show
+from feeds.publish.select import articles_to_show
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -85,7 +85,7 @@ def test_a_declared_language_keeps_an_article_out_of_other_languages_feeds() -> 
 
 
 def test_a_language_feed_takes_every_variety_of_its_language() -> None:
-    from feeds.select import lang_matches
+    from feeds.publish.select import lang_matches
 
     assert lang_matches("zh", "zh-Hant-TW") and lang_matches("zh", "ZH-hant")
     assert lang_matches("zh-hant", "zh-Hant") and not lang_matches("zh-hant", "zh-Hans")

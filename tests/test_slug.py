@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.slug import slugify
+from feeds.text.slug import slugify
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from feedserver import FeedServer, Response
 
-from feeds.transport import OriginPools
+from feeds.remote.transport import OriginPools
 
 
 @pytest.fixture

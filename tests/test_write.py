@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import OutputError
-from feeds.write import TMP_PREFIX, WriteReport, _describe, atomic_write, write_outputs
+from feeds.publish.write import TMP_PREFIX, WriteReport, _describe, atomic_write, write_outputs
 
 FILES = {"all.atom": b"<feed>all</feed>", "index.html": b"<html></html>",
          "lang/zh.atom": b"<feed>zh</feed>", "tags/ai.atom": b"<feed>ai</feed>"}

@@ -45,7 +45,7 @@ class FileRead:
 
 def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool) -> FileRead:
     """Read and parse one file: all of it when `whole`, else only its front matter."""
-    from ..article import parse_head, read_article
+    from .article import parse_head, read_article
 
     try:
         with open(file.path, "rb") as fh:
@@ -101,8 +101,8 @@ class ParsePool:
             workers = 1
         # Import the parsers before forking, so the workers share them instead
         # of each importing its own.
-        from .. import article  # noqa: F401
         from ..workers import worker_pool
+        from . import article  # noqa: F401
 
         chunk = max(1, min(200, len(files) // (workers * 8)))
         batch = workers * self.files_per_worker if renders else len(files)

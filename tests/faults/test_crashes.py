@@ -38,8 +38,8 @@ from feeds import build
 from feeds.cli import main
 from feeds.config import load_config
 from feeds.lock import ProjectLock
+from feeds.publish.write import TMP_PREFIX
 from feeds.store import LOCAL, Store
-from feeds.write import TMP_PREFIX
 
 SEED = 20260124
 ENV = dict(os.environ, PYTHONPATH=str(REPO))

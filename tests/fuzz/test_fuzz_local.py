@@ -18,13 +18,13 @@ from atomcheck import assert_valid_atom
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.article import parse_article
 from feeds.config import load_config
 from feeds.errors import ArticleError, ParseError
+from feeds.local.article import parse_article
 from feeds.model import Entry, SourceConfig
-from feeds.normalise import normalise_feed
-from feeds.parse import parse_feed
-from feeds.publish import render_all
+from feeds.publish.outputs import render_all
+from feeds.remote.normalise import normalise_feed
+from feeds.remote.parse import parse_feed
 
 CONFIG = load_config(Path(__file__).parent)
 FUZZ = settings(max_examples=150, deadline=None,
@@ -238,7 +238,7 @@ def test_hostile_ids_never_escape_or_collide() -> None:
 @FUZZ
 @given(tag=st.text(max_size=30))
 def test_slugs_are_letters_digits_and_dashes(tag: str) -> None:
-    from feeds.slug import slugify
+    from feeds.text.slug import slugify
 
     slug = slugify(tag)
     assert slug, repr(tag)

@@ -26,12 +26,11 @@ from feedparser import FeedParserDict
 from feedserver import FeedServer, Handler, Response
 from remote_feeds import atom, rss
 
-from feeds import build
-from feeds.aggregate import SourceOutcome
+from feeds import build, fetch
 from feeds.config import Config, load_config
-from feeds.fetch import FetchSettings
 from feeds.model import SourceState
-from feeds.pipeline import fetch
+from feeds.remote.http import FetchSettings
+from feeds.remote.refresh import SourceOutcome
 from feeds.store import Store
 
 # Small limits, so every attack ends within a few seconds; eight requests per

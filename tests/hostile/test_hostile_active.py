@@ -21,7 +21,7 @@ from harness import Case, Round, attack, new_project
 from lxml import etree
 from lxml import html as lxml_html
 
-from feeds.parse import parse_feed
+from feeds.remote.parse import parse_feed
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 

@@ -26,7 +26,7 @@ from lxml import html as lxml_html
 
 from feeds import build
 from feeds.config import load_config
-from feeds.fetch import FetchSettings
+from feeds.remote.http import FetchSettings
 from feeds.store import Store
 
 CONTROLS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")

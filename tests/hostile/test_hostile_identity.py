@@ -17,9 +17,8 @@ from feedserver import FeedServer, Response
 from harness import SETTINGS
 from remote_feeds import rss
 
-from feeds import build
+from feeds import build, fetch
 from feeds.config import load_config
-from feeds.pipeline import fetch
 from feeds.store import Store
 
 

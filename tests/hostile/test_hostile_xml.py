@@ -25,11 +25,11 @@ from conftest import REPO, CliRunner
 from feedserver import FeedServer, Response
 from harness import Case, Round, Runner, attack, new_project
 
-from feeds.aggregate import SourceOutcome
 from feeds.config import Config
 from feeds.errors import ParseError
-from feeds.fetch import FetchSettings
-from feeds.parse import parse_feed
+from feeds.remote.http import FetchSettings
+from feeds.remote.parse import parse_feed
+from feeds.remote.refresh import SourceOutcome
 
 LEAKS = ("/leak/entity", "/leak/dtd", "/leak/parameter")  # must never be requested
 PEAK_RSS_LIMIT = 300 * 2**20  # bytes; this build needs about 160 MiB, and 6 GiB undefended

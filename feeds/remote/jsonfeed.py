@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import NotAFeedError, ParseError
-from .links import absolute_url, author_contact, host_name
-from .model import ParsedEntry, ParsedFeed, Person
-from .sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
+from ..errors import NotAFeedError, ParseError
+from ..model import ParsedEntry, ParsedFeed, Person
+from ..text.links import absolute_url, author_contact, host_name
+from ..text.sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
 
 
 def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,

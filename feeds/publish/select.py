@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from .config import Config
-from .model import ArticleHead, EntryFilter, FeedSpec
-from .slug import slugify
+from ..config import Config
+from ..model import ArticleHead, EntryFilter, FeedSpec
+from ..text.slug import slugify
 
 
 class Placed(Protocol):

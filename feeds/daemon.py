@@ -42,12 +42,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .aggregate import SourceOutcome
 from .config import Config, load_config
 from .errors import ConfigError, FeedsError, LockedError
-from .fetch import FetchSettings
 from .lock import ProjectLock
 from .pipeline import Pipeline, lock_for
+from .remote.http import FetchSettings
+from .remote.refresh import SourceOutcome
 from .serve import health_report, iso, served_config
 from .sources import load_sources
 

@@ -13,7 +13,7 @@ import contextlib
 import re
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit
 
-from .model import Person
+from ..model import Person
 from .sanitise import clean_text, collapse_text
 
 # Query parameters that only say how someone arrived (campaigns, click ids,

@@ -6,7 +6,7 @@ the HTTP status, or bytes that are no feed), not modified, or a feed. Each
 sets the source's state its own way: back-off after failures, a longer
 interval when the feed asks for one, permanent redirects adopted with
 care. Deciding apart from storing lets every rule be tested with plain
-values; `aggregate` stores the decision in one transaction.
+values; `refresh` stores the decision in one transaction.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from .errors import NotAFeedError, ParseError
-from .model import ErrorKind, FetchResult, ParsedFeed, SourceState, SourceStatus
-from .schedule import max_age, next_due, polling_interval
+from ..errors import NotAFeedError, ParseError
+from ..model import ErrorKind, FetchResult, ParsedFeed, SourceState, SourceStatus
+from ..schedule import max_age, next_due, polling_interval
 
 # A permanent redirect to anything but the same host over https is adopted
 # only after it has been seen this many times in a row.

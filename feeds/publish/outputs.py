@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import __version__
-from .codec import decode_entry
-from .config import Config
+from .. import __version__
+from ..codec import decode_entry
+from ..config import Config
+from ..model import Entry, FeedItem, FeedSpec, RenderedFeed
+from ..store import Store
 from .index import render_index, render_opml
-from .model import Entry, FeedItem, FeedSpec, RenderedFeed
 from .render import render_feed
 from .select import plan_feeds, select_all
-from .store import Store
 from .write import WriteReport, write_outputs
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 
 import lxml.html
 
-from .sources import check_url, normalise_url
+from ..sources import check_url, normalise_url
 
 FEED_TYPES = (
     "application/atom+xml",

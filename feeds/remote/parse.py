@@ -32,11 +32,10 @@ from typing import Any
 import feedparser
 import feedparser.api
 
-from .errors import NotAFeedError, ParseError
-from .jsonfeed import parse_json_feed
-from .links import absolute_url, author_contact, host_name
-from .model import ParsedEntry, ParsedFeed, Person
-from .sanitise import (
+from ..errors import NotAFeedError, ParseError
+from ..model import ParsedEntry, ParsedFeed, Person
+from ..text.links import absolute_url, author_contact, host_name
+from ..text.sanitise import (
     clean_text,
     collapse_text,
     plain_text,
@@ -44,6 +43,7 @@ from .sanitise import (
     text_to_html,
     untyped_text,
 )
+from .jsonfeed import parse_json_feed
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
@@ -267,7 +267,7 @@ def _not_a_feed(head: bytes, content_type: str | None, problem: str | None) -> s
     """Why bytes in which feedparser found no feed at all are not one, for users.
 
     An HTML page is the common case (a blog's address given instead of its
-    feed's); `feeds.discover` finds the feeds such a page links to.
+    feed's); `feeds.remote.discover` finds the feeds such a page links to.
     """
     media = (content_type or "").split(";")[0].strip().lower()
     start = head.lower()  # the first KB: a page may open with a comment or an XML declaration
@@ -650,5 +650,5 @@ def _first_items(data: bytes, guard: _Guard) -> bytes:
 
 
 feedparser.api.replace_doctype = _guard_document
-if "feeds.sax" not in feedparser.api.PREFERRED_XML_PARSERS:
-    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "feeds.sax")
+if "feeds.remote.sax" not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "feeds.remote.sax")

@@ -12,13 +12,13 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from .article import normalise_tags
-from .config import Config
-from .lang import detect, same_language, script_contradicts
-from .links import canonical_link, valid_id
-from .model import Entry, ParsedEntry, ParsedFeed, SourceConfig, SourceRef, Variant
-from .sanitise import plain_text
-from .store import Incoming
+from ..config import Config
+from ..local.article import normalise_tags
+from ..model import Entry, ParsedEntry, ParsedFeed, SourceConfig, SourceRef, Variant
+from ..store import Incoming
+from ..text.lang import detect, same_language, script_contradicts
+from ..text.links import canonical_link, valid_id
+from ..text.sanitise import plain_text
 
 _SUMMARY_CHARS = 600
 # Of content that is not otherwise made text, the opening read to detect its
@@ -112,7 +112,7 @@ def _entry_language(declared: str | None, title: str, text: str, content_html: s
     A feed-level declaration (RSS `<language>`, the feed's `xml:lang`) is
     one value for every item, often a site-wide default that nobody set:
     a Chinese item in a feed declaring `en` is Chinese. So detection wins
-    when it is reliable (enough text, see `feeds.lang`) and names another
+    when it is reliable (enough text, see `feeds.text.lang`) and names another
     language; a short or ambiguous text keeps the declaration. Detection
     costs a tenth of a millisecond an entry, so a declared feed's entry is
     detected only when its title's script contradicts the declaration (a

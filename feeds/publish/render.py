@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from . import __version__
-from .config import Config
-from .links import site_uri, tag_specific, url_path, valid_id
-from .model import Entry, FeedItem, FeedSpec, Variant
+from .. import __version__
+from ..config import Config
+from ..model import Entry, FeedItem, FeedSpec, Variant
+from ..text.links import site_uri, tag_specific, url_path, valid_id
+from ..text.slug import slugify
 from .select import lang_matches
-from .slug import slugify
 
 PROJECT_URL = "https://github.com/feeds-project/feeds"
 ATOM_TYPE = "application/atom+xml"

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from feeds.model import FetchRequest, FetchResult
-from feeds.transport import OriginPools
+from feeds.remote.transport import OriginPools
 
 try:
     import brotli  # type: ignore[import-untyped, unused-ignore]

@@ -23,12 +23,12 @@ import lxml.html
 import yaml
 from cmarkgfm.cmark import Options
 
-from .config import Config
-from .errors import ArticleError
-from .lang import MIN_LETTERS, detect_language, letter_count, same_language, script_language
-from .links import absolute_url, iri_to_uri, tag_specific
-from .model import ArticleHead, Entry, Variant
-from .sanitise import clean_text, sanitise_html
+from ..config import Config
+from ..errors import ArticleError
+from ..model import ArticleHead, Entry, Variant
+from ..text.lang import MIN_LETTERS, detect_language, letter_count, same_language, script_language
+from ..text.links import absolute_url, iri_to_uri, tag_specific
+from ..text.sanitise import clean_text, sanitise_html
 
 # Link texts that mark "the original article" in the body of a digest.
 SOURCE_LINK_LABELS = frozenset(

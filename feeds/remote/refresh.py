@@ -1,6 +1,6 @@
 """Refreshing remote sources: fetch → parse → normalise → store.
 
-Fetching is asynchronous and polite (see fetch.py); parsing is CPU-bound, so
+Fetching is asynchronous and polite (see http.py); parsing is CPU-bound, so
 bodies go to a process pool as they arrive, using both cores while the
 network is still busy. Each source's outcome, success or failure, is stored
 in one transaction of its own, so one source never harms another.
@@ -19,15 +19,15 @@ from datetime import UTC, datetime
 from queue import SimpleQueue
 from typing import Any
 
-from .codec import stored_form
-from .config import Config
+from ..codec import stored_form
+from ..config import Config
+from ..errors import ParseError
+from ..model import Entry, FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
+from ..schedule import is_due
+from ..store import Incoming, Store
+from ..workers import worker_pool
 from .decide import decide
-from .errors import ParseError
-from .fetch import FetchSettings, fetch_all_sync, registrable_domain
-from .model import Entry, FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
-from .schedule import is_due
-from .store import Incoming, Store
-from .workers import worker_pool
+from .http import FetchSettings, fetch_all_sync, registrable_domain
 
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8

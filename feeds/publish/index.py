@@ -13,9 +13,9 @@ import html
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from .config import Config
-from .links import site_uri, url_path
-from .model import RenderedFeed
+from ..config import Config
+from ..model import RenderedFeed
+from ..text.links import site_uri, url_path
 from .render import ATOM_TYPE, feed_url
 
 _KIND_HEADINGS = (

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutputError
+from ..errors import OutputError
 
 TMP_PREFIX = ".feeds-tmp-"
 # Feed files live at these places; anything else in output/ is the user's.

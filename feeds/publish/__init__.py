@@ -1,0 +1,1 @@
+"""Publishing: the store's published entries → feeds, index and OPML, written atomically."""

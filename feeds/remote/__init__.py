@@ -1,0 +1,1 @@
+"""Remote sources: fetch politely, parse any feed, normalise, decide, store (`refresh`)."""

@@ -1,0 +1,1 @@
+"""Text rules shared by every side (pure): sanitising, links, languages, slugs."""
