@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 # The one place the version is written; pyproject.toml reads it from here
 # (asking importlib.metadata at run time cost a tenth of every command's start).
 __version__ = "0.2.0"
+# Where the project lives: named in every feed's generator and fetch's User-Agent.
+PROJECT_URL = "https://github.com/feeds-project/feeds"
 
 # Each public name and the module that defines it.
 _WHERE = {
@@ -27,9 +29,24 @@ _WHERE = {
 }
 
 __all__ = [
-    "ArticleError", "BuildResult", "Config", "ConfigError", "FeedsError", "FetchError",
-    "LockedError", "OutputError", "ParseError", "Pipeline", "SourceError", "StoreError",
-    "UsageError", "__version__", "build", "check", "fetch", "load_config",
+    "ArticleError",
+    "BuildResult",
+    "Config",
+    "ConfigError",
+    "FeedsError",
+    "FetchError",
+    "LockedError",
+    "OutputError",
+    "ParseError",
+    "Pipeline",
+    "SourceError",
+    "StoreError",
+    "UsageError",
+    "__version__",
+    "build",
+    "check",
+    "fetch",
+    "load_config",
 ]
 
 if TYPE_CHECKING:

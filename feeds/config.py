@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import PROJECT_URL, __version__
 from .errors import ConfigError
 from .model import EntryFilter
 from .text.slug import slugify
@@ -314,3 +315,48 @@ def _shown(file: Path, root: Path) -> str:
         return str(file.relative_to(root))
     except ValueError:
         return str(file)
+
+
+_MIB = 1024 * 1024
+
+
+def _default_user_agent() -> str:
+    """Name the project, its version and where to complain, as feed hosts ask."""
+    return f"feeds/{__version__} (+{PROJECT_URL})"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How hard and how long to try; the defaults suit a periodic aggregator run.
+
+    `per_domain` and `domain_spacing` apply per registrable domain (see
+    `registrable_domain`), because one operator often serves many feeds from
+    sibling hosts. `max_bytes` caps the decoded body. `max_retry_after`
+    bounds how long a server's Retry-After can silence its domain.
+
+    One request at a time per site is what keeps a site from being hammered;
+    the spacing between starts (at most ten a second, each after the last
+    one finished) only stops a fast site from being drained back to back, and
+    keeps twenty feeds of one site within a couple of seconds.
+    """
+
+    concurrency: int = 64
+    per_domain: int = 1
+    domain_spacing: float = 0.1
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_bytes: int = 15 * _MIB
+    max_redirects: int = 5
+    max_retry_after: float = 6 * 3600
+    user_agent: str = field(default_factory=_default_user_agent)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.per_domain < 1:
+            raise ValueError("concurrency and per_domain must be at least 1")
+        if min(self.connect_timeout, self.read_timeout, self.total_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.domain_spacing < 0 or self.max_bytes < 0 or self.max_redirects < 0:
+            raise ValueError("domain_spacing, max_bytes and max_redirects cannot be negative")
+        if self.max_retry_after < 0:
+            raise ValueError("max_retry_after cannot be negative")

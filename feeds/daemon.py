@@ -42,11 +42,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .config import Config, load_config
+from .config import Config, FetchSettings, load_config
 from .errors import ConfigError, FeedsError, LockedError
 from .lock import ProjectLock
 from .pipeline import Pipeline, lock_for
-from .remote.http import FetchSettings
 from .remote.refresh import SourceOutcome
 from .serve import health_report, iso, served_config
 from .sources import load_sources

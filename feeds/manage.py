@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
+from .config import Config, FetchSettings
 from .errors import FetchError, ParseError, SourceError, UsageError
 from .model import FetchRequest, Problem, SourceConfig
 from .remote.discover import discover_feeds, looks_like_html
-from .remote.http import FetchSettings, fetch_all_sync
+from .remote.http import fetch_all_sync
 from .remote.parse import parse_feed
 from .sources import (
     append_sources,

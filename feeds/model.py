@@ -136,6 +136,34 @@ class StoredForm:
         return self.published or self.updated
 
 
+
+@dataclass(frozen=True)
+class UpsertStats:
+    """How an update changed the stored entries."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An entry offered to the store with what the store needs to judge it.
+
+    `declared_updated` is the time the entry itself claims (None when it has
+    no date: then the store uses the time it was first seen). `encoded` and
+    `digest`, when given, are the entry's `encode_entry` and `content_hash`
+    worked out already (by a worker process), so the store need not.
+    """
+
+    entry: Entry | StoredForm
+    declared_updated: datetime | None
+    canonical_link: str | None = None
+    encoded: str | None = None
+    digest: str | None = None
+
+
 @dataclass(frozen=True)
 class ArticleHead:
     """What an article's front matter says of its place in the feeds, body unread.

@@ -15,18 +15,17 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from .config import Config
+from .config import Config, FetchSettings
 from .local.read import ArticlesResult, read_articles
 from .lock import ProjectLock
-from .model import Entry, FetchResult, Problem, RenderedFeed, SourceConfig, SourceState
+from .model import Entry, FetchResult, Incoming, Problem, RenderedFeed, SourceConfig, SourceState, UpsertStats
 from .publish.outputs import Published, publish, render_all
 from .publish.select import articles_to_show
 from .publish.write import WriteReport
 from .sources import read_sources
-from .store import Incoming, Store, UpsertStats
+from .store import Store
 
 if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
-    from .remote.http import FetchSettings
     from .remote.refresh import SourceOutcome
 
 Progress = Callable[[int, int, FetchResult], None]

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from .codec import (
     stored_form,
 )
 from .errors import StoreError
-from .model import CachedArticle, Entry, Listing, SourceState, StoredForm
+from .model import CachedArticle, Entry, Incoming, Listing, SourceState, StoredForm, UpsertStats
 
 LOCAL = "local"  # the origin of local articles in the entries table
 
@@ -120,33 +120,6 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
-
-
-@dataclass(frozen=True)
-class UpsertStats:
-    """How an update changed the stored entries."""
-
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    removed: int = 0
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """An entry offered to the store with what the store needs to judge it.
-
-    `declared_updated` is the time the entry itself claims (None when it has
-    no date: then the store uses the time it was first seen). `encoded` and
-    `digest`, when given, are the entry's `encode_entry` and `content_hash`
-    worked out already (by a worker process), so the store need not.
-    """
-
-    entry: Entry | StoredForm
-    declared_updated: datetime | None
-    canonical_link: str | None = None
-    encoded: str | None = None
-    digest: str | None = None
 
 
 def _stored_form(item: Incoming, updated: datetime) -> StoredForm:

@@ -15,8 +15,7 @@ from feedserver import FeedServer, Response
 from remote_feeds import atom, json_feed, rss
 
 from feeds import build, fetch
-from feeds.config import load_config
-from feeds.remote.http import FetchSettings
+from feeds.config import FetchSettings, load_config
 from feeds.store import Store
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)

@@ -12,8 +12,7 @@ from conftest import write_links
 from feedserver import FeedServer, Response
 
 from feeds import build
-from feeds.config import load_config
-from feeds.remote.http import FetchSettings
+from feeds.config import FetchSettings, load_config
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
 

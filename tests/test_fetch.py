@@ -21,8 +21,9 @@ import brotli  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from feedserver import FeedServer, Response
 
+from feeds.config import FetchSettings
 from feeds.model import FetchRequest, FetchResult
-from feeds.remote.http import FetchSettings, fetch_all, fetch_all_sync, registrable_domain
+from feeds.remote.http import fetch_all, fetch_all_sync, registrable_domain
 
 ATOM = (
     b'<?xml version="1.0" encoding="utf-8"?>\n'

@@ -13,9 +13,8 @@ from conftest import REPO
 from feedserver import FeedServer, Response
 
 from feeds import build
-from feeds.config import load_config
+from feeds.config import FetchSettings, load_config
 from feeds.local.article import TITLE_CHARS, derive_title, parse_article, shorten
-from feeds.remote.http import FetchSettings
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
 

@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feeds.config import load_config
-from feeds.model import SourceConfig
+from feeds.model import Incoming, SourceConfig
 from feeds.remote.normalise import normalise_feed
 from feeds.remote.parse import parse_feed
-from feeds.store import Incoming
 
 CONFIG = load_config(Path(__file__).parent)
 URL = "http://news.example.org/feed.xml"

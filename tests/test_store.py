@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import StoreError
-from feeds.model import Entry, Variant
-from feeds.store import SCHEMA_VERSION, Incoming, Store, decide_updated, local_updated
+from feeds.model import Entry, Incoming, Variant
+from feeds.store import SCHEMA_VERSION, Store, decide_updated, local_updated
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

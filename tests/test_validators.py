@@ -9,8 +9,7 @@ from feedserver import FeedServer, RecordedRequest, Response
 from remote_feeds import atom
 
 from feeds import fetch
-from feeds.config import load_config
-from feeds.remote.http import FetchSettings
+from feeds.config import FetchSettings, load_config
 from feeds.store import Store
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)

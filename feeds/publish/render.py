@@ -11,14 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .. import __version__
+from .. import PROJECT_URL, __version__
 from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec, Variant
 from ..text.links import site_uri, tag_specific, url_path, valid_id
 from ..text.slug import slugify
 from .select import lang_matches
 
-PROJECT_URL = "https://github.com/feeds-project/feeds"
 ATOM_TYPE = "application/atom+xml"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 

@@ -14,8 +14,7 @@ from datetime import datetime
 
 from ..config import Config
 from ..local.article import normalise_tags
-from ..model import Entry, ParsedEntry, ParsedFeed, SourceConfig, SourceRef, Variant
-from ..store import Incoming
+from ..model import Entry, Incoming, ParsedEntry, ParsedFeed, SourceConfig, SourceRef, Variant
 from ..text.lang import detect, same_language, script_contradicts
 from ..text.links import canonical_link, valid_id
 from ..text.sanitise import plain_text

@@ -20,14 +20,14 @@ from queue import SimpleQueue
 from typing import Any
 
 from ..codec import stored_form
-from ..config import Config
+from ..config import Config, FetchSettings
 from ..errors import ParseError
-from ..model import Entry, FetchRequest, FetchResult, ParsedFeed, SourceConfig, SourceState
+from ..model import Entry, FetchRequest, FetchResult, Incoming, ParsedFeed, SourceConfig, SourceState
 from ..schedule import is_due
-from ..store import Incoming, Store
+from ..store import Store
 from ..workers import worker_pool
 from .decide import decide
-from .http import FetchSettings, fetch_all_sync, registrable_domain
+from .http import fetch_all_sync, registrable_domain
 
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8

@@ -27,9 +27,8 @@ from feedserver import FeedServer, Handler, Response
 from remote_feeds import atom, rss
 
 from feeds import build, fetch
-from feeds.config import Config, load_config
+from feeds.config import Config, FetchSettings, load_config
 from feeds.model import SourceState
-from feeds.remote.http import FetchSettings
 from feeds.remote.refresh import SourceOutcome
 from feeds.store import Store
 

@@ -25,8 +25,7 @@ from harness import SETTINGS, Case, Round, assert_nothing_forbidden, attack, new
 from lxml import html as lxml_html
 
 from feeds import build
-from feeds.config import load_config
-from feeds.remote.http import FetchSettings
+from feeds.config import FetchSettings, load_config
 from feeds.store import Store
 
 CONTROLS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")

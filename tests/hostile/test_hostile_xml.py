@@ -25,9 +25,8 @@ from conftest import REPO, CliRunner
 from feedserver import FeedServer, Response
 from harness import Case, Round, Runner, attack, new_project
 
-from feeds.config import Config
+from feeds.config import Config, FetchSettings
 from feeds.errors import ParseError
-from feeds.remote.http import FetchSettings
 from feeds.remote.parse import parse_feed
 from feeds.remote.refresh import SourceOutcome
 
