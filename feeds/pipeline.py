@@ -156,6 +156,22 @@ def source_states(config: Config, sources: Sequence[SourceConfig]) -> list[Sourc
                 for s in store.sources() if s.key in titles]
 
 
+def feed_links(config: Config, sources: Sequence[SourceConfig]) -> dict[str, str]:
+    """Source URL → the link to its site that its feed gave, for the sources fetched so far.
+
+    A project never built has no store, and asking must not create one.
+    """
+    if not sources or not config.store_path.is_file():
+        return {}
+    links = {}
+    with Store(config.store_path) as store:
+        for source in sources:
+            state = store.source(store.resolve_key(source.url))
+            if state is not None and state.feed_link:
+                links[source.url] = state.feed_link
+    return links
+
+
 def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
     return [Problem(o.url, o.message or o.status) for o in outcomes
             if o.status in ("error", "gone") and o.message]
