@@ -179,7 +179,7 @@ def load_config(root: Path | str = ".", path: Path | str | None = None) -> Confi
         file = candidate if candidate.is_file() else None
     if file is None:
         return _finish(Config(root=root))
-    shown = _shown(file, root)
+    shown = shown_path(file, root)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -310,11 +310,12 @@ def _finish(config: Config) -> Config:
     )
 
 
-def _shown(file: Path, root: Path) -> str:
+def shown_path(path: Path, root: Path) -> str:
+    """How messages name a file of the project: relative to its root when inside it."""
     try:
-        return str(file.relative_to(root))
+        return path.relative_to(root).as_posix()
     except ValueError:
-        return str(file)
+        return str(path)
 
 
 _MIB = 1024 * 1024

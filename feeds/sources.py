@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from .config import Config, parse_duration, toml_error
+from .config import Config, parse_duration, shown_path, toml_error
 from .errors import SourceError
 from .model import Problem, SourceConfig
 from .publish.write import atomic_write
@@ -78,13 +78,13 @@ def read_sources(config: Config) -> SourceList:
 
     path = links_path(config)
     if path.is_file():
-        keep(_read_links(path, _shown(path, config.root)))
+        keep(_read_links(path, shown_path(path, config.root)))
     if config.sources_dir.is_dir():
         for opml in sorted(config.sources_dir.glob("*.opml")):
             try:
-                keep(read_opml(opml.read_bytes(), _shown(opml, config.root)))
+                keep(read_opml(opml.read_bytes(), shown_path(opml, config.root)))
             except OSError as exc:
-                problems.append(Problem(f"{_shown(opml, config.root)}:1",
+                problems.append(Problem(f"{shown_path(opml, config.root)}:1",
                                         f"cannot read: {exc.strerror or exc}"))
             except SourceError as exc:
                 problems.append(Problem(exc.where, exc.reason))
@@ -396,10 +396,3 @@ def append_sources(config: Config, sources: Iterable[SourceConfig]) -> list[Sour
     sep = "" if not old or old.endswith("\n\n") else ("\n" if old.endswith("\n") else "\n\n")
     atomic_write(path, (old + sep + "\n".join(blocks)).encode("utf-8"))
     return added
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)

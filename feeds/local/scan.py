@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .. import __version__
-from ..config import Config
+from ..config import Config, shown_path
 from ..model import CachedArticle, Problem
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -158,13 +158,6 @@ def _with_unlisted(
             rel = shown[len(prefix):]
             hidden.append(ArticleFile(shown, rel.rsplit(".", 1)[0], str(root / rel)))
     return sorted([*files, *hidden], key=lambda file: tuple(file.shown.split("/")))
-
-
-def shown_path(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 @dataclass

@@ -9,7 +9,6 @@ Every string passes through `sanitise`, like everything parsed from XML.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from ..errors import NotAFeedError, ParseError
 from ..model import ParsedEntry, ParsedFeed, Person
 from ..text.links import absolute_url, author_contact, host_name
 from ..text.sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
+from .fields import declared_language, unique
 
 
 def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,
@@ -60,7 +60,7 @@ def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,
         title=title or host_name(url) or url,
         link=link,
         updated=None,  # JSON Feed has no feed-level date, and we never invent one
-        lang=_language(doc.get("language")),
+        lang=declared_language(doc.get("language")),
         entries=entries,
         warning="; ".join(warnings) or None,
     )
@@ -134,10 +134,10 @@ def _entry(item: dict[str, Any], feed_base: str,
         updated=_date(item.get("date_modified")),
         authors=authors or feed_people[0],
         contacts=_contacts(item, base) if authors else feed_people[1],
-        categories=_unique(  # a tag names a feed and a file: markup in one is never meant
+        categories=unique(  # a tag names a feed and a file: markup in one is never meant
             untyped_text(t) for t in _list(item.get("tags")) if isinstance(t, str)
         )[:max_categories],
-        lang=_language(item.get("language")),
+        lang=declared_language(item.get("language")),
     )
 
 
@@ -145,7 +145,7 @@ def _authors(obj: dict[str, Any]) -> tuple[str, ...]:
     """Author names from 1.1 `authors` (a list) or 1.0 `author` (one object)."""
     names = (collapse_text(p["name"]) for p in _people(obj)
              if isinstance(p, dict) and isinstance(p.get("name"), str))
-    return _unique(names)
+    return unique(names)
 
 
 def _people(obj: dict[str, Any]) -> list[Any]:
@@ -184,12 +184,6 @@ def _date(value: object) -> datetime | None:
         return None
 
 
-def _language(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return collapse_text(value).replace("_", "-") or None
-
-
 def _str(value: object) -> str | None:
     return clean_text(value) if isinstance(value, str) else None
 
@@ -198,6 +192,3 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    """The non-empty values, first occurrence kept, order kept."""
-    return tuple(dict.fromkeys(v for v in values if v))

@@ -43,6 +43,7 @@ from ..text.sanitise import (
     text_to_html,
     untyped_text,
 )
+from .fields import declared_language, unique
 from .jsonfeed import parse_json_feed
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
@@ -172,7 +173,7 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
         link=link,
         # RSS channels often carry only pubDate, no lastBuildDate.
         updated=_utc(dict.get(feed, "updated_parsed")) or _utc(feed.get("published_parsed")),
-        lang=_language(feed.get("language")),
+        lang=declared_language(feed.get("language")),
         entries=entries,
         # The encoding is worth a word only about a document that is a feed.
         warning="; ".join(note for note in (encoding_note, problem) if note) or None,
@@ -324,11 +325,11 @@ def _entry(raw: Any, url: str, feed_link: str | None,
         authors=authors or feed_people[0],
         contacts=contacts,
         # A tag names a feed and a file: markup in one is never meant.
-        categories=_unique(
+        categories=unique(
             untyped_text(_field(tag, "term") or _field(tag, "label") or "")
             for tag in _field(raw, "tags") or [] if isinstance(tag, dict)
         )[:MAX_CATEGORIES],
-        lang=_language(language),
+        lang=declared_language(language),
     )
 
 
@@ -397,7 +398,7 @@ def _authors(obj: Any) -> tuple[str, ...]:
             names.append(_field(person, "name") or _field(person, "email") or "")
     if not any(names) and isinstance(_field(obj, "author"), str):
         names.append(obj["author"])
-    return _unique(_person_name(name) for name in names)
+    return unique(_person_name(name) for name in names)
 
 
 def _contacts(obj: Any, base: str) -> tuple[Person, ...]:
@@ -445,12 +446,6 @@ def _feed_identifier(value: object) -> str | None:
     return None if scheme in _ACTIVE_SCHEMES else identifier
 
 
-def _language(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return collapse_text(value).replace("_", "-") or None
-
-
 def _utc(value: object) -> datetime | None:
     """feedparser's UTC struct_time as an aware datetime; None when absent or impossible."""
     if not isinstance(value, time.struct_time):
@@ -484,9 +479,6 @@ def _positive_int(value: object) -> int | None:
     return number if number > 0 else None
 
 
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    """The non-empty values, first occurrence kept, order kept."""
-    return tuple(dict.fromkeys(v for v in values if v))
 
 
 # --- Guarding feedparser against hostile documents ------------------------------

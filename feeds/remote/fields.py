@@ -1,0 +1,19 @@
+"""Reading the loose fields every feed format has, the same way for each (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..text.sanitise import collapse_text
+
+
+def declared_language(value: object) -> str | None:
+    """A language a feed declares, as written (`en_US` as `en-US`); None when it is no text."""
+    if not isinstance(value, str):
+        return None
+    return collapse_text(value).replace("_", "-") or None
+
+
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    """The non-empty values, first occurrence kept, order kept."""
+    return tuple(dict.fromkeys(v for v in values if v))
