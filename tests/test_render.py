@@ -303,3 +303,13 @@ def test_a_source_whose_id_is_no_uri_is_named_by_its_url_else_by_the_entry() -> 
 
 def test_a_local_entry_has_no_source() -> None:
     assert _render(_shown(ENTRIES[0])).find(f"{ATOM}entry/{ATOM}source") is None
+
+
+def test_a_feed_is_utf_8_and_says_so_with_each_element_on_a_line_of_its_own() -> None:
+    """A file opened from disk names its encoding; text is not character references; diffs stay readable."""
+    doc = render_feed(ALL, _shown(BILINGUAL, *ENTRIES), CONFIG)
+    first, *lines = doc.decode("utf-8").splitlines()
+    assert first.lower() == "<?xml version='1.0' encoding='utf-8'?>"
+    assert "<title>标题</title>" in doc.decode("utf-8")
+    assert [line.strip() for line in lines if "<id>" in line] == [
+        f"<id>{e}</id>" for e in ["tag:127.0.0.1,2024:feed/all", BILINGUAL.id, *(e.id for e in ENTRIES)]]
