@@ -285,6 +285,7 @@ def test_absolute_url_examples(url: str, base: str | None, absolute: str | None)
     # A label over 63 characters is no valid IDN: its lower-cased form is the key.
     ("https://Bü" + "x" * 64 + ".example/", "//bü" + "x" * 64 + ".example/"),
     ("https://example.com:abc/x", "//example.com/x"),  # a port that is no number names no page
+    ("//WWW.Example.com/a?utm_source=x", "//example.com/a"),  # scheme-less, as keys are written
 ])
 def test_canonical_hosts(url: str, key: str) -> None:
     assert canonical_link(url) == key
