@@ -263,6 +263,9 @@ def test_spaces_quotes_and_angle_brackets_are_escaped_in_links(
     ("http://a@b@e.org/", None, None),  # no host has two user parts
     ("https://e.org:99999/", None, None),
     ("https://e.org:port/", None, None),
+    ("http://e]x.org/", None, None),  # a bracket outside an IPv6 host
+    ("http://[::1]{]/", None, None),  # nor after one
+    ("HTTP://e.org/a|b", None, "HTTP://e.org/a%7Cb"),  # whatever the scheme's case
     ("https:///x", None, None),  # http(s) without a host leads nowhere
     ("ftp://e.org/", None, None),
     ("x/y", None, None),  # relative, and nothing to resolve it against
@@ -277,6 +280,12 @@ def test_absolute_url_examples(url: str, base: str | None, absolute: str | None)
     ("https://www.org/", "//www.org/"),  # a bare www.TLD is the host itself
     ("https://例子.org./x", "//xn--fsqu00a.org/x"),  # one spelling of an internationalised host
     ("https://xn--fsqu00a.org/x", "//xn--fsqu00a.org/x"),
+    # Full stops as Chinese and Japanese text writes them are dots of the name too.
+    ("https://bücher。example。/x", "//xn--bcher-kva.example/x"),
+    # A label over 63 characters is no valid IDN: its lower-cased form is the key.
+    ("https://Bü" + "x" * 64 + ".example/", "//bü" + "x" * 64 + ".example/"),
+    ("https://example.com:abc/x", "//example.com/x"),  # a port that is no number names no page
+    ("//WWW.Example.com/a?utm_source=x", "//example.com/a"),  # scheme-less, as keys are written
 ])
 def test_canonical_hosts(url: str, key: str) -> None:
     assert canonical_link(url) == key
@@ -298,6 +307,40 @@ def test_url_path_keeps_the_characters_a_path_allows() -> None:
 
 def test_tracking_parameters_go_whatever_their_value_holds() -> None:
     assert canonical_link("https://e.org/?utm_source=a=b&x=1") == "//e.org/?x=1"
+    assert canonical_link("https://e.org/?fbclid=a=b&x=1") == "//e.org/?x=1"
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("https://example.com/a?é", "//example.com/a?%C3%A9"),  # a parameter of non-ASCII alone
+    ("https://example.com/café/%2f", "//example.com/caf%C3%A9/%2F"),  # escapes beside non-ASCII
+])
+def test_non_ascii_is_encoded_once_and_escapes_are_kept_in_a_key(url: str, key: str) -> None:
+    """`/café` and `/caf%C3%A9` are one page: the key must not depend on which was written."""
+    assert canonical_link(url) == key
+    assert canonical_link(key.replace("//", "https://", 1)) == key
+
+
+@pytest.mark.parametrize("url", ["http://:80/x", "https://user@/x", "ftp://Example.com/a"])
+def test_what_is_no_http_url_with_a_host_is_its_own_key(url: str) -> None:
+    assert canonical_link(url) == url
+
+
+def test_a_lone_surrogate_from_a_broken_file_name_is_encoded_in_ids() -> None:
+    """An article id comes from its file name, which may hold bytes that are no UTF-8."""
+    assert iri_to_uri("a\udc80") == "a%ED%B2%80"
+    assert tag_specific("a\udc80 b") == "a%ED%B2%80%20b"
+
+
+def test_escapes_are_kept_beside_text_that_must_be_encoded() -> None:
+    """In either case of hex digit: an id that held an escape keeps it when the rest is encoded."""
+    assert tag_specific("科%4A%4a%") == "%E7%A7%91%4A%4a%25"
+
+
+def test_a_base_url_whose_host_is_no_valid_idn_is_still_an_ascii_uri() -> None:
+    """RFC 3986 §3.2.2 allows a percent-encoded host: the self link stays a URI."""
+    host = "bü" + "x" * 64 + ".example"
+    assert site_uri(f"https://{host}/订阅/") == (
+        f"https://b%C3%BC{'x' * 64}.example/%E8%AE%A2%E9%98%85/")
 
 
 def test_site_uri_of_an_internationalised_host_with_a_port() -> None:

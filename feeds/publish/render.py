@@ -171,8 +171,15 @@ def _add_entry(
 
 
 def _translation_feed(lang: str, translations: Mapping[str, str]) -> str | None:
-    """The URL of the language feed that shows a variant in `lang`, if one is written."""
-    if lang in translations:
-        return translations[lang]
+    """The URL of the language feed that shows a variant in `lang`, if one is written.
+
+    The feed of exactly that language comes first, compared as language tags
+    are, without regard to case (RFC 5646 §2.1.1): a `zh-Hant` variant has
+    the `zh-hant` feed even where the wider `zh` feed is configured before it.
+    """
+    exact = next((url for feed_lang, url in translations.items() if feed_lang.lower() == lang.lower()),
+                 None)
+    if exact is not None:
+        return exact
     return next((url for feed_lang, url in translations.items() if lang_matches(feed_lang, lang)),
                 None)

@@ -250,12 +250,16 @@ def absolute_url(url: str | None, base: str | None) -> str | None:
         parts.port  # noqa: B018  (raises on a port that is no number: no page has it)
     except ValueError:
         return None
-    authority = parts.netloc.split("]")[-1] if "[" in parts.netloc else parts.netloc
+    # Whatever follows an IPv6 host's `]` is checked too (`[::1]{]` is no host).
+    authority = parts.netloc.split("]", 1)[-1] if "[" in parts.netloc else parts.netloc
     if _BAD_AUTHORITY.search(authority) or parts.netloc.count("@") > 1:
         return None  # no host has these; the link leads nowhere
-    head = f"{parts.scheme}://{parts.netloc}"
-    if joined.startswith(head) and _NOT_IN_PATH.search(joined, len(head)):
-        joined = head + _NOT_IN_PATH.sub(_percent_encode, joined[len(head):])
+    # urlsplit lower-cases the scheme, so `HTTP://` starts the same head; the
+    # link keeps the scheme as it was written.
+    head = len(f"{parts.scheme}://{parts.netloc}")
+    if (joined[:head].lower() == f"{parts.scheme}://{parts.netloc}".lower()
+            and _NOT_IN_PATH.search(joined, head)):
+        joined = joined[:head] + _NOT_IN_PATH.sub(_percent_encode, joined[head:])
     before, sep, fragment = joined.partition("#")
     if "#" in fragment:  # a second `#` belongs to the fragment's text
         joined = before + sep + fragment.replace("#", "%23")
