@@ -12,72 +12,15 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import os
-import socket
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
-from . import __version__
-from .config import CONFIG_NAME, Config, load_config
+from . import __version__, commands
+from .commands import EXIT_CONFIG, EXIT_PROBLEMS
+from .config import CONFIG_NAME, load_config
 from .errors import ConfigError, FeedsError, UsageError
-from .model import FetchResult, Problem, SourceState
-from .pipeline import BuildResult, build, check, fetch, source_states
-
-if TYPE_CHECKING:
-    from .remote.refresh import SourceOutcome
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_CONFIG = 2
-
-
-class _Progress:
-    """A one-line progress display on a terminal; silent in a pipe."""
-
-    def __init__(self, stream: TextIO, enabled: bool) -> None:
-        self.stream = stream
-        self.enabled = enabled and stream.isatty()
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int, result: FetchResult) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        mark = "ok" if result.ok else "failed"
-        line = f"fetching {done}/{total}: {mark} {result.url}"
-        # One column short of the width: a character in the last column makes
-        # many terminals wrap, and the next "\r" would then start a new line.
-        width = max(_terminal_width(self.stream) - 1, 20)
-        self.stream.write("\r" + line[:width].ljust(width))
-        if done == total:
-            self.stream.write("\r" + " " * width + "\r")
-        self.stream.flush()
-
-
-def _terminal_width(stream: TextIO) -> int:
-    """The columns of the terminal `stream` writes to.
-
-    shutil.get_terminal_size() honours COLUMNS but asks stdout, which may be a
-    pipe while the progress goes to a terminal on stderr; so COLUMNS first,
-    then the stream's own terminal, then shutil's answer (80 as a last resort).
-    """
-    import shutil
-
-    if os.environ.get("COLUMNS", "").isdigit() and int(os.environ["COLUMNS"]) > 0:
-        return int(os.environ["COLUMNS"])
-    try:
-        return os.get_terminal_size(stream.fileno()).columns or 80
-    except (OSError, ValueError):
-        return shutil.get_terminal_size().columns
 
 
 def _common(top: bool) -> argparse.ArgumentParser:
@@ -126,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                     "commented, and an empty sources/links.toml. Never overwrites a file.",
     )
     p.add_argument("dir", type=Path, nargs="?", metavar="DIR", help="folder to create it in")
-    p.set_defaults(func=_cmd_init)
+    p.set_defaults(func=commands.cmd_init)
 
     p = sub.add_parser(
         "build", parents=[common], help="fetch due sources and regenerate every feed",
@@ -140,14 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--strict", action="store_true", help="exit with status 1 if any problem was found")
     p.add_argument("--offline", action="store_true", help="fetch nothing; publish what is stored")
-    p.set_defaults(func=_cmd_build)
+    p.set_defaults(func=commands.cmd_build)
 
     p = sub.add_parser(
         "check", parents=[common], help="validate the configuration and articles, write nothing",
         description="Load the configuration, the source list and every article; report problems; "
                     "write nothing. Exits 1 if any problem is found, 2 on a configuration error.",
     )
-    p.set_defaults(func=_cmd_check)
+    p.set_defaults(func=commands.cmd_check)
 
     p = sub.add_parser(
         "fetch", parents=[common], help="fetch remote sources now, due or not",
@@ -158,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source", metavar="URL", help="fetch only this source")
     p.add_argument("--build", action="store_true", help="publish the feeds afterwards")
     p.add_argument("--strict", action="store_true", help="exit with status 1 if any source failed")
-    p.set_defaults(func=_cmd_fetch)
+    p.set_defaults(func=commands.cmd_fetch)
 
     p = sub.add_parser(
         "sources", parents=[common], help="show every source and its fetch state",
@@ -166,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
                     "number of stored entries and when it is next due.",
     )
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
-    p.set_defaults(func=_cmd_sources)
+    p.set_defaults(func=commands.cmd_sources)
 
     p = sub.add_parser(
         "add", parents=[common], help="add a feed (or a page that links to one) to the sources",
@@ -181,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pick", type=int, metavar="N",
                    help="of the feeds a page announces, add the N-th as listed (default: the "
                         "first, or ask on a terminal)")
-    p.set_defaults(func=_cmd_add)
+    p.set_defaults(func=commands.cmd_add)
 
     p = sub.add_parser(
         "import", parents=[common], help="add every feed of an OPML file to the sources",
@@ -190,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
                     "outline is reported as FILE:LINE and skipped; exits 1 if any was.",
     )
     p.add_argument("file", type=Path, metavar="FILE.opml")
-    p.set_defaults(func=_cmd_import)
+    p.set_defaults(func=commands.cmd_import)
 
     p = sub.add_parser(
         "export", parents=[common], help="print the sources as OPML",
@@ -198,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                     "a tagged source in a folder per tag, with its site's link once fetched.",
     )
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead")
-    p.set_defaults(func=_cmd_export)
+    p.set_defaults(func=commands.cmd_export)
 
     p = sub.add_parser(
         "run", parents=[common], help="run in the background: poll sources, rebuild on change",
@@ -211,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true", help="also serve the output over HTTP")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"], help="default: info")
-    p.set_defaults(func=_cmd_run)
+    p.set_defaults(func=commands.cmd_run)
 
     p = sub.add_parser(
         "serve", parents=[common], help="serve the output directory over HTTP",
@@ -219,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
                     "HEAD; the index page at /, source state as JSON at /healthz.",
     )
     _serve_options(p)
-    p.set_defaults(func=_cmd_serve)
+    p.set_defaults(func=commands.cmd_serve)
     return parser
 
 
@@ -251,8 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.func is _cmd_init:
-            status: int = _cmd_init(args)
+        if args.func is commands.cmd_init:
+            status: int = commands.cmd_init(args)
             return status
         _check_root(args.root, args.config)
         config = load_config(args.root, args.config)
@@ -319,286 +262,6 @@ def _check_root(root: Path, config_file: Path | None) -> None:
             and not (root / "sources").is_dir():
         raise UsageError(f"{root}: not a feeds project (no {CONFIG_NAME} and no sources/); "
                          f"{hint}, or name the project folder with --root DIR")
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
-
-
-def _print_problems(result: BuildResult) -> None:
-    for problem in result.problems:
-        print(problem, file=sys.stderr)
-
-
-def _fetch_summary(outcomes: Sequence[SourceOutcome]) -> str:
-    by: dict[str, int] = {}
-    for o in outcomes:
-        by[o.status] = by.get(o.status, 0) + 1
-    new = sum(o.new for o in outcomes)
-    changed = sum(o.changed for o in outcomes)
-    parts = [f"{v} {k}" for k, v in sorted(by.items())]
-    return (f"fetched {_count(len(outcomes), 'source')} ({', '.join(parts) or 'none due'}): "
-            f"{_count(new, 'new entry', 'new entries')}, {changed} changed")
-
-
-def _cmd_build(args: argparse.Namespace, config: Config) -> int:
-    result = build(config, fetch=not args.offline,
-                   progress=_Progress(sys.stderr, not args.quiet))
-    _print_problems(result)
-    if not args.quiet:
-        report = result.report
-        assert report is not None
-        if result.fetched:
-            print(_fetch_summary(result.fetched))
-        print(
-            f"read {_count(result.files, 'article')}"
-            + (f" ({result.drafts} drafts skipped)" if result.drafts else "")
-            + f", published {_count(result.entries, 'entry', 'entries')} in "
-            f"{_count(len(result.feeds), 'feed')}: {len(report.written)} files written, "
-            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed; "
-            f"{_count(len(result.problems), 'problem')} → {config.output_dir}"
-        )
-    return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
-
-
-def _cmd_init(args: argparse.Namespace) -> int:
-    from .skeleton import create_project
-
-    root: Path = args.dir if args.dir is not None else args.root
-    written = create_project(root, datetime.now(UTC).date())
-    if not args.quiet:
-        for path in written:
-            print(f"wrote {path}")
-        where = "" if root.resolve() == Path.cwd() else f" --root {root}"
-        print("next: edit or replace the sample article, add feeds you follow with "
-              f"'feeds{where} add URL', then 'feeds{where} build' and open "
-              f"{root / 'output' / 'index.html'}")
-    return EXIT_OK
-
-
-def _cmd_check(args: argparse.Namespace, config: Config) -> int:
-    from .sources import read_sources
-
-    sources = read_sources(config).sources
-    result = check(config)
-    _print_problems(result)
-    if not args.quiet:
-        print(
-            f"configuration ok; {_count(len(sources), 'source')}; "
-            f"read {_count(result.files, 'article')}, {_count(len(result.problems), 'problem')}"
-        )
-    return EXIT_PROBLEMS if result.problems else EXIT_OK
-
-
-def _cmd_fetch(args: argparse.Namespace, config: Config) -> int:
-    listed: list[Problem] = []
-    outcomes = fetch(config, only_url=args.source, progress=_Progress(sys.stderr, not args.quiet),
-                     on_problem=listed.append)
-    for problem in listed:
-        print(problem, file=sys.stderr)
-    if args.source and not outcomes:
-        print(f"feeds: no enabled source {args.source!r} is configured", file=sys.stderr)
-        return EXIT_PROBLEMS
-    failed = [o for o in outcomes if o.status in ("error", "gone")]
-    for o in failed:
-        print(f"{o.url}: {o.message}", file=sys.stderr)
-    if not args.quiet:
-        print(_fetch_summary(outcomes))
-    if args.build:
-        result = build(config, fetch=False)
-        for problem in result.problems:
-            if problem not in listed:  # the source list's were printed above
-                print(problem, file=sys.stderr)
-    return EXIT_PROBLEMS if args.strict and (failed or listed) else EXIT_OK
-
-
-def _when(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _cmd_sources(args: argparse.Namespace, config: Config) -> int:
-    from .sources import read_sources
-
-    listed = read_sources(config)
-    for problem in listed.problems:
-        print(problem, file=sys.stderr)
-    states = source_states(config, listed.sources)
-    if args.json:
-        print(json.dumps([asdict(s) for s in states], ensure_ascii=False, indent=2))
-        return EXIT_OK
-    if not states:
-        print(f"no sources configured (add one with 'feeds add URL' or edit "
-              f"{config.sources_dir / 'links.toml'})")
-        return EXIT_OK
-    for s in states:
-        _print_source(s)
-    return EXIT_OK
-
-
-def _print_source(s: SourceState) -> None:
-    print(f"{s.url}")
-    if s.url != s.key:
-        print(f"  configured as: {s.key}")
-    print(f"  title: {s.title or '-'}")
-    print(f"  status: {s.status}   entries: {s.entry_count}   errors in a row: {s.error_count}")
-    print(f"  last success: {_when(s.last_success)}   next due: "
-          f"{'never (gone)' if s.status == 'gone' else _when(s.next_due) if s.next_due else 'now'}")
-    if s.last_error:
-        print(f"  last error ({s.last_error_kind}): {s.last_error}")
-    if s.warning:
-        print(f"  warning: {s.warning}")
-
-
-def _cmd_add(args: argparse.Namespace, config: Config) -> int:
-    from .manage import add_source
-
-    # Ask only a person at a terminal; a script gets the main feed and is told.
-    choose = _ask_feed if sys.stdin.isatty() and args.pick is None else None
-    added = add_source(config, args.url, title=args.title, tags=tuple(args.tag),
-                       pick=args.pick, choose=choose)
-    if added.discovered_from and len(added.candidates) == 1:
-        print(f"{added.discovered_from} is a page; it announces the feed {added.source.url}")
-    elif added.discovered_from:
-        print(f"{added.discovered_from} is a page; it announces "
-              f"{len(added.candidates)} feeds:")
-        _list_candidates(added.candidates, added.chosen)
-        print(f"chose {added.chosen + 1}; for another, run 'feeds add {added.discovered_from} "
-              f"--pick N' or 'feeds add' with that feed's URL")
-    if added.already:
-        print(f"already configured: {added.source.url}")
-    else:
-        print(f"added {added.source.url} ({added.source.title}) to "
-              f"{config.sources_dir / 'links.toml'}")
-    return EXIT_OK
-
-
-def _list_candidates(candidates: Sequence[tuple[str, str, str]], chosen: int | None) -> None:
-    for i, (url, _, title) in enumerate(candidates):
-        mark = "  <- chosen" if i == chosen else ""
-        print(f"  {i + 1}. {title or '(untitled)'}  {url}{mark}")
-
-
-def _ask_feed(candidates: Sequence[tuple[str, str, str]]) -> int:
-    """Ask at the terminal which announced feed to add; Enter takes the first."""
-    print("the page announces several feeds:")
-    _list_candidates(candidates, None)
-    while True:
-        try:
-            answer = input(f"add which one? [1-{len(candidates)}, Enter for 1] ").strip()
-        except EOFError:
-            answer = ""
-        if not answer:
-            return 0
-        if answer.isdigit() and 1 <= int(answer) <= len(candidates):
-            return int(answer) - 1
-        print(f"please answer a number from 1 to {len(candidates)}")
-
-
-def _cmd_import(args: argparse.Namespace, config: Config) -> int:
-    from .manage import import_opml
-
-    imported = import_opml(config, args.file)
-    for problem in imported.problems:
-        print(problem, file=sys.stderr)
-    for s in imported.added:
-        print(f"added {s.url}" + (f" ({s.title})" if s.title else ""))
-    print(f"imported {_count(len(imported.added), 'source')} from {args.file}; "
-          f"{imported.already} already configured"
-          + (f"; {_count(len(imported.problems), 'outline')} skipped" if imported.problems else ""))
-    return EXIT_PROBLEMS if imported.problems else EXIT_OK
-
-
-def _cmd_export(args: argparse.Namespace, config: Config) -> int:
-    from .manage import export_opml
-
-    data, problems = export_opml(config)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if args.output:
-        from .publish.write import atomic_write
-
-        atomic_write(args.output, data)
-    else:
-        sys.stdout.buffer.write(data)
-    return EXIT_OK
-
-
-def _cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from .daemon import Daemon, configure_logging
-
-    configure_logging("warning" if args.quiet else args.log_level)
-    if args.serve:
-        _check_listen(args.host, args.port)
-    serve = (args.host, args.port) if args.serve else None
-    return Daemon(config, serve=serve, health_details=args.health_details).run()
-
-
-def _cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    import logging
-    import signal
-    import threading
-
-    from .daemon import configure_logging
-    from .serve import Server, check_built_base, health_report, served_config
-
-    configure_logging("warning" if args.quiet else "info")
-    _check_listen(args.host, args.port)
-    log = logging.getLogger("feeds")
-    config, note = served_config(config, args.host, args.port)
-    for message in (note, check_built_base(config)):
-        if message is not None:
-            log.warning("%s", message)
-
-    def health() -> dict[str, object]:
-        return health_report(config, details=args.health_details)
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server = Server(config, health, args.host, args.port)
-    server.start()
-    log.info("serving %s on http://%s:%d/", config.output_dir, args.host, args.port)
-    while not stop.wait(0.5) and server.running:
-        pass
-    server.stop()
-    log.info("stopped")
-    return EXIT_OK
-
-
-def _check_listen(host: str, port: int) -> None:
-    """Refuse, in one line, an address the server could not listen on.
-
-    uvicorn reports a failed bind by logging and exiting its thread; trying
-    the bind first (with SO_REUSEADDR, as uvicorn binds) lets us say what is
-    wrong and what to do instead.
-    """
-    if not 1 <= port <= 65535:
-        raise UsageError(f"--port {port} is out of range; give a port from 1 to 65535, "
-                         f"e.g. --port 8080")
-    try:
-        family, kind, proto, _, addr = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-    except socket.gaierror as exc:
-        raise UsageError(f"--host {host}: not an address to listen on ({exc.strerror}); "
-                         f"e.g. --host 127.0.0.1") from exc
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(addr)
-        except OSError as exc:
-            where = f"cannot listen on {host}:{port}"
-            if exc.errno == errno.EADDRINUSE:
-                raise FeedsError(f"{where}: the port is in use by another program (another "
-                                 f"'feeds serve'?); stop it or choose another with --port") from exc
-            if exc.errno in (errno.EACCES, errno.EPERM):
-                raise FeedsError(f"{where}: not allowed (ports below 1024 need privileges); "
-                                 f"choose a port from 1024 up with --port") from exc
-            if exc.errno == errno.EADDRNOTAVAIL:
-                raise UsageError(f"{where}: {host} is not an address of this machine; "
-                                 f"e.g. --host 127.0.0.1") from exc
-            raise FeedsError(f"{where}: {exc.strerror or exc}") from exc
 
 
 if __name__ == "__main__":
