@@ -227,12 +227,12 @@ class Daemon:
         started = time.monotonic()
         config = self.config
         try:
-            synced = Pipeline(config, self._lock.held).sync_and_publish()
+            synced = Pipeline(config, self._lock.held).sync_and_publish(
+                lambda articles: self._log_problems([str(p) for p in articles.problems]))
         except FeedsError as exc:
             self.status.last_build_error = str(exc)
             log.error("rebuild failed: %s", exc)
             return
-        self._log_problems([str(p) for p in synced.articles.problems])
         report = synced.published.report
         self.status.builds += 1
         self.status.last_build = time.time()

@@ -112,13 +112,20 @@ class Pipeline:
         return refresh(self.config, store, sources, only_due=only_due, only_url=only_url,
                        settings=settings, progress=progress, on_outcome=on_outcome)
 
-    def sync_and_publish(self) -> Synced:
-        """Make the store match the articles, then write every feed that changed."""
-        with self._session() as store:
-            return self._sync_and_publish(store)
+    def sync_and_publish(self, on_read: Callable[[ArticlesResult], None] | None = None) -> Synced:
+        """Make the store match the articles, then write every feed that changed.
 
-    def _sync_and_publish(self, store: Store) -> Synced:
+        `on_read` is given the articles as read, before publishing: their
+        problems are known even when publishing then fails.
+        """
+        with self._session() as store:
+            return self._sync_and_publish(store, on_read)
+
+    def _sync_and_publish(self, store: Store,
+                          on_read: Callable[[ArticlesResult], None] | None = None) -> Synced:
         articles, local = sync_articles(self.config, store)
+        if on_read is not None:
+            on_read(articles)
         return Synced(articles, local, publish(store, self.config))
 
     def build(self, sources: Sequence[SourceConfig], *, fetch: bool = True,
