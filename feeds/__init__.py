@@ -11,11 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# The one place the version is written; pyproject.toml reads it from here
-# (asking importlib.metadata at run time cost a tenth of every command's start).
-__version__ = "0.2.0"
-# Where the project lives: named in every feed's generator and fetch's User-Agent.
-PROJECT_URL = "https://github.com/feeds-project/feeds"
+from .about import __version__
 
 # Each public name and the module that defines it.
 _WHERE = {

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, commands
+from . import commands
+from .about import __version__
 from .commands import EXIT_CONFIG, EXIT_PROBLEMS
 from .config import CONFIG_NAME, load_config
 from .errors import ConfigError, FeedsError, UsageError

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import PROJECT_URL, __version__
+from .about import PROJECT_URL, __version__
 from .errors import ConfigError
 from .model import EntryFilter
 from .text.slug import slugify

@@ -58,7 +58,7 @@ def test_importing_the_package_loads_no_pipeline() -> None:
             "print('feeds.pipeline' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True,
                          text=True, check=True).stdout.splitlines()
-    assert out == ["['feeds']", "True"]
+    assert out == ["['feeds', 'feeds.about']", "True"]
 
 
 def test_a_program_builds_and_checks_through_the_api(project: Path) -> None:

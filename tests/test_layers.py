@@ -12,7 +12,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "feeds"
 
 # Plain data and settings, which everything may use.
-CORE = {"feeds", "feeds.model", "feeds.errors", "feeds.config"}
+CORE = {"feeds.about", "feeds.model", "feeds.errors", "feeds.config"}
 # Text rules, pure: they use nothing but the core and each other.
 TEXT = {"feeds.text"}
 # Pure transformations: bytes or entries in, values out, no I/O.

@@ -11,7 +11,7 @@ import pytest
 from atomcheck import assert_valid_atom
 from lxml import etree, html
 
-from feeds import PROJECT_URL, __version__
+from feeds.about import PROJECT_URL, __version__
 from feeds.config import Config, load_config
 from feeds.model import Entry, EntryFilter, FeedItem, FeedSpec, Person, SourceRef, Variant
 from feeds.publish.render import ATOM_TYPE, feed_url, render_feed

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import __version__
+from ..about import __version__
 from ..config import Config, shown_path
 from ..model import CachedArticle, Problem
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .. import __version__
+from ..about import __version__
 from ..codec import decode_entry
 from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec, Listing, RenderedFeed

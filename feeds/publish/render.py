@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .. import PROJECT_URL, __version__
+from ..about import PROJECT_URL, __version__
 from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec, Variant
 from ..text.links import site_uri, tag_specific, url_path, valid_id
