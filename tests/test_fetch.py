@@ -23,7 +23,8 @@ from feedserver import FeedServer, Response
 
 from feeds.config import FetchSettings
 from feeds.model import FetchRequest, FetchResult
-from feeds.remote.http import fetch_all, fetch_all_sync, registrable_domain
+from feeds.remote.domains import registrable_domain
+from feeds.remote.http import fetch_all, fetch_all_sync
 
 ATOM = (
     b'<?xml version="1.0" encoding="utf-8"?>\n'

@@ -18,7 +18,8 @@ TEXT = {"feeds.text"}
 # Pure transformations: bytes or entries in, values out, no I/O.
 PURE = TEXT | {
     "feeds.local.article", "feeds.remote.normalise", "feeds.remote.parse",
-    "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.publish.select",
+    "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
+    "feeds.publish.select",
     "feeds.publish.render", "feeds.publish.index", "feeds.schedule", "feeds.codec",
 }
 # What people and programs drive: they call the pipeline, and print.

@@ -17,36 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import logging
-import math
 import socket
 import ssl
 import time
-import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC
-from functools import cache
-from typing import Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
-from feeds.config import FetchSettings
-from feeds.model import FetchRequest, FetchResult
-from feeds.remote.transport import OriginPools
-
-try:
-    import brotli  # type: ignore[import-untyped, unused-ignore]
-except ImportError:  # pragma: no cover - httpx[brotli] normally installs it
-    brotli = None
+from ..config import FetchSettings
+from ..model import FetchRequest, FetchResult
+from .decoders import BodyDecoder, DecodeError, accept_encoding
+from .domains import registrable_domain
+from .politeness import Politeness
+from .transport import OriginPools
 
 __all__ = [
     "fetch_all",
     "fetch_all_sync",
-    "registrable_domain",
 ]
 
 log = logging.getLogger(__name__)
@@ -67,76 +58,6 @@ _PAUSE_STATUSES = frozenset({429, 503})
 
 
 DEFAULT_SETTINGS = FetchSettings()
-
-
-# --- Registrable domains --------------------------------------------------
-
-
-def registrable_domain(url: str) -> str:
-    """The domain a politeness budget is shared by: `a.b.example.co.uk` → `example.co.uk`.
-
-    Accepts a URL or a bare host name. IP literals, single-label hosts
-    (`localhost`) and hosts the public suffix list cannot split are returned
-    as they are; an unparseable URL gives "". Only the ICANN part of the
-    public suffix list is used, so `alice.github.io` and `bob.github.io`
-    share `github.io`: they are served by one operator, who rate-limits them
-    together. Pure: the suffix list is the snapshot bundled with tldextract,
-    never downloaded.
-    """
-    try:
-        host = urlsplit(url if "//" in url else f"//{url}").hostname
-    except ValueError:
-        return ""
-    if not host:
-        return ""
-    host = host.rstrip(".")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return host
-    if "." not in host:
-        return host
-    split = _suffix_splitter()
-    if split is None:
-        return _guess_registrable_domain(host)
-    return split(host) or host
-
-
-@cache
-def _suffix_splitter() -> Callable[[str], str] | None:
-    """tldextract over its bundled snapshot, or None when it is not installed.
-
-    `suffix_list_urls=()` and `cache_dir=None` keep it offline and off disk;
-    loading the snapshot takes a few hundred milliseconds, hence the cache.
-    """
-    try:
-        import tldextract  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:  # pragma: no cover - depends on the environment
-        return None
-    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-    def split(host: str) -> str:
-        return str(extract(host).top_domain_under_public_suffix)
-
-    return split
-
-
-# Second-level labels that ccTLDs commonly sell under (example.co.uk,
-# example.com.au): enough for the fallback to get the usual cases right.
-_COMMON_SECOND_LEVEL = frozenset(
-    {"ac", "co", "com", "edu", "gob", "gov", "go", "ltd", "mil", "ne", "net", "or", "org", "plc"}
-)
-
-
-def _guess_registrable_domain(host: str) -> str:
-    """Without the public suffix list: the last two labels, three under a ccTLD's `co.`."""
-    labels = host.split(".")
-    keep = 2
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _COMMON_SECOND_LEVEL:
-        keep = 3
-    return ".".join(labels[-keep:])
 
 
 # --- Public entry points ----------------------------------------------------
@@ -172,7 +93,7 @@ async def fetch_all(
     queues: dict[str, deque[int]] = {}
     for index, request in enumerate(requests):
         queues.setdefault(registrable_domain(request.url), deque()).append(index)
-    politeness = _Politeness(settings, blocked_until or {})
+    politeness = Politeness(settings, blocked_until or {})
 
     async with _make_client(settings, transport) as client:
 
@@ -240,8 +161,8 @@ def _make_client(
             "User-Agent": settings.user_agent,
             "Accept": ACCEPT,
             # Set explicitly because the body is decoded here, not by httpx:
-            # see _BodyDecoder for why.
-            "Accept-Encoding": _accept_encoding(),
+            # see decoders.BodyDecoder for why.
+            "Accept-Encoding": accept_encoding(),
         },
         timeout=httpx.Timeout(
             connect=settings.connect_timeout,
@@ -252,92 +173,6 @@ def _make_client(
         follow_redirects=False,
         transport=transport,
     )
-
-
-# --- Politeness -------------------------------------------------------------
-
-
-@dataclass
-class _Domain:
-    """What one run knows about one registrable domain."""
-
-    last_start: float = -math.inf  # time.monotonic() of the latest request start
-    blocked_until: float = 0.0  # time.time() before which nothing is sent
-    paused: bool = False  # a 429/503 arrived this run: send nothing more
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-class _Politeness:
-    """Per-domain spacing and pauses plus the overall concurrency cap.
-
-    A request is scheduled under the domain of the URL it names; the hops of
-    a redirect to another domain are not spaced separately, as they are part
-    of one fetch.
-    """
-
-    def __init__(self, settings: FetchSettings, blocked_until: Mapping[str, float]) -> None:
-        self._spacing = settings.domain_spacing
-        self._slots = asyncio.Semaphore(settings.concurrency)
-        self._domains: dict[str, _Domain] = {}
-        for domain, until in blocked_until.items():
-            self._domain(domain).blocked_until = until
-
-    def _domain(self, key: str) -> _Domain:
-        return self._domains.setdefault(key, _Domain())
-
-    async def fetch(
-        self,
-        key: str,
-        request: FetchRequest,
-        fetch_one: Callable[[FetchRequest], Awaitable[FetchResult]],
-    ) -> FetchResult:
-        """Run `fetch_one` when the domain's turn comes, or defer the request."""
-        domain = self._domain(key)
-        if (deferred := self._deferred(key, domain, request)) is not None:
-            return deferred
-        # Wait out the spacing before taking an overall slot, so a domain's
-        # pause does not idle a slot other domains could use.
-        await _sleep_until(domain.last_start + self._spacing)
-        async with self._slots:
-            async with domain.lock:
-                # Normally a no-op; with per_domain > 1 a sibling may have
-                # started while this one waited for a slot.
-                await _sleep_until(domain.last_start + self._spacing)
-                if (deferred := self._deferred(key, domain, request)) is not None:
-                    return deferred
-                domain.last_start = time.monotonic()
-            result = await fetch_one(request)
-        if result.retry_after is not None and result.error_kind == "http":
-            # The domain that answered is the one asking for a pause, which
-            # after a redirect need not be the one the request named.
-            self._pause(registrable_domain(result.final_url), result.retry_after)
-        return result
-
-    def _pause(self, key: str, seconds: float) -> None:
-        domain = self._domain(key)
-        domain.paused = True
-        domain.blocked_until = max(domain.blocked_until, time.time() + seconds)
-
-    @staticmethod
-    def _deferred(key: str, domain: _Domain, request: FetchRequest) -> FetchResult | None:
-        remaining = domain.blocked_until - time.time()
-        if not domain.paused and remaining <= 0:
-            return None
-        remaining = max(remaining, 0.0)
-        return FetchResult(
-            url=request.url,
-            final_url=request.url,
-            status=0,
-            error=f"not sent: {key} asked for a pause; retry in {remaining:.0f} s",
-            error_kind="deferred",
-            retry_after=remaining,
-        )
-
-
-async def _sleep_until(moment: float) -> None:
-    delay = moment - time.monotonic()
-    if delay > 0:
-        await asyncio.sleep(delay)
 
 
 # --- One URL ----------------------------------------------------------------
@@ -563,18 +398,21 @@ async def _read_body(
     declared = _content_length(response)
     if declared is not None and declared > limit:
         raise _Failure("oversize", f"body larger than {_size(limit)} (Content-Length {declared})")
-    decoder = _BodyDecoder(response.headers.get("content-encoding", ""))
-    attempt.reading_body = True
-    body = bytearray()
-    received = 0
-    async for chunk in response.aiter_raw():
-        # The raw count guards against a stream that keeps coming after the
-        # compressed data ended and so never grows the decoded body.
-        received += len(chunk)
-        body += decoder.decode(chunk, limit - len(body))
-        if received > limit or len(body) > limit:
-            raise too_big
-    body += decoder.flush(limit - len(body))
+    try:
+        decoder = BodyDecoder(response.headers.get("content-encoding", ""))
+        attempt.reading_body = True
+        body = bytearray()
+        received = 0
+        async for chunk in response.aiter_raw():
+            # The raw count guards against a stream that keeps coming after the
+            # compressed data ended and so never grows the decoded body.
+            received += len(chunk)
+            body += decoder.decode(chunk, limit - len(body))
+            if received > limit or len(body) > limit:
+                raise too_big
+        body += decoder.flush(limit - len(body))
+    except DecodeError as exc:
+        raise _Failure(exc.kind, str(exc)) from exc
     if len(body) > limit:
         raise too_big
     return bytes(body)
@@ -583,116 +421,6 @@ async def _read_body(
 def _content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length", "").strip()
     return int(value) if value.isdigit() else None
-
-
-class _Decoder(Protocol):
-    """One content coding, decoding at most a little past `limit` bytes per call."""
-
-    def decode(self, data: bytes, limit: int) -> bytes: ...
-
-    def flush(self, limit: int) -> bytes: ...
-
-
-class _ZlibDecoder:
-    """gzip and deflate with bounded output: zlib's `max_length` stops a bomb early."""
-
-    def __init__(self, name: str, wbits: int, *, raw_fallback: bool = False) -> None:
-        self._name = name
-        self._zlib = zlib.decompressobj(wbits)
-        self._raw_fallback = raw_fallback
-        self._started = False
-
-    def decode(self, data: bytes, limit: int) -> bytes:
-        if self._zlib.eof:  # trailing bytes after the stream: ignore, as browsers do
-            return b""
-        try:
-            out = self._zlib.decompress(data, limit + 1)
-        except zlib.error as exc:
-            if self._raw_fallback and not self._started:
-                # "deflate" should be zlib-wrapped, but some servers send raw deflate.
-                self._raw_fallback = False
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                return self.decode(data, limit)
-            raise _Failure("network", f"could not decode the {self._name} body: {exc}") from exc
-        self._started = True
-        return out
-
-    def flush(self, limit: int) -> bytes:
-        return self._zlib.flush()
-
-
-class _BrotliDecoder:
-    """Brotli with bounded output: 300 bytes of brotli can expand to 200 MiB."""
-
-    def __init__(self) -> None:
-        self._brotli = brotli.Decompressor()
-
-    def decode(self, data: bytes, limit: int) -> bytes:
-        try:
-            return bytes(self._brotli.process(data, output_buffer_limit=limit + 1))
-        except brotli.error as exc:
-            raise _Failure("network", f"could not decode the br body: {exc}") from exc
-
-    def flush(self, limit: int) -> bytes:
-        return b""
-
-
-class _BodyDecoder:
-    """Undo the response's Content-Encoding without ever holding more than the cap.
-
-    httpx's own decoders (behind `aiter_bytes`) decompress each received
-    chunk in full before the caller can count it: one 64 KiB chunk of a
-    brotli bomb is gigabytes. So bodies are read raw and decoded here with
-    output limits.
-    """
-
-    def __init__(self, content_encoding: str) -> None:
-        # Codings are listed in the order they were applied; undo them backwards.
-        names = [n.strip().lower() for n in content_encoding.split(",")]
-        self._decoders = [_decoder_for(n) for n in reversed(names) if n not in ("", "identity")]
-
-    def decode(self, data: bytes, limit: int) -> bytes:
-        for decoder in self._decoders:
-            data = decoder.decode(data, limit)
-            if len(data) > limit:
-                break
-        return data
-
-    def flush(self, limit: int) -> bytes:
-        data = b""
-        for decoder in self._decoders:
-            if data:
-                data = decoder.decode(data, limit)
-            if len(data) > limit:
-                break
-            data += decoder.flush(limit)
-        return data
-
-
-def _decoder_for(name: str) -> _Decoder:
-    if name in ("gzip", "x-gzip"):
-        return _ZlibDecoder(name, zlib.MAX_WBITS | 16)
-    if name == "deflate":
-        return _ZlibDecoder(name, zlib.MAX_WBITS, raw_fallback=True)
-    if name == "br" and _brotli_bounded():
-        return _BrotliDecoder()
-    raise _Failure("http", f"unsupported Content-Encoding {name!r}")
-
-
-@cache
-def _brotli_bounded() -> bool:
-    """Whether brotli can limit its output (brotli >= 1.2); otherwise br is not offered."""
-    if brotli is None:  # pragma: no cover - depends on the environment
-        return False
-    try:
-        brotli.Decompressor().process(b"", output_buffer_limit=1)
-    except TypeError:  # pragma: no cover - depends on the environment
-        return False
-    return True
-
-
-def _accept_encoding() -> str:
-    return "gzip, deflate, br" if _brotli_bounded() else "gzip, deflate"
 
 
 # --- Messages ---------------------------------------------------------------

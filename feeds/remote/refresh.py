@@ -27,7 +27,8 @@ from ..schedule import is_due
 from ..store import Store
 from ..workers import worker_pool
 from .decide import decide
-from .http import fetch_all_sync, registrable_domain
+from .domains import registrable_domain
+from .http import fetch_all_sync
 
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8
