@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from html import escape as html_escape
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import cmarkgfm
@@ -27,7 +26,7 @@ from cmarkgfm.cmark import Options
 from .config import Config
 from .errors import ArticleError
 from .lang import MIN_LETTERS, detect_language, letter_count, same_language, script_language
-from .links import iri_to_uri, tag_specific
+from .links import absolute_url, iri_to_uri, tag_specific
 from .model import ArticleHead, Entry, Variant
 from .sanitise import clean_text, sanitise_html
 
@@ -75,8 +74,24 @@ class _Section:
     text: str
 
 
-# libyaml's safe loader when present: the same rules as yaml.SafeLoader, in C.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader when present (yaml.SafeLoader's rules, in C).
+
+    PyYAML builds a date from any `dddd-d-d` scalar and lets Python's
+    ValueError out for one that is no date (`0000-0-0`); that is bad input
+    like any other, so it becomes a YAML error that knows its line.
+    """
+
+
+def _yaml_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a date ({exc})", node.start_mark) from exc
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _yaml_timestamp)
 # Raw HTML is kept by the Markdown renderer and removed by the sanitiser,
 # which knows the allow-list; GitHub's extensions add tables, strikethrough
 # and bare-URL links.
@@ -151,7 +166,7 @@ def _front_matter(data: bytes, path: str, rel: str, config: Config) -> _Front | 
     except ValueError as exc:
         raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
     try:
-        meta = yaml.load(fm_text, Loader=_YAML_LOADER)  # a safe loader
+        meta = yaml.load(fm_text, Loader=_YamlLoader)  # a safe loader
     except yaml.YAMLError as exc:
         # The context mark is where the broken construct starts (the line a
         # person must fix); the problem mark is where the parser gave up.
@@ -192,8 +207,10 @@ def _front_matter(data: bytes, path: str, rel: str, config: Config) -> _Front | 
             raise fail("lang", f"'lang' must be a language code such as 'en' or 'zh-hant', "
                                f"not {lang!r}")
     link = _text_field(meta, "link", fail)
-    if link is not None and urlsplit(link).scheme not in ("http", "https"):
-        raise fail("link", f"'link' must be an absolute http(s) URL, not {link!r}")
+    if link is not None:
+        given, link = link, absolute_url(link, None)
+        if link is None:
+            raise fail("link", f"'link' must be an absolute http(s) URL, not {given!r}")
     slug = _text_field(meta, "id", fail) or _text_field(meta, "slug", fail) or rel
     per_lang = {
         (m.group(1).lower(), m.group(2).lower()): clean_text(str(v)).strip()
@@ -443,8 +460,8 @@ def _source_link(root: Any) -> str | None:
     for anchor in root.iter("a"):
         label = " ".join(anchor.text_content().split()).casefold()
         url = str(anchor.get("href", "")).strip()
-        if label in SOURCE_LINK_LABELS and urlsplit(url).scheme in ("http", "https"):
-            return url
+        if label in SOURCE_LINK_LABELS and (absolute := absolute_url(url, None)) is not None:
+            return absolute  # a link that leads nowhere (`http://:!`) is no source
     return None
 
 

@@ -197,6 +197,42 @@ def test_invalid_front_matter_values(tmp_path: Path, front: str, reason: str) ->
         _parse(f"---\n{front}\n---\nbody text\n", tmp_path)
 
 
+@pytest.mark.parametrize("value", ["0000-0-0T0:00:00", "2025-13-01", "2025-02-30"])
+def test_a_date_shaped_value_that_is_no_date_is_reported_on_its_line(
+        tmp_path: Path, value: str) -> None:
+    """YAML reads `dddd-d-d` as a date; one that is no date is the writer's to fix, not a crash."""
+    from feeds.errors import ArticleError
+
+    with pytest.raises(ArticleError) as info:
+        _parse(f"---\ntitle: x\ndate: {value}\n---\nbody text\n", tmp_path)
+    assert str(info.value).startswith("a.md:3: front matter is not valid YAML: ")
+    assert f"{value!r} is not a date" in str(info.value)
+
+
+@pytest.mark.parametrize("href", ["http://:!", "http://", "https:///path", "mailto:a@b.example"])
+def test_a_source_link_that_leads_nowhere_is_not_published(tmp_path: Path, href: str) -> None:
+    """Readers open an entry's link; one with no host would be an invalid `<link href>`."""
+    entry = parse_article(f"---\ntitle: x\ndate: 2025-01-01\n---\nText. [原文链接]({href})\n"
+                          .encode(), "a.md", "a", _config(tmp_path))
+    assert entry is not None and entry.link is None
+
+
+def test_a_source_link_is_published_as_a_valid_uri(tmp_path: Path) -> None:
+    text = "---\ntitle: x\ndate: 2025-01-01\n---\nText. [Source](<https://news.example/a b?q=\"x\">)\n"
+    entry = parse_article(text.encode(), "a.md", "a", _config(tmp_path))
+    assert entry is not None and entry.link == "https://news.example/a%20b?q=%22x%22"
+
+
+@pytest.mark.parametrize("link", ["http://:!", "https://", "/relative/path"])
+def test_a_front_matter_link_that_leads_nowhere_is_reported(tmp_path: Path, link: str) -> None:
+    from feeds.errors import ArticleError
+
+    with pytest.raises(ArticleError) as info:
+        _parse(f"---\ntitle: x\ndate: 2025-01-01\nlink: '{link}'\n---\nbody text\n", tmp_path)
+    assert str(info.value) == (
+        f"a.md:4: 'link' must be an absolute http(s) URL, not {link!r}")
+
+
 def test_no_front_matter_is_reported(tmp_path: Path) -> None:
     from feeds.errors import ArticleError
 
