@@ -76,6 +76,34 @@ def test_a_short_last_part_joins_the_part_before_it() -> None:
     assert set(parts) == {"zh", "en"}
     assert _in_order(parts["en"].content_html, EN, "<h2>End</h2>", "Ok.")
     assert "Ok." not in parts["zh"].content_html
+    # With more parts, it is still the one right before it.
+    parts = _variants("title: 储能电站",
+                      f"## 一\n\n{ZH}\n\n## English\n\n{EN}\n\n## 二\n\n{ZH2}\n\n## End\n\nOk.\n")
+    assert _in_order(parts["zh"].content_html, ZH2, "<h2>End</h2>", "Ok.")
+    assert "Ok." not in parts["en"].content_html
+
+
+def test_short_parts_in_a_row_all_join_the_next_part() -> None:
+    body = f"## 中文\n\n{ZH}\n\n## A\n\nOne.\n\n## B\n\nTwo.\n\n## English\n\n{EN}\n"
+    parts = _variants("title: 储能电站", body)
+    assert _in_order(parts["en"].content_html, "One.", "Two.", EN)
+
+
+def test_a_short_part_between_two_of_one_language_stays_with_them() -> None:
+    """Too short to judge means too short to start a language of its own."""
+    body = f"## 一\n\n{ZH}\n\n## Note\n\nShort.\n\n## 二\n\n{ZH2}\n\n## English\n\n{EN}\n"
+    parts = _variants("title: 储能电站", body)
+    assert _in_order(parts["zh"].content_html, ZH, "Short.", ZH2)
+    assert "<hr" not in parts["zh"].content_html
+    assert "Short." not in parts["en"].content_html
+
+
+def test_a_heading_cuts_but_a_paragraph_does_not() -> None:
+    """A short line under a heading belongs to that heading's part, not to the next language."""
+    body = f"## 一\n\n{ZH}\n\nSee below.\n\n## English\n\n{EN}\n"
+    parts = _variants("title: 储能电站", body)
+    assert _in_order(parts["zh"].content_html, ZH, "See below.")
+    assert "See below." not in parts["en"].content_html
 
 
 def test_neighbouring_parts_in_one_language_stay_one_variant_in_order() -> None:
@@ -88,6 +116,8 @@ def test_neighbouring_parts_in_one_language_stay_one_variant_in_order() -> None:
     # Only the highest heading level cuts: the `###` stays inside the English part.
     assert EN not in zh.content_html and EN2 not in zh.content_html
     assert "<h3>Details</h3>" in en.content_html and EN2 in en.content_html
+    # Parts of one language are one text, not sections apart.
+    assert "<hr" not in zh.content_html
     # The English variant has no title in English but its own heading.
     assert en.title == "Details"
 
@@ -117,6 +147,59 @@ def test_code_says_nothing_of_a_parts_language() -> None:
     [variant] = entry.variants
     assert variant.lang == "zh"
     assert "every test number 3" in variant.content_html
+
+
+def test_code_does_not_count_toward_the_letters_of_a_part() -> None:
+    """Without its code, `Run `make` or `cmake` again.` is too short to judge: it joins its neighbour."""
+    parts = _variants("title: 储能电站", f"{ZH}{BREAK}Run `make` or `cmake` again.{BREAK}{EN}")
+    assert _in_order(parts["zh"].content_html, ZH, "again.")
+    assert "again." not in parts["en"].content_html
+
+
+@pytest.mark.parametrize("code", [
+    "```\n" + "# the storage plant passed every test and joined the grid\n" * 6 + "```",
+    "<pre>\n" + "the storage plant passed every test and joined the grid\n" * 6 + "</pre>",
+])
+def test_a_code_block_says_nothing_of_the_language(code: str) -> None:
+    [variant] = _entry("title: 储能电站", f"运行下面的命令即可。\n\n{code}\n").variants
+    assert variant.lang == "zh"
+
+
+A, B, C = ("The first part is long enough to be judged on its own words.",
+           "The second part is also long enough to be judged on its own.",
+           "A third part in English closes the article with a few words.")
+
+
+def _html(*paragraphs: str) -> str:
+    """Paragraphs as cmark renders them, one section each, with the thematic breaks between."""
+    return "\n<hr />\n".join(f"<p>{p}</p>\n" for p in paragraphs)
+
+
+@pytest.mark.parametrize(("front", "body", "expected"), [
+    ("title: x", f"{A}\n\n{B}\n", {"en": f"<p>{A}</p>\n<p>{B}</p>\n"}),
+    ("title: x", f"{A}{BREAK}{B}", {"en": _html(A, B)}),
+    ("title: x\nlang: en", f"{A}{BREAK}{B}", {"en": _html(A, B)}),
+    ("title: x", f"Hi.{BREAK}{A}{BREAK}Bye.", {"en": _html("Hi.", A, "Bye.")}),
+    ("title: x", f"Hi.{BREAK}Bye.", {"en": _html("Hi.", "Bye.")}),
+    ("title: x", f"{A}{BREAK}{ZH}{BREAK}{C}", {"en": _html(A, C), "zh": _html(ZH)}),
+    # Breaks in a row (or one first) make no empty section, and lose nothing after them.
+    ("title: x", f"***{BREAK}{A}{BREAK}***{BREAK}{B}", {"en": _html(A, B)}),
+])
+def test_sections_are_joined_by_a_thematic_break_and_nothing_else(
+        front: str, body: str, expected: dict[str, str]) -> None:
+    assert {lang: v.content_html for lang, v in _variants(front, body).items()} == expected
+
+
+def test_two_short_paragraphs_are_still_too_short_to_judge() -> None:
+    """A section's letters are its words: `Hello.` and `Bye.` together join their neighbour."""
+    parts = _variants("title: 储能电站", f"{ZH}{BREAK}Hello.\n\nBye.{BREAK}{EN}")
+    assert _in_order(parts["zh"].content_html, ZH, "Hello.", "Bye.")
+    assert "Bye." not in parts["en"].content_html
+
+
+def test_allowed_raw_html_is_kept() -> None:
+    [variant] = _entry("title: x", "Water is H<sub>2</sub>O, as every reader of this page knows.\n").variants
+    assert "H<sub>2</sub>O" in variant.content_html
 
 
 # --- the language when nothing can be judged --------------------------------------------------
@@ -153,6 +236,18 @@ def test_a_title_in_another_script_gives_way_to_a_description_in_the_variants_sc
                        f"{EN}\n").variants
     assert variant.title == "Storage plant passes its tests"
     assert variant.summary == "Storage plant passes its tests"
+
+
+def test_a_description_in_the_titles_script_is_no_title_for_a_variant_in_another() -> None:
+    [variant] = _entry("title: 储能电站\ndescription: 储能电站通过测试", f"{EN}\n").variants
+    assert variant.title == shorten(EN.rstrip("."))
+
+
+def test_a_declared_language_takes_the_title_given_for_its_primary_language() -> None:
+    """`lang: sr-latn-rs` with a Cyrillic title: the Latin `title_sr` is the one its readers can read."""
+    [variant] = _entry("title: Изложба\ntitle_sr: Izložba\nlang: sr-latn-rs",
+                       "Izložba savremene umetnosti je otvorena u Beogradu.\n").variants
+    assert (variant.lang, variant.title) == ("sr-latn-rs", "Izložba")
 
 
 def test_the_description_of_a_single_variant_is_its_summary_whatever_its_language() -> None:
@@ -205,6 +300,8 @@ def test_a_chinese_part_not_shown_traditional_joins_a_traditional_one() -> None:
     ("Read the [ORIGINAL   article](https://b.example/y).", "https://b.example/y"),
     ("[Home](https://a.example/) only.", None),
     ("[source](/relative) then [Source Link](https://b.example/z)", "https://b.example/z"),
+    # Only a link is a link, whatever attribute another element carries.
+    ('<span href="https://b.example/">Source</span>', None),
 ])
 def test_the_first_link_labelled_as_the_original_is_the_entrys_link(body: str, link: str | None
                                                                      ) -> None:
@@ -228,6 +325,8 @@ def test_the_front_matters_link_wins_over_a_source_link() -> None:
     ("<blockquote>Quoted words. More.</blockquote>", "Quoted words"),
     ("<table><tr><td>Cell words. More.</td></tr></table>", "Cell words"),
     ("<p>摘要</p><p>TL;DR:</p><p>Real text.</p>", "Real text"),
+    ("<p>Meet the new Model X.</p>", "Meet the new Model X"),  # only the full stop goes
+    ("<h3>X</h3><p>More text.</p>", "X"),  # a heading is skipped for being a label, not for being short
 ])
 def test_a_derived_title_is_the_first_heading_else_the_first_sentence(html: str, title: str | None
                                                                       ) -> None:
@@ -242,6 +341,7 @@ def test_a_derived_title_is_the_first_heading_else_the_first_sentence(html: str,
     # ... one at the middle or before leaves too little: the cut is at a character.
     ("a" * 40 + " " + "b" * 45, ("a" * 40 + " " + "b" * 45)[: TITLE_CHARS - 1] + "…"),
     ("word, " * 20, ("word, " * 13).rstrip(", ") + "…"),
+    ("a" * 70 + "X " + "b" * 20, "a" * 70 + "X…"),  # only punctuation goes before the ellipsis
 ])
 def test_shorten_keeps_a_short_text_and_cuts_a_long_one_at_a_boundary(text: str, expected: str
                                                                       ) -> None:

@@ -85,6 +85,8 @@ BAD_FRONT = [
      "'link' must be an absolute http(s) URL, not '/posts/a'"),
     ("title: x\ndate: 2025-01-01\nid: [a]", b"id:", "'id' must be text, not a list"),
     ("title: x\ndate: 2025-01-01\nslug: [a]", b"slug:", "'slug' must be text, not a list"),
+    ("title: x\ndate: 2025-01-01\nlang: [en]", b"lang:", "'lang' must be text, not a list"),
+    ("title: x\ndate: 2025-01-01\nlink: [a]", b"link:", "'link' must be text, not a list"),
 ]
 
 
@@ -113,6 +115,7 @@ def test_a_missing_part_is_reported_where_it_belongs(data: bytes, message: str) 
     (b"---\ntitle: x\ndate: 2025-01-01\n---\n\nbo\x00dy\n",
      "a.md:6: binary content (NUL byte): not a text article"),
     (b"\x00---\n", "a.md:1: binary content (NUL byte): not a text article"),
+    (b"---\n\x00\n\x00\n", "a.md:2: binary content (NUL byte): not a text article"),
     (b"---\ntitle: x\ndate: 2025-01-01\n---\nbo\xffdy\n",
      "a.md:5: not UTF-8 text (invalid byte 0xff)"),
     (b"---\ntitle: caf\xe9\n", "a.md:2: not UTF-8 text (invalid byte 0xe9)"),
@@ -167,6 +170,8 @@ def test_a_date_without_a_zone_is_in_the_sites_zone(tmp_path: Path) -> None:
         2025, 3, 14, 0, 30, tzinfo=UTC)
     assert _read("title: x\ndate: 2025-03-14", config=config).published == datetime(
         2025, 3, 13, 16, 0, tzinfo=UTC)
+    assert _read("title: x\ndate: 2025-03-01\nupdated: 2025-03-14T08:30:00",
+                 config=config).updated == datetime(2025, 3, 14, 0, 30, tzinfo=UTC)
     # A zone of its own wins.
     assert _read("title: x\ndate: 2025-03-14T08:30:00Z", config=config).published == datetime(
         2025, 3, 14, 8, 30, tzinfo=UTC)
@@ -247,6 +252,8 @@ def test_a_declared_language_is_published_lowercase_with_hyphens(lang: str, expe
     ("id: 'a b:c'", "a", "tag:127.0.0.1,2024:a-b-c"),
     ("id: 'x:'", "a", "tag:127.0.0.1,2024:x-"),
     ("id: 42", "a", "tag:127.0.0.1,2024:42"),
+    ("id: URN:ISBN:0451450523", "a", "URN:ISBN:0451450523"),  # a scheme in any case
+    ("slug: /news//a/", "a", "tag:127.0.0.1,2024:news/a"),  # no empty path segment
 ])
 def test_an_articles_id_is_its_own_uri_or_a_tag_uri_of_its_slug(front: str, rel: str,
                                                                  expected: str) -> None:
