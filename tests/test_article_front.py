@@ -85,6 +85,8 @@ BAD_FRONT = [
      "'link' must be an absolute http(s) URL, not '/posts/a'"),
     ("title: x\ndate: 2025-01-01\nid: [a]", b"id:", "'id' must be text, not a list"),
     ("title: x\ndate: 2025-01-01\nslug: [a]", b"slug:", "'slug' must be text, not a list"),
+    ("title: x\ndate: 2025-01-01\nnote: a\x7fb", b"note:",
+     "front matter is not valid YAML: unacceptable character #x007f: control characters are not allowed"),
     ("title: x\ndate: 2025-01-01\nlang: [en]", b"lang:", "'lang' must be text, not a list"),
     ("title: x\ndate: 2025-01-01\nlink: [a]", b"link:", "'link' must be text, not a list"),
 ]
