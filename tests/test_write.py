@@ -135,3 +135,26 @@ def test_a_write_that_fails_names_the_folder_and_leaves_no_temporary_file(
         f"{tmp_path / 'lang'}: cannot write the output directory: File too large")
     assert _tree(tmp_path) == before
     assert not list(tmp_path.rglob(TMP_PREFIX + "*"))
+
+
+def test_a_folder_in_place_of_a_feed_is_named_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """The rename into place fails: the message names the feed in the way, not a vanished temporary file."""
+    write_outputs(tmp_path, FILES)
+    (tmp_path / "lang" / "zh.atom").unlink()
+    (tmp_path / "lang" / "zh.atom").mkdir()
+    changed = {rel: data + b" 2" for rel, data in FILES.items()}
+    with pytest.raises(OutputError) as caught:
+        write_outputs(tmp_path, changed)
+    assert str(caught.value) == (
+        f"{tmp_path / 'lang' / 'zh.atom'}: cannot write the output directory: Is a directory")
+    # Feeds after it in the order of renaming were staged, never renamed, and are cleaned up.
+    assert (tmp_path / "tags" / "ai.atom").read_bytes() == FILES["tags/ai.atom"]
+    assert not list(tmp_path.rglob(TMP_PREFIX + "*"))
+
+
+def test_atomic_write_that_cannot_rename_raises_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "links.toml"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError):
+        atomic_write(target, b"data")
+    assert list(tmp_path.iterdir()) == [target]

@@ -173,7 +173,13 @@ def _front_matter(data: bytes, path: str, rel: str, config: Config) -> _Front | 
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         # The front-matter text starts on the opening '---' line itself (with
         # the rest of that line), so the mark's 0-based line is the file's 1-based one.
-        line = (mark.line + 1) if mark is not None else 1
+        if mark is not None:
+            line = mark.line + 1
+        elif isinstance(exc, yaml.reader.ReaderError):
+            # A character YAML refuses (DEL, say) has no mark, only its place in the text.
+            line = fm_text.count("\n", 0, exc.position) + 1
+        else:
+            line = 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ArticleError(path, line, f"front matter is not valid YAML: {problem}") from exc
     if meta is None:

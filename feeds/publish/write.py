@@ -142,7 +142,9 @@ def _remove_stale(output_dir: Path, keep: set[str]) -> list[str]:
 
 
 def _describe(exc: OSError, output_dir: Path) -> str:
-    where = exc.filename or output_dir
+    # A failed rename names the temporary file first and the feed in the way
+    # second; the temporary file is gone by the time a person reads this.
+    where = exc.filename2 or exc.filename or output_dir
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{where}: cannot write the output directory: permission denied or read-only"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
