@@ -13,8 +13,10 @@ import pytest
 
 from feeds.config import Config, load_config
 from feeds.errors import ArticleError
-from feeds.local.article import key_line, normalise_tags, parse_article, parse_head
+from feeds.local.article import parse_article, parse_head
+from feeds.local.front import key_line
 from feeds.model import Entry
+from feeds.text.tags import normalise_tags
 
 CONFIG = load_config(Path(__file__).parent / "no-such-project")
 

@@ -17,7 +17,7 @@ CORE = {"feeds.about", "feeds.model", "feeds.errors", "feeds.config"}
 TEXT = {"feeds.text"}
 # Pure transformations: bytes or entries in, values out, no I/O.
 PURE = TEXT | {
-    "feeds.local.article", "feeds.remote.normalise", "feeds.remote.parse",
+    "feeds.local.article", "feeds.local.front", "feeds.remote.normalise", "feeds.remote.parse",
     "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
     "feeds.publish.select",
     "feeds.publish.render", "feeds.publish.index", "feeds.schedule", "feeds.codec",

@@ -215,7 +215,7 @@ class _Walk:
 
 def _id_line(path: str) -> int:
     """The line of a file's `id` (or `slug`) key, for a message about it."""
-    from .article import key_line
+    from .front import key_line
 
     try:
         with open(path, "rb") as fh:

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..config import Config
-from ..local.article import normalise_tags
 from ..model import Entry, Incoming, ParsedEntry, ParsedFeed, SourceConfig, SourceRef, Variant
 from ..text.lang import detect, same_language, script_contradicts
 from ..text.links import canonical_link, valid_id
 from ..text.sanitise import plain_text
+from ..text.tags import normalise_tags
 
 _SUMMARY_CHARS = 600
 # Of content that is not otherwise made text, the opening read to detect its

@@ -1,0 +1,243 @@
+"""An article's front matter: read, checked, and reported on the line to fix (pure).
+
+Everything a feed needs to place an article (id, dates, tags, authors, a
+declared language) comes from its front matter, so `read_front` alone
+tells whether a feed could show it, without rendering the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import frontmatter.default_handlers
+import yaml
+
+from ..config import Config
+from ..errors import ArticleError
+from ..model import ArticleHead
+from ..text.links import absolute_url, iri_to_uri, tag_specific
+from ..text.sanitise import clean_text
+from ..text.tags import normalise_tags
+
+# A BCP 47 language tag as `xml:lang` accepts it: a 2-3 letter language,
+# then subtags of 1-8 letters or digits (script, region, variant).
+_LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
+_LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
+
+
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader when present (yaml.SafeLoader's rules, in C).
+
+    PyYAML builds a date from any `dddd-d-d` scalar and lets Python's
+    ValueError out for one that is no date (`0000-0-0`); that is bad input
+    like any other, so it becomes a YAML error that knows its line.
+    """
+
+
+def _yaml_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a date ({exc})", node.start_mark) from exc
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _yaml_timestamp)
+
+
+@dataclass(frozen=True)
+class Front:
+    head: ArticleHead
+    title: str
+    description: str | None
+    updated: datetime
+    per_lang: Mapping[tuple[str, str], str]
+    link: str | None
+    body: str
+
+
+def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None:
+    """The checked front matter of a file's bytes and the body after it; None for a draft."""
+    text = _decode(data, path)
+    handler = frontmatter.default_handlers.YAMLHandler()
+    if not handler.detect(text):
+        raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
+    try:
+        fm_text, body = handler.split(text)
+    except ValueError as exc:
+        raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
+    try:
+        meta = yaml.load(fm_text, Loader=_YamlLoader)  # a safe loader
+    except yaml.YAMLError as exc:
+        # The context mark is where the broken construct starts (the line a
+        # person must fix); the problem mark is where the parser gave up.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        # The front-matter text starts on the opening '---' line itself (with
+        # the rest of that line), so the mark's 0-based line is the file's 1-based one.
+        if mark is not None:
+            line = mark.line + 1
+        elif isinstance(exc, yaml.reader.ReaderError):
+            # A character YAML refuses (DEL, say) has no mark, only its place in the text.
+            line = fm_text.count("\n", 0, exc.position) + 1
+        else:
+            line = 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ArticleError(path, line, f"front matter is not valid YAML: {problem}") from exc
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ArticleError(path, 2, "front matter must be a mapping of keys to values")
+    meta = {str(k): v for k, v in meta.items()}
+
+    def fail(key: str, reason: str) -> ArticleError:
+        return ArticleError(path, key_line(text, (key,)), reason)
+
+    if meta.get("draft") is True:
+        return None
+    title = _text_field(meta, "title", fail)
+    if not title:
+        raise ArticleError(path, 1 if "title" not in meta else key_line(text, ("title",)),
+                           "missing required 'title'")
+    if "date" not in meta or meta["date"] is None:
+        raise ArticleError(path, 1, "missing required 'date'")
+    published = _to_datetime(meta["date"], config.tz, lambda r: fail("date", r))
+    updated = published
+    if meta.get("updated") is not None:
+        updated = _to_datetime(meta["updated"], config.tz, lambda r: fail("updated", r))
+    description = _text_field(meta, "description", fail)
+    tags = _tags(meta, config, fail)
+    authors = _authors(meta, fail) or (config.author,)
+    lang = _text_field(meta, "lang", fail)
+    if lang is not None:
+        lang = lang.lower().replace("_", "-")
+        if not _LANG_TAG.match(lang):
+            raise fail("lang", f"'lang' must be a language code such as 'en' or 'zh-hant', "
+                               f"not {lang!r}")
+    link = _text_field(meta, "link", fail)
+    if link is not None:
+        given, link = link, absolute_url(link, None)
+        if link is None:
+            raise fail("link", f"'link' must be an absolute http(s) URL, not {given!r}")
+    slug = _text_field(meta, "id", fail) or _text_field(meta, "slug", fail) or rel
+    per_lang = {
+        (m.group(1).lower(), m.group(2).lower()): clean_text(str(v)).strip()
+        for k, v in meta.items()
+        if (m := _LANG_KEY.match(k)) and v is not None
+    }
+    head = ArticleHead(_entry_id(slug, config), published, tags, authors, lang)
+    return Front(head, title, description, updated, per_lang, link, body)
+
+
+def _decode(data: bytes, path: str) -> str:
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ArticleError(path, line, "binary content (NUL byte): not a text article")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ArticleError(path, line, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})") from exc
+    return clean_text(text.removeprefix("\ufeff"))
+
+
+def key_line(text: str, keys: Iterable[str]) -> int:
+    """The line of the first front-matter line that sets one of `keys`, else 1."""
+    wanted = tuple(keys)
+    for number, line in enumerate(text.splitlines()[1:], 2):
+        if line.strip() in ("---", "..."):
+            break
+        name = line.split(":", 1)[0].strip()
+        if ":" in line and name in wanted:
+            return number
+    return 1
+
+
+def _text_field(meta: Mapping[str, Any], key: str, fail: Any) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        raise fail(key, f"'{key}' must be text, not a {type(value).__name__}")
+    if isinstance(value, bool):
+        raise fail(key, f"'{key}' must be text, not {value!r}")
+    return clean_text(str(value)).strip() or None
+
+
+def _tags(meta: Mapping[str, Any], config: Config, fail: Any) -> tuple[str, ...]:
+    raw: Any = None
+    key = "tags"
+    for key in ("tags", "categories", "category"):
+        if meta.get(key) is not None:
+            raw = meta[key]
+            break
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        items: list[Any] = raw.split(",")
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise fail(key, f"'{key}' must be a list of tags, not a {type(raw).__name__}")
+    return normalise_tags(items, config.tag_aliases, lambda item: fail(
+        key, f"'{key}' must hold text tags, not {item!r}"))
+
+
+def _authors(meta: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
+    key = "authors" if meta.get("authors") is not None else "author"
+    value = meta.get(key)
+    if value is None:
+        return ()
+    values = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in values:
+        if isinstance(item, (list, dict, bool)) or item is None:
+            raise fail(key, f"'{key}' must be a name or a list of names, not {item!r}")
+        name = clean_text(str(item)).strip()
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _to_datetime(value: Any, tz: ZoneInfo, fail: Any) -> datetime:
+    """An aware UTC datetime from a YAML value; naive times are in the site's zone."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            result = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise fail(f"date {value!r} is not a date (expected e.g. 2025-03-14T08:30:00Z)") from None
+    else:
+        raise fail(f"date {value!r} is not a date (expected e.g. 2025-03-14T08:30:00Z)")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=tz)
+    try:
+        return result.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise fail(f"date {value!r} is out of range") from None
+
+
+def _entry_id(slug: str, config: Config) -> str:
+    """A stable URI for an article: its own id if that is a URI, else a tag: URI (RFC 4151).
+
+    Both are made valid URIs by percent-encoding (UTF-8) only what a URI or a
+    tag: URI's specific part may not hold, non-ASCII above all; an id that
+    was valid is kept byte-identical, since a changed id is a new entry to
+    every reader.
+    """
+    if re.match(r"^[a-z][a-z0-9+.-]*:\S+$", slug, re.IGNORECASE) and not re.match(
+            r"^\d", slug):
+        return iri_to_uri(slug)
+    specific = "/".join(
+        part for part in re.sub(r"[^\w/.-]+", "-", slug.strip()).split("/")
+        if part not in ("", ".", "..")
+    ) or "article-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"tag:{config.authority},{config.id_date}:{tag_specific(specific)}"
