@@ -40,7 +40,9 @@ def write_outputs(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
     Every changed file is first written in full to a temporary name, and only
     then are they all renamed into place: a full disk or an unwritable folder
     fails before any feed is replaced. Raises OutputError when the directory
-    cannot be written; the old feeds are then left as they were.
+    cannot be written. A rename that fails (a folder standing where a feed
+    belongs) leaves the files renamed before it replaced and the rest as they
+    were: each file is always whole, old or new.
     """
     written: list[str] = []
     unchanged: list[str] = []
