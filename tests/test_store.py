@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -331,3 +332,121 @@ def test_author_contacts_change_only_entries_that_have_them(tmp_path: Path) -> N
         assert store.update_source("src", {}, [Incoming(reachable, T0)], NOW).unchanged == 1
         [loaded] = store.published_entries()
         assert loaded.contacts == reachable.contacts
+
+
+# --- Opening, busy stores and failed writes ------------------------------------
+
+
+def test_a_store_that_cannot_be_created_names_its_path(tmp_path: Path) -> None:
+    """A store path under a file (no folder can be made there) is an error naming that path."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    path = blocker / "s.sqlite3"
+    with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: cannot open the store: "):
+        Store(path)
+
+
+def test_a_new_store_waits_for_another_connection_to_let_it_go(tmp_path: Path) -> None:
+    """Switching to WAL is refused at once while another connection writes; opening retries.
+
+    Should the store be opened only after the lock is gone, the test still
+    passes: it cannot fail for a slow machine, only for a store that gives up.
+    """
+    import threading
+
+    path = tmp_path / "s.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # what another process starting its first write holds
+    opened: list[int] = []
+    errors: list[StoreError] = []
+
+    def open_store() -> None:
+        try:
+            with Store(path) as store:
+                store.ensure_sources(["src"])
+                opened.append(len(store.sources()))
+        except StoreError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=open_store)
+    thread.start()
+    thread.join(0.3)  # long enough, on an idle machine, for the store to have met the lock
+    other.execute("ROLLBACK")
+    other.close()
+    thread.join()
+    assert (opened, errors) == ([1], [])
+
+
+def test_a_store_written_by_another_for_too_long_says_it_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that waited its whole busy timeout fails naming the store, and stores nothing."""
+    import feeds.store
+
+    path = tmp_path / "s.sqlite3"
+    Store(path).close()
+    monkeypatch.setattr(feeds.store, "_BUSY_SECONDS", 0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        busy = f"^{re.escape(str(path))}: the store is busy: "
+        with Store(path) as store, pytest.raises(StoreError, match=busy):
+            store.ensure_sources(["src"])
+    finally:
+        other.close()
+    with Store(path) as store:
+        assert store.sources() == []
+
+
+def test_a_write_sqlite_refuses_stores_nothing_of_its_transaction(tmp_path: Path) -> None:
+    """A sync whose parse-cache update SQLite refuses stores none of its articles either.
+
+    The error names the store, and the store can be written again at once:
+    the failed transaction was rolled back, not left open.
+    """
+    from feeds.model import CachedArticle
+
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        store.sync_local([Incoming(_entry(1), T0)])
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("CREATE TRIGGER refuse BEFORE INSERT ON article_cache "
+                      "BEGIN SELECT RAISE(ABORT, 'refused here'); END")
+        refused = f"^{re.escape(str(path))}: cannot write the store: refused here$"
+        with pytest.raises(StoreError, match=refused):
+            store.sync_local([Incoming(_entry(2), T0)],
+                             cache={"b.md": CachedArticle("d", 1, 1, "urn:e2")})
+        assert [e.id for e in store.entries()] == ["urn:e1"]
+        other.execute("DROP TRIGGER refuse")
+        other.close()
+        assert store.sync_local([Incoming(_entry(2), T0)], keep=["urn:e1"]).new == 1
+
+
+def test_an_error_while_syncing_articles_stores_none_of_them(tmp_path: Path) -> None:
+    """A build that fails half-way through its articles stores none of those it had offered."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        with pytest.raises(RuntimeError, match="parser broke"), store.local_sync() as sync:
+            sync.add(Incoming(_entry(1), T0))
+            raise RuntimeError("parser broke")
+        assert store.entries() == []
+        assert store.sync_local([Incoming(_entry(1), T0)]).new == 1
+
+
+def test_the_integrity_check_tells_a_damaged_store_from_a_healthy_one(tmp_path: Path) -> None:
+    """Indexes that no longer match their table are damage the check reports."""
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        store.update_source("src", {}, [Incoming(_entry(i), None, f"//x.org/{i}")
+                                        for i in range(5)], NOW)
+        assert store.integrity_ok() is True
+    db = sqlite3.connect(path)
+    roots = dict(db.execute("SELECT name, rootpage FROM sqlite_master WHERE name IN "
+                            "('entries_by_origin', 'entries_by_canonical')").fetchall())
+    db.execute("PRAGMA writable_schema=ON")  # each index now reads the other's pages
+    for name, other in (("entries_by_origin", "entries_by_canonical"),
+                        ("entries_by_canonical", "entries_by_origin")):
+        db.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = ?", (roots[other], name))
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.integrity_ok() is False
