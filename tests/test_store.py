@@ -450,3 +450,79 @@ def test_the_integrity_check_tells_a_damaged_store_from_a_healthy_one(tmp_path: 
     db.close()
     with Store(path) as store:
         assert store.integrity_ok() is False
+
+
+# --- Local articles: what is kept, what is forgotten -------------------------------
+
+
+def test_an_article_not_parsed_again_stays_while_its_file_does(tmp_path: Path) -> None:
+    """A rebuild offers only changed articles: those kept stay, the others are dropped."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.sync_local([Incoming(_entry(i), T0) for i in (1, 2, 3)])
+        stats = store.sync_local([Incoming(_entry(3, "edited"), T0)], keep=["urn:e1"])
+        assert (stats.changed, stats.removed) == (1, 1)
+        assert sorted(e.id for e in store.entries()) == ["urn:e1", "urn:e3"]
+        # Without `keep`, the articles offered are all there is.
+        assert store.sync_local([Incoming(_entry(3, "edited"), T0)]).removed == 1
+        assert [e.id for e in store.entries()] == ["urn:e3"]
+
+
+def test_the_records_of_article_files_gone_are_forgotten(tmp_path: Path) -> None:
+    """`present` names the files on disk; a record of any other is dropped, and none without it."""
+    from feeds.model import CachedArticle
+
+    a, b = CachedArticle("a", 1, 1, None), CachedArticle("b", 2, 2, None)
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.sync_local([], cache={"a.md": a, "b.md": b})
+        store.sync_local([])
+        assert store.article_cache() == {"a.md": a, "b.md": b}
+        store.sync_local([], present=["a.md", "new.md"])
+        assert store.article_cache() == {"a.md": a}
+
+
+# --- Sources ---------------------------------------------------------------------
+
+
+def test_a_moved_feed_configured_at_its_new_address_stays_one_source(tmp_path: Path) -> None:
+    """Once a permanent move is adopted, its new URL in the source list names the same source.
+
+    So a user who updates the list keeps the source's entries (and their
+    ids, derived from the key) instead of getting a second copy of the feed.
+    """
+    old, new = "http://a.example/feed", "https://a.example/feed"
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources([old])
+        store.update_source(old, {"url": new}, [Incoming(_entry(1), None)], NOW, alias=new)
+        assert store.resolve_key(new) == old
+        assert store.resolve_key("http://b.example/feed") == "http://b.example/feed"
+        store.ensure_sources([new])
+        assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [(old, new, 1)]
+
+
+@pytest.mark.parametrize("field", ["key", "entry_count", "colour"])
+def test_a_source_change_must_name_a_field_a_fetch_can_set(tmp_path: Path, field: str) -> None:
+    """The key is the source's identity and the entry count is counted: neither can be set."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        with pytest.raises(ValueError, match=rf"^unknown source fields: \['{field}'\]$"):
+            store.update_source("src", {field: "x", "title": "T"})
+        assert [(s.key, s.title, s.entry_count) for s in store.sources()] == [("src", None, 0)]
+
+
+def test_sources_as_json_hold_every_field_readably(tmp_path: Path) -> None:
+    """`feeds sources --json`: every field of every source, text as written, a field a line."""
+    import json
+    from dataclasses import asdict
+
+    from feeds.store import dumps_state
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["http://a.example/", "http://b.example/"])
+        store.update_source("http://b.example/", {"title": "Café ☕", "error_count": 2})
+        states = store.sources()
+    text = dumps_state(states)
+    assert json.loads(text) == [asdict(s) for s in states]
+    assert '"title": "Café ☕"' in text  # not \u escapes
+    lines = text.splitlines()
+    assert lines[:3] == ["[", "  {", '    "key": "http://a.example/",']
+    assert len(lines) == 2 + len(states) * (len(asdict(states[0])) + 2)
