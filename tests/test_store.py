@@ -526,3 +526,13 @@ def test_sources_as_json_hold_every_field_readably(tmp_path: Path) -> None:
     lines = text.splitlines()
     assert lines[:3] == ["[", "  {", '    "key": "http://a.example/",']
     assert len(lines) == 2 + len(states) * (len(asdict(states[0])) + 2)
+
+
+def test_a_fetch_that_brings_no_entries_counts_none(tmp_path: Path) -> None:
+    """An empty feed, a 304 or a failure changes no entry, and the counts say so."""
+    from feeds.store import UpsertStats
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        assert store.update_source("src", {"status": "ok"}, [], NOW) == UpsertStats()
+        assert store.update_source("src", {"status": "error"}) == UpsertStats()
