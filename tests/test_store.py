@@ -75,18 +75,20 @@ def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -
         assert e.updated == NOW and e.variants[0].content_html == "<p>edited</p>"
 
 
-@pytest.mark.parametrize("ahead", [False, True], ids=["entry", "stored form"])
+@pytest.mark.parametrize("ahead", ["no", "stored form", "encoded"])
 def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
-    tmp_path: Path, ahead: bool
+    tmp_path: Path, ahead: str
 ) -> None:
     """Workers hand over stored forms; a silent edit still gets the store's own date."""
     from dataclasses import replace
 
-    from feeds.codec import stored_form
+    from feeds.codec import content_hash, encode_entry, stored_form
 
     def offered(entry: Entry) -> Incoming:
         # As a remote entry without a date of its own: dated when first seen.
-        return Incoming(stored_form(entry) if ahead else entry, None)
+        if ahead == "encoded":
+            return Incoming(entry, None, encoded=encode_entry(entry), digest=content_hash(entry))
+        return Incoming(stored_form(entry) if ahead == "stored form" else entry, None)
 
     with Store(tmp_path / "s.sqlite3") as store:
         store.ensure_sources(["src"])
@@ -102,7 +104,7 @@ def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
         [kept] = store.entries()
         assert kept == replace(again, updated=after)
         [listing] = store.published_listings()
-        assert listing.sort_time == after and listing.languages == ("en",)
+        assert (listing.id, listing.sort_time, listing.languages) == ("urn:e1", after, ("en",))
 
 
 def test_a_stored_form_holds_what_the_entry_encodes_to() -> None:
@@ -536,3 +538,27 @@ def test_a_fetch_that_brings_no_entries_counts_none(tmp_path: Path) -> None:
         store.ensure_sources(["src"])
         assert store.update_source("src", {"status": "ok"}, [], NOW) == UpsertStats()
         assert store.update_source("src", {"status": "error"}) == UpsertStats()
+
+
+def test_a_sync_counts_every_article_it_was_offered(tmp_path: Path) -> None:
+    """The build's summary counts each new, edited and unchanged article, not the last one's kind."""
+    from feeds.store import UpsertStats
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        first = [Incoming(_entry(i), T0) for i in (1, 2, 3, 4)]
+        assert store.sync_local(first) == UpsertStats(new=4)
+        offered = [Incoming(_entry(5), T0), Incoming(_entry(1), T0),
+                   Incoming(_entry(3, "edited"), T0), Incoming(_entry(6), T0),
+                   Incoming(_entry(2), T0), Incoming(_entry(4, "edited"), T0)]
+        assert store.sync_local(offered) == UpsertStats(new=2, changed=2, unchanged=2)
+
+
+def test_a_local_article_is_published_rather_than_a_copy_seen_at_its_time(tmp_path: Path) -> None:
+    """Of a site's own article and a feed's copy of it first seen at the same instant, the
+    article is published; the feed newest first, whatever order the copies came in."""
+    article = replace(_entry(9), updated=NOW, published=NOW, origin="sources/articles/a.md")
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.sync_local([Incoming(article, NOW, "//x.org/a")])
+        store.update_source("src", {}, [Incoming(_entry(1), None, "//x.org/a"),
+                                        Incoming(_entry(2, when=T0), T0)], NOW)
+        assert [e.id for e in store.published_listings()] == ["urn:e9", "urn:e2"]
