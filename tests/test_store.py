@@ -75,7 +75,7 @@ def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -
         assert e.updated == NOW and e.variants[0].content_html == "<p>edited</p>"
 
 
-@pytest.mark.parametrize("ahead", ["no", "stored form", "encoded"])
+@pytest.mark.parametrize("ahead", ["no", "stored form", "encoded", "encoded without digest"])
 def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
     tmp_path: Path, ahead: str
 ) -> None:
@@ -86,17 +86,24 @@ def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
 
     def offered(entry: Entry) -> Incoming:
         # As a remote entry without a date of its own: dated when first seen.
-        if ahead == "encoded":
-            return Incoming(entry, None, encoded=encode_entry(entry), digest=content_hash(entry))
+        if ahead.startswith("encoded"):
+            digest = None if ahead.endswith("without digest") else content_hash(entry)
+            return Incoming(entry, None, encoded=encode_entry(entry), digest=digest)
         return Incoming(stored_form(entry) if ahead == "stored form" else entry, None)
 
     with Store(tmp_path / "s.sqlite3") as store:
         store.ensure_sources(["src"])
-        assert store.update_source("src", {}, [offered(_entry(1, when=T0))], T0).new == 1
+        first = replace(_entry(1, when=T0), published=T0 - timedelta(days=1))
+        assert store.update_source("src", {}, [offered(first)], T0).new == 1
+        [listing] = store.published_listings()  # listed by when it was published
+        assert (listing.id, listing.sort_time, listing.languages) == ("urn:e1", first.published,
+                                                                      ("en",))
         later = replace(_entry(1, "edited", when=NOW), published=None)
         assert store.update_source("src", {}, [offered(later)], NOW).changed == 1
         # The worker dated it NOW as well, so its form was stored as it came.
         assert store.entries() == [later]
+        [listing] = store.published_listings()
+        assert (listing.id, listing.sort_time, listing.languages) == ("urn:e1", NOW, ("en",))
         again = replace(_entry(1, "edited again", when=NOW), published=None)
         after = NOW + timedelta(hours=1)
         assert store.update_source("src", {}, [offered(again)], after).changed == 1
@@ -279,21 +286,22 @@ def test_deferred_checkpoints_merge_the_log_while_writing(tmp_path: Path) -> Non
 
 def test_connections_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
     # The daemon's fetching and publishing threads and its health check open
-    # a new project's store at the same moment.
+    # a new project's store at the same moment; each can use all of it at once.
     import threading
 
     for round_ in range(15):
         path = tmp_path / f"{round_}.sqlite3"
         barrier = threading.Barrier(4)
-        errors: list[StoreError] = []
+        errors: list[Exception] = []
 
         def open_store(path: Path = path, barrier: threading.Barrier = barrier,
-                       errors: list[StoreError] = errors) -> None:
+                       errors: list[Exception] = errors) -> None:
             barrier.wait()
             try:
-                with Store(path):
-                    pass
-            except StoreError as exc:
+                with Store(path) as store:
+                    store.record_outputs({"all.atom": ("f", "s")})  # tables of later versions
+                    store.sync_local([], cache={})
+            except (StoreError, sqlite3.Error) as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=open_store) for _ in range(4)]
@@ -562,3 +570,78 @@ def test_a_local_article_is_published_rather_than_a_copy_seen_at_its_time(tmp_pa
         store.update_source("src", {}, [Incoming(_entry(1), None, "//x.org/a"),
                                         Incoming(_entry(2, when=T0), T0)], NOW)
         assert [e.id for e in store.published_listings()] == ["urn:e9", "urn:e2"]
+
+
+def test_an_update_counts_every_entry_it_brought(tmp_path: Path) -> None:
+    """A fetch's summary counts each new, changed and unchanged entry of the feed."""
+    from feeds.store import UpsertStats
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.update_source("src", {}, [Incoming(_entry(i), None) for i in (1, 2, 3, 4)], T0)
+        offered = [Incoming(_entry(1, "edited"), None), Incoming(_entry(2), None),
+                   Incoming(_entry(5), None), Incoming(_entry(3, "edited"), None),
+                   Incoming(_entry(4), None), Incoming(_entry(6), None)]
+        assert store.update_source("src", {}, offered, NOW) == UpsertStats(2, 2, 2)
+
+
+def test_undated_entries_fetched_together_keep_the_feeds_order(tmp_path: Path) -> None:
+    """Entries without dates are listed as their feed lists them, newest (first) on top."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        feed_order = [Incoming(replace(_entry(i), published=None), None) for i in (3, 1, 2)]
+        store.update_source("src", {}, feed_order, NOW)
+        assert [e.id for e in store.published_listings()] == ["urn:e3", "urn:e1", "urn:e2"]
+
+
+def test_a_source_with_more_entries_than_one_query_takes_is_known_in_full(tmp_path: Path) -> None:
+    """Entries are looked up 500 at a time; a large feed is recognised and published whole."""
+    many = [Incoming(_entry(i), None) for i in range(1201)]
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.update_source("src", {}, many, T0)
+        assert store.update_source("src", {}, many, NOW).unchanged == 1201
+        assert len(store.published_entries()) == 1201
+
+
+def test_a_store_in_folders_not_made_yet_makes_them(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "project" / ".feeds" / "s.sqlite3"
+    with Store(path) as store:
+        store.ensure_sources(["src"])
+    assert path.is_file()
+
+
+def test_a_store_another_connection_migrated_part_way_is_migrated_the_rest(tmp_path: Path) -> None:
+    """An older feeds may have taken a new store to its own schema meanwhile: opening finishes it.
+
+    Should the store be opened only after the other connection is done, the
+    test still passes: it cannot fail for a slow machine.
+    """
+    import threading
+
+    from feeds.store import _MIGRATIONS
+
+    path = tmp_path / "s.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")
+    errors: list[Exception] = []
+
+    def open_store() -> None:
+        try:
+            with Store(path) as store:
+                store.record_outputs({"all.atom": ("f", "s")})  # a table of version 3
+        except (StoreError, sqlite3.Error) as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=open_store)
+    thread.start()
+    thread.join(0.3)  # long enough, on an idle machine, for the store to wait for the lock
+    for statement in _MIGRATIONS[0].split(";"):
+        if statement.strip():
+            other.execute(statement)
+    other.execute("PRAGMA user_version=1")
+    other.execute("COMMIT")
+    other.close()
+    thread.join()
+    assert errors == []
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
