@@ -645,3 +645,14 @@ def test_a_store_another_connection_migrated_part_way_is_migrated_the_rest(tmp_p
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     db.close()
+
+
+def test_the_store_remembers_exactly_the_feeds_last_written(tmp_path: Path) -> None:
+    """A feed no longer written is forgotten, so a build that brings it back writes it again."""
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        assert store.output_fingerprints() == {}
+        store.record_outputs({"all.atom": ("f1", "s1"), "lang/en.atom": ("f2", "s2")})
+        store.record_outputs({"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")})
+    with Store(path) as store:
+        assert store.output_fingerprints() == {"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")}
