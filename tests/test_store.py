@@ -504,6 +504,7 @@ def test_a_moved_feed_configured_at_its_new_address_stays_one_source(tmp_path: P
         store.ensure_sources([old])
         store.update_source(old, {"url": new}, [Incoming(_entry(1), None)], NOW, alias=new)
         assert store.resolve_key(new) == old
+        assert store.source(new) is None  # a source is found by its key, not by an alias
         assert store.resolve_key("http://b.example/feed") == "http://b.example/feed"
         store.ensure_sources([new])
         assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [(old, new, 1)]
