@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from atomcheck import assert_valid_atom
 from conftest import CliRunner, add_fixture
 
@@ -71,3 +72,29 @@ def test_root_option_and_check_writes_nothing(run_cli: CliRunner, project: Path,
     built = run_cli("build", "--root", str(project), cwd=elsewhere)
     assert built.returncode == 0
     assert (project / "output" / "all.atom").is_file()
+
+
+def test_sources_as_json_hold_every_field_readably(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`feeds sources --json`: every field of every source, text as written, a field a line."""
+    import json
+    from dataclasses import asdict
+
+    from conftest import write_links
+
+    from feeds.cli import main
+    from feeds.config import load_config
+    from feeds.store import Store
+
+    write_links(project, "http://a.example/", "http://b.example/")
+    with Store(load_config(project).store_path) as store:
+        store.ensure_sources(["http://a.example/", "http://b.example/"])
+        store.update_source("http://b.example/", {"title": "Café ☕", "error_count": 2})
+        states = store.sources()
+    assert main(["--root", str(project), "sources", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert json.loads(text) == [asdict(s) for s in states]
+    assert '"title": "Café ☕"' in text  # not \u escapes
+    lines = text.splitlines()
+    assert lines[:3] == ["[", "  {", '    "key": "http://a.example/",']
+    assert len(lines) == 2 + len(states) * (len(asdict(states[0])) + 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -74,26 +75,35 @@ def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -
         assert e.updated == NOW and e.variants[0].content_html == "<p>edited</p>"
 
 
-@pytest.mark.parametrize("ahead", [False, True], ids=["entry", "stored form"])
+@pytest.mark.parametrize("ahead", ["no", "stored form", "encoded", "encoded without digest"])
 def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
-    tmp_path: Path, ahead: bool
+    tmp_path: Path, ahead: str
 ) -> None:
     """Workers hand over stored forms; a silent edit still gets the store's own date."""
     from dataclasses import replace
 
-    from feeds.codec import stored_form
+    from feeds.codec import content_hash, encode_entry, stored_form
 
     def offered(entry: Entry) -> Incoming:
         # As a remote entry without a date of its own: dated when first seen.
-        return Incoming(stored_form(entry) if ahead else entry, None)
+        if ahead.startswith("encoded"):
+            digest = None if ahead.endswith("without digest") else content_hash(entry)
+            return Incoming(entry, None, encoded=encode_entry(entry), digest=digest)
+        return Incoming(stored_form(entry) if ahead == "stored form" else entry, None)
 
     with Store(tmp_path / "s.sqlite3") as store:
         store.ensure_sources(["src"])
-        assert store.update_source("src", {}, [offered(_entry(1, when=T0))], T0).new == 1
+        first = replace(_entry(1, when=T0), published=T0 - timedelta(days=1))
+        assert store.update_source("src", {}, [offered(first)], T0).new == 1
+        [listing] = store.published_listings()  # listed by when it was published
+        assert (listing.id, listing.sort_time, listing.languages) == ("urn:e1", first.published,
+                                                                      ("en",))
         later = replace(_entry(1, "edited", when=NOW), published=None)
         assert store.update_source("src", {}, [offered(later)], NOW).changed == 1
         # The worker dated it NOW as well, so its form was stored as it came.
         assert store.entries() == [later]
+        [listing] = store.published_listings()
+        assert (listing.id, listing.sort_time, listing.languages) == ("urn:e1", NOW, ("en",))
         again = replace(_entry(1, "edited again", when=NOW), published=None)
         after = NOW + timedelta(hours=1)
         assert store.update_source("src", {}, [offered(again)], after).changed == 1
@@ -101,7 +111,7 @@ def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
         [kept] = store.entries()
         assert kept == replace(again, updated=after)
         [listing] = store.published_listings()
-        assert listing.sort_time == after and listing.languages == ("en",)
+        assert (listing.id, listing.sort_time, listing.languages) == ("urn:e1", after, ("en",))
 
 
 def test_a_stored_form_holds_what_the_entry_encodes_to() -> None:
@@ -276,21 +286,22 @@ def test_deferred_checkpoints_merge_the_log_while_writing(tmp_path: Path) -> Non
 
 def test_connections_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
     # The daemon's fetching and publishing threads and its health check open
-    # a new project's store at the same moment.
+    # a new project's store at the same moment; each can use all of it at once.
     import threading
 
     for round_ in range(15):
         path = tmp_path / f"{round_}.sqlite3"
         barrier = threading.Barrier(4)
-        errors: list[StoreError] = []
+        errors: list[Exception] = []
 
         def open_store(path: Path = path, barrier: threading.Barrier = barrier,
-                       errors: list[StoreError] = errors) -> None:
+                       errors: list[Exception] = errors) -> None:
             barrier.wait()
             try:
-                with Store(path):
-                    pass
-            except StoreError as exc:
+                with Store(path) as store:
+                    store.record_outputs({"all.atom": ("f", "s")})  # tables of later versions
+                    store.sync_local([], cache={})
+            except (StoreError, sqlite3.Error) as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=open_store) for _ in range(4)]
@@ -331,3 +342,299 @@ def test_author_contacts_change_only_entries_that_have_them(tmp_path: Path) -> N
         assert store.update_source("src", {}, [Incoming(reachable, T0)], NOW).unchanged == 1
         [loaded] = store.published_entries()
         assert loaded.contacts == reachable.contacts
+
+
+# --- Opening, busy stores and failed writes ------------------------------------
+
+
+def test_a_store_that_cannot_be_created_names_its_path(tmp_path: Path) -> None:
+    """A store path under a file (no folder can be made there) is an error naming that path."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    path = blocker / "s.sqlite3"
+    with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: cannot open the store: "):
+        Store(path)
+
+
+def test_a_new_store_waits_for_another_connection_to_let_it_go(tmp_path: Path) -> None:
+    """Switching to WAL is refused at once while another connection writes; opening retries.
+
+    Should the store be opened only after the lock is gone, the test still
+    passes: it cannot fail for a slow machine, only for a store that gives up.
+    """
+    import threading
+
+    path = tmp_path / "s.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # what another process starting its first write holds
+    opened: list[int] = []
+    errors: list[StoreError] = []
+
+    def open_store() -> None:
+        try:
+            with Store(path) as store:
+                store.ensure_sources(["src"])
+                opened.append(len(store.sources()))
+        except StoreError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=open_store)
+    thread.start()
+    thread.join(0.3)  # long enough, on an idle machine, for the store to have met the lock
+    other.execute("ROLLBACK")
+    other.close()
+    thread.join()
+    assert (opened, errors) == ([1], [])
+
+
+def test_a_store_written_by_another_for_too_long_says_it_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that waited its whole busy timeout fails naming the store, and stores nothing."""
+    import feeds.store
+
+    path = tmp_path / "s.sqlite3"
+    Store(path).close()
+    monkeypatch.setattr(feeds.store, "_BUSY_SECONDS", 0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        busy = f"^{re.escape(str(path))}: the store is busy: "
+        with Store(path) as store, pytest.raises(StoreError, match=busy):
+            store.ensure_sources(["src"])
+    finally:
+        other.close()
+    with Store(path) as store:
+        assert store.sources() == []
+
+
+def test_a_write_sqlite_refuses_stores_nothing_of_its_transaction(tmp_path: Path) -> None:
+    """A sync whose parse-cache update SQLite refuses stores none of its articles either.
+
+    The error names the store, and the store can be written again at once:
+    the failed transaction was rolled back, not left open.
+    """
+    from feeds.model import CachedArticle
+
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        store.sync_local([Incoming(_entry(1), T0)])
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("CREATE TRIGGER refuse BEFORE INSERT ON article_cache "
+                      "BEGIN SELECT RAISE(ABORT, 'refused here'); END")
+        refused = f"^{re.escape(str(path))}: cannot write the store: refused here$"
+        with pytest.raises(StoreError, match=refused):
+            store.sync_local([Incoming(_entry(2), T0)],
+                             cache={"b.md": CachedArticle("d", 1, 1, "urn:e2")})
+        assert [e.id for e in store.entries()] == ["urn:e1"]
+        other.execute("DROP TRIGGER refuse")
+        other.close()
+        assert store.sync_local([Incoming(_entry(2), T0)], keep=["urn:e1"]).new == 1
+
+
+def test_an_error_while_syncing_articles_stores_none_of_them(tmp_path: Path) -> None:
+    """A build that fails half-way through its articles stores none of those it had offered."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        with pytest.raises(RuntimeError, match="parser broke"), store.local_sync() as sync:
+            sync.add(Incoming(_entry(1), T0))
+            raise RuntimeError("parser broke")
+        assert store.entries() == []
+        assert store.sync_local([Incoming(_entry(1), T0)]).new == 1
+
+
+def test_the_integrity_check_tells_a_damaged_store_from_a_healthy_one(tmp_path: Path) -> None:
+    """Indexes that no longer match their table are damage the check reports."""
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        store.update_source("src", {}, [Incoming(_entry(i), None, f"//x.org/{i}")
+                                        for i in range(5)], NOW)
+        assert store.integrity_ok() is True
+    db = sqlite3.connect(path)
+    roots = dict(db.execute("SELECT name, rootpage FROM sqlite_master WHERE name IN "
+                            "('entries_by_origin', 'entries_by_canonical')").fetchall())
+    db.execute("PRAGMA writable_schema=ON")  # each index now reads the other's pages
+    for name, other in (("entries_by_origin", "entries_by_canonical"),
+                        ("entries_by_canonical", "entries_by_origin")):
+        db.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = ?", (roots[other], name))
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.integrity_ok() is False
+
+
+# --- Local articles: what is kept, what is forgotten -------------------------------
+
+
+def test_an_article_not_parsed_again_stays_while_its_file_does(tmp_path: Path) -> None:
+    """A rebuild offers only changed articles: those kept stay, the others are dropped."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.sync_local([Incoming(_entry(i), T0) for i in (1, 2, 3)])
+        stats = store.sync_local([Incoming(_entry(3, "edited"), T0)], keep=["urn:e1"])
+        assert (stats.changed, stats.removed) == (1, 1)
+        assert sorted(e.id for e in store.entries()) == ["urn:e1", "urn:e3"]
+        # Without `keep`, the articles offered are all there is.
+        assert store.sync_local([Incoming(_entry(3, "edited"), T0)]).removed == 1
+        assert [e.id for e in store.entries()] == ["urn:e3"]
+
+
+def test_the_records_of_article_files_gone_are_forgotten(tmp_path: Path) -> None:
+    """`present` names the files on disk; a record of any other is dropped, and none without it."""
+    from feeds.model import CachedArticle
+
+    a, b = CachedArticle("a", 1, 1, None), CachedArticle("b", 2, 2, None)
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.sync_local([], cache={"a.md": a, "b.md": b})
+        store.sync_local([])
+        assert store.article_cache() == {"a.md": a, "b.md": b}
+        store.sync_local([], present=["a.md", "new.md"])
+        assert store.article_cache() == {"a.md": a}
+
+
+# --- Sources ---------------------------------------------------------------------
+
+
+def test_a_moved_feed_configured_at_its_new_address_stays_one_source(tmp_path: Path) -> None:
+    """Once a permanent move is adopted, its new URL in the source list names the same source.
+
+    So a user who updates the list keeps the source's entries (and their
+    ids, derived from the key) instead of getting a second copy of the feed.
+    """
+    old, new = "http://a.example/feed", "https://a.example/feed"
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources([old])
+        store.update_source(old, {"url": new}, [Incoming(_entry(1), None)], NOW, alias=new)
+        assert store.resolve_key(new) == old
+        assert store.source(new) is None  # a source is found by its key, not by an alias
+        assert store.resolve_key("http://b.example/feed") == "http://b.example/feed"
+        store.ensure_sources([new])
+        assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [(old, new, 1)]
+
+
+@pytest.mark.parametrize("field", ["key", "entry_count", "colour"])
+def test_a_source_change_must_name_a_field_a_fetch_can_set(tmp_path: Path, field: str) -> None:
+    """The key is the source's identity and the entry count is counted: neither can be set."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        with pytest.raises(ValueError, match=rf"^unknown source fields: \['{field}'\]$"):
+            store.update_source("src", {field: "x", "title": "T"})
+        assert [(s.key, s.title, s.entry_count) for s in store.sources()] == [("src", None, 0)]
+
+
+def test_a_fetch_that_brings_no_entries_counts_none(tmp_path: Path) -> None:
+    """An empty feed, a 304 or a failure changes no entry, and the counts say so."""
+    from feeds.model import UpsertStats
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        assert store.update_source("src", {"status": "ok"}, [], NOW) == UpsertStats()
+        assert store.update_source("src", {"status": "error"}) == UpsertStats()
+
+
+def test_a_sync_counts_every_article_it_was_offered(tmp_path: Path) -> None:
+    """The build's summary counts each new, edited and unchanged article, not the last one's kind."""
+    from feeds.model import UpsertStats
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        first = [Incoming(_entry(i), T0) for i in (1, 2, 3, 4)]
+        assert store.sync_local(first) == UpsertStats(new=4)
+        offered = [Incoming(_entry(5), T0), Incoming(_entry(1), T0),
+                   Incoming(_entry(3, "edited"), T0), Incoming(_entry(6), T0),
+                   Incoming(_entry(2), T0), Incoming(_entry(4, "edited"), T0)]
+        assert store.sync_local(offered) == UpsertStats(new=2, changed=2, unchanged=2)
+
+
+def test_a_local_article_is_published_rather_than_a_copy_seen_at_its_time(tmp_path: Path) -> None:
+    """Of a site's own article and a feed's copy of it first seen at the same instant, the
+    article is published; the feed newest first, whatever order the copies came in."""
+    article = replace(_entry(9), updated=NOW, published=NOW, origin="sources/articles/a.md")
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.sync_local([Incoming(article, NOW, "//x.org/a")])
+        store.update_source("src", {}, [Incoming(_entry(1), None, "//x.org/a"),
+                                        Incoming(_entry(2, when=T0), T0)], NOW)
+        assert [e.id for e in store.published_listings()] == ["urn:e9", "urn:e2"]
+
+
+def test_an_update_counts_every_entry_it_brought(tmp_path: Path) -> None:
+    """A fetch's summary counts each new, changed and unchanged entry of the feed."""
+    from feeds.model import UpsertStats
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.update_source("src", {}, [Incoming(_entry(i), None) for i in (1, 2, 3, 4)], T0)
+        offered = [Incoming(_entry(1, "edited"), None), Incoming(_entry(2), None),
+                   Incoming(_entry(5), None), Incoming(_entry(3, "edited"), None),
+                   Incoming(_entry(4), None), Incoming(_entry(6), None)]
+        assert store.update_source("src", {}, offered, NOW) == UpsertStats(2, 2, 2)
+
+
+def test_undated_entries_fetched_together_keep_the_feeds_order(tmp_path: Path) -> None:
+    """Entries without dates are listed as their feed lists them, newest (first) on top."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        feed_order = [Incoming(replace(_entry(i), published=None), None) for i in (3, 1, 2)]
+        store.update_source("src", {}, feed_order, NOW)
+        assert [e.id for e in store.published_listings()] == ["urn:e3", "urn:e1", "urn:e2"]
+
+
+def test_a_source_with_more_entries_than_one_query_takes_is_known_in_full(tmp_path: Path) -> None:
+    """Entries are looked up 500 at a time; a large feed is recognised and published whole."""
+    many = [Incoming(_entry(i), None) for i in range(1201)]
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.update_source("src", {}, many, T0)
+        assert store.update_source("src", {}, many, NOW).unchanged == 1201
+        assert len(store.published_entries()) == 1201
+
+
+def test_a_store_in_folders_not_made_yet_makes_them(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "project" / ".feeds" / "s.sqlite3"
+    with Store(path) as store:
+        store.ensure_sources(["src"])
+    assert path.is_file()
+
+
+def test_a_store_another_connection_migrated_part_way_is_migrated_the_rest(tmp_path: Path) -> None:
+    """An older feeds may have taken a new store to its own schema meanwhile: opening finishes it.
+
+    Should the store be opened only after the other connection is done, the
+    test still passes: it cannot fail for a slow machine.
+    """
+    import threading
+
+    from feeds.store import _MIGRATIONS
+
+    path = tmp_path / "s.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")
+    errors: list[Exception] = []
+
+    def open_store() -> None:
+        try:
+            with Store(path) as store:
+                store.record_outputs({"all.atom": ("f", "s")})  # a table of version 3
+        except (StoreError, sqlite3.Error) as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=open_store)
+    thread.start()
+    thread.join(0.3)  # long enough, on an idle machine, for the store to wait for the lock
+    for statement in _MIGRATIONS[0].split(";"):
+        if statement.strip():
+            other.execute(statement)
+    other.execute("PRAGMA user_version=1")
+    other.execute("COMMIT")
+    other.close()
+    thread.join()
+    assert errors == []
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+
+
+def test_the_store_remembers_exactly_the_feeds_last_written(tmp_path: Path) -> None:
+    """A feed no longer written is forgotten, so a build that brings it back writes it again."""
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        assert store.output_fingerprints() == {}
+        store.record_outputs({"all.atom": ("f1", "s1"), "lang/en.atom": ("f2", "s2")})
+        store.record_outputs({"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")})
+    with Store(path) as store:
+        assert store.output_fingerprints() == {"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")}
