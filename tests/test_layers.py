@@ -87,7 +87,7 @@ def _broken(graph: dict[str, set[str]]) -> set[tuple[str, str, str]]:
                 broken.add((module, imported, "a pure module imports only pure modules"))
             if _within(module, PURE) and _within(imported, IO_LIBRARIES):
                 broken.add((module, imported, "a pure module does no I/O"))
-            if _within(imported, STORE) and module not in STORE_USERS | STORE:
+            if _within(imported, STORE) and not _within(module, STORE_USERS | STORE):
                 broken.add((module, imported, "only the pipeline and the refresh open the store"))
             if module in FACES and _within(imported, NETWORK):
                 broken.add((module, imported, "a face never reaches for the network itself"))

@@ -206,7 +206,7 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_migration_lists_entries_stored_by_an_older_schema(tmp_path: Path) -> None:
     from feeds.codec import encode_entry
-    from feeds.store import _MIGRATIONS
+    from feeds.store.schema import MIGRATIONS as _MIGRATIONS
 
     path = tmp_path / "s.sqlite3"
     db = sqlite3.connect(path)
@@ -230,7 +230,7 @@ def test_migration_lists_entries_stored_by_an_older_schema(tmp_path: Path) -> No
 
 def test_a_store_from_an_earlier_version_reads_every_article_again(tmp_path: Path) -> None:
     """Earlier versions dated silent edits when noticed; their records are forgotten."""
-    from feeds.store import _MIGRATIONS
+    from feeds.store.schema import MIGRATIONS as _MIGRATIONS
 
     path = tmp_path / "s.sqlite3"
     db = sqlite3.connect(path)
@@ -391,11 +391,11 @@ def test_a_store_written_by_another_for_too_long_says_it_is_busy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A write that waited its whole busy timeout fails naming the store, and stores nothing."""
-    import feeds.store
+    import feeds.store.sqlite
 
     path = tmp_path / "s.sqlite3"
     Store(path).close()
-    monkeypatch.setattr(feeds.store, "_BUSY_SECONDS", 0.05)
+    monkeypatch.setattr(feeds.store.sqlite, "_BUSY_SECONDS", 0.05)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -598,7 +598,7 @@ def test_a_store_another_connection_migrated_part_way_is_migrated_the_rest(tmp_p
     """
     import threading
 
-    from feeds.store import _MIGRATIONS
+    from feeds.store.schema import MIGRATIONS as _MIGRATIONS
 
     path = tmp_path / "s.sqlite3"
     other = sqlite3.connect(path, isolation_level=None)

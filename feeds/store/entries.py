@@ -1,0 +1,289 @@
+"""The entries tables: what a fetch or a sync stores, what publishing lists and reads.
+
+`EntryTables` is the part of `Store` that keeps entries; it works on the
+connection and transactions the Store opens.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..codec import (
+    content_hash,
+    decode_entry,
+    decode_head,
+    decode_listing,
+    encode_head,
+    encode_listing,
+    stored_form,
+)
+from ..model import CachedArticle, Entry, Incoming, Listing, StoredForm, UpsertStats
+from .dates import decide_updated, local_updated
+from .schema import LOCAL
+
+
+def _stored_form(item: Incoming, updated: datetime) -> StoredForm:
+    """What to store of `item`, dated `updated`: the form worked out ahead while that date stands."""
+    entry = item.entry
+    if isinstance(entry, StoredForm):
+        if entry.updated == updated:
+            return entry
+        entry = decode_entry(entry.data)
+    elif item.encoded and entry.updated == updated:
+        return StoredForm(entry.id, updated, entry.published, item.encoded,
+                          encode_listing(entry), item.digest or content_hash(entry))
+    return stored_form(replace(entry, updated=updated))
+
+
+class EntryTables:
+    """Entries, the article cache and retention, over the Store's connection."""
+
+    path: Path
+    _db: sqlite3.Connection
+    _transaction: Callable[[], AbstractContextManager[None]]
+
+    def _upsert(self, origin: str, incoming: Iterable[Incoming],
+                now: datetime | None) -> UpsertStats:
+        """Store what changed of `incoming` under `origin`.
+
+        `now` dates the remote entries (see `decide_updated`); local articles
+        (`now` None) carry their own time (see `local_updated`).
+        """
+        new = changed = unchanged = 0
+        items = list(incoming)
+        known = self._known([item.entry.id for item in items])
+        for position, item in enumerate(items):
+            entry = item.entry
+            digest = (entry.digest if isinstance(entry, StoredForm)
+                      else item.digest or content_hash(entry))
+            stored = known.get(entry.id)
+            if now is None:
+                updated, write = local_updated(stored, digest, entry.updated)
+            else:
+                # Items without a date that arrive together would all be dated
+                # `now`, one instant for many entries, in no order. Each is seen
+                # a microsecond before the one above it, which keeps the feed's
+                # own order (newest first) and tells them apart, deterministically.
+                seen = now - timedelta(microseconds=position)
+                updated, write = decide_updated(stored, digest, item.declared_updated, seen)
+            if not write:
+                unchanged += 1
+                continue
+            if stored is None:
+                new += 1
+            else:
+                changed += 1
+            form = _stored_form(item, updated)
+            # First seen orders remote copies of one link (see published_listings);
+            # a local article has no such copy, and its own date will do.
+            first_seen = (now or form.sort_time).timestamp()
+            declared = None if item.declared_updated is None else item.declared_updated.isoformat()
+            known[form.id] = (digest, declared, updated.isoformat())  # an id offered twice
+            self._db.execute(
+                """INSERT INTO entries (id, origin, canonical_link, content_hash,
+                       declared_updated, updated, sort_time, first_seen, data, listing)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET origin = excluded.origin,
+                       canonical_link = excluded.canonical_link,
+                       content_hash = excluded.content_hash,
+                       declared_updated = excluded.declared_updated,
+                       updated = excluded.updated, sort_time = excluded.sort_time,
+                       data = excluded.data, listing = excluded.listing""",
+                (
+                    form.id, origin, item.canonical_link, digest, declared,
+                    updated.isoformat(), form.sort_time.timestamp(), first_seen,
+                    form.data, form.listing,
+                ),
+            )
+        return UpsertStats(new=new, changed=changed, unchanged=unchanged)
+
+    def _known(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:
+        """Id → (content hash, declared updated, updated) of those of `ids` already stored.
+
+        One query for a source's entries rather than one each: most of the
+        cost of a lookup is crossing into SQLite.
+        """
+        return {entry_id: (digest, declared, updated) for entry_id, digest, declared, updated
+                in self._by_ids("content_hash, declared_updated, updated", ids)}
+
+    def _by_ids(self, columns: str, ids: Iterable[str]) -> Iterator[Any]:
+        """Rows of (id, `columns`) of the stored entries among `ids`, a query per 500 ids."""
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            yield from self._db.execute(
+                f"SELECT id, {columns} FROM entries WHERE id IN ({marks})", chunk).fetchall()
+
+    def sync_local(
+        self,
+        incoming: Iterable[Incoming],
+        *,
+        keep: Iterable[str] | None = None,
+        cache: Mapping[str, CachedArticle] | None = None,
+        present: Iterable[str] | None = None,
+    ) -> UpsertStats:
+        """Store the local articles that changed and drop the ones that are gone.
+
+        `incoming` are the articles parsed now; `keep` the ids of every article
+        still on disk (default: those of `incoming`), so an unchanged article
+        need not be offered again. `cache` and `present` update the parse
+        cache in the same transaction: a crash cannot leave the cache vouching
+        for an article the entries table does not hold.
+        """
+        with self.local_sync() as sync:
+            for item in incoming:
+                sync.add(item)
+            return sync.finish(keep=keep, cache=cache, present=present)
+
+    @contextmanager
+    def local_sync(self) -> Iterator[LocalSync]:
+        """`sync_local` for articles offered one at a time, as they are parsed.
+
+        All of it is one transaction, so the entries of a build that fails
+        half-way are not stored; but no article is held in memory once
+        offered, whatever the size of the corpus. Call `finish` last.
+        """
+        with self._transaction():
+            yield LocalSync(self)
+
+    def _finish_local(
+        self,
+        offered: set[str],
+        keep: Iterable[str] | None,
+        cache: Mapping[str, CachedArticle] | None,
+        present: Iterable[str] | None,
+    ) -> int:
+        """Within a local sync: drop the articles gone, update the parse cache; how many dropped."""
+        wanted = offered | set(keep or ())
+        gone = [
+            r[0] for r in self._db.execute("SELECT id FROM entries WHERE origin = ?", (LOCAL,))
+            if r[0] not in wanted
+        ]
+        self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
+        if cache is not None:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO article_cache (path, digest, size, mtime_ns, entry_id, head) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                ((path, c.digest, c.size, c.mtime_ns, c.entry_id,
+                  None if c.head is None else encode_head(c.head)) for path, c in cache.items()),
+            )
+        if present is not None:
+            on_disk = set(present)
+            stale = [r[0] for r in self._db.execute("SELECT path FROM article_cache")
+                     if r[0] not in on_disk]
+            self._db.executemany("DELETE FROM article_cache WHERE path = ?",
+                                 ((p,) for p in stale))
+        return len(gone)
+
+    def article_cache(self) -> dict[str, CachedArticle]:
+        """Path → what was read of every article file known, and the languages of its stored entry."""
+        rows = self._db.execute(
+            """SELECT c.path, c.digest, c.size, c.mtime_ns, c.entry_id, c.head, e.listing
+               FROM article_cache c
+               LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?""", (LOCAL,))
+        return {
+            path: CachedArticle(
+                digest, size, mtime, entry_id,
+                None if head is None else decode_head(entry_id, head),
+                None if listing is None else decode_listing(entry_id, 0, listing).languages)
+            for path, digest, size, mtime, entry_id, head, listing in rows
+        }
+
+    def entries(self) -> list[Entry]:
+        """Every stored entry, newest first (ties by id)."""
+        rows = self._db.execute("SELECT data FROM entries ORDER BY sort_time DESC, id")
+        return [decode_entry(r[0]) for r in rows]
+
+    def published_listings(self) -> list[Listing]:
+        """Every entry to publish, listed without its text, newest first.
+
+        One per canonical link: the same article reached through two sources
+        (or re-published under a new guid) is published once, as the copy
+        seen first.
+        """
+        rows = self._db.execute(
+            "SELECT id, canonical_link, sort_time, listing FROM entries "
+            "ORDER BY first_seen, origin = 'local' DESC, id"
+        )
+        seen: set[str] = set()
+        chosen: list[Listing] = []
+        for entry_id, link, sort_time, listing in rows:
+            if link is not None:
+                if link in seen:
+                    continue
+                seen.add(link)
+            chosen.append(decode_listing(entry_id, sort_time, listing))
+        chosen.sort(key=lambda e: (-e.sort_time.timestamp(), e.id))
+        return chosen
+
+    def entry_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → the stored (encoded) form of each of `ids` the store holds."""
+        return dict(self._by_ids("data", ids))
+
+    def published_entries(self) -> list[Entry]:
+        """Every entry to publish, in full, newest first (see `published_listings`)."""
+        listings = self.published_listings()
+        texts = self.entry_texts(e.id for e in listings)
+        return [decode_entry(texts[e.id]) for e in listings]
+
+    def count_entries(self, origin: str) -> int:
+        return int(self._db.execute(
+            "SELECT COUNT(*) FROM entries WHERE origin = ?", (origin,)).fetchone()[0])
+
+    # --- sources ---------------------------------------------------------
+
+    def apply_retention(self, key: str, keep_entries: int, keep_days: int, now: datetime) -> int:
+        """Drop a source's entries that are neither among its newest nor recent.
+
+        Keeps at least the newest `keep_entries` and everything newer than
+        `keep_days` days; returns how many were dropped.
+        """
+        with self._transaction():
+            return self._retain(key, keep_entries, keep_days, now)
+
+    def _retain(self, key: str, keep_entries: int, keep_days: int, now: datetime) -> int:
+        cutoff = (now - timedelta(days=keep_days)).timestamp()
+        cursor = self._db.execute(
+            """DELETE FROM entries WHERE origin = ? AND sort_time < ? AND id NOT IN (
+                   SELECT id FROM entries WHERE origin = ?
+                   ORDER BY sort_time DESC, id LIMIT ?)""",
+            (key, cutoff, key, keep_entries),
+        )
+        return cursor.rowcount
+
+    # --- domains (Retry-After for a whole site) -----------------------------
+
+
+class LocalSync:
+    """A local-article sync in progress: see `Store.local_sync`."""
+
+    def __init__(self, store: EntryTables) -> None:
+        self._store = store
+        self._offered: set[str] = set()
+        self._new = self._changed = self._unchanged = 0
+
+    def add(self, item: Incoming) -> None:
+        """Store one article parsed now, if it changed."""
+        stats = self._store._upsert(LOCAL, (item,), None)
+        self._new += stats.new
+        self._changed += stats.changed
+        self._unchanged += stats.unchanged
+        self._offered.add(item.entry.id)
+
+    def finish(
+        self,
+        *,
+        keep: Iterable[str] | None = None,
+        cache: Mapping[str, CachedArticle] | None = None,
+        present: Iterable[str] | None = None,
+    ) -> UpsertStats:
+        """Drop the articles not offered nor in `keep`, and update the parse cache (see sync_local)."""
+        removed = self._store._finish_local(self._offered, keep, cache, present)
+        return UpsertStats(self._new, self._changed, self._unchanged, removed)

@@ -1,0 +1,91 @@
+"""The store's schema: each migration in order; a store's `user_version` counts those applied."""
+
+from __future__ import annotations
+
+LOCAL = "local"  # the origin of local articles in the entries table
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE sources (
+        key TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT,
+        status TEXT NOT NULL DEFAULT 'new',
+        etag TEXT,
+        last_modified TEXT,
+        last_fetch REAL,
+        last_success REAL,
+        last_error TEXT,
+        last_error_kind TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        next_due REAL,
+        redirect_target TEXT,
+        redirect_count INTEGER NOT NULL DEFAULT 0,
+        warning TEXT,
+        feed_id TEXT,
+        feed_link TEXT,
+        feed_updated TEXT
+    );
+    CREATE TABLE aliases (
+        url TEXT PRIMARY KEY,
+        key TEXT NOT NULL REFERENCES sources(key) ON DELETE CASCADE
+    );
+    CREATE TABLE domains (
+        domain TEXT PRIMARY KEY,
+        blocked_until REAL NOT NULL
+    );
+    CREATE TABLE entries (
+        id TEXT PRIMARY KEY,
+        origin TEXT NOT NULL,
+        canonical_link TEXT,
+        content_hash TEXT NOT NULL,
+        declared_updated TEXT,
+        updated TEXT NOT NULL,
+        sort_time REAL NOT NULL,
+        first_seen REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX entries_by_origin ON entries(origin, sort_time);
+    CREATE INDEX entries_by_canonical ON entries(canonical_link);
+    """,
+    # 2: parsed local articles, so unchanged files are not parsed again
+    """
+    CREATE TABLE article_cache (
+        path TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        data TEXT
+    );
+    """,
+    # 3: listings beside entries, article files known by their stat, and the
+    # fingerprints of written feeds, so a rebuild costs what changed
+    """
+    ALTER TABLE entries ADD COLUMN listing TEXT;
+    DROP TABLE article_cache;
+    CREATE TABLE article_cache (
+        path TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        entry_id TEXT
+    );
+    CREATE TABLE outputs (
+        path TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        sha256 TEXT NOT NULL
+    );
+    """,
+    # 4: what each article's front matter says of its place in the feeds, so
+    # that only the articles a feed can show are parsed and stored
+    """
+    ALTER TABLE article_cache ADD COLUMN head TEXT;
+    """,
+    # 5: a local article's `updated` is its file's; earlier versions dated a
+    # change that kept the file's dates when they noticed it. Forgetting what
+    # was read of every file makes the next build read each one again and
+    # store it with its own time.
+    """
+    DELETE FROM article_cache;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
