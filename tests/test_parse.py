@@ -7,6 +7,7 @@ expected from it, so any change in what is kept, cleaned or resolved shows.
 from __future__ import annotations
 
 import codecs
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -396,6 +397,11 @@ def _rss_channel(extra: str) -> bytes:
         ("<sy:updatePeriod>fortnightly</sy:updatePeriod>", None),
         ("<ttl>soon</ttl>", None),
         ("<ttl>0</ttl>", None),
+        ("<ttl>1</ttl>", 60),
+        # A frequency of 0 means nothing; one above the period's seconds still means a second.
+        ("<sy:updateFrequency>0</sy:updateFrequency>", 86400),
+        ("<sy:updatePeriod>hourly</sy:updatePeriod>"
+         "<sy:updateFrequency>7200</sy:updateFrequency>", 1),
         ("", None),
     ],
 )
@@ -459,3 +465,71 @@ def test_damaged_fixtures_give_a_feed_or_a_parse_error(
         texts += [e.title, e.content_html, e.summary_html or "", e.guid or "", e.link or ""]
         texts += [*e.authors, *e.categories]
     assert not any(_forbidden(t) for t in texts)
+
+
+def test_json_feed_items_are_limited_too() -> None:
+    data = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
+        {"id": str(n), "content_text": "t"} for n in range(3)]}).encode()
+    parsed = parse_feed(data, URL, max_items=2)
+    assert [e.guid for e in parsed.entries] == ["0", "1"]
+    assert parsed.warning == "read the first 2 of its 3 items"
+
+
+def test_a_titled_feed_broken_before_its_items_is_read_with_a_warning() -> None:
+    """Its title says it is a feed: it is kept, empty, and the warning says where it broke."""
+    parsed = parse_feed(b'<rss version="2.0"><channel><title>T</title><bogus', URL)
+    assert (parsed.title, parsed.entries) == ("T", ())
+    assert parsed.warning == "unclosed token at line 1, column 44"
+
+
+def test_an_item_is_kept_when_anything_identifies_it() -> None:
+    """A guid, a link, a title or content each make an item worth keeping; nothing at all does not."""
+    items = ['<guid isPermaLink="false">g</guid>', "<link>https://x.example/l</link>", "<title>t</title>",
+             "<description>d</description>", "<category>only a category</category>"]
+    data = ('<rss version="2.0"><channel><title>T</title>'
+            + "".join(f"<item>{item}</item>" for item in items) + "</channel></rss>").encode()
+    assert [(e.guid, e.link, e.title, e.content_html) for e in parse_feed(data, URL).entries] == [
+        ("g", None, "", ""), (None, "https://x.example/l", "", ""), (None, None, "t", ""),
+        (None, None, "", "d")]
+
+
+@pytest.mark.parametrize(
+    ("identifier", "kept"),
+    [
+        ("javascript:alert(1)", None),
+        ("JavaScript:void:0", None),
+        ("java&#9;script:alert(1)", None),  # a browser ignores the tab
+        ("vbscript:msgbox", None),
+        ("data:text/html,x", None),
+        ("urn:example:feed", "urn:example:feed"),
+        ("https://example.org/feed", "https://example.org/feed"),
+    ],
+)
+def test_a_feed_id_that_would_run_code_is_dropped(identifier: str, kept: str | None) -> None:
+    """The feed's id becomes its entries' atom:source id, which some readers make a link."""
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+            f"<id>{identifier}</id><entry><id>urn:e</id><title>x</title></entry></feed>").encode()
+    assert parse_feed(data, URL).id == kept
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        # RSS's `email (name)` form, written as an Atom name: the name is shown.
+        ("jo@example.org (Jo)", "Jo"),
+        ("jo@example.org (J)", "J"),
+        ("jo@example.org (Jo (Joe) Smith)", "Jo (Joe) Smith"),
+        # Anything else is a name as it stands.
+        ("Ann Lee (editor)", "Ann Lee (editor)"),
+        ("Ann (editor)", "Ann (editor)"),
+        ("jo@example.org ()", "jo@example.org ()"),
+        ("jo@example.org ( )", "jo@example.org ( )"),
+        ("jo@example.org (Jo", "jo@example.org (Jo"),
+        ("  Ann \n  Lee ", "Ann Lee"),
+    ],
+)
+def test_author_names(name: str, shown: str) -> None:
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+            f"<entry><id>urn:e</id><title>x</title><author><name>{name}</name></author></entry></feed>")
+    [only] = parse_feed(data.encode(), URL).entries
+    assert only.authors == (shown,)
