@@ -533,3 +533,36 @@ def test_author_names(name: str, shown: str) -> None:
             f"<entry><id>urn:e</id><title>x</title><author><name>{name}</name></author></entry></feed>")
     [only] = parse_feed(data.encode(), URL).entries
     assert only.authors == (shown,)
+
+
+def _atom_people(feed_link: str) -> bytes:
+    return ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>' + feed_link
+            + "<author><name>Feed Author</name><uri>/people/feed</uri></author>"
+            '<entry><id>urn:e1</id><title>one</title><link href="https://example.org/blog/2024/a"/></entry>'
+            '<entry><id>urn:e2</id><title>two</title><link href="https://example.org/blog/2024/b"/>'
+            "<author><name>Bob</name><uri>bob</uri></author></entry>"
+            "<entry><id>urn:e3</id><title>three</title><author><name>Eve</name><uri>eve</uri></author>"
+            "</entry><entry><id>urn:e4</id><title>four</title><author><email>cy@example.org</email>"
+            "</author></entry><entry><id>urn:e5</id><title>five</title><author><name>Dee</name>"
+            "</author></entry></feed>").encode()
+
+
+def test_atom_authors_and_how_to_reach_them() -> None:
+    """An author's uri is resolved against the entry's link, else the feed's, else the document's.
+
+    An entry without authors has its feed's, addresses included (RFC 4287
+    §4.2.1); an author known only by email is named by it; one without an
+    address has no contact.
+    """
+    site = '<link rel="alternate" href="https://example.org/blog/"/>'
+    people = [(e.authors, e.contacts) for e in parse_feed(_atom_people(site), URL).entries]
+    assert people == [
+        (("Feed Author",), (Person("Feed Author", None, "https://example.org/people/feed"),)),
+        (("Bob",), (Person("Bob", None, "https://example.org/blog/2024/bob"),)),
+        (("Eve",), (Person("Eve", None, "https://example.org/blog/eve"),)),
+        (("cy@example.org",), (Person("cy@example.org", "cy@example.org"),)),
+        (("Dee",), ()),
+    ]
+    unlinked = parse_feed(_atom_people(""), URL).entries
+    assert unlinked[0].contacts == (Person("Feed Author", None, "https://feeds.example.net/people/feed"),)
+    assert unlinked[2].contacts == (Person("Eve", None, "https://feeds.example.net/eve"),)
