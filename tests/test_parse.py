@@ -566,3 +566,28 @@ def test_atom_authors_and_how_to_reach_them() -> None:
     unlinked = parse_feed(_atom_people(""), URL).entries
     assert unlinked[0].contacts == (Person("Feed Author", None, "https://feeds.example.net/people/feed"),)
     assert unlinked[2].contacts == (Person("Eve", None, "https://feeds.example.net/eve"),)
+
+
+@pytest.mark.parametrize(
+    ("links", "link"),
+    [
+        # An HTML (or XHTML) alternate is the page a reader opens, wherever it is listed ...
+        ('<link rel="alternate" type="application/pdf" href="https://x.example/a.pdf"/>'
+         '<link rel="alternate" type="text/html" href="https://x.example/a.html"/>', "https://x.example/a.html"),
+        ('<link rel="alternate" type="application/pdf" href="https://x.example/a.pdf"/>'
+         '<link rel="alternate" type="application/xhtml+xml" href="https://x.example/a.xhtml"/>',
+         "https://x.example/a.xhtml"),
+        # ... else the first alternate; a link without rel is one, an enclosure is not.
+        ('<link rel="alternate" type="application/pdf" href="https://x.example/a.pdf"/>'
+         '<link rel="alternate" type="text/plain" href="https://x.example/a.txt"/>', "https://x.example/a.pdf"),
+        ('<link rel="enclosure" href="https://x.example/a.mp3"/><link href="https://x.example/page"/>',
+         "https://x.example/page"),
+        ('<link rel="alternate" href=""/><link rel="alternate" href="https://x.example/second"/>',
+         "https://x.example/second"),
+        ('<link rel="related" href="https://x.example/r"/>', None),
+    ],
+)
+def test_atom_entry_links(links: str, link: str | None) -> None:
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+            f"<entry><id>urn:e</id><title>x</title>{links}</entry></feed>").encode()
+    assert parse_feed(data, URL).entries[0].link == link
