@@ -591,3 +591,37 @@ def test_atom_entry_links(links: str, link: str | None) -> None:
     data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
             f"<entry><id>urn:e</id><title>x</title>{links}</entry></feed>").encode()
     assert parse_feed(data, URL).entries[0].link == link
+
+
+_JSON_TEXT = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Café", "items": [
+    {"id": "1", "title": "été", "content_text": "Grüße aus Köln und überall"}]}, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
+def test_a_json_feed_in_utf16_or_utf32_is_read_as_it_is(encoding: str) -> None:
+    """JSON tells these apart itself (RFC 4627 §3), byte order mark or not: nothing to detect or warn of."""
+    parsed = parse_feed(_JSON_TEXT.encode(encoding), URL, {"Content-Type": "application/feed+json"})
+    assert (parsed.title, parsed.entries[0].title, parsed.warning) == ("Café", "été", None)
+
+
+@pytest.mark.parametrize("charset", ["iso-8859-1", '"ISO-8859-1"'])
+def test_a_json_feed_not_in_utf8_is_read_in_its_declared_charset(charset: str) -> None:
+    parsed = parse_feed(_JSON_TEXT.encode("latin-1"), URL,
+                        {"Content-Type": f"application/feed+json; charset={charset}"})
+    assert (parsed.title, parsed.entries[0].title, parsed.warning) == ("Café", "été", None)
+
+
+def test_a_json_feed_not_in_utf8_without_a_charset_is_detected_and_says_so() -> None:
+    parsed = parse_feed(_JSON_TEXT.encode("latin-1"), URL, {"Content-Type": "application/feed+json"})
+    assert parsed.entries[0].title == "été"
+    assert parsed.warning is not None
+    assert parsed.warning.startswith("declared no encoding and is not UTF-8; read as ")
+
+
+@pytest.mark.parametrize("charset", ["x-unknown", "us-ascii"])
+def test_a_json_feed_in_a_charset_that_cannot_read_it_is_reported_as_not_utf8(charset: str) -> None:
+    """An unknown charset, or one the bytes are not in, leaves the bytes as sent, which are not UTF-8."""
+    with pytest.raises(ParseError) as info:
+        parse_feed(_JSON_TEXT.encode("latin-1"), URL,
+                   {"Content-Type": f"application/feed+json; charset={charset}"})
+    assert str(info.value) == "not a JSON Feed: not UTF-8 text (invalid continuation byte)"
