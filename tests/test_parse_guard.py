@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from feeds.errors import ParseError
-from feeds.parse import MAX_TAGS, parse_feed
+from feeds.parse import MAX_ITEMS, MAX_TAGS, parse_feed
 
 URL = "http://example.com/feed"
 BOM = b"\xef\xbb\xbf"
@@ -140,3 +140,13 @@ def test_a_document_with_too_many_tags_is_refused_before_it_is_parsed() -> None:
         parse_feed(_items(1).replace(b"<title>n0", b"<title>n0" + flood), URL)
     assert str(first.value) == (f"refused: more than the {MAX_TAGS:,} tags read from one document "
                                 "before its first item even ends")
+
+
+def test_items_past_the_tag_limit_are_cut_like_items_past_the_item_limit() -> None:
+    """An item that would take the document past MAX_TAGS is not read, nor any after it."""
+    flood = b"<b></b>" * (MAX_TAGS // 2)
+    data = _items(3).replace(b"<title>n1", b"<title>n1" + flood)
+    parsed = parse_feed(data, URL)
+    assert [e.title for e in parsed.entries] == ["n0"]
+    assert parsed.warning == ("read the first 1 of its 3 items "
+                              f"(at most {MAX_ITEMS:,} items and {MAX_TAGS:,} tags are read)")
