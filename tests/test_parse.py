@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from feeds.errors import ParseError
 from feeds.model import ParsedEntry, ParsedFeed, Person
-from feeds.parse import parse_feed
+from feeds.parse import MAX_CATEGORIES, parse_feed
 
 REMOTE = Path(__file__).resolve().parent / "data" / "remote"
 URL = "https://feeds.example.net/feed"
@@ -625,3 +625,30 @@ def test_a_json_feed_in_a_charset_that_cannot_read_it_is_reported_as_not_utf8(ch
         parse_feed(_JSON_TEXT.encode("latin-1"), URL,
                    {"Content-Type": f"application/feed+json; charset={charset}"})
     assert str(info.value) == "not a JSON Feed: not UTF-8 text (invalid continuation byte)"
+
+
+@pytest.mark.parametrize(
+    ("entry", "lang"),
+    [
+        # The content's own xml:lang first: it is what the reader reads ...
+        ('<title xml:lang="de">x</title><content xml:lang="fr">c</content><summary xml:lang="es">s</summary>',
+         "fr"),
+        # ... then the title's, then the summary's.
+        ('<title xml:lang="de_AT">x</title><content>c</content>', "de-AT"),
+        ('<title>x</title><summary xml:lang="es">s</summary><content>c</content>', "es"),
+        ("<title>x</title><content>c</content>", None),
+    ],
+)
+def test_an_atom_entrys_language_is_its_contents_first(entry: str, lang: str | None) -> None:
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+            f"<entry><id>urn:e</id>{entry}</entry></feed>").encode()
+    assert parse_feed(data, URL).entries[0].lang == lang
+
+
+def test_an_item_keeps_its_first_categories_as_text() -> None:
+    """Each tag becomes a feed file: a flood of them is cut, and markup in one is never meant."""
+    categories = "".join(f"<category>c{n}</category>" for n in range(MAX_CATEGORIES + 8))
+    data = ('<rss version="2.0"><channel><title>T</title><item><title>x</title>'
+            f"<category>&lt;b&gt;bold&lt;/b&gt;</category>{categories}</item></channel></rss>").encode()
+    [only] = parse_feed(data, URL).entries
+    assert only.categories == ("bold", *(f"c{n}" for n in range(MAX_CATEGORIES - 1)))
