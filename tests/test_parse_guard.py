@@ -42,12 +42,20 @@ def _undefined_at(line: int) -> str:
         (f"""{DECLARATION}\n<!DOCTYPE rss [<!ENTITY a "]>"><!ENTITY b ']>'>{BIG}]>\n{BODY}""", 3),
         (f"{DECLARATION}\n<!DOCTYPE rss [<!-- ]> \" ' -->{BIG}]>\n{BODY}", 3),
         (f"{DECLARATION}\n<!DOCTYPE rss [<?pi ]> ' ?>{BIG}]>\n{BODY}", 3),
+        # Each ends where it ends: an empty literal, comments and processing instructions
+        # side by side or empty, and one more after the DOCTYPE change nothing.
+        (f"""{DECLARATION}\n<!DOCTYPE rss [<!ENTITY e ""><!ENTITY f "]>">{BIG}]>\n{BODY}""", 3),
+        (f"{DECLARATION}<!-- c -->\n<!DOCTYPE rss [<!-- a --><!-- ]> -->{BIG}<!---->]>\n"
+         f"<!-- after -->\n{BODY}", 4),
+        (f"{DECLARATION}\n<!DOCTYPE rss [<?a?><?b ]> ?>{BIG}<??>]>\n<?xml-stylesheet href='s.xsl'?>\n{BODY}",
+         4),
         # Nor does the `>` closing a declaration within the subset.
         (f"{DECLARATION}\n<!DOCTYPE rss [<!ELEMENT rss ANY>{BIG}<!ATTLIST rss v CDATA #IMPLIED>]>\n{BODY}",
          3),
     ],
     ids=["one-line", "lines", "no-xml-declaration", "blank-first", "comment-and-pi-first",
-         "literals", "comment", "processing-instruction", "markup-declarations"],
+         "literals", "comment", "processing-instruction", "empty-literal", "comments-side-by-side",
+         "processing-instructions-side-by-side", "markup-declarations"],
 )
 def test_the_dtd_is_dropped_whole_and_its_entities_stay_text(document: str, line: int) -> None:
     parsed = parse_feed(document.encode(), URL)
