@@ -331,6 +331,11 @@ def test_body_naming_a_local_file_is_not_read(tmp_path: Path) -> None:
          "not a feed: looks like an HTML page"),
         (read("page.html"), None, "not a feed: looks like an HTML page"),
         (b"<!-- hi -->\n<html><body>x</body></html>", None, "not a feed: looks like an HTML page"),
+        # The media type says so even when the body does not.
+        (b"<body><p>Hello</p></body>", {"Content-Type": "text/html; charset=utf-8"},
+         "not a feed: looks like an HTML page"),
+        (b"<body><p>Hello</p></body>", {"Content-Type": "Application/XHTML+XML"},
+         "not a feed: looks like an HTML page"),
         (read("not-a-jsonfeed.json"), None, "not a JSON Feed: no 'version' naming jsonfeed.org"),
         (b'{"version": "https://example.com/version/1", "items": []}', None,
          "not a JSON Feed: no 'version' naming jsonfeed.org"),
@@ -525,6 +530,7 @@ def test_a_feed_id_that_would_run_code_is_dropped(identifier: str, kept: str | N
         ("jo@example.org ()", "jo@example.org ()"),
         ("jo@example.org ( )", "jo@example.org ( )"),
         ("jo@example.org (Jo", "jo@example.org (Jo"),
+        ("team @ example.org (Team)", "team @ example.org (Team)"),
         ("  Ann \n  Lee ", "Ann Lee"),
     ],
 )
