@@ -331,6 +331,8 @@ def test_body_naming_a_local_file_is_not_read(tmp_path: Path) -> None:
          "not a feed: looks like an HTML page"),
         (read("page.html"), None, "not a feed: looks like an HTML page"),
         (b"<!-- hi -->\n<html><body>x</body></html>", None, "not a feed: looks like an HTML page"),
+        # HTML5 may leave out the html element; its DOCTYPE still names it.
+        (b"<!DOCTYPE html>\n<title>Blog</title><p>Welcome", None, "not a feed: looks like an HTML page"),
         # The media type says so even when the body does not.
         (b"<body><p>Hello</p></body>", {"Content-Type": "text/html; charset=utf-8"},
          "not a feed: looks like an HTML page"),
