@@ -612,10 +612,10 @@ def test_a_json_feed_in_utf16_or_utf32_is_read_as_it_is(encoding: str) -> None:
     assert (parsed.title, parsed.entries[0].title, parsed.warning) == ("Café", "été", None)
 
 
-@pytest.mark.parametrize("charset", ["iso-8859-1", '"ISO-8859-1"'])
-def test_a_json_feed_not_in_utf8_is_read_in_its_declared_charset(charset: str) -> None:
+@pytest.mark.parametrize("parameter", ["charset=iso-8859-1", 'charset="ISO-8859-1"', "Charset = latin-1"])
+def test_a_json_feed_not_in_utf8_is_read_in_its_declared_charset(parameter: str) -> None:
     parsed = parse_feed(_JSON_TEXT.encode("latin-1"), URL,
-                        {"Content-Type": f"application/feed+json; charset={charset}"})
+                        {"Content-Type": f"application/feed+json; {parameter}"})
     assert (parsed.title, parsed.entries[0].title, parsed.warning) == ("Café", "été", None)
 
 
