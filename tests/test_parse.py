@@ -660,3 +660,21 @@ def test_an_item_keeps_its_first_categories_as_text() -> None:
             f"<category>&lt;b&gt;bold&lt;/b&gt;</category>{categories}</item></channel></rss>").encode()
     [only] = parse_feed(data, URL).entries
     assert only.categories == ("bold", *(f"c{n}" for n in range(MAX_CATEGORIES - 1)))
+
+
+@pytest.mark.parametrize(
+    ("people", "authors", "contacts"),
+    [
+        ("<author><name>Ann</name><email>ann@example.org</email></author>"
+         "<author><name>Bob</name><email>bob@example.org</email></author>",
+         ("Ann", "Bob"), (Person("Ann", "ann@example.org"), Person("Bob", "bob@example.org"))),
+        # An address without a name names nobody: there is no one to credit it to.
+        ("<author><uri>https://x.example/me</uri></author>", (), ()),
+    ],
+)
+def test_every_named_feed_author_is_reachable(people: str, authors: tuple[str, ...],
+                                              contacts: tuple[Person, ...]) -> None:
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>' + people
+            + "<entry><id>urn:e1</id><title>one</title></entry></feed>").encode()
+    [only] = parse_feed(data, URL).entries
+    assert (only.authors, only.contacts) == (authors, contacts)
