@@ -678,3 +678,28 @@ def test_every_named_feed_author_is_reachable(people: str, authors: tuple[str, .
             + "<entry><id>urn:e1</id><title>one</title></entry></feed>").encode()
     [only] = parse_feed(data, URL).entries
     assert (only.authors, only.contacts) == (authors, contacts)
+
+
+def _relative_item(link: str) -> str:
+    return (f"<item><title>t</title>{link}<description>&lt;img src=\"img.png\"&gt;</description>"
+            '<content:encoded>&lt;a href="more.html"&gt;more&lt;/a&gt;</content:encoded></item>')
+
+
+@pytest.mark.parametrize(
+    ("channel_link", "item_link", "base"),
+    [
+        ("<link>https://site.example/</link>", "<link>https://site.example/posts/1/</link>",
+         "https://site.example/posts/1/"),
+        ("<link>https://site.example/</link>", "", "https://site.example/"),
+        ("", "", "https://feeds.example.net/"),
+    ],
+)
+def test_relative_urls_in_content_and_summary_follow_the_entry_then_the_site_then_the_feed(
+    channel_link: str, item_link: str, base: str
+) -> None:
+    """RSS has no xml:base: the item's own page is the base, else the site's, else the document's."""
+    data = ('<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            f"<title>T</title>{channel_link}{_relative_item(item_link)}</channel></rss>").encode()
+    [only] = parse_feed(data, URL).entries
+    assert only.content_html == f'<a href="{base}more.html" {LINK_REL}>more</a>'
+    assert only.summary_html == f'<img src="{base}img.png">'
