@@ -703,3 +703,41 @@ def test_relative_urls_in_content_and_summary_follow_the_entry_then_the_site_the
     [only] = parse_feed(data, URL).entries
     assert only.content_html == f'<a href="{base}more.html" {LINK_REL}>more</a>'
     assert only.summary_html == f'<img src="{base}img.png">'
+
+
+def test_a_json_feed_after_blank_lines_keeps_its_first_categories() -> None:
+    data = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
+        {"id": "1", "content_text": "t", "tags": [f"t{n}" for n in range(MAX_CATEGORIES + 8)]}]}).encode()
+    [only] = parse_feed(b"\n  " + data, URL).entries
+    assert only.categories == tuple(f"t{n}" for n in range(MAX_CATEGORIES))
+
+
+def test_a_detected_json_feed_says_so_beside_its_other_warnings() -> None:
+    data = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Café", "items": [
+        {"id": "1", "title": "été", "content_text": "Grüße aus Köln und überall"}, 5]},
+        ensure_ascii=False).encode("latin-1")
+    warning = parse_feed(data, URL).warning
+    assert warning is not None
+    assert warning.startswith("declared no encoding and is not UTF-8; read as ")
+    assert warning.endswith(" (detected); skipped 1 item(s) that are not JSON objects")
+
+
+def test_rss_items_do_not_inherit_the_channels_editors() -> None:
+    """Only Atom says an entry without authors has its feed's; RSS's editors wrote no item."""
+    data = (b'<rss version="2.0"><channel><title>T</title><managingEditor>ed@example.org (Ed)'
+            b"</managingEditor><item><title>x</title></item></channel></rss>")
+    [only] = parse_feed(data, URL).entries
+    assert (only.authors, only.contacts) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("dates", "updated"),
+    [
+        ("<pubDate>Tue, 05 Mar 2024 09:00:00 GMT</pubDate>", utc(2024, 3, 5, 9)),
+        ("<pubDate>Tue, 05 Mar 2024 09:00:00 GMT</pubDate>"
+         "<lastBuildDate>Wed, 06 Mar 2024 12:00:00 GMT</lastBuildDate>", utc(2024, 3, 6, 12)),
+    ],
+)
+def test_a_channel_is_dated_by_its_last_build_else_its_publication(dates: str, updated: datetime) -> None:
+    data = f'<rss version="2.0"><channel><title>T</title>{dates}<item><title>x</title></item></channel></rss>'
+    assert parse_feed(data.encode(), URL).updated == updated
