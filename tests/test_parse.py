@@ -741,3 +741,14 @@ def test_rss_items_do_not_inherit_the_channels_editors() -> None:
 def test_a_channel_is_dated_by_its_last_build_else_its_publication(dates: str, updated: datetime) -> None:
     data = f'<rss version="2.0"><channel><title>T</title>{dates}<item><title>x</title></item></channel></rss>'
     assert parse_feed(data.encode(), URL).updated == updated
+
+
+def test_a_relative_xml_base_is_resolved_against_the_document() -> None:
+    """An entry's `xml:base="media/"` means the folder beside the feed, not beside the entry's page."""
+    data = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+            b'<entry xml:base="media/"><id>urn:e</id><title>x</title><link href="https://example.org/post/"/>'
+            b'<summary type="html">&lt;img src="b.png"&gt;</summary>'
+            b'<content type="html">&lt;img src="a.png"&gt;</content></entry></feed>')
+    [only] = parse_feed(data, URL).entries
+    assert (only.content_html, only.summary_html) == (
+        '<img src="https://feeds.example.net/media/a.png">', '<img src="https://feeds.example.net/media/b.png">')
