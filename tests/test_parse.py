@@ -752,3 +752,11 @@ def test_a_relative_xml_base_is_resolved_against_the_document() -> None:
     [only] = parse_feed(data, URL).entries
     assert (only.content_html, only.summary_html) == (
         '<img src="https://feeds.example.net/media/a.png">', '<img src="https://feeds.example.net/media/b.png">')
+
+
+def test_a_summary_that_repeats_the_content_is_not_kept() -> None:
+    data = ('<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            "<title>T</title><item><title>t</title><description>&lt;p&gt;Same&lt;/p&gt;</description>"
+            "<content:encoded>&lt;p&gt;Same&lt;/p&gt;</content:encoded></item></channel></rss>").encode()
+    [only] = parse_feed(data, URL).entries
+    assert (only.content_html, only.summary_html) == ("<p>Same</p>", None)
