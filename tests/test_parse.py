@@ -755,8 +755,8 @@ def test_a_relative_xml_base_is_resolved_against_the_document() -> None:
 
 
 def test_a_summary_that_repeats_the_content_is_not_kept() -> None:
-    data = ('<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
-            "<title>T</title><item><title>t</title><description>&lt;p&gt;Same&lt;/p&gt;</description>"
-            "<content:encoded>&lt;p&gt;Same&lt;/p&gt;</content:encoded></item></channel></rss>").encode()
+    data = (b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            b"<title>T</title><item><title>t</title><description>&lt;p&gt;Same&lt;/p&gt;</description>"
+            b"<content:encoded>&lt;p&gt;Same&lt;/p&gt;</content:encoded></item></channel></rss>")
     [only] = parse_feed(data, URL).entries
     assert (only.content_html, only.summary_html) == ("<p>Same</p>", None)
