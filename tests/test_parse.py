@@ -760,3 +760,19 @@ def test_a_summary_that_repeats_the_content_is_not_kept() -> None:
             b"<content:encoded>&lt;p&gt;Same&lt;/p&gt;</content:encoded></item></channel></rss>")
     [only] = parse_feed(data, URL).entries
     assert (only.content_html, only.summary_html) == ("<p>Same</p>", None)
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        # Atom says the title is text: what looks like markup or an entity is what it says.
+        ('<title type="text">&lt;i&gt;x&lt;/i&gt; y</title>', "<i>x</i> y"),
+        ('<title type="text">Tom &amp;amp; Jerry</title>', "Tom &amp; Jerry"),
+        # Marked as HTML, it is markup.
+        ('<title type="html">&lt;i&gt;x&lt;/i&gt; y</title>', "x y"),
+    ],
+)
+def test_an_atom_title_is_read_as_its_type_says(title: str, shown: str) -> None:
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+            f"<entry><id>urn:e</id>{title}</entry></feed>").encode()
+    assert parse_feed(data, URL).entries[0].title == shown
