@@ -776,3 +776,21 @@ def test_an_atom_title_is_read_as_its_type_says(title: str, shown: str) -> None:
     data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
             f"<entry><id>urn:e</id>{title}</entry></feed>").encode()
     assert parse_feed(data, URL).entries[0].title == shown
+
+
+def test_an_empty_content_gives_way_to_the_summary() -> None:
+    """Some feeds send an empty content:encoded beside their description: the description is the content."""
+    data = (b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            b"<title>T</title><item><title>t</title><description>&lt;p&gt;Teaser&lt;/p&gt;</description>"
+            b"<content:encoded></content:encoded></item></channel></rss>")
+    [only] = parse_feed(data, URL).entries
+    assert (only.content_html, only.summary_html) == ("<p>Teaser</p>", None)
+
+
+def test_of_several_contents_the_html_one_is_published_and_a_nameless_category_is_none() -> None:
+    data = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+            b'<entry><id>urn:e</id><title>x</title><category scheme="s"/><category term="ok"/>'
+            b'<content type="text">plain</content><content type="html">&lt;b&gt;rich&lt;/b&gt;</content>'
+            b"</entry></feed>")
+    [only] = parse_feed(data, URL).entries
+    assert (only.content_html, only.categories) == ("<b>rich</b>", ("ok",))
