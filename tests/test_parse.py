@@ -794,3 +794,11 @@ def test_of_several_contents_the_html_one_is_published_and_a_nameless_category_i
             b"</entry></feed>")
     [only] = parse_feed(data, URL).entries
     assert (only.content_html, only.categories) == ("<b>rich</b>", ("ok",))
+
+
+def test_an_empty_summary_beside_content_is_none() -> None:
+    data = (b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            b"<title>T</title><item><title>t</title><description></description>"
+            b"<content:encoded>&lt;p&gt;Body&lt;/p&gt;</content:encoded></item></channel></rss>")
+    [only] = parse_feed(data, URL).entries
+    assert (only.content_html, only.summary_html) == ("<p>Body</p>", None)
