@@ -802,3 +802,10 @@ def test_an_empty_summary_beside_content_is_none() -> None:
             b"<content:encoded>&lt;p&gt;Body&lt;/p&gt;</content:encoded></item></channel></rss>")
     [only] = parse_feed(data, URL).entries
     assert (only.content_html, only.summary_html) == ("<p>Body</p>", None)
+
+
+def test_an_author_known_only_by_email_is_credited_beside_a_named_one() -> None:
+    data = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id><entry><id>urn:e</id>'
+            b"<title>x</title><author><email>cy@example.org</email></author><author><name>Dee</name></author>"
+            b"</entry></feed>")
+    assert parse_feed(data, URL).entries[0].authors == ("cy@example.org", "Dee")
