@@ -814,5 +814,6 @@ def test_an_author_known_only_by_email_is_credited_beside_a_named_one() -> None:
 def test_an_rss_title_with_a_script_is_still_read_as_markup() -> None:
     """feedparser guesses text/plain for a title holding `<script>`; RSS never says so, so it is markup."""
     data = (b'<rss version="2.0"><channel><title>T</title><item><title>'
-            b"&lt;script&gt;alert(1)&lt;/script&gt;Breaking &lt;em&gt;news&lt;/em&gt;</title></item></channel></rss>")
+            b"&lt;script&gt;alert(1)&lt;/script&gt;Breaking &lt;em&gt;news&lt;/em&gt;</title></item>"
+            b"</channel></rss>")
     assert parse_feed(data, URL).entries[0].title == "Breaking news"
