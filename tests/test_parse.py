@@ -817,3 +817,9 @@ def test_an_rss_title_with_a_script_is_still_read_as_markup() -> None:
             b"&lt;script&gt;alert(1)&lt;/script&gt;Breaking &lt;em&gt;news&lt;/em&gt;</title></item>"
             b"</channel></rss>")
     assert parse_feed(data, URL).entries[0].title == "Breaking news"
+
+
+def test_an_rss_language_with_an_underscore_is_a_language_tag() -> None:
+    data = (b'<rss version="2.0"><channel><title>T</title><language> en_US </language>'
+            b"<item><title>x</title></item></channel></rss>")
+    assert parse_feed(data, URL).lang == "en-US"
