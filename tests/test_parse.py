@@ -345,6 +345,8 @@ def test_body_naming_a_local_file_is_not_read(tmp_path: Path) -> None:
          "not a JSON Feed: 'items' is not a list"),
         (b"[1, 2]", {"Content-Type": "application/json"},
          "not a JSON Feed: the top level is not an object"),
+        (b"[1, 2]", {"Content-Type": "application/json; charset=utf-8"},
+         "not a JSON Feed: the top level is not an object"),
         (b'{"version": ', None,
          "not a JSON Feed: invalid JSON at line 1, column 13: Expecting value"),
         (b'{"title": "caf\xe9"}', None,
@@ -405,6 +407,10 @@ def _rss_channel(extra: str) -> bytes:
         ("<ttl>soon</ttl>", None),
         ("<ttl>0</ttl>", None),
         ("<ttl>1</ttl>", 60),
+        ("<ttl>-5</ttl>", None),
+        ("<sy:updateFrequency>-2</sy:updateFrequency>", 86400),
+        # Whole seconds: an hour seven times over is 514 s, not 514.28.
+        ("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>7</sy:updateFrequency>", 514),
         # A frequency of 0 means nothing; one above the period's seconds still means a second.
         ("<sy:updateFrequency>0</sy:updateFrequency>", 86400),
         ("<sy:updatePeriod>hourly</sy:updatePeriod>"
