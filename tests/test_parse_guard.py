@@ -162,3 +162,21 @@ def test_items_past_the_tag_limit_are_cut_like_items_past_the_item_limit() -> No
     assert [e.title for e in parsed.entries] == ["n0"]
     assert parsed.warning == ("read the first 1 of its 3 items "
                               f"(at most {MAX_ITEMS:,} items and {MAX_TAGS:,} tags are read)")
+
+
+def test_the_tag_limit_counts_every_tag_before_among_and_after_the_items() -> None:
+    """One tag more than MAX_TAGS, counting the channel's and the closing ones, and the item goes."""
+    head, tail = b'<rss version="2.0"><channel><title>T</title>', b"</channel></rss>"
+    first, third = b"<item><title>n0</title></item>", b"<item><title>n2</title></item>"
+    second = b"<item><title>n1</title>%s</item>"
+    fixed = (head + first + second % b"" + tail).count(b"<")
+    data = head + first + second % (b"<b/>" * (MAX_TAGS + 1 - fixed)) + third + tail
+    assert (head + first + second % (b"<b/>" * (MAX_TAGS + 1 - fixed)) + tail).count(b"<") == MAX_TAGS + 1
+    assert [e.title for e in parse_feed(data, URL).entries] == ["n0"]
+
+
+def test_items_past_the_limit_are_cut_even_when_the_last_never_ends() -> None:
+    data = _items(3).replace(b"<title>n2</title></item></channel></rss>", b"<title>n2")
+    parsed = parse_feed(data, URL, max_items=2)
+    assert [e.title for e in parsed.entries] == ["n0", "n1"]
+    assert parsed.warning is not None and parsed.warning.startswith("read the first 2 of its 3 items")
