@@ -829,3 +829,21 @@ def test_an_rss_language_with_an_underscore_is_a_language_tag() -> None:
     data = (b'<rss version="2.0"><channel><title>T</title><language> en_US </language>'
             b"<item><title>x</title></item></channel></rss>")
     assert parse_feed(data, URL).lang == "en-US"
+
+
+@pytest.mark.parametrize(
+    ("headers", "media_warning"),
+    [
+        (None, ""),
+        ({"Content-Type": "application/rss+xml"}, ""),
+        # Reading the text as detected keeps the media type it was served as, and what is wrong with it.
+        ({"Content-Type": "text/plain"}, "; text/plain; charset=utf-8 is not an XML media type"),
+    ],
+)
+def test_a_detected_encoding_keeps_the_media_type_served(headers: dict[str, str] | None,
+                                                         media_warning: str) -> None:
+    data = ('<?xml version="1.0"?><rss version="2.0"><channel><title>Caf\u00e9</title>'
+            "<item><title>\u00e9t\u00e9</title><guid>1</guid></item></channel></rss>").encode("iso-8859-1")
+    warning = parse_feed(data, URL, headers).warning
+    assert warning is not None and warning.startswith("declared no encoding and is not UTF-8; read as ")
+    assert warning.endswith(" (detected)" + media_warning)
