@@ -222,8 +222,11 @@ def test_any_history_of_edits_builds_what_a_fresh_build_builds(
 
     run()
     # The drawn articles must publish: drafts, duplicate ids and deletions
-    # leave some histories empty, but most show entries.
-    assert published["published"] >= published["examples"] * 0.8, published
+    # leave some histories empty (about one in five), but most show entries.
+    # Half is the bar: at that rate 40 draws fall below it about once in a
+    # million runs, where a bar of 80 % sat at the rate itself and failed
+    # whenever chance drew a few more empty histories.
+    assert published["published"] >= published["examples"] * 0.5, published
 
 
 def test_a_site_default_changed_and_reverted_keeps_each_articles_time(
