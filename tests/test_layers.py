@@ -19,6 +19,7 @@ TEXT = {"feeds.text"}
 PURE = TEXT | {
     "feeds.local.article", "feeds.local.front", "feeds.remote.normalise", "feeds.remote.parse",
     "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
+    "feeds.remote.guard",
     "feeds.publish.select",
     "feeds.publish.render", "feeds.publish.index", "feeds.schedule", "feeds.codec",
 }

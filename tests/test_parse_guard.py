@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from feeds.errors import ParseError
-from feeds.remote.parse import MAX_ITEMS, MAX_TAGS, parse_feed
+from feeds.remote.guard import MAX_ITEMS, MAX_TAGS
+from feeds.remote.parse import parse_feed
 
 URL = "http://example.com/feed"
 BOM = b"\xef\xbb\xbf"

@@ -9,7 +9,7 @@ does both jobs with nh3, once, for every entry.
 Remote documents are untrusted, and a parse costs far more than its bytes:
 feedparser spends tens of microseconds on every element, and expands entity
 declarations without limit once its lenient parser has taken over. So before
-feedparser parses a document it loses its DTD (see `_guard_document`), is
+feedparser parses a document it loses its DTD (see `guard`), is
 cut to its first `MAX_ITEMS` items, and is refused outright when it still
 holds more than `MAX_TAGS` tags.
 """
@@ -21,12 +21,9 @@ import io
 import re
 import time
 import xml.sax
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 
 import feedparser
@@ -44,6 +41,7 @@ from ..text.sanitise import (
     untyped_text,
 )
 from .fields import declared_language, unique
+from .guard import BLANK, BOM, GUARD, MAX_ITEMS, Guard, Refused, install_guard
 from .jsonfeed import parse_json_feed
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
@@ -58,15 +56,7 @@ _field = dict.get
 _ACTIVE_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "data"})
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-_BLANK = b" \t\r\n"
-_BOM = b"\xef\xbb\xbf"
 
-# Items (RSS <item>, Atom <entry>) read from one document: feeds list their
-# newest items first, and retention keeps far fewer than this.
-MAX_ITEMS = 1000
-# Tags ("<" characters) a document may still hold after that cut: about ten
-# seconds of feedparser's time. Real feeds of MAX_ITEMS items stay far below.
-MAX_TAGS = 300_000
 # Categories kept per item: each distinct tag becomes a feed file of its own.
 MAX_CATEGORIES = 32
 
@@ -94,7 +84,7 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     is returned with `warning` set.
     """
     content_type = _header(headers, "content-type")
-    head = data.lstrip(_BLANK).removeprefix(_BOM).lstrip(_BLANK)[:1024]
+    head = data.lstrip(BLANK).removeprefix(BOM).lstrip(BLANK)[:1024]
     if not head:
         raise NotAFeedError("not a feed: empty document")
     if _is_json(head, content_type):
@@ -121,8 +111,8 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     # Content-Language as every element's xml:lang and Content-Location as
     # the base, hiding what the document itself declares.
     data, content_type, encoding_note = _undeclared_to_utf8(data, content_type)
-    guard = _Guard(max_items)
-    token = _GUARD.set(guard)
+    guard = Guard(max_items)
+    token = GUARD.set(guard)
     try:
         result = feedparser.parse(
             io.BytesIO(data),
@@ -130,7 +120,7 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
             resolve_relative_uris=False,
             sanitize_html=False,
         )
-    except _Refused as exc:
+    except Refused as exc:
         raise ParseError(f"refused: {exc}") from None
     except (UnicodeError, ValueError, LookupError) as exc:
         # feedparser's encoding detection raises on some damaged XML
@@ -138,13 +128,13 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
         # of reporting them as bozo.
         raise ParseError(f"not a feed: unreadable XML ({type(exc).__name__}: {exc})") from exc
     finally:
-        _GUARD.reset(token)
+        GUARD.reset(token)
     feed = result.get("feed") or {}
     raw_entries = result.get("entries") or []
     version = result.get("version") or ""
     # feedparser puts an XML declaration in front of a document without one,
     # which moves expat's line numbers down by one.
-    shift = 0 if data.removeprefix(_BOM).startswith(b"<?xml") else 1
+    shift = 0 if data.removeprefix(BOM).startswith(b"<?xml") else 1
     problem = _describe(result.get("bozo_exception"), shift) if result.get("bozo") else None
     notes = guard.notes
     if guard.external_dtd and problem and problem.startswith("undefined entity"):
@@ -184,7 +174,7 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']""")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?[^"'\s;]""", re.IGNORECASE)
 # Byte order marks of UTF-16 and UTF-32 (UTF-32 LE's begins like UTF-16 LE's).
-_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+_UNICODEBOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def _undeclared_to_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str | None, str | None]:
@@ -200,9 +190,9 @@ def _undeclared_to_utf8(data: bytes, content_type: str | None) -> tuple[bytes, s
     Shift_JIS, EUC-KR, GB18030, Big5, KOI8-R and the like read as Latin
     letters and C1 controls otherwise.
     """
-    start = data.lstrip(_BLANK)
+    start = data.lstrip(BLANK)
     if (content_type and _CHARSET.search(content_type)) or _XML_ENCODING.match(start) \
-            or data.startswith(_UNICODE_BOMS):
+            or data.startswith(_UNICODEBOMS):
         return data, content_type, None
     try:
         data.decode("utf-8")
@@ -479,168 +469,4 @@ def _positive_int(value: object) -> int | None:
     return number if number > 0 else None
 
 
-
-
-# --- Guarding feedparser against hostile documents ------------------------------
-#
-# feedparser.parse converts the document to UTF-8 and then hands it to
-# `replace_doctype`, whose result both of its parsers read: expat first, and
-# sgmllib (its "loose" parser) when expat refuses the document. That hand-over
-# is the one place that sees the bytes actually parsed, whatever the
-# document's encoding, so `_guard_document` takes it over.
-#
-# feedparser's own `replace_doctype` keeps the "safe" entity declarations of
-# the DTD's internal subset and gives them to both parsers. expat limits
-# entity amplification (a billion laughs stops it), but then the loose parser
-# expands the same entities without any limit: a 50 KB entity referenced
-# 50,000 times is 2.5 GB of text, and 1,000 bytes of nested entities is more.
-# No feed needs a DTD, so it is dropped whole, entities and all: an entity
-# reference then stays as literal text (`&name;`). External entities and
-# external DTDs are never fetched either way (expat's external general
-# entities are off, and without a DOCTYPE nothing names one).
-
-
-class _Refused(Exception):
-    """A document too costly to parse; the message says why."""
-
-
-@dataclass
-class _Guard:
-    """One parse_feed call's limits, and what guarding its document changed."""
-
-    max_items: int
-    notes: list[str] = field(default_factory=list)
-    external_dtd: bool = False
-
-
-_GUARD: ContextVar[_Guard | None] = ContextVar("feeds_parse_guard", default=None)
-
-_ITEM_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)(?=[\s/>])")
-_ITEM_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
-# In a declaration: literals, comments and processing instructions (skipped
-# whole) and the brackets of an internal subset.
-_DECLARATION_MARK = re.compile(rb"[\"'<\[\]>]")
-
-
-def _guard_document(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
-    """feedparser's `replace_doctype`, made safe: no DTD, at most `max_items` items.
-
-    Returns what feedparser expects: the RSS version a DOCTYPE names
-    ("rss091n" for Netscape's), the document to parse, and the entities the
-    loose parser may expand (none). Raises _Refused for a DOCTYPE that never
-    ends and, within parse_feed (which sets the limits), for a document with
-    more than MAX_TAGS tags left.
-    """
-    guard = _GUARD.get()
-    version = None
-    span = _doctype_span(data)
-    if span is not None:
-        start, end = span
-        if end < 0:
-            if guard is not None:
-                raise _Refused("its DOCTYPE declaration never ends")
-            end = len(data)  # all of it is the declaration
-        declaration = data[start:end]
-        if b"netscape" in declaration.lower():
-            version = "rss091n"
-        # Newlines stay, so expat's line numbers still match the document's.
-        data = data[:start] + b"\n" * declaration.count(b"\n") + data[end:]
-        if guard is not None and b"<!ENTITY" in declaration:
-            guard.notes.append("ignored the entity declarations of its DTD")
-        elif guard is not None:
-            guard.external_dtd = b"SYSTEM" in declaration or b"PUBLIC" in declaration
-    if guard is None:  # feedparser called by something else than parse_feed
-        return version, data, {}
-    data = _first_items(data, guard)
-    tags = data.count(b"<")
-    if tags > MAX_TAGS:
-        raise _Refused(f"{tags:,} tags, more than the {MAX_TAGS:,} read from one document")
-    return version, data, {}
-
-
-def _doctype_span(data: bytes) -> tuple[int, int] | None:
-    """Where the prolog's document type declaration starts and ends (-1: never), if it has one.
-
-    Only whitespace, the XML declaration, processing instructions and comments
-    may come before it; anything else ends the prolog.
-    """
-    i = len(_BOM) if data.startswith(_BOM) else 0
-    while True:
-        while data[i : i + 1] and data[i] in _BLANK:
-            i += 1
-        if data.startswith(b"<?", i):
-            i = _after(data, b"?>", i + 2)
-        elif data.startswith(b"<!--", i):
-            i = _after(data, b"-->", i + 4)
-        elif data.startswith(b"<!DOCTYPE", i):
-            return i, _declaration_end(data, i + len(b"<!DOCTYPE"))
-        else:
-            return None
-        if i < 0:
-            return None
-
-
-def _after(data: bytes, token: bytes, start: int) -> int:
-    """The index just after the next `token` from `start`, or -1."""
-    found = data.find(token, start)
-    return found + len(token) if found >= 0 else -1
-
-
-def _declaration_end(data: bytes, i: int) -> int:
-    """The index after the `>` that closes a declaration (internal subset included), or -1."""
-    depth = 0
-    while i >= 0 and (mark := _DECLARATION_MARK.search(data, i)) is not None:
-        i = mark.start()
-        char = data[i : i + 1]
-        if char in (b'"', b"'"):
-            i = _after(data, char, i + 1)
-        elif data.startswith(b"<!--", i):
-            i = _after(data, b"-->", i + 4)
-        elif data.startswith(b"<?", i):
-            i = _after(data, b"?>", i + 2)
-        elif char == b">" and depth == 0:
-            return i + 1
-        else:  # a bracket of the internal subset, or a "<" or ">" inside it
-            if char == b"[":
-                depth += 1
-            elif char == b"]":
-                depth = max(depth - 1, 0)
-            i += 1
-    return -1
-
-
-def _first_items(data: bytes, guard: _Guard) -> bytes:
-    """`data` with only as many of its first items as the limits allow, noted in the guard.
-
-    Items are kept while there are fewer than `guard.max_items` and the
-    document keeps at most MAX_TAGS tags. The rest are cut out, from the
-    start of the first item dropped to the end of the last item, so what
-    follows the items (`</channel>`, `</feed>`) still closes the document.
-    """
-    starts = _ITEM_START.finditer(data)
-    first = next(starts, None)
-    if first is None:
-        return data
-    last_end = deque(_ITEM_END.finditer(data, first.start()), maxlen=1)
-    tail = last_end[0].end() if last_end else len(data)
-    allowed = MAX_TAGS - data.count(b"<", tail)
-    here, tags, kept = first.start(), data.count(b"<", 0, first.start()), 0
-    for following in chain((m.start() for m in starts), [tail]):
-        more = data.count(b"<", here, following)
-        if kept == guard.max_items or tags + more > allowed:
-            break
-        here, tags, kept = following, tags + more, kept + 1
-    else:
-        return data
-    if kept == 0:
-        raise _Refused(f"more than the {MAX_TAGS:,} tags read from one document "
-                       "before its first item even ends")
-    total = sum(1 for _ in _ITEM_START.finditer(data))
-    guard.notes.append(f"read the first {kept:,} of its {total:,} items (at most "
-                       f"{guard.max_items:,} items and {MAX_TAGS:,} tags are read)")
-    return data[:here] + (data[tail:] if tail > here else b"")
-
-
-feedparser.api.replace_doctype = _guard_document
-if "feeds.remote.sax" not in feedparser.api.PREFERRED_XML_PARSERS:
-    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "feeds.remote.sax")
+install_guard()
