@@ -112,6 +112,18 @@ def test_a_304_without_validators_keeps_the_ones_asked_with(feed_server: FeedSer
     assert (result.etag, result.last_modified) == ('"v1"', since)
 
 
+def test_a_304_with_fresh_validators_gives_them(feed_server: FeedServer) -> None:
+    """The next conditional request must send what the server said last, not what it said before."""
+    fresh = "Thu, 02 Jan 2025 00:00:00 GMT"
+    url = feed_server.route(
+        "/feed",
+        Response(status=304, content_type=None, headers={"ETag": '"v2"', "Last-Modified": fresh}),
+    )
+    result = fetch_one(FetchRequest(url, etag='"v1"', last_modified="Wed, 01 Jan 2025 00:00:00 GMT"))
+    assert result.not_modified
+    assert (result.etag, result.last_modified) == ('"v2"', fresh)
+
+
 def test_feeds_of_one_site_share_a_connection_through_304s(feed_server: FeedServer) -> None:
     """Reading a 304's empty body is what returns its connection to the pool."""
     urls = [feed_server.route(f"/feed{i}", Response(body=ATOM, etag=f'"v{i}"')) for i in range(4)]
@@ -150,6 +162,51 @@ def test_gzip_option_of_the_server_is_decoded(feed_server: FeedServer) -> None:
     url = feed_server.route("/feed", Response(body=ATOM * 50, gzip=True, chunked=True))
     result = fetch_one(url)
     assert result.body == ATOM * 50
+
+
+def test_codings_applied_in_turn_are_undone_in_reverse(feed_server: FeedServer) -> None:
+    """`Content-Encoding: deflate, gzip` means deflated first, then gzipped."""
+    encoded = gzip.compress(zlib.compress(ATOM))
+    url = feed_server.route(
+        "/feed", Response(body=encoded, headers={"Content-Encoding": "deflate, Gzip"})
+    )
+    assert fetch_one(url).body == ATOM
+
+
+@pytest.mark.parametrize("encoding", ["identity", "x-gzip"])
+def test_other_names_of_known_codings_are_read(feed_server: FeedServer, encoding: str) -> None:
+    body = gzip.compress(ATOM) if encoding == "x-gzip" else ATOM
+    url = feed_server.route("/feed", Response(body=body, headers={"Content-Encoding": encoding}))
+    assert fetch_one(url).body == ATOM
+
+
+def test_an_unknown_coding_is_an_error_naming_it(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed", Response(body=ATOM, headers={"Content-Encoding": "compress"}))
+    result = fetch_one(url)
+    assert (result.error_kind, result.error) == ("http", "unsupported Content-Encoding 'compress'")
+    assert result.body is None
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_a_corrupt_compressed_body_is_a_network_error(feed_server: FeedServer, encoding: str) -> None:
+    """Bytes that are not what the header claims fail the fetch instead of storing garbage."""
+    url = feed_server.route(
+        "/feed", Response(body=b"this is not compressed", headers={"Content-Encoding": encoding})
+    )
+    result = fetch_one(url)
+    assert result.error_kind == "network"
+    assert (result.error or "").startswith(f"could not decode the {encoding} body: ")
+
+
+def test_bytes_after_the_gzip_stream_are_ignored(feed_server: FeedServer) -> None:
+    """Browsers show a gzipped page followed by junk; so do we, without the junk."""
+    url = feed_server.route(
+        "/feed",
+        Response(body=gzip.compress(ATOM) + b"\0" * 70_000, headers={"Content-Encoding": "gzip"}),
+    )
+    result = fetch_one(url)
+    assert result.ok, result.error
+    assert result.body == ATOM
 
 
 # --- Redirects ----------------------------------------------------------------
@@ -200,6 +257,51 @@ def test_redirect_to_another_scheme_fails(feed_server: FeedServer) -> None:
     url = feed_server.route("/a", Response(status=301, headers={"Location": "ftp://x/feed"}))
     result = fetch_one(url)
     assert result.error_kind == "redirect"
+    assert result.error == "redirect to unsupported URL 'ftp://x/feed'"
+
+
+def test_redirect_to_https_is_followed(feed_server: FeedServer) -> None:
+    """Sites moving to https redirect there; the loopback server speaks only http, so TLS fails."""
+    target = feed_server.url("/feed").replace("http:", "https:")
+    url = feed_server.route("/a", Response(status=301, headers={"Location": target}))
+    result = fetch_one(url)
+    assert (result.error_kind, result.final_url) == ("tls", target)
+
+
+def test_a_redirect_target_loses_its_fragment(feed_server: FeedServer) -> None:
+    """A fragment names a part of a page, not another feed: the URL stored is the feed's."""
+    feed_server.route("/new", Response(body=ATOM))
+    url = feed_server.route("/old", Response(status=301, headers={"Location": " /new#top "}))
+    result = fetch_one(url)
+    assert (result.final_url, result.permanent_redirect) == ((feed_server.url("/new"),) * 2)
+
+
+def test_a_redirect_without_location_is_an_http_error(feed_server: FeedServer) -> None:
+    result = fetch_one(feed_server.route("/a", Response(status=302)))
+    assert (result.error_kind, result.error, result.status) == ("http", "HTTP 302 Found", 302)
+
+
+def test_as_many_redirects_as_allowed_are_followed(feed_server: FeedServer) -> None:
+    for i in range(3):
+        feed_server.route(f"/r{i}", Response(status=307, headers={"Location": f"/r{i + 1}"}))
+    feed_server.route("/r3", Response(body=ATOM))
+    result = fetch_one(feed_server.url("/r0"), tuned(max_redirects=3))
+    assert (result.body, result.final_url) == (ATOM, feed_server.url("/r3"))
+
+
+def test_a_redirect_back_to_the_start_is_a_loop(feed_server: FeedServer) -> None:
+    url = feed_server.route("/a", Response(status=302, headers={"Location": "/a"}))
+    result = fetch_one(url)
+    assert (result.error_kind, result.error) == ("redirect", f"redirect loop back to {url}")
+    assert len(feed_server.requests) == 1
+
+
+def test_a_slow_redirect_target_is_waited_for_as_a_response(feed_server: FeedServer) -> None:
+    """The time-out message tells whether the server never answered or stalled mid-body."""
+    feed_server.route("/slow", Response(body=ATOM, delay=3.0))
+    url = feed_server.route("/a", Response(status=302, headers={"Location": "/slow"}))
+    result = fetch_one(url, tuned(read_timeout=0.3))
+    assert result.error == "timed out after 0.3 s waiting for the response"
 
 
 # --- HTTP errors and pauses ------------------------------------------------------
@@ -208,7 +310,7 @@ def test_redirect_to_another_scheme_fails(feed_server: FeedServer) -> None:
 def test_410_marks_the_feed_gone(feed_server: FeedServer) -> None:
     result = fetch_one(feed_server.route("/feed", Response(status=410)))
     assert (result.gone, result.error_kind, result.status) == (True, "http", 410)
-    assert (result.error or "").startswith("HTTP 410 Gone")
+    assert result.error == "HTTP 410 Gone: the feed was removed"
 
 
 @pytest.mark.parametrize(("status", "reason"), [(404, "Not Found"), (500, "Internal Server Error")])
@@ -221,6 +323,18 @@ def test_other_statuses_fail_with_code_and_reason(
     assert result.body is None and not result.gone
 
 
+@pytest.mark.parametrize(
+    ("status", "sent", "shown"),
+    [(404, "Nope", "Not Found"), (599, "Custom Trouble", "Custom Trouble")],
+)
+def test_the_standard_reason_phrase_is_shown_when_there_is_one(
+    feed_server: FeedServer, status: int, sent: str, shown: str
+) -> None:
+    """Messages read the same whatever a server words; an unknown status keeps its own words."""
+    result = fetch_one(feed_server.route("/feed", Response(status=status, reason=sent)))
+    assert result.error == f"HTTP {status} {shown}"
+
+
 def test_429_pauses_the_domain_for_the_rest_of_the_run(feed_server: FeedServer) -> None:
     first = feed_server.route("/first", Response(status=429, headers={"Retry-After": "120"}))
     second = feed_server.route("/second", Response(body=ATOM))
@@ -228,37 +342,70 @@ def test_429_pauses_the_domain_for_the_rest_of_the_run(feed_server: FeedServer) 
     other_domain = feed_server.url("/elsewhere", host="localhost")
     results = fetch([first, second, other_domain])
     assert results[0].error_kind == "http" and results[0].status == 429
-    assert results[0].retry_after == pytest.approx(120)
+    assert results[0].retry_after == 120.0
+    assert results[0].error == "HTTP 429 Too Many Requests; asked to wait 120 s"
     assert results[1].error_kind == "deferred"
     assert results[1].retry_after is not None and 118 < results[1].retry_after <= 120
-    assert results[1].status == 0 and results[1].url == second
+    assert (results[1].status, results[1].url, results[1].final_url) == (0, second, second)
+    assert results[1].error == "not sent: 127.0.0.1 asked for a pause; retry in 120 s"
     assert results[2].ok, "another registrable domain is not paused"
     # The two domains are fetched concurrently, so only the set of requests is fixed.
     assert sorted(r.path for r in feed_server.requests) == ["/elsewhere", "/first"]
 
 
+def test_a_pause_without_a_wait_still_holds_the_domain_back_for_the_run(
+    feed_server: FeedServer,
+) -> None:
+    """`Retry-After: 0` still means "not now": the rest of the site waits for the next run."""
+    first = feed_server.route("/first", Response(status=503, headers={"Retry-After": "0"}))
+    second = feed_server.route("/second", Response(body=ATOM))
+    results = fetch([first, second])
+    assert (results[0].status, results[0].retry_after) == (503, 0.0)
+    assert (results[1].error_kind, results[1].retry_after) == ("deferred", 0.0)
+    assert [r.path for r in feed_server.requests] == ["/first"]
+
+
+def test_the_pause_falls_on_the_domain_that_asked_for_it(feed_server: FeedServer) -> None:
+    """A feed moved to another site, which says 429: that site waits, the first one does not."""
+    feed_server.route("/limited", Response(status=429, headers={"Retry-After": "120"}))
+    feed_server.route("/feed", Response(body=ATOM))
+    moved = feed_server.route(
+        "/moved", Response(status=302, headers={"Location": feed_server.url("/limited", "localhost")})
+    )
+    urls = [moved, feed_server.url("/feed"), feed_server.url("/feed", host="localhost")]
+    # One request at a time, in request order, so the pause comes before the third asks.
+    results = fetch(urls, tuned(concurrency=1))
+    assert (results[0].status, results[0].final_url) == (429, feed_server.url("/limited", "localhost"))
+    assert results[1].ok, "the site that redirected is not paused"
+    assert results[2].error_kind == "deferred"
+    assert results[2].error == "not sent: localhost asked for a pause; retry in 120 s"
+
+
 @pytest.mark.parametrize(
-    ("status", "header", "expected"),
+    ("status", "header", "expected", "tolerance"),
     [
-        (429, "120", 120.0),
-        (503, None, 60.0),  # no Retry-After: the default minute
-        (503, "soon", 60.0),  # unreadable: the default minute
-        (429, "99999999", 3600.0),  # capped at max_retry_after
-        (503, "http-date+300", 300.0),
-        (503, "http-date-300", 0.0),  # in the past: no wait left
+        (429, "120", 120.0, 0),
+        (503, " 30 ", 30.0, 0),
+        (503, None, 60.0, 0),  # no Retry-After: the default minute
+        (503, "soon", 60.0, 0),  # unreadable: the default minute
+        (429, "99999999", 3600.0, 0),  # capped at max_retry_after
+        # A date has whole seconds and is read a moment after it was written.
+        (503, "GMT date in +300 s", 300.0, 2),
+        (503, "-0000 date in +300 s", 300.0, 2),  # "-0000" is UTC too (RFC 5322)
+        (503, "GMT date in -300 s", 0.0, 0),  # in the past: no wait left
     ],
+    ids=["seconds", "padded", "missing", "unreadable", "capped", "date", "utc-date", "past"],
 )
 def test_retry_after_forms(
-    feed_server: FeedServer, status: int, header: str | None, expected: float
+    feed_server: FeedServer, status: int, header: str | None, expected: float, tolerance: float
 ) -> None:
-    headers = {}
-    if header is not None and header.startswith("http-date"):
-        headers["Retry-After"] = formatdate(time.time() + float(header[9:]), usegmt=True)
-    elif header is not None:
-        headers["Retry-After"] = header
+    headers = {} if header is None else {"Retry-After": header}
+    if header is not None and (date := re.fullmatch(r"(\S+) date in ([-+]\d+) s", header)):
+        zone, seconds = date.groups()
+        headers["Retry-After"] = formatdate(time.time() + int(seconds), usegmt=zone == "GMT")
     result = fetch_one(feed_server.route("/feed", Response(status=status, headers=headers)))
     assert result.error_kind == "http"
-    assert result.retry_after == pytest.approx(expected, abs=2)
+    assert result.retry_after == pytest.approx(expected, abs=tolerance)
 
 
 def test_blocked_until_defers_a_domain_without_asking_it(feed_server: FeedServer) -> None:
