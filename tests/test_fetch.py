@@ -10,6 +10,8 @@ import gzip
 import itertools
 import re
 import socket
+import struct
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,10 +20,17 @@ from email.utils import formatdate
 from typing import Any
 
 import brotli  # type: ignore[import-untyped, unused-ignore]
+import httpx
 import pytest
 from feedserver import FeedServer, Response
 
-from feeds.fetch import FetchSettings, fetch_all, fetch_all_sync, registrable_domain
+from feeds.fetch import (
+    FetchSettings,
+    _guess_registrable_domain,
+    fetch_all,
+    fetch_all_sync,
+    registrable_domain,
+)
 from feeds.model import FetchRequest, FetchResult
 
 ATOM = (
@@ -456,9 +465,45 @@ def test_oversize_body_fails(feed_server: FeedServer, chunked: bool) -> None:
     assert result.body is None
 
 
-def test_body_at_the_cap_is_fine(feed_server: FeedServer) -> None:
-    url = feed_server.route("/exact", Response(body=b"x" * 1000, chunked=True))
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_body_at_the_cap_is_fine(feed_server: FeedServer, chunked: bool) -> None:
+    url = feed_server.route("/exact", Response(body=b"x" * 1000, chunked=chunked))
     assert fetch_one(url, tuned(max_bytes=1000)).body == b"x" * 1000
+
+
+def test_a_declared_length_over_the_cap_fails_before_reading(feed_server: FeedServer) -> None:
+    url = feed_server.route("/big", Response(body=b"x" * 1001))
+    result = fetch_one(url, tuned(max_bytes=1000))
+    assert result.error == "body larger than 1000 bytes (Content-Length 1001)"
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "shown"),
+    [(2048, "2 KiB"), (3 * 1024 * 1024, "3 MiB"), (1536, "1536 bytes"), (0, "0 bytes")],
+)
+def test_the_cap_is_named_in_the_unit_it_was_set_in(
+    feed_server: FeedServer, max_bytes: int, shown: str
+) -> None:
+    url = feed_server.route("/big", Response(body=b"x" * (max_bytes + 1), chunked=True))
+    result = fetch_one(url, tuned(max_bytes=max_bytes))
+    assert result.error == f"body larger than {shown}"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["unframed", "chunked"])
+def test_an_endless_body_is_cut_off_at_the_cap(feed_server: FeedServer, chunked: bool) -> None:
+    url = feed_server.route("/endless", Response(body=ATOM, endless=True, chunked=chunked))
+    result = fetch_one(url, tuned(max_bytes=10_000))
+    assert (result.error_kind, result.error) == ("oversize", "body larger than 10000 bytes")
+
+
+def test_an_endless_stream_after_a_small_gzip_body_is_cut_off(feed_server: FeedServer) -> None:
+    """Bytes past the end of the gzip stream decode to nothing but still count against the cap."""
+    url = feed_server.route(
+        "/endless",
+        Response(body=gzip.compress(ATOM), endless=True, headers={"Content-Encoding": "gzip"}),
+    )
+    result = fetch_one(url, tuned(max_bytes=10_000))
+    assert (result.error_kind, result.error) == ("oversize", "body larger than 10000 bytes")
 
 
 @pytest.mark.parametrize(
@@ -504,6 +549,98 @@ def test_unusable_urls_fail_without_raising(url: str) -> None:
     assert fetch_one(url).error_kind == "network"
 
 
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
+    """A bare TCP server on 127.0.0.1 answering each connection with a given misbehaviour.
+
+    For what the feed server, being a correct HTTP server, never does.
+    """
+    listeners: list[socket.socket] = []
+
+    def start(answer: Callable[[socket.socket], None]) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:  # closed: the test is over
+                    return
+                with conn:
+                    conn.recv(65536)
+                    answer(conn)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+def _reset(conn: socket.socket) -> None:
+    """Close with a TCP reset (linger zero), as a crashing or overloaded server does."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def _not_http(conn: socket.socket) -> None:
+    conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+
+def _short_body(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n<feed")
+
+
+@pytest.mark.parametrize(
+    ("answer", "message", "status"),
+    [
+        (_reset, "connection reset by the server", 0),
+        (_not_http, "the server broke the HTTP protocol: illegal status line", 0),
+        (_short_body, "the server broke the HTTP protocol: peer closed connection without "
+                      "sending complete message body", 200),
+    ],
+    ids=["reset", "not-http", "short-body"],
+)
+def test_a_misbehaving_server_gives_a_network_error_saying_how(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+    answer: Callable[[socket.socket], None],
+    message: str,
+    status: int,
+) -> None:
+    result = fetch_one(raw_server(answer))
+    assert (result.error_kind, result.status) == ("network", status)
+    assert (result.error or "").startswith(message)
+
+
+class _BrokenFor(httpx.AsyncBaseTransport):
+    """A transport failing with a plain bug for one path and using the network for the rest."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._network = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == self._path:
+            raise RuntimeError("bug in a transport")
+        return await self._network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._network.aclose()
+
+
+def test_an_unexpected_error_fails_only_its_own_source(
+    feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug met while fetching one feed is logged and reported; the others are fetched."""
+    urls = [feed_server.route(path, Response(body=ATOM)) for path in ("/broken", "/feed")]
+    results = fetch_all_sync([FetchRequest(u) for u in urls], FAST, transport=_BrokenFor("/broken"))
+    assert (results[0].error_kind, results[0].error) == (
+        "network", "unexpected error: RuntimeError('bug in a transport')")
+    assert results[1].body == ATOM
+    assert f"unexpected error fetching {urls[0]}" in caplog.text
+
+
 # --- Politeness and ordering ---------------------------------------------------
 
 
@@ -544,9 +681,55 @@ def test_fetch_all_is_a_coroutine_for_async_callers(feed_server: FeedServer) -> 
     assert result.body == ATOM
 
 
-def test_settings_are_checked() -> None:
-    with pytest.raises(ValueError):
-        FetchSettings(per_domain=0)
+def test_without_keep_bodies_each_body_is_seen_once_and_not_returned(
+    feed_server: FeedServer,
+) -> None:
+    """A large refresh handed to `on_result` body by body never holds every body at once."""
+    urls = [feed_server.route(f"/{i}", Response(body=ATOM)) for i in range(2)]
+    seen: list[bytes | None] = []
+    results = fetch_all_sync([FetchRequest(u) for u in urls], FAST, keep_bodies=False,
+                             on_result=lambda r: seen.append(r.body))
+    assert seen == [ATOM, ATOM]
+    assert [(r.status, r.body) for r in results] == [(200, None), (200, None)]
+
+
+def test_admit_is_awaited_before_each_request_is_sent(feed_server: FeedServer) -> None:
+    """A slow consumer holds requests back: none is sent before `admit` lets it go."""
+    urls = [feed_server.route(f"/{i}", Response(body=ATOM)) for i in range(3)]
+    sent_when_admitted: list[int] = []
+
+    async def admit() -> None:
+        sent_when_admitted.append(len(feed_server.requests))
+
+    results = fetch_all_sync([FetchRequest(u) for u in urls], FAST, admit=admit)
+    assert all(r.ok for r in results)
+    assert sent_when_admitted == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"concurrency": 0}, "concurrency and per_domain must be at least 1"),
+        ({"per_domain": 0}, "concurrency and per_domain must be at least 1"),
+        ({"connect_timeout": 0}, "timeouts must be positive"),
+        ({"read_timeout": 0}, "timeouts must be positive"),
+        ({"total_timeout": -1}, "timeouts must be positive"),
+        ({"domain_spacing": -0.1}, "domain_spacing, max_bytes and max_redirects cannot be negative"),
+        ({"max_bytes": -1}, "domain_spacing, max_bytes and max_redirects cannot be negative"),
+        ({"max_redirects": -1}, "domain_spacing, max_bytes and max_redirects cannot be negative"),
+        ({"max_retry_after": -1}, "max_retry_after cannot be negative"),
+    ],
+)
+def test_settings_that_make_no_sense_are_refused(changes: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        FetchSettings(**changes)  # type: ignore[arg-type]
+
+
+def test_the_smallest_sensible_settings_are_accepted() -> None:
+    """One request at a time, no spacing, no body, no redirect, no pause: strict, not wrong."""
+    FetchSettings(concurrency=1, per_domain=1, connect_timeout=0.001, read_timeout=0.001,
+                  total_timeout=0.001, domain_spacing=0, max_bytes=0, max_redirects=0,
+                  max_retry_after=0)
 
 
 # --- Registrable domains ------------------------------------------------------
@@ -567,3 +750,20 @@ def test_settings_are_checked() -> None:
 )
 def test_registrable_domain(url: str, domain: str) -> None:
     assert registrable_domain(url) == domain
+
+
+@pytest.mark.parametrize(
+    ("host", "domain"),
+    [
+        ("a.b.example.co.uk", "example.co.uk"),
+        ("www.example.com.au", "example.com.au"),
+        ("blog.example.com", "example.com"),
+        ("example.com", "example.com"),
+        ("a.b.co.example", "co.example"),  # "co." counts only under a two-letter TLD
+        ("feeds.example.de", "example.de"),  # a two-letter TLD without a usual second level
+        ("co.uk", "co.uk"),
+    ],
+)
+def test_without_the_suffix_list_the_usual_domains_are_still_grouped(host: str, domain: str) -> None:
+    """The fallback when tldextract is missing: sibling hosts of one site still share a budget."""
+    assert _guess_registrable_domain(host) == domain
