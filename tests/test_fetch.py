@@ -6,6 +6,7 @@ The `feed_server` fixture comes from tests/feedserver.py through conftest.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import itertools
 import re
@@ -537,6 +538,33 @@ def test_connection_refused(closed_port: int) -> None:
     assert (result.error_kind, result.error, result.status) == ("network", "connection refused", 0)
 
 
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A loopback port whose listen queue is full, so a new connection's handshake never ends.
+
+    Linux drops the SYN of a connection its full accept queue has no room
+    for, as it does for an overloaded server; nothing is ever accepted.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(4)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+            yield port
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+def test_a_handshake_that_never_ends_fails_at_the_connect_timeout(full_backlog: int) -> None:
+    result = fetch_one(f"http://127.0.0.1:{full_backlog}/feed", tuned(connect_timeout=0.3))
+    assert (result.error_kind, result.error) == ("timeout", "timed out after 0.3 s connecting")
+
+
 def test_tls_failure_is_reported_as_tls(feed_server: FeedServer) -> None:
     feed_server.route("/feed", Response(body=ATOM))
     result = fetch_one(feed_server.url("/feed").replace("http:", "https:"))
@@ -673,6 +701,25 @@ def test_concurrency_caps_requests_in_flight(feed_server: FeedServer) -> None:
     urls = [feed_server.url("/slow", host=h) for h in ["127.0.0.1", "localhost"] * 2]
     assert all(r.ok for r in fetch(urls, tuned(concurrency=1)))
     assert feed_server.max_in_flight == 1
+
+
+def test_connections_stay_open_to_twice_as_many_sites_as_are_fetched_at_once() -> None:
+    """A refresh reuses a site's connection for its next feed, but never keeps one to every site.
+
+    Five sites (servers on one host, so fetched one after another in request
+    order) with a concurrency of two: four connections stay open, and a
+    fifth site closes the one least recently used.
+    """
+    with contextlib.ExitStack() as stack:
+        a, b, c, d, e = (stack.enter_context(FeedServer()) for _ in range(5))
+        for server in (a, b, c, d, e):
+            server.route("/feed", Response(body=ATOM))
+        order = [a, b, c, d, a, e, b]
+        results = fetch([server.url("/feed") for server in order], tuned(concurrency=2))
+        assert all(r.ok for r in results)
+        ports = {server: {r.client_port for r in server.requests} for server in (a, b)}
+    assert len(ports[a]) == 1, "a, used again among four sites, kept its connection"
+    assert len(ports[b]) == 2, "the fifth site, e, closed the least recently used one, b"
 
 
 def test_fetch_all_is_a_coroutine_for_async_callers(feed_server: FeedServer) -> None:
