@@ -583,7 +583,18 @@ def test_tls_failure_is_reported_as_tls(feed_server: FeedServer) -> None:
 
 @pytest.mark.parametrize("url", ["ftp://example.com/feed", "not a url", "http://[::1:/"])
 def test_unusable_urls_fail_without_raising(url: str) -> None:
-    assert fetch_one(url).error_kind == "network"
+    result = fetch_one(url)
+    assert result.error_kind == "network"
+    assert (result.error or "").startswith(f"invalid URL {url!r}: ")
+
+
+def test_a_validator_no_request_can_carry_fails_its_source_only(feed_server: FeedServer) -> None:
+    """A stored ETag with a line break cannot be sent: that source fails, saying why."""
+    url = feed_server.route("/feed", Response(body=ATOM))
+    result = fetch_one(FetchRequest(url, etag='"a\nb"'))
+    assert (result.error_kind, result.error) == (
+        "network", "network error: Illegal header value b'\"a\\nb\"'")
+    assert feed_server.requests == []
 
 
 @pytest.fixture
@@ -664,6 +675,20 @@ class _BrokenFor(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._network.aclose()
+
+
+def _stop_reading(conn: socket.socket) -> None:
+    """Read nothing more of the request, as a stuck server does, until the client gives up."""
+    time.sleep(3)
+
+
+def test_a_server_that_stops_reading_fails_at_the_write_timeout(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    """The write time-out is the read time-out: a request too big for the socket buffers waits on it."""
+    url = raw_server(_stop_reading)
+    result = fetch_one(FetchRequest(url, etag="x" * 8 * 1024 * 1024), tuned(read_timeout=0.3))
+    assert (result.error_kind, result.error) == ("timeout", "timed out after 0.3 s sending the request")
 
 
 def test_an_unexpected_error_fails_only_its_own_source(
