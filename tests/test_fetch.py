@@ -12,6 +12,7 @@ import importlib.metadata
 import itertools
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -25,6 +26,7 @@ from typing import Any
 import brotli  # type: ignore[import-untyped, unused-ignore]
 import httpx
 import pytest
+from conftest import DATA
 from feedserver import FeedServer, Response
 
 from feeds.fetch import (
@@ -601,7 +603,8 @@ def test_a_validator_no_request_can_carry_fails_its_source_only(feed_server: Fee
 def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
     """A bare TCP server on 127.0.0.1 answering each connection with a given misbehaviour.
 
-    For what the feed server, being a correct HTTP server, never does.
+    For what the feed server, being a correct HTTP server, never does. The
+    answer is given the connection as accepted, the request still unread.
     """
     listeners: list[socket.socket] = []
 
@@ -616,7 +619,6 @@ def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
                 except OSError:  # closed: the test is over
                     return
                 with conn:
-                    conn.recv(65536)
                     answer(conn)
 
         threading.Thread(target=serve, daemon=True).start()
@@ -629,14 +631,17 @@ def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
 
 def _reset(conn: socket.socket) -> None:
     """Close with a TCP reset (linger zero), as a crashing or overloaded server does."""
+    conn.recv(65536)
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def _not_http(conn: socket.socket) -> None:
+    conn.recv(65536)
     conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
 
 
 def _short_body(conn: socket.socket) -> None:
+    conn.recv(65536)
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n<feed")
 
 
@@ -675,6 +680,23 @@ class _BrokenFor(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._network.aclose()
+
+
+def _self_signed_tls(conn: socket.socket) -> None:
+    """Offer a certificate no authority signed, as a misconfigured https site does."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(DATA / "tls" / "self-signed.pem")
+    with contextlib.suppress(OSError):  # the client refuses the certificate and hangs up
+        context.wrap_socket(conn, server_side=True)
+
+
+def test_a_certificate_no_one_vouches_for_is_a_tls_error_saying_so(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    url = raw_server(_self_signed_tls).replace("http:", "https:")
+    result = fetch_one(url)
+    assert (result.error_kind, result.error) == (
+        "tls", "TLS: certificate verify failed: self-signed certificate")
 
 
 def _stop_reading(conn: socket.socket) -> None:
