@@ -682,6 +682,30 @@ class _BrokenFor(httpx.AsyncBaseTransport):
         await self._network.aclose()
 
 
+def _gzip_in_two_reads(body: bytes) -> Callable[[socket.socket], None]:
+    """Send `body` gzipped, its compressed data first and its 8-byte trailer a moment later."""
+    encoded = gzip.compress(body)
+
+    def answer(conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(encoded), encoded[:-8]))
+        time.sleep(0.2)
+        conn.sendall(encoded[-8:])
+
+    return answer
+
+
+def test_a_compressed_body_at_the_cap_is_fine_however_it_arrives(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    """The whole body can be decoded before the stream ends: the cap is reached, not passed."""
+    body = bytes(range(256)) * 4
+    result = fetch_one(raw_server(_gzip_in_two_reads(body)), tuned(max_bytes=len(body)))
+    assert result.ok, result.error
+    assert result.body == body
+
+
 def _self_signed_tls(conn: socket.socket) -> None:
     """Offer a certificate no authority signed, as a misconfigured https site does."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
