@@ -259,6 +259,16 @@ def test_redirect_loop_fails(feed_server: FeedServer) -> None:
     assert len(feed_server.requests) == 2
 
 
+def test_a_redirect_loop_away_from_the_start_is_found(feed_server: FeedServer) -> None:
+    """Every URL visited counts, not only the first: a loop ends as soon as it closes."""
+    url = feed_server.route("/a", Response(status=302, headers={"Location": "/b"}))
+    feed_server.route("/b", Response(status=302, headers={"Location": "/c"}))
+    feed_server.route("/c", Response(status=302, headers={"Location": "/b"}))
+    result = fetch_one(url)
+    assert result.error == f"redirect loop back to {feed_server.url('/b')}"
+    assert [r.path for r in feed_server.requests] == ["/a", "/b", "/c"]
+
+
 def test_too_many_redirects_fail(feed_server: FeedServer) -> None:
     for i in range(10):
         feed_server.route(f"/r{i}", Response(status=307, headers={"Location": f"/r{i + 1}"}))
@@ -763,6 +773,16 @@ def test_one_domain_is_fetched_one_at_a_time_and_spaced(feed_server: FeedServer)
     assert all(b - a >= 0.18 for a, b in itertools.pairwise(starts))
 
 
+def test_requests_to_one_site_in_parallel_still_start_spaced(feed_server: FeedServer) -> None:
+    """With two requests of a site allowed at once, their starts are still spaced apart."""
+    urls = [feed_server.route(f"/{i}", Response(body=ATOM, delay=0.5)) for i in range(2)]
+    results = fetch(urls, tuned(per_domain=2, domain_spacing=0.3))
+    assert all(r.ok for r in results)
+    assert feed_server.max_in_flight == 2
+    first, second = sorted(r.started for r in feed_server.requests)
+    assert second - first >= 0.28
+
+
 def test_domains_are_fetched_in_parallel(feed_server: FeedServer) -> None:
     feed_server.route("/slow", Response(body=ATOM, delay=0.3))
     hosts = ["127.0.0.1", "localhost"] * 2
@@ -872,7 +892,10 @@ def test_the_smallest_sensible_settings_are_accepted() -> None:
         ("http://127.0.0.1:8080/feed", "127.0.0.1"),
         ("http://[::1]:8080/feed", "::1"),
         ("http://localhost:5000/feed", "localhost"),
+        ("http://localhost.:5000/feed", "localhost"),  # the fully qualified spelling
+        ("http://127.0.0.1.:8080/feed", "127.0.0.1"),
         ("http://[::1:/", ""),
+        ("http:///feed", ""),  # no host at all
     ],
 )
 def test_registrable_domain(url: str, domain: str) -> None:
