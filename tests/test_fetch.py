@@ -433,6 +433,23 @@ def test_retry_after_forms(
     assert result.retry_after == pytest.approx(expected, abs=tolerance)
 
 
+def test_a_date_in_minus_0000_is_utc_whatever_the_local_time_zone(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 5322's "-0000" zone is UTC with no claim about local time, never the machine's zone."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        wait = formatdate(time.time() + 300, usegmt=False)
+        assert wait.endswith("-0000")
+        result = fetch_one(feed_server.route(
+            "/feed", Response(status=503, headers={"Retry-After": wait})))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert result.retry_after == pytest.approx(300, abs=2)
+
+
 def test_blocked_until_defers_a_domain_without_asking_it(feed_server: FeedServer) -> None:
     url = feed_server.route("/feed", Response(body=ATOM))
     (result,) = fetch([url], blocked_until={"127.0.0.1": time.time() + 30})
@@ -692,16 +709,15 @@ class _BrokenFor(httpx.AsyncBaseTransport):
         await self._network.aclose()
 
 
-def _gzip_in_two_reads(body: bytes) -> Callable[[socket.socket], None]:
-    """Send `body` gzipped, its compressed data first and its 8-byte trailer a moment later."""
-    encoded = gzip.compress(body)
+def _in_two_reads(encoding: str, head: bytes, tail: bytes) -> Callable[[socket.socket], None]:
+    """Answer with a body in `encoding`: `head` first, `tail` a moment later, in reads of their own."""
 
     def answer(conn: socket.socket) -> None:
         conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(encoded), encoded[:-8]))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n%s"
+                     % (encoding.encode(), len(head) + len(tail), head))
         time.sleep(0.2)
-        conn.sendall(encoded[-8:])
+        conn.sendall(tail)
 
     return answer
 
@@ -711,9 +727,33 @@ def test_a_compressed_body_at_the_cap_is_fine_however_it_arrives(
 ) -> None:
     """The whole body can be decoded before the stream ends: the cap is reached, not passed."""
     body = bytes(range(256)) * 4
-    result = fetch_one(raw_server(_gzip_in_two_reads(body)), tuned(max_bytes=len(body)))
+    encoded = gzip.compress(body)  # the trailer, its last 8 bytes, comes after the body is decoded
+    result = fetch_one(raw_server(_in_two_reads("gzip", encoded[:-8], encoded[-8:])),
+                       tuned(max_bytes=len(body)))
     assert result.ok, result.error
     assert result.body == body
+
+
+def test_a_deflate_body_failing_its_checksum_is_refused(
+    raw_server: Callable[[Callable[[socket.socket], None]], str],
+) -> None:
+    """Once a zlib stream has begun, an error is an error, not a cue to start over as raw deflate.
+
+    Here the wrong checksum happens to be a valid (empty) raw deflate stream.
+    """
+    encoded = zlib.compress(ATOM)
+    result = fetch_one(raw_server(_in_two_reads("deflate", encoded[:-4], b"\x03\x00\x00\x00")))
+    assert result.error_kind == "network"
+    assert (result.error or "").startswith("could not decode the deflate body: ")
+
+
+def test_raw_deflate_labelled_gzip_is_refused(feed_server: FeedServer) -> None:
+    """Only "deflate" is read either way, because servers commonly get that one wrong."""
+    raw = zlib.compress(ATOM)[2:-4]
+    url = feed_server.route("/feed", Response(body=raw, headers={"Content-Encoding": "gzip"}))
+    result = fetch_one(url)
+    assert result.error_kind == "network"
+    assert (result.error or "").startswith("could not decode the gzip body: ")
 
 
 def _self_signed_tls(conn: socket.socket) -> None:
@@ -906,6 +946,7 @@ def test_registrable_domain(url: str, domain: str) -> None:
     ("host", "domain"),
     [
         ("a.b.example.co.uk", "example.co.uk"),
+        ("example.co.uk", "example.co.uk"),
         ("www.example.com.au", "example.com.au"),
         ("blog.example.com", "example.com"),
         ("example.com", "example.com"),
