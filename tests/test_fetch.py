@@ -95,7 +95,7 @@ def test_200_returns_body_and_validators(feed_server: FeedServer) -> None:
 
 def test_requests_name_feeds_and_prefer_feed_types(feed_server: FeedServer) -> None:
     url = feed_server.route("/feed", Response(body=ATOM))
-    fetch_one(url)
+    fetch_one(url, FetchSettings(domain_spacing=0.0))  # made here: the User-Agent is a default
     (seen,) = feed_server.requests
     installed = importlib.metadata.version("feeds")
     assert seen.header("User-Agent") == f"feeds/{installed} (+https://github.com/feeds-project/feeds)"
