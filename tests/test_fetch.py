@@ -456,6 +456,8 @@ def test_blocked_until_defers_a_domain_without_asking_it(feed_server: FeedServer
     assert result.error_kind == "deferred"
     assert result.retry_after == pytest.approx(30, abs=2)
     assert feed_server.requests == []
+    (result,) = fetch([url], blocked_until={"127.0.0.1": time.time() + 0.9})
+    assert result.error_kind == "deferred", "a pause is kept to its end, under a second too"
     (result,) = fetch([url], blocked_until={"127.0.0.1": time.time() - 1})
     assert result.ok
 
