@@ -35,7 +35,8 @@ class Response:
     body with chunked framing instead of a Content-Length. `endless` sends
     the body again and again until the client hangs up or the server stops,
     with no Content-Length. Headers in `headers` are sent as given and
-    replace the defaults of the same name.
+    replace the defaults of the same name. `reason` replaces the status
+    line's standard reason phrase, as some servers word their own.
     """
 
     status: int = 200
@@ -48,6 +49,7 @@ class Response:
     etag: str | None = None
     chunked: bool = False
     endless: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if response.endless:
             self.close_connection = True  # without a length, only closing ends the body
         given = {k.lower() for k in response.headers}
-        self.send_response(status)
+        self.send_response(status, response.reason)
         for name, value in defaults.items():
             if name.lower() not in given:
                 self.send_header(name, value)
