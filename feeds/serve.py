@@ -272,12 +272,15 @@ class _GuardedH11(H11Protocol):
     _deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.connections) >= self.cap:
+        # Connections already closing still hold their place in `connections`
+        # until the loop has finished them; after a flood ends, all of them
+        # may be closing at once, and a new client must not be refused for them.
+        open_ = [c for c in self.connections
+                 if isinstance(c, _GuardedH11) and not c.transport.is_closing()]
+        if len(open_) >= self.cap:
             # Drop the connection idle longest (no request in progress) to
             # make room: a flood of slow clients cannot lock the others out.
-            idle = [c for c in self.connections
-                    if isinstance(c, _GuardedH11) and c._waiting_since is not None
-                    and not c.transport.is_closing()]
+            idle = [c for c in open_ if c._waiting_since is not None]
             if idle:
                 min(idle, key=lambda c: c._waiting_since or 0.0).transport.close()
             else:
