@@ -24,6 +24,7 @@ from .publish.select import articles_to_show
 from .publish.write import WriteReport
 from .sources import read_sources
 from .store import Store
+from .store.protocol import EntryStore
 
 if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
     from .remote.refresh import SourceOutcome
@@ -43,6 +44,11 @@ class BuildResult:
     report: WriteReport | None
     fetched: tuple[SourceOutcome, ...] = ()
     local: UpsertStats | None = None
+
+
+def open_store(config: Config) -> EntryStore:
+    """A session of the project's store: the one place that names its implementation."""
+    return Store(config.store_path)
 
 
 def lock_for(config: Config, wait: float = 60.0) -> ProjectLock:
@@ -75,8 +81,8 @@ class Pipeline:
         self._hold: Hold = hold or (lambda: lock_for(config))
 
     @contextmanager
-    def _session(self) -> Iterator[Store]:
-        with self._hold(), Store(self.config.store_path) as store:
+    def _session(self) -> Iterator[EntryStore]:
+        with self._hold(), open_store(self.config) as store:
             yield store
 
     def refresh(
@@ -100,7 +106,7 @@ class Pipeline:
                                  settings=settings, progress=progress, on_outcome=on_outcome,
                                  reschedule=reschedule)
 
-    def _refresh(self, store: Store, sources: Sequence[SourceConfig], *, only_due: bool,
+    def _refresh(self, store: EntryStore, sources: Sequence[SourceConfig], *, only_due: bool,
                  only_url: str | None = None, settings: FetchSettings | None = None,
                  progress: Progress | None = None,
                  on_outcome: Callable[[SourceOutcome], None] | None = None,
@@ -121,7 +127,7 @@ class Pipeline:
         with self._session() as store:
             return self._sync_and_publish(store, on_read)
 
-    def _sync_and_publish(self, store: Store,
+    def _sync_and_publish(self, store: EntryStore,
                           on_read: Callable[[ArticlesResult], None] | None = None) -> Synced:
         articles, local = sync_articles(self.config, store)
         if on_read is not None:
@@ -146,7 +152,7 @@ def stored_sources(config: Config) -> list[SourceState]:
     Reading needs no lock: the store's snapshot is consistent while another
     process writes.
     """
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         return store.sources()
 
 
@@ -156,7 +162,7 @@ def source_states(config: Config, sources: Sequence[SourceConfig]) -> list[Sourc
     A title the user configured (`feeds add --title`) names the source; the
     feed's own title, stored by the last fetch, only when there is none.
     """
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         store.ensure_sources(s.url for s in sources)
         titles = {store.resolve_key(s.url): s.title for s in sources}
         return [replace(s, title=titles[s.key] or s.title)
@@ -171,7 +177,7 @@ def feed_links(config: Config, sources: Sequence[SourceConfig]) -> dict[str, str
     if not sources or not config.store_path.is_file():
         return {}
     links = {}
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         for source in sources:
             state = store.source(store.resolve_key(source.url))
             if state is not None and state.feed_link:
@@ -184,7 +190,7 @@ def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
             if o.status in ("error", "gone") and o.message]
 
 
-def sync_articles(config: Config, store: Store) -> tuple[ArticlesResult, UpsertStats]:
+def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, UpsertStats]:
     """Read the articles (re-parsing only changed files) and make the store match them."""
     cache = store.article_cache()
     with store.local_sync() as sync:

@@ -9,39 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
 
 from ..about import __version__
 from ..codec import decode_entry
 from ..config import Config
-from ..model import Entry, FeedItem, FeedSpec, Listing, RenderedFeed
+from ..model import Entry, FeedItem, FeedSpec, RenderedFeed
+from ..store.protocol import PublishedEntries
 from .index import render_index, render_opml
 from .render import render_feed
 from .select import plan_feeds, select_all
 from .write import WriteReport, write_outputs
-
-
-class PublishedEntries(Protocol):
-    """What publishing needs of a store: its published entries, and what was written last."""
-
-    def snapshot(self) -> AbstractContextManager[None]:
-        """Reads that all see the same committed state."""
-
-    def published_listings(self) -> list[Listing]:
-        """Every entry to publish, without its text, newest first."""
-
-    def entry_texts(self, ids: Iterable[str]) -> dict[str, str]:
-        """Id → the stored form of each entry of `ids`."""
-
-    def output_fingerprints(self) -> dict[str, tuple[str, str]]:
-        """Output path → (fingerprint it was rendered from, SHA-256 of its bytes)."""
-
-    def record_outputs(self, outputs: Mapping[str, tuple[str, str]]) -> None:
-        """Remember the fingerprints of exactly the files now written."""
 
 
 def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:

@@ -24,7 +24,7 @@ from ..config import Config, FetchSettings
 from ..errors import ParseError
 from ..model import Entry, FetchRequest, FetchResult, Incoming, ParsedFeed, SourceConfig, SourceState
 from ..schedule import is_due
-from ..store import Store
+from ..store.protocol import EntryStore
 from ..workers import worker_pool
 from .decide import decide
 from .domains import registrable_domain
@@ -104,7 +104,7 @@ def select_sources(
 
 def refresh(
     config: Config,
-    store: Store,
+    store: EntryStore,
     sources: Sequence[SourceConfig],
     *,
     only_due: bool = True,
@@ -221,7 +221,7 @@ class _Refresh:
     daemon, without waiting for the slowest of the others.
     """
 
-    def __init__(self, config: Config, store: Store, chosen: list[SourceState],
+    def __init__(self, config: Config, store: EntryStore, chosen: list[SourceState],
                  configs: dict[str, SourceConfig], clock: Callable[[], float],
                  on_outcome: Callable[[SourceOutcome], None] | None,
                  progress: Callable[[int, int, FetchResult], None] | None) -> None:
@@ -266,7 +266,7 @@ class _Refresh:
 
 def _record(
     config: Config,
-    store: Store,
+    store: EntryStore,
     state: SourceState,
     source: SourceConfig,
     result: FetchResult,
@@ -294,7 +294,7 @@ def _record(
                          decision.message)
 
 
-def pull_forward(store: Store, config: Config, sources: Sequence[SourceConfig],
+def pull_forward(store: EntryStore, config: Config, sources: Sequence[SourceConfig],
                  now: float | None = None) -> None:
     """Bring forward healthy sources due later than their (new) interval allows.
 

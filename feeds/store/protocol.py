@@ -1,0 +1,87 @@
+"""What the pipeline and the refresh need of a store, as a Protocol.
+
+The SQLite `Store` is one implementation; a second (PostgreSQL, shared by
+many machines) has only to provide these methods for the pipeline to use
+it unchanged. Methods a store offers beyond them (inspection for tests,
+integrity checks) are its own business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol, Self
+
+from ..model import CachedArticle, Incoming, Listing, SourceState, UpsertStats
+
+
+class LocalArticles(Protocol):
+    """A sync of the local articles in progress: each offered, then the rest dropped."""
+
+    def add(self, item: Incoming) -> None:
+        """Store one article parsed now, if it changed."""
+
+    def finish(self, *, keep: Iterable[str] | None = None,
+               cache: Mapping[str, CachedArticle] | None = None,
+               present: Iterable[str] | None = None) -> UpsertStats:
+        """Drop the articles neither offered nor kept; remember the parse cache."""
+
+
+class PublishedEntries(Protocol):
+    """What publishing needs of a store: its published entries, and what was written last."""
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads that all see the same committed state."""
+
+    def published_listings(self) -> list[Listing]:
+        """Every entry to publish, without its text, newest first."""
+
+    def entry_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → the stored form of each entry of `ids`."""
+
+    def output_fingerprints(self) -> dict[str, tuple[str, str]]:
+        """Output path → (fingerprint it was rendered from, SHA-256 of its bytes)."""
+
+    def record_outputs(self, outputs: Mapping[str, tuple[str, str]]) -> None:
+        """Remember the fingerprints of exactly the files now written."""
+
+
+class EntryStore(PublishedEntries, Protocol):
+    """A store session: opened for one step of the pipeline, closed after it."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    # --- local articles
+    def article_cache(self) -> dict[str, CachedArticle]:
+        """Shown path → what was read of each article file."""
+
+    def local_sync(self) -> AbstractContextManager[LocalArticles]:
+        """A sync of the local articles, stored as one transaction."""
+
+    # --- remote sources
+    def ensure_sources(self, urls: Iterable[str]) -> None:
+        """Know every configured source, new ones included."""
+
+    def resolve_key(self, url: str) -> str:
+        """The key of the source `url` is, or was, the address of."""
+
+    def source(self, key: str) -> SourceState | None: ...
+
+    def sources(self) -> list[SourceState]: ...
+
+    def update_source(self, key: str, changes: dict[str, Any],
+                      incoming: Sequence[Incoming] | None = None, now: datetime | None = None,
+                      *, alias: str | None = None,
+                      retention: tuple[int, int] | None = None) -> UpsertStats:
+        """Record a fetch's outcome and its entries in one transaction."""
+
+    def domain_blocks(self, now: float) -> dict[str, float]:
+        """Registrable domain → the time before which it asked not to be asked."""
+
+    def block_domain(self, domain: str, until: float) -> None: ...
+
+    def checkpoints_deferred(self) -> AbstractContextManager[None]:
+        """Many small transactions in a row, made cheap while it lasts."""
