@@ -18,11 +18,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import socket
-import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC
 
@@ -32,6 +30,7 @@ from ..config import FetchSettings
 from ..model import FetchRequest, FetchResult
 from .decoders import BodyDecoder, DecodeError, accept_encoding
 from .domains import registrable_domain
+from .failures import Failure, describe_httpx_error, seconds, size
 from .politeness import Politeness
 from .transport import OriginPools
 
@@ -49,8 +48,6 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
 
-_MIB = 1024 * 1024
-_KIB = 1024
 _DEFAULT_RETRY_AFTER = 60.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
@@ -178,24 +175,6 @@ def _make_client(
 # --- One URL ----------------------------------------------------------------
 
 
-class _Failure(Exception):
-    """A per-URL failure found while fetching; turned into a FetchResult."""
-
-    def __init__(
-        self,
-        kind: str,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        gone: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.retry_after = retry_after
-        self.gone = gone
-
-
 @dataclass
 class _Attempt:
     """Where one fetch has got to, so a failure can say what it was doing."""
@@ -233,7 +212,7 @@ class _Attempt:
             not_modified=not_modified,
         )
 
-    def failure(self, failure: _Failure) -> FetchResult:
+    def failure(self, failure: Failure) -> FetchResult:
         return replace(
             self.result(),
             error=failure.message,
@@ -252,20 +231,20 @@ async def _fetch_one(
     try:
         async with asyncio.timeout(settings.total_timeout):
             result = await _fetch_following_redirects(client, request, settings, attempt)
-    except _Failure as failure:
+    except Failure as failure:
         result = attempt.failure(failure)
     except TimeoutError:
         # asyncio's own deadline: a server dripping bytes slowly enough to
         # never trip the read timeout still cannot hold a slot forever.
         result = attempt.failure(
-            _Failure("timeout", f"timed out after {_seconds(settings.total_timeout)} s in total")
+            Failure("timeout", f"timed out after {seconds(settings.total_timeout)} s in total")
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        result = attempt.failure(_describe_httpx_error(exc, attempt, settings))
+        result = attempt.failure(describe_httpx_error(exc, attempt.url, attempt.reading_body, settings))
     except Exception as exc:
         # A bug here must not cost the other sources their fetch; log it loudly.
         log.exception("unexpected error fetching %s", request.url)
-        result = attempt.failure(_Failure("network", f"unexpected error: {exc!r}"))
+        result = attempt.failure(Failure("network", f"unexpected error: {exc!r}"))
     return replace(result, elapsed=time.monotonic() - started)
 
 
@@ -289,12 +268,12 @@ async def _fetch_following_redirects(
                 return await _conclude(response, request, settings, attempt)
             redirects += 1
             if redirects > settings.max_redirects:
-                raise _Failure("redirect", f"too many redirects ({redirects})")
+                raise Failure("redirect", f"too many redirects ({redirects})")
             target = _redirect_target(response, location)
             if redirects == 1 and response.status_code in _PERMANENT_REDIRECT_STATUSES:
                 attempt.permanent_redirect = target
             if target in visited:
-                raise _Failure("redirect", f"redirect loop back to {target}")
+                raise Failure("redirect", f"redirect loop back to {target}")
             visited.add(target)
             attempt.url = target
         finally:
@@ -315,9 +294,9 @@ def _redirect_target(response: httpx.Response, location: str) -> str:
     try:
         target = response.url.join(location.strip())
     except httpx.InvalidURL as exc:
-        raise _Failure("redirect", f"redirect to an invalid URL {location!r}: {exc}") from exc
+        raise Failure("redirect", f"redirect to an invalid URL {location!r}: {exc}") from exc
     if target.scheme not in ("http", "https"):
-        raise _Failure("redirect", f"redirect to unsupported URL {location!r}")
+        raise Failure("redirect", f"redirect to unsupported URL {location!r}")
     return str(target.copy_with(fragment=None))
 
 
@@ -348,15 +327,15 @@ async def _conclude(
         )
     reason = _reason(response)
     if status == 410:
-        raise _Failure("http", f"HTTP 410 {reason}: the feed was removed", gone=True)
+        raise Failure("http", f"HTTP 410 {reason}: the feed was removed", gone=True)
     if status in _PAUSE_STATUSES:
         wait = _retry_after_seconds(
             response.headers.get("retry-after"), now=time.time(), cap=settings.max_retry_after
         )
-        raise _Failure(
+        raise Failure(
             "http", f"HTTP {status} {reason}; asked to wait {wait:.0f} s", retry_after=wait
         )
-    raise _Failure("http", f"HTTP {status} {reason}")
+    raise Failure("http", f"HTTP {status} {reason}")
 
 
 def _reason(response: httpx.Response) -> str:
@@ -394,10 +373,10 @@ async def _read_body(
 ) -> bytes:
     """The decoded body, failing as soon as it grows past `max_bytes`."""
     limit = settings.max_bytes
-    too_big = _Failure("oversize", f"body larger than {_size(limit)}")
+    too_big = Failure("oversize", f"body larger than {size(limit)}")
     declared = _content_length(response)
     if declared is not None and declared > limit:
-        raise _Failure("oversize", f"body larger than {_size(limit)} (Content-Length {declared})")
+        raise Failure("oversize", f"body larger than {size(limit)} (Content-Length {declared})")
     try:
         decoder = BodyDecoder(response.headers.get("content-encoding", ""))
         attempt.reading_body = True
@@ -412,7 +391,7 @@ async def _read_body(
                 raise too_big
         body += decoder.flush(limit - len(body))
     except DecodeError as exc:
-        raise _Failure(exc.kind, str(exc)) from exc
+        raise Failure(exc.kind, str(exc)) from exc
     if len(body) > limit:
         raise too_big
     return bytes(body)
@@ -421,70 +400,3 @@ async def _read_body(
 def _content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length", "").strip()
     return int(value) if value.isdigit() else None
-
-
-# --- Messages ---------------------------------------------------------------
-
-
-def _describe_httpx_error(
-    exc: httpx.HTTPError | httpx.InvalidURL, attempt: _Attempt, settings: FetchSettings
-) -> _Failure:
-    """A kind and a message for users from an httpx exception and its causes."""
-    if isinstance(exc, httpx.ConnectTimeout):
-        return _Failure(
-            "timeout", f"timed out after {_seconds(settings.connect_timeout)} s connecting"
-        )
-    if isinstance(exc, httpx.ReadTimeout):
-        doing = "reading the body" if attempt.reading_body else "waiting for the response"
-        return _Failure("timeout", f"timed out after {_seconds(settings.read_timeout)} s {doing}")
-    if isinstance(exc, httpx.WriteTimeout):
-        return _Failure(
-            "timeout", f"timed out after {_seconds(settings.read_timeout)} s sending the request"
-        )
-    if isinstance(exc, httpx.PoolTimeout):
-        return _Failure("timeout", "timed out waiting for a free connection")
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return _Failure("network", f"invalid URL {attempt.url!r}: {exc}")
-    causes = list(_causes(exc))
-    for cause in causes:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return _Failure("tls", f"TLS: certificate verify failed: {cause.verify_message}")
-        if isinstance(cause, ssl.SSLError):
-            detail = (cause.reason or str(cause)).lower().replace("_", " ")
-            return _Failure("tls", f"TLS: {detail}")
-        if isinstance(cause, socket.gaierror):
-            host = httpx.URL(attempt.url).host
-            return _Failure("network", f"DNS lookup failed for {host}: {cause.strerror}")
-        if isinstance(cause, ConnectionRefusedError):
-            return _Failure("network", "connection refused")
-        if isinstance(cause, ConnectionResetError):
-            return _Failure("network", "connection reset by the server")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return _Failure("network", f"the server broke the HTTP protocol: {exc}")
-    if isinstance(exc, httpx.ConnectError):
-        return _Failure("network", f"could not connect: {exc}")
-    if isinstance(exc, httpx.ReadError):
-        return _Failure("network", f"connection lost while reading: {exc or 'closed'}")
-    return _Failure("network", f"network error: {exc or type(exc).__name__}")
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it was raised from (httpx wraps the OS error twice)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g}"
-
-
-def _size(n: int) -> str:
-    if n and n % _MIB == 0:
-        return f"{n // _MIB} MiB"
-    if n and n % _KIB == 0:
-        return f"{n // _KIB} KiB"
-    return f"{n} bytes"
