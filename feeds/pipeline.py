@@ -101,22 +101,15 @@ class Pipeline:
         With `reschedule`, healthy sources are first brought onto their
         current interval (after the configuration or source list changed).
         """
+        from .remote.refresh import pull_forward
+        from .remote.refresh import refresh as refresh_sources
+
         with self._session() as store:
-            return self._refresh(store, sources, only_due=only_due, only_url=only_url,
-                                 settings=settings, progress=progress, on_outcome=on_outcome,
-                                 reschedule=reschedule)
-
-    def _refresh(self, store: EntryStore, sources: Sequence[SourceConfig], *, only_due: bool,
-                 only_url: str | None = None, settings: FetchSettings | None = None,
-                 progress: Progress | None = None,
-                 on_outcome: Callable[[SourceOutcome], None] | None = None,
-                 reschedule: bool = False) -> list[SourceOutcome]:
-        from .remote.refresh import pull_forward, refresh
-
-        if reschedule:
-            pull_forward(store, self.config, sources)
-        return refresh(self.config, store, sources, only_due=only_due, only_url=only_url,
-                       settings=settings, progress=progress, on_outcome=on_outcome)
+            if reschedule:
+                pull_forward(store, self.config, sources)
+            return refresh_sources(self.config, store, sources, only_due=only_due,
+                                   only_url=only_url, settings=settings, progress=progress,
+                                   on_outcome=on_outcome)
 
     def sync_and_publish(self, on_read: Callable[[ArticlesResult], None] | None = None) -> Synced:
         """Make the store match the articles, then write every feed that changed.
@@ -141,8 +134,11 @@ class Pipeline:
         with self._session() as store:
             outcomes: list[SourceOutcome] = []
             if fetch and sources:
-                outcomes = self._refresh(store, sources, only_due=True, settings=settings,
-                                         progress=progress)
+                # Fetching (httpx, feedparser) is imported only when there are sources.
+                from .remote.refresh import refresh as refresh_sources
+
+                outcomes = refresh_sources(self.config, store, sources, only_due=True,
+                                           settings=settings, progress=progress)
             return outcomes, self._sync_and_publish(store)
 
 
