@@ -24,6 +24,9 @@ from .text.slug import slugify
 
 CONFIG_NAME = "feeds.toml"
 FAMILIES = ("all", "lang", "tags")
+# Every feed is written in each configured format, beside the others:
+# `lang/zh.atom`, `lang/zh.rss`, `lang/zh.json`.
+FORMATS = ("atom", "rss", "json")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,14 @@ class Config:
     retention_days: int = 90
     default_every_seconds: int = 1800
     custom: tuple[CustomFeed, ...] = ()
+    formats: tuple[str, ...] = FORMATS
+    pages: bool = True
     path: Path | None = None  # the file it came from, if any
+
+    @property
+    def templates_dir(self) -> Path:
+        """Where the project's own page templates, overriding the shipped ones, would be."""
+        return self.root / "templates"
 
     @property
     def authority(self) -> str:
@@ -127,6 +137,8 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "retention_days": ("a non-negative integer", _is_nonneg_int),
     "every": ("a duration such as \"30m\", \"2h\" or \"1d\"", _is_nonempty_str),
     "custom": ("an array of tables ([[custom]])", lambda v: isinstance(v, list)),
+    "formats": (f"a list drawn from {list(FORMATS)}", _is_str_list),
+    "pages": ("true or false", lambda v: isinstance(v, bool)),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -228,13 +240,9 @@ def config_from_mapping(
             raise ConfigError(f"{where}: 'languages' holds {unknown[0]!r}, not a known language "
                               "code (ISO 639, e.g. \"zh\", \"en\", \"zh-hant\")")
         kwargs["languages"] = tuple(dict.fromkeys(langs))
-    if "families" in data:
-        bad = [f for f in data["families"] if f not in FAMILIES]
-        if bad:
-            raise ConfigError(
-                f"{where}: 'families' must be drawn from {list(FAMILIES)}, not {bad[0]!r}"
-            )
-        kwargs["families"] = tuple(dict.fromkeys(data["families"]))
+    kwargs |= _what_to_write(data, where)
+    if "pages" in data:
+        kwargs["pages"] = data["pages"]
     if "timezone" in data:
         try:
             ZoneInfo(data["timezone"])
@@ -263,6 +271,26 @@ def config_from_mapping(
     if "custom" in data:
         kwargs["custom"] = _custom_feeds(data["custom"], where)
     return _finish(Config(**kwargs))
+
+
+def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The feed families and formats chosen in `data`, checked against the known ones."""
+    chosen: dict[str, Any] = {}
+    if "families" in data:
+        bad = [f for f in data["families"] if f not in FAMILIES]
+        if bad:
+            raise ConfigError(
+                f"{where}: 'families' must be drawn from {list(FAMILIES)}, not {bad[0]!r}"
+            )
+        chosen["families"] = tuple(dict.fromkeys(data["families"]))
+    if "formats" in data:
+        formats = tuple(dict.fromkeys(f.strip().lower() for f in data["formats"]))
+        bad = [f for f in formats if f not in FORMATS]
+        if bad or not formats:
+            raise ConfigError(f"{where}: 'formats' must name at least one of {list(FORMATS)}"
+                              + (f", not {bad[0]!r}" if bad else ""))
+        chosen["formats"] = formats
+    return chosen
 
 
 def _custom_feeds(tables: list[Any], where: str) -> tuple[CustomFeed, ...]:

@@ -216,18 +216,24 @@ class EntryFilter:
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """One feed to write: its file under the output directory and what it holds.
+    """One feed to write: where its files go under the output directory and what it holds.
 
-    `path` is relative to the output directory and uses `/` (e.g.
-    `lang/zh.atom`). `kind` is one of all, lang, tag, custom.
+    `stem` is relative to the output directory and uses `/` (e.g.
+    `lang/zh`); each format of the feed, and its page, is a file beside the
+    others (`lang/zh.atom`, `lang/zh.rss`, `lang/zh.json`, `lang/zh.html`).
+    `kind` is one of all, lang, tag, custom.
     """
 
     kind: str
     key: str
-    path: str
+    stem: str
     title: str
     filter: EntryFilter = field(default_factory=EntryFilter)
     subtitle: str | None = None
+
+    def file(self, fmt: str) -> str:
+        """The feed's file in format `fmt` (atom, rss, json, or html for its page)."""
+        return f"{self.stem}.{fmt}"
 
 
 @dataclass(frozen=True)
@@ -240,11 +246,17 @@ class FeedItem:
 
 @dataclass(frozen=True)
 class RenderedFeed:
-    """A feed's spec, its bytes and how many entries it holds."""
+    """One format of a feed: its spec, the format, its bytes and how many entries it holds."""
 
     spec: FeedSpec
+    fmt: str
     data: bytes
     entry_count: int
+
+    @property
+    def path(self) -> str:
+        """The file it is written to, relative to the output directory."""
+        return self.spec.file(self.fmt)
 
 
 # --- Remote sources -------------------------------------------------------

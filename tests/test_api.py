@@ -70,4 +70,4 @@ def test_a_program_builds_and_checks_through_the_api(project: Path) -> None:
     built = feeds.build(config, fetch=False)
     assert built.files == 1 and built.report is not None
     assert (project / "output" / "all.atom").is_file()
-    assert [f.spec.path for f in built.feeds] == [f.spec.path for f in checked.feeds]
+    assert [f.path for f in built.feeds] == [f.path for f in checked.feeds]

@@ -314,7 +314,7 @@ def _assert_feeds_of_every_article(project: Path) -> None:
     from feeds.publish.outputs import render_all
 
     config = load_config(project)
-    expected = {f.spec.path: f.data for f in render_all(read_articles(config).entries, config)}
+    expected = {f.path: f.data for f in render_all(read_articles(config).entries, config)}
     output = project / "output"
     built = {p.relative_to(output).as_posix(): p.read_bytes() for p in _atom_files(output)}
     assert built.keys() == expected.keys()

@@ -42,7 +42,7 @@ ENTRIES = [
 
 def test_a_feeds_updated_is_its_most_recently_changed_entrys() -> None:
     """RFC 4287 §4.2.15: the feed changed when its newest change did, wherever that entry sits."""
-    spec = FeedSpec("all", "all", "all.atom", "All")
+    spec = FeedSpec("all", "all", "all", "All")
     doc = render_feed(spec, [FeedItem(e, e.variants[0]) for e in ENTRIES], CONFIG)
     assert_valid_atom(doc)
     root = etree.fromstring(doc)
@@ -50,7 +50,7 @@ def test_a_feeds_updated_is_its_most_recently_changed_entrys() -> None:
 
 
 def test_entries_of_a_mixed_language_feed_each_say_their_language() -> None:
-    spec = FeedSpec("all", "all", "all.atom", "All")
+    spec = FeedSpec("all", "all", "all", "All")
     root = etree.fromstring(render_feed(spec, [FeedItem(e, e.variants[0]) for e in ENTRIES],
                                         CONFIG))
     assert root.get(XML_LANG) is None
@@ -58,7 +58,7 @@ def test_entries_of_a_mixed_language_feed_each_say_their_language() -> None:
 
 
 def test_a_language_feed_says_its_language_once() -> None:
-    spec = FeedSpec("lang", "zh", "lang/zh.atom", "中文", EntryFilter(lang="zh"))
+    spec = FeedSpec("lang", "zh", "lang/zh", "中文", EntryFilter(lang="zh"))
     zh = [e for e in ENTRIES if e.variants[0].lang == "zh"]
     root = etree.fromstring(render_feed(spec, [FeedItem(e, e.variants[0]) for e in zh], CONFIG))
     assert root.get(XML_LANG) == "zh"
@@ -73,7 +73,7 @@ def test_a_tag_feed_is_titled_with_the_shortest_spelling_of_its_tag() -> None:
         _entry(3, "en", published=_at(3), updated=_at(3), tags=("machine learning",)),
     ]
     [tag_feed] = [s for s in plan_feeds(tagged, CONFIG) if s.kind == "tag"]
-    assert tag_feed.path == "tags/machine-learning.atom"
+    assert tag_feed.file("atom") == "tags/machine-learning.atom"
     assert tag_feed.title == f"{CONFIG.title}: machine learning"
     assert tag_feed.filter.tags == {"machine-learning", "machine  learning", "machine learning"}
 
@@ -86,19 +86,19 @@ def test_a_tag_needs_min_tag_entries_entries_for_a_feed_and_the_all_feed_its_sub
         _entry(3, "en", published=_at(3), updated=_at(3), tags=("solar",)),
     ]
     specs = plan_feeds(tagged, config)
-    assert [s.path for s in specs if s.kind == "tag"] == ["tags/grid.atom"]
-    [everything] = [s for s in specs if s.path == "all.atom"]
+    assert [s.stem for s in specs if s.kind == "tag"] == ["tags/grid"]
+    [everything] = [s for s in specs if s.stem == "all"]
     assert everything.subtitle == "Every entry, newest first"
 
 
 # --- What each feed and entry says, element by element -----------------------
 
-ALL = FeedSpec("all", "all", "all.atom", "All")
+ALL = FeedSpec("all", "all", "all", "All")
 
 
 def _render(items: list[FeedItem], spec: FeedSpec = ALL, config: Config = CONFIG) -> etree._Element:
     doc = render_feed(spec, items, config)
-    assert_valid_atom(doc, feed_url(spec.path, config))
+    assert_valid_atom(doc, feed_url(spec.file("atom"), config))
     return etree.fromstring(doc)
 
 
@@ -113,7 +113,7 @@ def _links(element: etree._Element) -> list[dict[str, str]]:
 def test_a_feed_is_identified_by_its_site_and_path_and_links_to_itself_and_the_site() -> None:
     """Readers key a feed on its id and re-fetch its self link: both come from the configuration."""
     config = replace(CONFIG, base_url="https://例子.org/订阅/", id_date="2025-06-01", author="Jo Lee")
-    spec = FeedSpec("tag", "科技", "tags/科技.atom", "科技")
+    spec = FeedSpec("tag", "科技", "tags/科技", "科技")
     root = _render(_shown(ENTRIES[0]), spec, config)
     tag = quote("科技")
     assert root.findtext(f"{ATOM}id") == f"tag:xn--fsqu00a.org,2025-06-01:feed/tags/{tag}"
@@ -257,7 +257,7 @@ def test_a_translation_links_the_feed_of_its_own_language_before_a_wider_one(
 
 
 def test_an_entry_in_its_feeds_language_does_not_repeat_it() -> None:
-    spec = FeedSpec("lang", "en", "lang/en.atom", "English", EntryFilter(lang="en"))
+    spec = FeedSpec("lang", "en", "lang/en", "English", EntryFilter(lang="en"))
     assert _entry_element(TRADITIONAL, 0, spec).get(XML_LANG) is None
     assert _entry_element(TRADITIONAL, 1, spec).get(XML_LANG) == "zh-Hant"
 

@@ -31,7 +31,7 @@ def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
     esc = html.escape
     head_links = "\n".join(
         f'  <link rel="alternate" type="{ATOM_TYPE}" title="{esc(f.spec.title)}" '
-        f'href="{esc(feed_url(f.spec.path, config))}">'
+        f'href="{esc(feed_url(f.path, config))}">'
         for f in feeds
     )
     sections = []
@@ -40,7 +40,7 @@ def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
         if not rows:
             continue
         items = "\n".join(
-            f'    <li><a href="{esc(url_path(f.spec.path))}">{esc(f.spec.title)}</a> '
+            f'    <li><a href="{esc(url_path(f.path))}">{esc(f.spec.title)}</a> '
             f"<small>({f.entry_count} {'entry' if f.entry_count == 1 else 'entries'})"
             "</small></li>"
             for f in rows
@@ -81,7 +81,7 @@ def render_opml(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
             type="rss",
             text=f.spec.title,
             title=f.spec.title,
-            xmlUrl=feed_url(f.spec.path, config),
+            xmlUrl=feed_url(f.path, config),
             htmlUrl=site_uri(config.base_url),
         )
     ET.indent(opml)

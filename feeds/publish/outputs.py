@@ -29,7 +29,7 @@ def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:
     specs = plan_feeds(entries, config)
     selected = select_all(specs, entries, config.entries_per_feed)
     return [
-        RenderedFeed(spec, render_feed(spec, [_item(e, lang) for e, lang in picks], config),
+        RenderedFeed(spec, "atom", render_feed(spec, [_item(e, lang) for e, lang in picks], config),
                      len(picks))
         for spec, picks in selected.items()
         if picks
@@ -74,8 +74,8 @@ def publish(store: PublishedEntries, config: Config) -> Published:
     outputs: dict[str, tuple[str, str]] = {}
     for spec, picks in selected.items():
         fingerprint = feed_fingerprint(settings, spec, [(texts[e.id], lang) for e, lang in picks])
-        data = _still_written(config.output_dir / spec.path, written_before.get(spec.path),
-                              fingerprint)
+        path = spec.file("atom")
+        data = _still_written(config.output_dir / path, written_before.get(path), fingerprint)
         if data is None:
             items = []
             for listing, lang in picks:
@@ -83,9 +83,9 @@ def publish(store: PublishedEntries, config: Config) -> Published:
                     decoded[listing.id] = decode_entry(texts[listing.id])
                 items.append(_item(decoded[listing.id], lang))
             data = render_feed(spec, items, config)
-        feeds.append(RenderedFeed(spec, data, len(picks)))
-        outputs[spec.path] = (fingerprint, hashlib.sha256(data).hexdigest())
-    files = {f.spec.path: f.data for f in feeds}
+        feeds.append(RenderedFeed(spec, "atom", data, len(picks)))
+        outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
+    files = {f.path: f.data for f in feeds}
     files["index.html"] = render_index(feeds, config)
     files["feeds.opml"] = render_opml(feeds, config)
     report = write_outputs(config.output_dir, files)
@@ -111,7 +111,7 @@ def feed_fingerprint(settings: str, spec: FeedSpec, shown: Sequence[tuple[str, s
     language of the variant the feed shows.
     """
     digest = hashlib.sha256()
-    for part in (settings, spec.kind, spec.key, spec.path, spec.title, spec.subtitle or "",
+    for part in (settings, spec.kind, spec.key, spec.file("atom"), spec.title, spec.subtitle or "",
                  spec.filter.lang or ""):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for text, lang in shown:

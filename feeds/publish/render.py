@@ -41,7 +41,7 @@ def feed_id(spec: FeedSpec, config: Config) -> str:
     A tag: URI's specific part is ASCII (RFC 4151 §2.1), so a path such as
     `tags/科技` is percent-encoded; ASCII paths give the id they always had.
     """
-    specific = tag_specific(f"feed/{spec.path.removesuffix('.atom')}")
+    specific = tag_specific(f"feed/{spec.stem}")
     return f"tag:{config.authority},{config.id_date}:{specific}"
 
 
@@ -104,7 +104,7 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     fg.title(spec.title)
     if spec.subtitle:
         fg.subtitle(spec.subtitle)
-    fg.link(href=feed_url(spec.path, config), rel="self", type=ATOM_TYPE)
+    fg.link(href=feed_url(spec.file("atom"), config), rel="self", type=ATOM_TYPE)
     fg.link(href=site_uri(config.base_url), rel="alternate", type="text/html")
     fg.author({"name": config.author})
     fg.generator("feeds", __version__, PROJECT_URL)

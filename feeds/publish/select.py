@@ -59,7 +59,7 @@ def plan_feeds(entries: Sequence[Listed], config: Config) -> list[FeedSpec]:
     if not entries:
         return specs
     if "all" in config.families:
-        specs.append(FeedSpec("all", "all", "all.atom", config.title, subtitle=config.subtitle))
+        specs.append(FeedSpec("all", "all", "all", config.title, subtitle=config.subtitle))
     if "lang" in config.families:
         # Only configured languages get a feed: an entry in another language
         # is still in all.atom and its tags' feeds, with its own xml:lang.
@@ -68,18 +68,18 @@ def plan_feeds(entries: Sequence[Listed], config: Config) -> list[FeedSpec]:
                    if any(lang_matches(lang, other) for other in present)]
         for lang in ordered:
             specs.append(
-                FeedSpec("lang", lang, f"lang/{slugify(lang)}.atom",
+                FeedSpec("lang", lang, f"lang/{slugify(lang)}",
                          f"{config.title} ({lang})", EntryFilter(lang=lang))
             )
     if "tags" in config.families:
         for slug, tags in tag_groups(entries, config.min_tag_entries).items():
             label = min(tags, key=lambda t: (len(t), t))
             specs.append(
-                FeedSpec("tag", slug, f"tags/{slug}.atom", f"{config.title}: {label}",
+                FeedSpec("tag", slug, f"tags/{slug}", f"{config.title}: {label}",
                          EntryFilter(tags=frozenset(tags)))
             )
     for custom in config.custom:
-        spec = FeedSpec("custom", custom.name, f"custom/{custom.name}.atom", custom.title,
+        spec = FeedSpec("custom", custom.name, f"custom/{custom.name}", custom.title,
                         custom.filter)
         if any(matches(e, spec.filter) for e in entries):
             specs.append(spec)
