@@ -49,10 +49,13 @@ log = logging.getLogger("feeds")
 
 CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
-    ".json": "application/json",
+    # The only JSON written is JSON Feed.
+    ".json": "application/feed+json",
 }
 
 Health = Callable[[], dict[str, Any]]

@@ -23,7 +23,7 @@ _CONFIG = """\
 # Configuration of this feeds project. Every key is optional: uncomment a line
 # to change it. An unknown key or a wrong type stops feeds with a message.
 
-# The site's title, used in feed titles; the subtitle of all.atom.
+# The site's title, used in feed titles; the subtitle of the feed of everything.
 # title = "feeds"
 # subtitle = "Daily digest"
 
@@ -38,8 +38,14 @@ _CONFIG = """\
 # page's language.
 # languages = ["zh", "en"]
 
-# Which kinds of feeds to write: all.atom, lang/<lang>.atom, tags/<tag>.atom.
+# Which kinds of feeds to write: all, lang/<lang>, tags/<tag>.
 # families = ["all", "lang", "tags"]
+
+# The formats each feed is written in, side by side: all.atom, all.rss, all.json.
+# formats = ["atom", "rss", "json"]
+
+# Write the readable site too: a front page, a page per feed and per entry.
+# pages = true
 
 # Newest entries per feed.
 # entries_per_feed = 50

@@ -28,7 +28,7 @@ def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(autouse=True)
 def _every_written_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test, every feed left under an `output/` directory of its tmp_path passes atomcheck.
+    """After each test, every feed left under an `output/` directory of its tmp_path is valid.
 
     Tests check the feeds they look at; this catches the ones they do not
     (tag feeds, language feeds, feeds written by a subprocess or a daemon).
@@ -36,13 +36,13 @@ def _every_written_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[Non
     if "tmp_path" not in request.fixturenames:
         yield
         return
-    from atomcheck import assert_valid_atom
+    from feedcheck import assert_valid_feed
 
     root: Path = request.getfixturevalue("tmp_path")  # now, so that it is torn down after this
     yield
-    for path in sorted(root.rglob("*.atom")):
+    for path in sorted(p for suffix in ("atom", "rss", "json") for p in root.rglob(f"*.{suffix}")):
         if "output" in path.relative_to(root).parts[:-1] and ".feeds-tmp-" not in path.name:
-            assert_valid_atom(path)
+            assert_valid_feed(path)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from urllib.parse import quote, urljoin
 import pytest
 from atomcheck import assert_valid_atom, served_url
 from conftest import REPO, add_fixture, child_env
+from feedcheck import assert_valid_feed
 from filemodes import obey_file_modes, read_only_is_enforced
 
 from feeds import build
@@ -20,6 +21,11 @@ from feeds.errors import OutputError
 
 def _atom_files(output: Path) -> list[Path]:
     return sorted(output.rglob("*.atom"))
+
+
+def _feed_files(output: Path) -> list[Path]:
+    """Every feed written, in each of its formats."""
+    return sorted(p for suffix in ("atom", "rss", "json") for p in output.rglob(f"*.{suffix}"))
 
 
 def _snapshot(output: Path) -> dict[str, tuple[bytes, int]]:
@@ -158,7 +164,7 @@ def test_hostile_tags_stay_inside_output_and_merge(project: Path) -> None:
     add_fixture(project, "escape-tags.md")
     build(load_config(project), fetch=False)
     out = project / "output"
-    tag_files = sorted(p.name for p in (out / "tags").iterdir())
+    tag_files = sorted(p.name for p in (out / "tags").iterdir() if p.suffix == ".atom")
     for path in out.rglob("*"):
         assert path.resolve().is_relative_to(out.resolve())
     # One file per distinct tag: Tech and tech are one feed, tags without
@@ -168,8 +174,9 @@ def test_hostile_tags_stay_inside_output_and_merge(project: Path) -> None:
     [entry] = assert_valid_atom(out / "tags" / "tech.atom").entries
     assert [t.term for t in entry.tags].count("tech") == 1
     assert not (project / "x.atom").exists() and not (project / "etc.atom").exists()
-    for path in (out / "tags").iterdir():
-        assert_valid_atom(path)
+    # Each tag feed in every format, and nothing else.
+    assert sorted(p.name for p in (out / "tags").iterdir()) == sorted(
+        name.removesuffix(".atom") + suffix for name in tag_files for suffix in (".atom", ".json", ".rss"))
 
 
 def test_custom_feeds_and_config(project: Path) -> None:
@@ -196,20 +203,27 @@ def test_custom_feeds_and_config(project: Path) -> None:
 
 
 def test_index_and_opml_list_every_feed(shipped_project: Path) -> None:
+    """Every feed in every format is in the OPML, found by autodiscovery and linked from the index."""
     from lxml import etree
 
     build(load_config(shipped_project), fetch=False)
     out = shipped_project / "output"
-    feeds = {p.relative_to(out).as_posix() for p in _atom_files(out)}
+    feeds = {p.relative_to(out).as_posix() for p in _feed_files(out)}
     opml = etree.parse(str(out / "feeds.opml"))
-    urls = {o.get("xmlUrl") for o in opml.iter("outline")}
+    urls = {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")}
     # Links to files with non-ASCII names (tags/科技.atom) are percent-encoded URIs.
-    assert "tags/科技.atom" in feeds
+    assert {"tags/科技.atom", "tags/科技.rss", "tags/科技.json"} <= feeds
     assert urls == {served_url("http://127.0.0.1:8080/", f) for f in feeds}
+    # A folder per format, each holding that format's feeds.
+    for folder in opml.find("body"):
+        suffix = {"Atom feeds": ".atom", "RSS feeds": ".rss", "JSON Feed feeds": ".json"}[
+            folder.get("text")]
+        assert len(folder) and all(o.get("xmlUrl").endswith(suffix) for o in folder)
     page = etree.parse(str(out / "index.html"), etree.HTMLParser())
-    discovered = {a.get("href") for a in page.iter("link")
-                  if a.get("type") == "application/atom+xml"}
-    assert discovered == urls
+    types = {".atom": "application/atom+xml", ".rss": "application/rss+xml",
+             ".json": "application/feed+json"}
+    discovered = {(a.get("type"), a.get("href")) for a in page.iter("link") if a.get("rel") == "alternate"}
+    assert discovered == {(types[Path(url).suffix], url) for url in urls}
     listed = {a.get("href") for a in page.iter("a")} - {"feeds.opml"}
     assert {urljoin("http://127.0.0.1:8080/", href) for href in listed} == urls
     assert all(href.isascii() for href in urls | listed)
@@ -316,11 +330,11 @@ def _assert_feeds_of_every_article(project: Path) -> None:
     config = load_config(project)
     expected = {f.path: f.data for f in render_all(read_articles(config).entries, config)}
     output = project / "output"
-    built = {p.relative_to(output).as_posix(): p.read_bytes() for p in _atom_files(output)}
+    built = {p.relative_to(output).as_posix(): p.read_bytes() for p in _feed_files(output)}
     assert built.keys() == expected.keys()
     for name, data in built.items():
         assert data == expected[name], name
-        assert_valid_atom(output / name)
+        assert_valid_feed(output / name)
 
 
 def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all(
@@ -483,5 +497,5 @@ def test_an_internationalised_base_url_gives_ascii_self_links(project: Path) -> 
     assert [link.href for link in tag.feed.links if link.rel == "self"] == [
         site + "tags/%E7%A7%91%E6%8A%80.atom"]
     opml = etree.parse(str(out / "feeds.opml"))
-    assert {o.get("xmlUrl") for o in opml.iter("outline")} == {
-        served_url(site, p.relative_to(out).as_posix()) for p in out.rglob("*.atom")}
+    assert {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")} == {
+        served_url(site, p.relative_to(out).as_posix()) for p in _feed_files(out)}

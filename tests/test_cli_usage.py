@@ -365,4 +365,4 @@ def test_index_counts_entries_in_words_and_speaks_the_first_language(
     add_fixture(project, "bilingual.md")
     assert run_cli("build", cwd=project).returncode == 0
     page = (project / "output" / "index.html").read_text(encoding="utf-8")
-    assert re.search(r"all\.atom\">[^<]*</a> <small>\(2 entries\)", page), page
+    assert re.search(r"all\.json\">[^<]*</a> <small>\(2 entries\)", page), page

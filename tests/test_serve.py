@@ -214,3 +214,19 @@ def test_without_base_url_the_served_address_is_published(
                                         encoding="utf-8")
     configured, note = served_config(load_config(project), host, 9000)
     assert configured.base_url == "https://example.org/f/" and note is None
+
+
+def test_each_format_is_served_with_its_media_type(project: Path, run_cli: CliRunner) -> None:
+    """Clients choose a parser by media type: RSS as application/rss+xml, JSON Feed as feed+json."""
+    add_fixture(project, "only-required.md")
+    assert run_cli("build", cwd=project).returncode == 0
+    server = Serve(project)
+    try:
+        types = {name: httpx.get(server.base + name, timeout=5).headers["content-type"]
+                 for name in ("all.atom", "all.rss", "all.json", "index.html")}
+    finally:
+        server.stop()
+    assert types == {"all.atom": "application/atom+xml; charset=utf-8",
+                     "all.rss": "application/rss+xml; charset=utf-8",
+                     "all.json": "application/feed+json",
+                     "index.html": "text/html; charset=utf-8"}

@@ -14,9 +14,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from ..config import Config
-from ..model import RenderedFeed
+from ..model import FeedSpec, RenderedFeed
 from ..text.links import site_uri, url_path
+from .jsonfeed import JSON_FEED_TYPE
 from .render import ATOM_TYPE, feed_url
+from .rss import RSS_TYPE
+
+MEDIA_TYPES = {"atom": ATOM_TYPE, "rss": RSS_TYPE, "json": JSON_FEED_TYPE}
 
 _KIND_HEADINGS = (
     ("all", "Everything"),
@@ -26,25 +30,26 @@ _KIND_HEADINGS = (
 )
 
 
+FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+
+
 def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
-    """An HTML page listing every feed, with autodiscovery links in its head."""
+    """An HTML page listing every feed in each format, with autodiscovery links in its head."""
     esc = html.escape
     head_links = "\n".join(
-        f'  <link rel="alternate" type="{ATOM_TYPE}" title="{esc(f.spec.title)}" '
+        f'  <link rel="alternate" type="{MEDIA_TYPES[f.fmt]}" title="{esc(f.spec.title)}" '
         f'href="{esc(feed_url(f.path, config))}">'
         for f in feeds
     )
+    by_spec: dict[FeedSpec, list[RenderedFeed]] = {}
+    for f in feeds:
+        by_spec.setdefault(f.spec, []).append(f)
     sections = []
     for kind, heading in _KIND_HEADINGS:
-        rows = [f for f in feeds if f.spec.kind == kind]
+        rows = [formats for spec, formats in by_spec.items() if spec.kind == kind]
         if not rows:
             continue
-        items = "\n".join(
-            f'    <li><a href="{esc(url_path(f.path))}">{esc(f.spec.title)}</a> '
-            f"<small>({f.entry_count} {'entry' if f.entry_count == 1 else 'entries'})"
-            "</small></li>"
-            for f in rows
-        )
+        items = "\n".join(_index_row(formats) for formats in rows)
         sections.append(f"  <h2>{heading}</h2>\n  <ul>\n{items}\n  </ul>")
     body = "\n".join(sections) or "  <p>No feeds yet: there are no articles.</p>"
     page = f"""<!DOCTYPE html>
@@ -68,22 +73,40 @@ def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
     return page.encode("utf-8")
 
 
+def _index_row(formats: Sequence[RenderedFeed]) -> str:
+    """One feed: its title, a link per format, and how many entries it holds."""
+    esc = html.escape
+    first = formats[0]
+    links = " · ".join(f'<a href="{esc(url_path(f.path))}">{FORMAT_NAMES[f.fmt]}</a>'
+                       for f in formats)
+    count = f"{first.entry_count} {'entry' if first.entry_count == 1 else 'entries'}"
+    return f"    <li>{esc(first.spec.title)}: {links} <small>({count})</small></li>"
+
+
 def render_opml(feeds: Sequence[RenderedFeed], config: Config) -> bytes:
-    """An OPML 2.0 subscription list of every feed."""
+    """An OPML 2.0 subscription list of every feed, a folder per format.
+
+    A reader imports each folder as one; a person keeps the format their
+    reader likes best and deletes the others.
+    """
     opml = ET.Element("opml", version="2.0")
     head = ET.SubElement(opml, "head")
     ET.SubElement(head, "title").text = config.title
     body = ET.SubElement(opml, "body")
-    for f in feeds:
-        ET.SubElement(
-            body,
-            "outline",
-            type="rss",
-            text=f.spec.title,
-            title=f.spec.title,
-            xmlUrl=feed_url(f.path, config),
-            htmlUrl=site_uri(config.base_url),
-        )
+    for fmt in config.formats:
+        folder = ET.SubElement(body, "outline", text=f"{FORMAT_NAMES[fmt]} feeds")
+        for f in feeds:
+            if f.fmt != fmt:
+                continue
+            ET.SubElement(
+                folder,
+                "outline",
+                type="rss",
+                text=f.spec.title,
+                title=f.spec.title,
+                xmlUrl=feed_url(f.path, config),
+                htmlUrl=site_uri(config.base_url),
+            )
     ET.indent(opml)
     data: bytes = ET.tostring(opml, encoding="utf-8", xml_declaration=True)
     return data + b"\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,21 +19,30 @@ from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec, RenderedFeed
 from ..store.protocol import PublishedEntries
 from .index import render_index, render_opml
+from .jsonfeed import render_json
 from .render import render_feed
+from .rss import render_rss
 from .select import plan_feeds, select_all
 from .write import WriteReport, write_outputs
 
+RENDERERS: Mapping[str, Callable[[FeedSpec, Sequence[FeedItem], Config], bytes]] = {
+    "atom": render_feed,
+    "rss": render_rss,
+    "json": render_json,
+}
+
 
 def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:
-    """Every planned feed of `entries` rendered, in plan order."""
+    """Every planned feed of `entries` rendered in each configured format, in plan order."""
     specs = plan_feeds(entries, config)
     selected = select_all(specs, entries, config.entries_per_feed)
-    return [
-        RenderedFeed(spec, "atom", render_feed(spec, [_item(e, lang) for e, lang in picks], config),
-                     len(picks))
-        for spec, picks in selected.items()
-        if picks
-    ]
+    feeds: list[RenderedFeed] = []
+    for spec, picks in selected.items():
+        if picks:
+            items = [_item(e, lang) for e, lang in picks]
+            feeds.extend(RenderedFeed(spec, fmt, RENDERERS[fmt](spec, items, config), len(picks))
+                         for fmt in config.formats)
+    return feeds
 
 
 def _item(entry: Entry, lang: str) -> FeedItem:
@@ -73,18 +82,22 @@ def publish(store: PublishedEntries, config: Config) -> Published:
     feeds: list[RenderedFeed] = []
     outputs: dict[str, tuple[str, str]] = {}
     for spec, picks in selected.items():
-        fingerprint = feed_fingerprint(settings, spec, [(texts[e.id], lang) for e, lang in picks])
-        path = spec.file("atom")
-        data = _still_written(config.output_dir / path, written_before.get(path), fingerprint)
-        if data is None:
-            items = []
-            for listing, lang in picks:
-                if listing.id not in decoded:
-                    decoded[listing.id] = decode_entry(texts[listing.id])
-                items.append(_item(decoded[listing.id], lang))
-            data = render_feed(spec, items, config)
-        feeds.append(RenderedFeed(spec, "atom", data, len(picks)))
-        outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
+        items: list[FeedItem] | None = None
+        shown = [(texts[e.id], lang) for e, lang in picks]
+        for fmt in config.formats:
+            path = spec.file(fmt)
+            fingerprint = feed_fingerprint(settings, spec, fmt, shown)
+            data = _still_written(config.output_dir / path, written_before.get(path), fingerprint)
+            if data is None:
+                if items is None:
+                    items = []
+                    for listing, lang in picks:
+                        if listing.id not in decoded:
+                            decoded[listing.id] = decode_entry(texts[listing.id])
+                        items.append(_item(decoded[listing.id], lang))
+                data = RENDERERS[fmt](spec, items, config)
+            feeds.append(RenderedFeed(spec, fmt, data, len(picks)))
+            outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
     files = {f.path: f.data for f in feeds}
     files["index.html"] = render_index(feeds, config)
     files["feeds.opml"] = render_opml(feeds, config)
@@ -104,14 +117,15 @@ def render_fingerprint(config: Config) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def feed_fingerprint(settings: str, spec: FeedSpec, shown: Sequence[tuple[str, str]]) -> str:
+def feed_fingerprint(settings: str, spec: FeedSpec, fmt: str,
+                     shown: Sequence[tuple[str, str]]) -> str:
     """A digest of everything a feed's bytes depend on (pure).
 
     `shown` holds, in feed order, the stored form of each entry and the
     language of the variant the feed shows.
     """
     digest = hashlib.sha256()
-    for part in (settings, spec.kind, spec.key, spec.file("atom"), spec.title, spec.subtitle or "",
+    for part in (settings, spec.kind, spec.key, spec.file(fmt), spec.title, spec.subtitle or "",
                  spec.filter.lang or ""):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for text, lang in shown:

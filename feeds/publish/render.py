@@ -147,13 +147,7 @@ def _add_entry(
     # it differs, as `zh-Hant` does in the `zh` feed.
     if spec.filter.lang != variant.lang:
         extras.lang = variant.lang
-    for other in entry.variants:
-        href = _translation_feed(other.lang, translations)
-        if other.lang != variant.lang and href is not None:
-            extras.links.append({
-                "rel": "alternate", "type": ATOM_TYPE, "hreflang": other.lang,
-                "title": other.title, "href": href,
-            })
+    extras.links.extend(translation_links(entry, variant, translations))
     # The original link goes last: readers that keep one alternate link keep
     # either the first HTML one (feedparser) or the last one (newsboat).
     if entry.link:
@@ -168,6 +162,20 @@ def _add_entry(
             "title": entry.source.title,
             "link": entry.source.link, "updated": entry.source.updated or entry.updated,
         }
+
+
+def translation_links(entry: Entry, variant: Variant,
+                      translations: Mapping[str, str]) -> list[dict[str, str]]:
+    """`atom:link` attributes pointing at where each other variant of the entry is shown."""
+    links = []
+    for other in entry.variants:
+        href = _translation_feed(other.lang, translations)
+        if other.lang != variant.lang and href is not None:
+            links.append({
+                "rel": "alternate", "type": ATOM_TYPE, "hreflang": other.lang,
+                "title": other.title, "href": href,
+            })
+    return links
 
 
 def _translation_feed(lang: str, translations: Mapping[str, str]) -> str | None:

@@ -20,9 +20,11 @@ from pathlib import Path
 from ..errors import OutputError
 
 TMP_PREFIX = ".feeds-tmp-"
-# Feed files live at these places; anything else in output/ is the user's.
-MANAGED_DIRS = ("lang", "tags", "custom")
-MANAGED_TOP = ("all.atom", "index.html", "feeds.opml")
+# Feeds and pages live at these places; anything else in output/ is the user's.
+MANAGED_DIRS = ("lang", "tags", "custom", "entries")
+MANAGED_SUFFIXES = (".atom", ".rss", ".json", ".html")
+MANAGED_TOP = (*(f"all{suffix}" for suffix in MANAGED_SUFFIXES),
+               "index.html", "feeds.opml", "style.css")
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,9 @@ def _remove_stale(output_dir: Path, keep: set[str]) -> list[str]:
         directory = output_dir / folder
         if not directory.is_dir():
             continue
-        for path in sorted(directory.glob("*.atom")):
+        for path in sorted(directory.iterdir()):
             rel = f"{folder}/{path.name}"
-            if rel not in keep:
+            if path.suffix in MANAGED_SUFFIXES and path.is_file() and rel not in keep:
                 path.unlink()
                 removed.append(rel)
         with contextlib.suppress(OSError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from atomcheck import assert_valid_atom
+from feedcheck import assert_valid_feed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,7 +50,7 @@ bodies = st.lists(
 
 def _render_ok(entries: list[Entry]) -> None:
     for feed in render_all(entries, CONFIG):
-        assert_valid_atom(feed.data)
+        assert_valid_feed(feed.data, feed.fmt)
 
 
 # Most generated articles carry a usable title and date, so that the

@@ -1,0 +1,135 @@
+"""Rendering a feed's items as RSS 2.0 bytes (pure: same input, same bytes).
+
+For clients that read only RSS (many podcast apps and web services). The
+document says what the Atom one says, in RSS's terms: the summary is the
+`description`, the full HTML is `content:encoded`, an author without an
+e-mail address is a `dc:creator` (RSS's own `author` must be an address),
+a `tag:` id is a `guid` that is no permalink, and an aggregated item names
+its source feed. Dates are RFC 822 as RSS requires, and `lastBuildDate` is
+the newest entry's time, never the clock, so an unchanged feed keeps its
+bytes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..about import PROJECT_URL, __version__
+from ..config import Config
+from ..model import FeedItem, FeedSpec
+from ..text.links import iri_to_uri, site_uri
+from .render import feed_url, lang_feed_paths, translation_links, variant_id
+
+RSS_TYPE = "application/rss+xml"
+_RSS_DOCS = "https://www.rssboard.org/rss-specification"
+
+
+def rfc822(when: datetime) -> str:
+    """`when` as RSS writes dates (RFC 822 with RFC 1123's four-digit year), in UTC.
+
+    feedgen writes a year before 1000 with fewer digits, which no validator
+    takes; an article may be dated so (Atom has no such limit).
+    """
+    when = when.astimezone(UTC)
+    return f"{when:%a, %d %b} {when.year:04d} {when:%H:%M:%S} +0000"
+
+
+class _ChannelDates:
+    """feedgen feed extension: the channel's `lastBuildDate`, written as `rfc822` says."""
+
+    def __init__(self) -> None:
+        self.last_build: datetime | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        element = feed.find("channel/lastBuildDate")
+        if element is not None and self.last_build is not None:
+            element.text = rfc822(self.last_build)
+        return feed
+
+
+class _ItemExtras:
+    """feedgen entry extension: the item's `pubDate` and `atom:link`s (feedgen has no links)."""
+
+    def __init__(self) -> None:
+        self.published: datetime | None = None
+        self.links: list[dict[str, str]] = []
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, entry: Any) -> Any:
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        from feedgen.util import xml_elem
+
+        if self.published is not None:
+            xml_elem("pubDate", item).text = rfc822(self.published)
+        for link in self.links:
+            xml_elem("{http://www.w3.org/2005/Atom}link", item, **link)
+        return item
+
+
+def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> bytes:
+    """The RSS 2.0 document for `spec` with `items` in the given order."""
+    from feedgen.feed import FeedGenerator
+
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.title(spec.title)
+    fg.description(spec.subtitle or spec.title)
+    fg.link(href=feed_url(spec.file("rss"), config), rel="self", type=RSS_TYPE)
+    fg.link(href=site_uri(config.base_url), rel="alternate")
+    fg.generator("feeds", __version__, PROJECT_URL)
+    fg.docs(_RSS_DOCS)
+    if spec.filter.lang is not None:
+        fg.language(spec.filter.lang)
+    fg.register_extension("feeds_dates", _ChannelDates, atom=False, rss=True)
+    last_build = max(item.entry.updated for item in items)
+    fg.lastBuildDate(last_build)  # else feedgen writes the clock's time
+    fg.feeds_dates.last_build = last_build
+    translations = lang_feed_paths(config)
+    for item in items:
+        _add_item(fg, item, translations)
+    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data
+
+
+def _add_item(fg: Any, item: FeedItem, translations: Mapping[str, str]) -> None:
+    entry, variant = item.entry, item.variant
+    fe = fg.add_entry(order="append")
+    fe.register_extension("feeds_items", _ItemExtras, atom=False, rss=True)
+    extras: _ItemExtras = fe.feeds_items
+    fe.title(variant.title)
+    # RSS links are URIs: a non-ASCII path is percent-encoded (an IRI is not one).
+    link = iri_to_uri(entry.link) if entry.link else None
+    if link:
+        fe.link(href=link)
+    guid = variant_id(entry, variant)
+    fe.guid(guid, permalink=guid == link and guid.startswith(("http://", "https://")))
+    extras.published = entry.published or entry.updated
+    contacts = {p.name: p for p in entry.contacts}
+    for name in entry.authors:
+        person = contacts.get(name)
+        if person is not None and person.email:
+            fe.author({"name": name, "email": person.email})
+        else:
+            fe.dc.dc_creator(name)
+    for tag in entry.tags:
+        fe.category(term=tag)
+    # Readers take a description for HTML: the plain-text summary is escaped
+    # so that `a <b> tag` reads as written.
+    fe.description(html.escape(variant.summary or variant.title, quote=False))
+    fe.content(variant.content_html or "<p></p>", type="html")
+    extras.links.extend(translation_links(entry, variant, translations))
+    if entry.source is not None and entry.origin.startswith(("http://", "https://")):
+        fe.source(url=iri_to_uri(entry.origin), title=entry.source.title)
