@@ -76,10 +76,10 @@ def _parser() -> argparse.ArgumentParser:
         "build", parents=[common], help="fetch due sources and regenerate every feed",
         description=(
             "Fetch the remote sources that are due, read every article, and write the output "
-            "directory (all.atom, lang/*.atom, tags/*.atom, custom/*.atom, index.html, "
-            "feeds.opml). Unchanged files are left untouched; feeds with no entries are "
-            "removed. Problems with single articles or sources are listed and the rest is "
-            "still published."
+            "directory: every feed (all, lang/*, tags/*, custom/*) in each configured format "
+            "(.atom, .rss, .json), index.html and feeds.opml. Unchanged files are left "
+            "untouched; feeds with no entries are removed. Problems with single articles or "
+            "sources are listed and the rest is still published."
         ),
     )
     p.add_argument("--strict", action="store_true", help="exit with status 1 if any problem was found")

@@ -108,7 +108,8 @@ def cmd_build(args: argparse.Namespace, config: Config) -> int:
             f"read {_count(result.files, 'article')}"
             + (f" ({result.drafts} drafts skipped)" if result.drafts else "")
             + f", published {_count(result.entries, 'entry', 'entries')} in "
-            f"{_count(len(result.feeds), 'feed')}: {len(report.written)} files written, "
+            f"{_count(len({f.spec for f in result.feeds}), 'feed')}"
+            f" ({', '.join(config.formats)}): {len(report.written)} files written, "
             f"{len(report.unchanged)} unchanged, {len(report.removed)} removed; "
             f"{_count(len(result.problems), 'problem')} → {config.output_dir}"
         )
