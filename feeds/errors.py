@@ -70,6 +70,19 @@ class OutputError(FeedsError):
     """The output directory cannot be written."""
 
 
+class TemplateError(FeedsError):
+    """A page template cannot be rendered; the message starts with `path:line:`.
+
+    Reported as a problem of the build: the feeds are written, the pages
+    stay as they were until the template is fixed.
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
 class LockedError(FeedsError):
     """Another feeds process holds the project's lock."""
 

@@ -226,7 +226,8 @@ def build(
         # Articles no feed can show are not stored, yet they are published.
         entries=published.entries + articles.articles - len(set(articles.ids)),
         feeds=published.feeds,
-        problems=(*listed.problems, *articles.problems, *_fetch_problems(outcomes)),
+        problems=(*listed.problems, *articles.problems, *_fetch_problems(outcomes),
+                  *published.problems),
         report=published.report,
         fetched=tuple(outcomes),
         local=synced.local,

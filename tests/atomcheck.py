@@ -89,6 +89,24 @@ def served_url(base_url: str, relative_path: str) -> str:
     return base_url + quote(relative_path, safe="/!$&'()*+,;=:@")
 
 
+def expected_url(file: Path, self_href: str) -> str | None:
+    """Where a file below an `output/` folder is served, given the site its self link names.
+
+    The site's base is what the self link holds before the file's path below
+    `output/` (percent-encoded); a self link that does not end so names the
+    wrong file. None when the file is not below an `output/` folder.
+    """
+    parts = file.resolve().parts
+    if "output" not in parts:
+        return None
+    root = len(parts) - 1 - parts[::-1].index("output")
+    relative = "/".join(parts[root + 1:])
+    tail = served_url("", relative)
+    if self_href.endswith(tail) and self_href[: len(self_href) - len(tail)].endswith("/"):
+        return served_url(self_href[: len(self_href) - len(tail)], relative)
+    return served_url("<the site>/", relative)
+
+
 def id_problem(value: str) -> str | None:
     """Why `value` is not an id the W3C validator accepts, or None."""
     if value.startswith("tag:"):
@@ -138,16 +156,20 @@ def _self_link_problems(root: etree._Element, url: str | None, file: Path | None
         return [f"{len(selves)} rel=\"self\" links, not one"]
     [self_href] = selves
     if url is None and file is not None:
+        # The site's base is the feed's `text/html` alternate link when that
+        # is the site itself, else (the feed links its own page) what the
+        # self link holds before the file's path below `output/`.
         bases = [link.get("href", "") for link in root.findall(f"{_ATOM}link")
                  if link.get("rel", "alternate") == "alternate"
                  and link.get("type") == "text/html"]
         if len(bases) != 1:
-            return ["no single text/html alternate link to give the site's base URL"]
+            return ["no single text/html alternate link (the site or the feed's page)"]
         [base] = bases
-        if not self_href.startswith(base):
-            return [f"self link {self_href!r} is not below the site {base!r}"]
-        depth = self_href[len(base):].count("/") + 1
-        url = served_url(base, "/".join(file.resolve().parts[-depth:]))
+        if base.endswith("/") and self_href.startswith(base):
+            depth = self_href[len(base):].count("/") + 1
+            url = served_url(base, "/".join(file.resolve().parts[-depth:]))
+        else:
+            url = expected_url(file, self_href)
     if url is not None and self_href != url:
         return [f"self link {self_href!r} is not the URL the feed is served at, {url!r}"]
     if not rfc3987.match(self_href, "URI"):

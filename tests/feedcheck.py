@@ -33,7 +33,7 @@ from typing import Any
 import feedparser
 import jsonschema
 import rfc3987
-from atomcheck import _CONTROL, _RFC3339, assert_valid_atom, id_problem, served_url
+from atomcheck import _CONTROL, _RFC3339, assert_valid_atom, expected_url, id_problem
 from lxml import etree
 
 from feeds.remote.jsonfeed import parse_json_feed
@@ -57,22 +57,6 @@ def assert_valid_feed(source: bytes | str | os.PathLike[str], fmt: str | None = 
     if fmt not in checks:
         raise AssertionError(f"{source!r}: not a feed format: {fmt!r}")
     return checks[fmt](source)
-
-
-def expected_url(file: Path, self_href: str) -> str | None:
-    """Where a file below an `output/` folder is served, given the site its self link names.
-
-    The site's base is what the self link holds before the file's path below
-    `output/`; None when the file is not below an `output/` folder.
-    """
-    parts = file.resolve().parts
-    if "output" not in parts:
-        return None
-    root = len(parts) - 1 - parts[::-1].index("output")
-    relative = "/".join(parts[root + 1:])
-    tail = served_url("", relative)
-    base = self_href[: len(self_href) - len(tail)] if self_href.endswith(tail) else None
-    return served_url(base, relative) if base and base.endswith("/") else served_url("<site>/", relative)
 
 
 def assert_valid_rss(source: bytes | str | os.PathLike[str],

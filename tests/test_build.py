@@ -74,9 +74,13 @@ def test_bilingual_fixture_splits_into_language_feeds(project: Path) -> None:
     everything = assert_valid_atom(out / "all.atom")
     bilingual = [e for e in everything.entries if "bilingual" in e.id]
     assert [e.id for e in bilingual] == ["tag:127.0.0.1,2024:bilingual"]
+    # Its link is its own page; the English page and the original are linked beside it.
     links = bilingual[0].links
-    assert any(ln.get("hreflang") == "en" and ln.href.endswith("/lang/en.atom") for ln in links)
-    assert any(ln.rel == "alternate" and ln.type == "text/html" for ln in links)
+    assert any(ln.get("hreflang") == "en" and ln.href.endswith("/entries/bilingual.en.html")
+               for ln in links)
+    assert bilingual[0].link == "http://127.0.0.1:8080/entries/bilingual.zh.html"
+    assert any(ln.rel == "related" and ln.href == "https://news.example.org/grid/drone-inspection"
+               for ln in links)
     tech = assert_valid_atom(out / "tags" / "technology.atom")
     assert [e.id for e in tech.entries] == ["tag:127.0.0.1,2024:bilingual"]
     assert [t.term for t in tech.entries[0].tags] == ["technology"]
@@ -96,7 +100,10 @@ def test_seed_shaped_digest_in_a_fresh_project(project: Path) -> None:
     assert "Summary" in en.content[0].value and "港务局" not in en.content[0].value
     assert "港务局" in zh.content[0].value and "Summary" not in zh.content[0].value
     link = "https://news.example.net/transport/2025/10/night-freight-buses"
-    assert zh.link == en.link == link
+    # Each variant links its own page, and the original article beside it.
+    assert zh.link.endswith(".zh.html") and en.link.endswith(".en.html")
+    assert [ln.href for ln in zh.links if ln.rel == "related"] == [link]
+    assert [ln.href for ln in en.links if ln.rel == "related"] == [link]
     assert zh.published == en.published == "2025-10-09T21:14:07.302000+00:00"
     assert len(assert_valid_atom(out / "tags" / "technology.atom").entries) == 1
 
@@ -174,9 +181,10 @@ def test_hostile_tags_stay_inside_output_and_merge(project: Path) -> None:
     [entry] = assert_valid_atom(out / "tags" / "tech.atom").entries
     assert [t.term for t in entry.tags].count("tech") == 1
     assert not (project / "x.atom").exists() and not (project / "etc.atom").exists()
-    # Each tag feed in every format, and nothing else.
+    # Each tag feed in every format and its page, and nothing else.
     assert sorted(p.name for p in (out / "tags").iterdir()) == sorted(
-        name.removesuffix(".atom") + suffix for name in tag_files for suffix in (".atom", ".json", ".rss"))
+        name.removesuffix(".atom") + suffix for name in tag_files
+        for suffix in (".atom", ".html", ".json", ".rss"))
 
 
 def test_custom_feeds_and_config(project: Path) -> None:
@@ -224,8 +232,8 @@ def test_index_and_opml_list_every_feed(shipped_project: Path) -> None:
              ".json": "application/feed+json"}
     discovered = {(a.get("type"), a.get("href")) for a in page.iter("link") if a.get("rel") == "alternate"}
     assert discovered == {(types[Path(url).suffix], url) for url in urls}
-    listed = {a.get("href") for a in page.iter("a")} - {"feeds.opml"}
-    assert {urljoin("http://127.0.0.1:8080/", href) for href in listed} == urls
+    listed = {urljoin("http://127.0.0.1:8080/", a.get("href")) for a in page.iter("a")}
+    assert urls <= listed  # beside the pages of feeds and entries
     assert all(href.isascii() for href in urls | listed)
 
 

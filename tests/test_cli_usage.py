@@ -139,7 +139,11 @@ def test_init_makes_a_project_that_builds_and_never_overwrites(run_cli: CliRunne
     [en] = feeds["lang/en.atom"].entries
     assert zh.title.startswith("示例摘要") and "维修站" in zh.content[0].value
     assert en.title.startswith("Sample digest") and "bicycle" in en.content[0].value
-    assert zh.link == en.link == "https://news.example.org/bike-repair"
+    # Each variant links its page; the original article is linked beside it.
+    assert re.fullmatch(r"http://127\.0\.0\.1:8080/entries/[\d-]+-sample-digest\.zh\.html", zh.link)
+    assert en.link == zh.link.replace(".zh.html", ".en.html")
+    assert [ln.href for ln in zh.links if ln.rel == "related"] == [
+        "https://news.example.org/bike-repair"]
     assert zh.author == "desk" and {t.term for t in zh.tags} == {"示例", "community"}
 
     (site / CONFIG_NAME).write_text('title = "Mine"\n', encoding="utf-8")
@@ -355,7 +359,9 @@ def test_an_unexpected_os_error_is_one_line_and_debug_shows_it(run_cli: CliRunne
 def test_index_counts_entries_in_words_and_speaks_the_first_language(
     run_cli: CliRunner, project: Path
 ) -> None:
-    (project / CONFIG_NAME).write_text('languages = ["en", "zh"]\n', encoding="utf-8")
+    # The plain list of feeds written without pages (the front page has its own tests).
+    (project / CONFIG_NAME).write_text('languages = ["en", "zh"]\npages = false\n',
+                                       encoding="utf-8")
     add_fixture(project, "only-required.md")
     assert run_cli("build", cwd=project).returncode == 0
     assert_valid_output(project / "output")

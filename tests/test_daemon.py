@@ -18,6 +18,7 @@ import httpx
 import pytest
 from atomcheck import assert_valid_atom
 from conftest import REPO, CliRunner, add_fixture, child_env, write_links
+from feedcheck import assert_valid_feed
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -110,8 +111,13 @@ def _newsboat_items(opml_url: str, work: Path) -> dict[str, tuple[str, str]]:
     run = [shutil.which("newsboat") or "newsboat", "-u", str(urls), "-c", str(cache),
            "-C", str(conf)]
     subprocess.run([*run, "-i", str(opml)], env=env, check=True, capture_output=True, timeout=60)
-    subscribed = [ln for ln in urls.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    assert len(subscribed) == len(set(subscribed)) >= 4
+    # Each line is a URL and the OPML folder it came from, as a tag. This
+    # newsboat reads Atom and RSS; JSON Feed is left to readers that take it.
+    lines = [ln.split() for ln in urls.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    assert {" ".join(line[1:]) for line in lines} == {'"Atom feeds"', '"RSS feeds"', '"JSON Feed feeds"'}
+    subscribed = [line[0] for line in lines if not line[0].endswith(".json")]
+    urls.write_text("\n".join(subscribed) + "\n", encoding="utf-8")
+    assert len(subscribed) == len(set(subscribed)) >= 8
     subprocess.run([*run, "-x", "reload"], env=env, check=True, capture_output=True, timeout=120)
     db = sqlite3.connect(cache)
     feeds = {row[0] for row in db.execute("SELECT rssurl FROM rss_feed")}
@@ -167,14 +173,23 @@ def test_daemon_polls_watches_serves_and_stops_cleanly(
         if shutil.which("newsboat"):
             items = _newsboat_items(daemon.base + "feeds.opml", tmp_path / "newsboat")
             expected: dict[str, str] = {}
-            for path in (root / "output").rglob("*.atom"):
-                served = assert_valid_atom(daemon.get(path.relative_to(root / "output")
-                                                      .as_posix()).content)
+            for path in sorted((root / "output").rglob("*.atom")) + sorted(
+                    (root / "output").rglob("*.rss")):
+                served = assert_valid_feed(daemon.get(path.relative_to(root / "output")
+                                                      .as_posix()).content, path.suffix[1:])
                 expected |= {e.id: e.title for e in served.entries}
             assert {guid: title for guid, (title, _) in items.items()} == expected
-            # It opens the original article, not a translation's feed.
-            assert all(not url.endswith(".atom") for guid, (_, url) in items.items()
-                       if "remote/" in guid)
+            # It opens an article's own page, and a remote entry's original
+            # article, never a translation's page or feed.
+            pages = {guid: url for guid, (_, url) in items.items() if "remote/" not in guid}
+            assert pages and all(url.startswith(daemon.base + "entries/") for url in pages.values())
+            assert all(url.startswith("http://example.com/rss/")
+                       for guid, (_, url) in items.items() if "remote/" in guid)
+            for guid, url in pages.items():
+                lang = "en" if guid.endswith("/en") else None
+                page = daemon.get(url.removeprefix(daemon.base))
+                assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+                assert lang is None or f'<html lang="{lang}"' in page.text
         # A second instance refuses with a clear message.
         second = subprocess.run(
             [sys.executable, "-m", "feeds", "run", "--root", str(root), "--port",

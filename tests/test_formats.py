@@ -19,6 +19,7 @@ from feeds.publish.outputs import RENDERERS
 from feeds.publish.rss import render_rss, rfc822
 
 CONFIG = load_config(Path(__file__).parent)
+NO_PAGES = replace(CONFIG, pages=False)
 DC = "{http://purl.org/dc/elements/1.1/}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -63,7 +64,7 @@ def test_rss_channel_says_where_it_is_its_language_and_its_newest_change() -> No
 
 
 def test_rss_item_carries_what_the_atom_entry_does() -> None:
-    data = render_rss(ALL, _items(BILINGUAL, AGGREGATED), CONFIG)
+    data = render_rss(ALL, _items(BILINGUAL, AGGREGATED), NO_PAGES)
     assert_valid_rss(data)
     digest, remote = etree.fromstring(data).find("channel").findall("item")
     assert digest.findtext("title") == "人工智能音乐"
@@ -108,11 +109,11 @@ def test_rss_dates_have_four_digit_years_and_the_right_weekday() -> None:
 
 
 def test_json_feed_carries_the_feed_and_its_items() -> None:
-    document = assert_valid_json_feed(render_json(ZH, _items(BILINGUAL, lang="zh"), CONFIG))
+    document = assert_valid_json_feed(render_json(ZH, _items(BILINGUAL, lang="zh"), NO_PAGES))
     assert document["version"] == "https://jsonfeed.org/version/1.1"
     assert (document["title"], document["language"]) == ("中文", "zh")
     assert document["feed_url"] == "http://127.0.0.1:8080/lang/zh.json"
-    assert document["home_page_url"] == "http://127.0.0.1:8080/"
+    assert document["home_page_url"] == "http://127.0.0.1:8080/"  # no pages: the site
     assert document["authors"] == [{"name": CONFIG.author}]
     [item] = document["items"]
     assert item["id"] == "tag:example.org,2024:digest"
@@ -197,3 +198,55 @@ def test_unknown_formats_are_a_clear_error(tmp_path: Path, value: str, message: 
 def test_formats_are_read_without_regard_to_case_and_once_each(tmp_path: Path) -> None:
     (tmp_path / "feeds.toml").write_text('formats = ["JSON", "atom", "json"]\n', encoding="utf-8")
     assert load_config(tmp_path).formats == ("json", "atom")
+
+
+# --- With pages: entries link their own page, the original stays one click away ---------------
+
+PAGE_ZH = "http://127.0.0.1:8080/entries/digest--0619d363507accbd383a149b.zh.html"
+PAGE_EN = "http://127.0.0.1:8080/entries/digest--0619d363507accbd383a149b.en.html"
+
+
+def test_with_pages_a_local_entry_links_its_page_and_the_original_as_related() -> None:
+    atom = etree.fromstring(RENDERERS["atom"](ALL, _items(BILINGUAL), CONFIG))
+    links = [(link.get("rel"), link.get("hreflang"), link.get("href"))
+             for link in atom.find(f"{ATOM}entry").findall(f"{ATOM}link")]
+    # The translation's page, the original, and last the entry's own page:
+    # readers that keep one alternate link (feedparser, newsboat) keep the last.
+    assert links == [("alternate", "en", PAGE_EN),
+                     ("related", None, "https://news.example/文章/1"),  # Atom takes IRIs
+                     ("alternate", None, PAGE_ZH)]
+    assert feedparser.parse(RENDERERS["atom"](ALL, _items(BILINGUAL), CONFIG)).entries[0].link == PAGE_ZH
+    item = etree.fromstring(RENDERERS["rss"](ALL, _items(BILINGUAL), CONFIG)).find("channel/item")
+    assert item.findtext("link") == PAGE_ZH
+    assert [(link.get("rel"), link.get("hreflang"), link.get("href"))
+            for link in item.findall(f"{ATOM}link")] == [
+        ("alternate", "en", PAGE_EN), ("related", None, "https://news.example/%E6%96%87%E7%AB%A0/1")]
+    [entry] = json.loads(RENDERERS["json"](ALL, _items(BILINGUAL), CONFIG))["items"]
+    assert (entry["url"], entry["external_url"]) == (
+        PAGE_ZH, "https://news.example/%E6%96%87%E7%AB%A0/1")
+
+
+def test_with_pages_a_remote_entry_keeps_the_original_as_its_link() -> None:
+    atom = feedparser.parse(RENDERERS["atom"](ALL, _items(AGGREGATED), CONFIG))
+    assert atom.entries[0].link == "https://blog.example/post/7"
+    assert [link.rel for link in atom.entries[0].links] == ["alternate"]
+    [entry] = json.loads(RENDERERS["json"](ALL, _items(AGGREGATED), CONFIG))["items"]
+    assert entry["url"] == "https://blog.example/post/7" and "external_url" not in entry
+
+
+def test_with_pages_each_feed_links_its_html_twin() -> None:
+    for fmt in ("atom", "rss", "json"):
+        parsed = assert_valid_feed(RENDERERS[fmt](ZH, _items(BILINGUAL), CONFIG), fmt)
+        home = parsed["home_page_url"] if fmt == "json" else parsed.feed.link
+        assert home == "http://127.0.0.1:8080/lang/zh.html", fmt
+
+
+def test_without_pages_translations_link_the_language_feed_of_the_same_format() -> None:
+    rss = etree.fromstring(render_rss(ALL, _items(BILINGUAL), NO_PAGES))
+    [translation] = [link for link in rss.iter(f"{ATOM}link") if link.get("hreflang")]
+    assert (translation.get("href"), translation.get("type")) == (
+        "http://127.0.0.1:8080/lang/en.rss", "application/rss+xml")
+    atom = etree.fromstring(RENDERERS["atom"](ALL, _items(BILINGUAL), NO_PAGES))
+    [translation] = [link for link in atom.iter(f"{ATOM}link") if link.get("hreflang")]
+    assert (translation.get("href"), translation.get("type")) == (
+        "http://127.0.0.1:8080/lang/en.atom", "application/atom+xml")

@@ -17,7 +17,8 @@ from ..config import Config
 from ..model import FeedSpec, RenderedFeed
 from ..text.links import site_uri, url_path
 from .jsonfeed import JSON_FEED_TYPE
-from .render import ATOM_TYPE, feed_url
+from .paths import feed_url
+from .render import ATOM_TYPE
 from .rss import RSS_TYPE
 
 MEDIA_TYPES = {"atom": ATOM_TYPE, "rss": RSS_TYPE, "json": JSON_FEED_TYPE}

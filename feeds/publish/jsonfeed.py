@@ -17,8 +17,10 @@ from typing import Any
 
 from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec
-from ..text.links import iri_to_uri, site_uri
-from .render import feed_url, variant_id
+from ..text.links import iri_to_uri
+from .entrylinks import Linking
+from .paths import feed_url
+from .render import variant_id
 
 JSON_FEED_TYPE = "application/feed+json"
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -26,10 +28,11 @@ VERSION = "https://jsonfeed.org/version/1.1"
 
 def render_json(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> bytes:
     """The JSON Feed 1.1 document for `spec` with `items` in the given order."""
+    linking = Linking.of(config, "json")
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": spec.title,
-        "home_page_url": site_uri(config.base_url),
+        "home_page_url": linking.feed_home(spec),
         "feed_url": feed_url(spec.file("json"), config),
     }
     if spec.subtitle:
@@ -37,7 +40,7 @@ def render_json(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     if spec.filter.lang is not None:
         feed["language"] = spec.filter.lang
     feed["authors"] = [{"name": config.author}]
-    feed["items"] = [_item(item) for item in items]
+    feed["items"] = [_item(item, linking) for item in items]
     text = json.dumps(feed, ensure_ascii=False, indent=2)
     # U+2028 and U+2029 are valid JSON but end a line in JavaScript: escaped,
     # the document can also be embedded in a script.
@@ -45,11 +48,16 @@ def render_json(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     return (text + "\n").encode("utf-8")
 
 
-def _item(item: FeedItem) -> dict[str, Any]:
+def _item(item: FeedItem, linking: Linking) -> dict[str, Any]:
     entry, variant = item.entry, item.variant
     out: dict[str, Any] = {"id": variant_id(entry, variant)}
-    if entry.link:  # JSON Feed URLs are URIs: a non-ASCII path is percent-encoded
-        out["url"] = iri_to_uri(entry.link)
+    # JSON Feed URLs are URIs: a non-ASCII path is percent-encoded.
+    link = linking.link(entry, variant)
+    if link:
+        out["url"] = iri_to_uri(link)
+    original = linking.original(entry, variant)
+    if original:
+        out["external_url"] = iri_to_uri(original)
     out["title"] = variant.title
     out["content_html"] = variant.content_html or "<p></p>"
     if variant.summary:

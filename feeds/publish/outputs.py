@@ -16,10 +16,12 @@ from pathlib import Path
 from ..about import __version__
 from ..codec import decode_entry
 from ..config import Config
-from ..model import Entry, FeedItem, FeedSpec, RenderedFeed
+from ..errors import TemplateError
+from ..model import Entry, FeedItem, FeedSpec, Listing, Problem, RenderedFeed
 from ..store.protocol import PublishedEntries
 from .index import render_index, render_opml
 from .jsonfeed import render_json
+from .pages import SitePlan, render_page
 from .render import render_feed
 from .rss import render_rss
 from .select import plan_feeds, select_all
@@ -53,34 +55,61 @@ def _item(entry: Entry, lang: str) -> FeedItem:
 
 @dataclass(frozen=True)
 class Published:
-    """What publishing wrote: the feeds, the files, how many entries were published."""
+    """What publishing wrote: the feeds, the files, how many entries, and what went wrong."""
 
     feeds: tuple[RenderedFeed, ...]
     report: WriteReport
     entries: int
+    problems: tuple[Problem, ...] = ()
+
+
+# Output path → (fingerprint of what it was rendered from, SHA-256 of its bytes).
+Outputs = dict[str, tuple[str, str]]
 
 
 def publish(store: PublishedEntries, config: Config) -> Published:
-    """Write every feed of the store's published entries, with the index and OPML.
+    """Write every feed of the store's published entries, the pages, the index and OPML.
 
-    Feeds are planned from the store's listings, without loading any text.
-    A feed's fingerprint covers the configuration, the feed and the stored
-    form of each entry it shows; a feed whose fingerprint and file are as
-    they were last written is not rendered again (its bytes are read back),
-    so a rebuild renders only the feeds that something changed.
+    Feeds and pages are planned from the store's listings, without loading
+    any text. A feed's fingerprint covers the configuration, the feed and
+    the stored form of each entry it shows; a feed whose fingerprint and
+    file are as they were last written is not rendered again (its bytes are
+    read back). A page's fingerprint covers the same from the entries'
+    versions, and a page whose fingerprint is unchanged and whose file is
+    there is left alone. So a rebuild renders only what something changed.
+    A page template that fails is reported, and the pages stay as they were.
     """
+    settings = render_fingerprint(config)
+    decoded: dict[str, Entry] = {}
+    outputs: Outputs = {}
     with store.snapshot():
         listings = store.published_listings()
         specs = plan_feeds(listings, config)
         selected = {spec: picks for spec, picks in
                     select_all(specs, listings, config.entries_per_feed).items() if picks}
-        texts = store.entry_texts(listing.id for picks in selected.values()
-                                  for listing, _ in picks)
         written_before = store.output_fingerprints()
-    settings = render_fingerprint(config)
-    decoded: dict[str, Entry] = {}
+        feeds = _feeds(store, config, settings, selected, written_before, decoded, outputs)
+        files = {f.path: f.data for f in feeds}
+        keep: set[str] = set()
+        problems: list[Problem] = []
+        if config.pages:
+            plan = SitePlan(config, settings, listings, selected, store.entry_versions())
+            problem = _pages(store, plan, written_before, decoded, outputs, files, keep)
+            problems += [problem] if problem else []
+    if "index.html" not in files and "index.html" not in keep:
+        files["index.html"] = render_index(feeds, config)
+    files["feeds.opml"] = render_opml(feeds, config)
+    report = write_outputs(config.output_dir, files, keep)
+    store.record_outputs(outputs)
+    return Published(tuple(feeds), report, len(listings), tuple(problems))
+
+
+def _feeds(store: PublishedEntries, config: Config, settings: str,
+           selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]],
+           written_before: Outputs, decoded: dict[str, Entry], outputs: Outputs) -> list[RenderedFeed]:
+    """Every planned feed in every format: read back when unchanged, else rendered."""
+    texts = store.entry_texts(listing.id for picks in selected.values() for listing, _ in picks)
     feeds: list[RenderedFeed] = []
-    outputs: dict[str, tuple[str, str]] = {}
     for spec, picks in selected.items():
         items: list[FeedItem] | None = None
         shown = [(texts[e.id], lang) for e, lang in picks]
@@ -98,12 +127,40 @@ def publish(store: PublishedEntries, config: Config) -> Published:
                 data = RENDERERS[fmt](spec, items, config)
             feeds.append(RenderedFeed(spec, fmt, data, len(picks)))
             outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
-    files = {f.path: f.data for f in feeds}
-    files["index.html"] = render_index(feeds, config)
-    files["feeds.opml"] = render_opml(feeds, config)
-    report = write_outputs(config.output_dir, files)
-    store.record_outputs(outputs)
-    return Published(tuple(feeds), report, len(listings))
+    return feeds
+
+
+def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,
+           decoded: dict[str, Entry], outputs: Outputs, files: dict[str, bytes],
+           keep: set[str]) -> Problem | None:
+    """Render the pages whose fingerprint changed; the others are kept as written.
+
+    A template that fails to render (a project's own, most likely) leaves
+    every page as it was, and is reported as the problem returned.
+    """
+    output = plan.config.output_dir
+    pending = []
+    for page in plan.pages:
+        before = written_before.get(page.path)
+        if before is not None and before[0] == page.fingerprint and (output / page.path).is_file():
+            keep.add(page.path)
+            outputs[page.path] = before
+        else:
+            pending.append(page)
+    needed = {entry_id for page in pending for entry_id in page.needs} - decoded.keys()
+    decoded.update((entry_id, decode_entry(text))
+                   for entry_id, text in store.entry_texts(needed).items())
+    rendered: dict[str, tuple[str, bytes]] = {}
+    try:
+        for page in pending:
+            rendered[page.path] = (page.fingerprint, render_page(page, decoded, plan.config))
+    except TemplateError as exc:
+        keep.update(page.path for page in pending if (output / page.path).is_file())
+        return Problem(exc.where, exc.reason)
+    for path, (fingerprint, data) in rendered.items():
+        files[path] = data
+        outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
+    return None
 
 
 def render_fingerprint(config: Config) -> str:

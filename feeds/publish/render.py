@@ -7,16 +7,16 @@ does not emit itself: per-entry `xml:lang`, links with `rel`/`type`/`hreflang`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ..about import PROJECT_URL, __version__
 from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec, Variant
-from ..text.links import site_uri, tag_specific, url_path, valid_id
-from ..text.slug import slugify
-from .select import lang_matches
+from ..text.links import tag_specific, valid_id
+from .entrylinks import Linking
+from .paths import feed_url
 
 ATOM_TYPE = "application/atom+xml"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -43,22 +43,6 @@ def feed_id(spec: FeedSpec, config: Config) -> str:
     """
     specific = tag_specific(f"feed/{spec.stem}")
     return f"tag:{config.authority},{config.id_date}:{specific}"
-
-
-def feed_url(path: str, config: Config) -> str:
-    """The URL a written file is served at: its path percent-encoded below the base URL.
-
-    A self link must equal the URL a client fetched (RFC 4287 §4.2.7.2), and
-    that URL is ASCII (RFC 3986); the server decodes it back to the file.
-    """
-    return site_uri(config.base_url) + url_path(path)
-
-
-def lang_feed_paths(config: Config) -> Mapping[str, str]:
-    """Language → URL of its feed, for `hreflang` links to translations."""
-    if "lang" not in config.families:
-        return {}
-    return {lang: feed_url(f"lang/{slugify(lang)}.atom", config) for lang in config.languages}
 
 
 class _EntryExtras:
@@ -105,22 +89,20 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     if spec.subtitle:
         fg.subtitle(spec.subtitle)
     fg.link(href=feed_url(spec.file("atom"), config), rel="self", type=ATOM_TYPE)
-    fg.link(href=site_uri(config.base_url), rel="alternate", type="text/html")
+    linking = Linking.of(config, "atom")
+    fg.link(href=linking.feed_home(spec), rel="alternate", type="text/html")
     fg.author({"name": config.author})
     fg.generator("feeds", __version__, PROJECT_URL)
     if spec.filter.lang is not None:
         fg.language(spec.filter.lang)
     fg.updated(max(item.entry.updated for item in items))
-    translations = lang_feed_paths(config)
     for item in items:
-        _add_entry(fg, item, spec, translations)
+        _add_entry(fg, item, spec, linking)
     data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return data
 
 
-def _add_entry(
-    fg: Any, item: FeedItem, spec: FeedSpec, translations: Mapping[str, str]
-) -> None:
+def _add_entry(fg: Any, item: FeedItem, spec: FeedSpec, linking: Linking) -> None:
     entry, variant = item.entry, item.variant
     fe = fg.add_entry(order="append")
     fe.register_extension("feeds_extras", _EntryExtras, atom=True, rss=False)
@@ -147,11 +129,17 @@ def _add_entry(
     # it differs, as `zh-Hant` does in the `zh` feed.
     if spec.filter.lang != variant.lang:
         extras.lang = variant.lang
-    extras.links.extend(translation_links(entry, variant, translations))
-    # The original link goes last: readers that keep one alternate link keep
-    # either the first HTML one (feedparser) or the last one (newsboat).
-    if entry.link:
-        extras.links.append({"rel": "alternate", "type": "text/html", "href": entry.link})
+    extras.links.extend(
+        {"rel": "alternate", "type": t.type, "hreflang": t.lang, "title": t.title, "href": t.href}
+        for t in linking.translations(entry, variant))
+    original = linking.original(entry, variant)
+    if original:
+        extras.links.append({"rel": "related", "type": "text/html", "href": original})
+    # The entry's own link goes last: readers that keep one alternate link
+    # (feedparser, newsboat) keep the last one.
+    link = linking.link(entry, variant)
+    if link:
+        extras.links.append({"rel": "alternate", "type": "text/html", "href": link})
     if entry.source is not None:
         # A remote feed's own id may be no URI at all (a malformed urn:uuid:);
         # the source's URL then stands for it. RFC 4287 §4.2.11 wants an
@@ -162,32 +150,3 @@ def _add_entry(
             "title": entry.source.title,
             "link": entry.source.link, "updated": entry.source.updated or entry.updated,
         }
-
-
-def translation_links(entry: Entry, variant: Variant,
-                      translations: Mapping[str, str]) -> list[dict[str, str]]:
-    """`atom:link` attributes pointing at where each other variant of the entry is shown."""
-    links = []
-    for other in entry.variants:
-        href = _translation_feed(other.lang, translations)
-        if other.lang != variant.lang and href is not None:
-            links.append({
-                "rel": "alternate", "type": ATOM_TYPE, "hreflang": other.lang,
-                "title": other.title, "href": href,
-            })
-    return links
-
-
-def _translation_feed(lang: str, translations: Mapping[str, str]) -> str | None:
-    """The URL of the language feed that shows a variant in `lang`, if one is written.
-
-    The feed of exactly that language comes first, compared as language tags
-    are, without regard to case (RFC 5646 §2.1.1): a `zh-Hant` variant has
-    the `zh-hant` feed even where the wider `zh` feed is configured before it.
-    """
-    exact = next((url for feed_lang, url in translations.items() if feed_lang.lower() == lang.lower()),
-                 None)
-    if exact is not None:
-        return exact
-    return next((url for feed_lang, url in translations.items() if lang_matches(feed_lang, lang)),
-                None)

@@ -13,15 +13,17 @@ bytes.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ..about import PROJECT_URL, __version__
 from ..config import Config
 from ..model import FeedItem, FeedSpec
-from ..text.links import iri_to_uri, site_uri
-from .render import feed_url, lang_feed_paths, translation_links, variant_id
+from ..text.links import iri_to_uri
+from .entrylinks import Linking
+from .paths import feed_url
+from .render import variant_id
 
 RSS_TYPE = "application/rss+xml"
 _RSS_DOCS = "https://www.rssboard.org/rss-specification"
@@ -88,7 +90,8 @@ def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> byt
     fg.title(spec.title)
     fg.description(spec.subtitle or spec.title)
     fg.link(href=feed_url(spec.file("rss"), config), rel="self", type=RSS_TYPE)
-    fg.link(href=site_uri(config.base_url), rel="alternate")
+    linking = Linking.of(config, "rss")
+    fg.link(href=linking.feed_home(spec), rel="alternate")
     fg.generator("feeds", __version__, PROJECT_URL)
     fg.docs(_RSS_DOCS)
     if spec.filter.lang is not None:
@@ -97,21 +100,21 @@ def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> byt
     last_build = max(item.entry.updated for item in items)
     fg.lastBuildDate(last_build)  # else feedgen writes the clock's time
     fg.feeds_dates.last_build = last_build
-    translations = lang_feed_paths(config)
     for item in items:
-        _add_item(fg, item, translations)
+        _add_item(fg, item, linking)
     data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return data
 
 
-def _add_item(fg: Any, item: FeedItem, translations: Mapping[str, str]) -> None:
+def _add_item(fg: Any, item: FeedItem, linking: Linking) -> None:
     entry, variant = item.entry, item.variant
     fe = fg.add_entry(order="append")
     fe.register_extension("feeds_items", _ItemExtras, atom=False, rss=True)
     extras: _ItemExtras = fe.feeds_items
     fe.title(variant.title)
     # RSS links are URIs: a non-ASCII path is percent-encoded (an IRI is not one).
-    link = iri_to_uri(entry.link) if entry.link else None
+    link = linking.link(entry, variant)
+    link = iri_to_uri(link) if link else None
     if link:
         fe.link(href=link)
     guid = variant_id(entry, variant)
@@ -130,6 +133,11 @@ def _add_item(fg: Any, item: FeedItem, translations: Mapping[str, str]) -> None:
     # so that `a <b> tag` reads as written.
     fe.description(html.escape(variant.summary or variant.title, quote=False))
     fe.content(variant.content_html or "<p></p>", type="html")
-    extras.links.extend(translation_links(entry, variant, translations))
+    extras.links.extend(
+        {"rel": "alternate", "type": t.type, "hreflang": t.lang, "title": t.title, "href": t.href}
+        for t in linking.translations(entry, variant))
+    original = linking.original(entry, variant)
+    if original:
+        extras.links.append({"rel": "related", "type": "text/html", "href": iri_to_uri(original)})
     if entry.source is not None and entry.origin.startswith(("http://", "https://")):
         fe.source(url=iri_to_uri(entry.origin), title=entry.source.title)

@@ -13,7 +13,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +36,12 @@ class WriteReport:
     removed: tuple[str, ...]
 
 
-def write_outputs(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
-    """Make `output_dir` hold exactly `files` among the managed paths.
+def write_outputs(output_dir: Path, files: Mapping[str, bytes],
+                  keep: Set[str] = frozenset()) -> WriteReport:
+    """Make `output_dir` hold exactly `files` among the managed paths, beside those `keep` names.
+
+    The files `keep` names are left as they are (counted unchanged): pages a
+    rebuild knows to be current without reading them.
 
     Every changed file is first written in full to a temporary name, and only
     then are they all renamed into place: a full disk or an unwritable folder
@@ -61,13 +65,14 @@ def write_outputs(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
         for rel, tmp in staged:
             os.replace(tmp, output_dir / rel)
             written.append(rel)
-        removed = _remove_stale(output_dir, set(files))
+        removed = _remove_stale(output_dir, set(files) | keep)
     except OSError as exc:
         raise OutputError(_describe(exc, output_dir)) from exc
     finally:
         for _, tmp in staged[len(written):]:  # staged but never renamed
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+    unchanged += sorted(keep - set(files))
     return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
 
 

@@ -559,7 +559,9 @@ def test_full_or_read_only_disk_is_a_clear_error_and_keeps_old_feeds(
     corpus = Corpus(project / "sources" / "articles", words=40)
     corpus.revise(random.Random(SEED), 40, 1.0, 0)
     settings = project / "feeds.toml"
-    settings.write_text('entries_per_feed = 1000\ntitle = "Before"\n', encoding="utf-8")
+    # Feeds only: the sizes below are those of the feeds.
+    settings.write_text('entries_per_feed = 1000\ntitle = "Before"\npages = false\n',
+                        encoding="utf-8")
     build(load_config(project), fetch=False)
     output, broken = project / "output", project / fault.folder
     old = _snapshot(output)
@@ -567,7 +569,7 @@ def test_full_or_read_only_disk_is_a_clear_error_and_keeps_old_feeds(
         corpus.revise(random.Random(SEED), 40, 1.0, 1)  # so the store must change
     else:
         # A new title changes every feed and nothing in the store.
-        settings.write_text('entries_per_feed = 1000\ntitle = "After the fault"\n',
+        settings.write_text('entries_per_feed = 1000\ntitle = "After the fault"\npages = false\n',
                             encoding="utf-8")
     reference = tmp_path_factory.mktemp("reference")
     shutil.copytree(project, reference, dirs_exist_ok=True)

@@ -1,0 +1,183 @@
+"""The site's pages as a plan: each page's path, what it depends on, and how to render it.
+
+A page is rendered only when its fingerprint changed since it was last
+written, and its fingerprint is worked out from the store's listings and
+entry versions without loading any text: a rebuild after one edited
+article renders that article's pages and the listings that show it
+(its feeds' pages and the front page), nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..config import Config, shown_path
+from ..errors import TemplateError
+from ..model import Entry, FeedItem, FeedSpec, Listing
+from .paths import FRONT_PAGE, STYLESHEET, entry_page_path, page_path
+from .select import select_all
+
+# Entries the front page shows, newest first.
+FRONT_ENTRIES = 20
+_SITE_SPEC = FeedSpec("all", "all", "all", "")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to write: where, a digest of all it shows, and the entries it needs."""
+
+    path: str
+    fingerprint: str
+    needs: tuple[str, ...]
+    render: Callable[[Mapping[str, Entry]], bytes]
+
+
+class SitePlan:
+    """Every page of a build: the entries' pages, the feeds' pages, the front page and the style."""
+
+    def __init__(self, config: Config, settings: str, listings: Sequence[Listing],
+                 selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]],
+                 versions: Mapping[str, str]) -> None:
+        from .site import Site  # Jinja2 is loaded only by a build that writes pages
+
+        self.config = config
+        self.site = Site(config)
+        self.specs = list(selected)
+        self.versions = versions
+        self.base = _digest(settings, templates_digest(config))
+        self.pages: list[Page] = [self._stylesheet()]
+        self.pages += self._front(listings, selected)
+        self.pages += [self._feed(spec, picks) for spec, picks in selected.items()]
+        self.pages += self._entries(listings)
+
+    def _stylesheet(self) -> Page:
+        return Page(STYLESHEET, _digest(self.base, STYLESHEET), (),
+                    lambda _: self.site.stylesheet())
+
+    def _front(self, listings: Sequence[Listing],
+               selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]]) -> list[Page]:
+        if not listings:
+            return []
+        newest = list(select_all([_SITE_SPEC], listings, FRONT_ENTRIES)[_SITE_SPEC])
+        counts = {spec.stem: len(picks) for spec, picks in selected.items()}
+        fingerprint = _digest(self.base, FRONT_PAGE, self._site_map(),
+                              *(f"{stem}={n}" for stem, n in counts.items()),
+                              *self._shown(newest))
+
+        def render(entries: Mapping[str, Entry]) -> bytes:
+            return self.site.front_page(_items(newest, entries), self.specs, counts)
+
+        return [Page(FRONT_PAGE, fingerprint, _ids(newest), render)]
+
+    def _feed(self, spec: FeedSpec, picks: Sequence[tuple[Listing, str]]) -> Page:
+        path = page_path(spec)
+        fingerprint = _digest(self.base, path, spec.kind, spec.key, spec.title,
+                              spec.subtitle or "", self._site_map(), *self._shown(picks))
+
+        def render(entries: Mapping[str, Entry]) -> bytes:
+            return self.site.feed_page(spec, _items(picks, entries), self.specs)
+
+        return Page(path, fingerprint, _ids(picks), render)
+
+    def _entries(self, listings: Iterable[Listing]) -> list[Page]:
+        # What an entry page shows of the other feeds: the language feeds it
+        # is found in and the pages of its tags.
+        lang_feeds = [spec.stem for spec in self.specs if spec.kind == "lang"]
+        tag_feeds = {tag: spec.stem for spec in self.specs if spec.kind == "tag"
+                     for tag in spec.filter.tags}
+        pages = []
+        for listing in listings:
+            context = _digest(self.versions.get(listing.id, ""), *lang_feeds,
+                              *(f"{tag}={tag_feeds.get(tag, '')}" for tag in listing.tags))
+            for lang in listing.languages:
+                path = entry_page_path(listing.id, lang, self.config)
+                pages.append(Page(path, _digest(self.base, path, context), (listing.id,),
+                                  self._entry_renderer(listing.id, lang)))
+        return pages
+
+    def _entry_renderer(self, entry_id: str, lang: str) -> Callable[[Mapping[str, Entry]], bytes]:
+        def render(entries: Mapping[str, Entry]) -> bytes:
+            entry = entries[entry_id]
+            variant = entry.variant(lang)
+            assert variant is not None  # the listing's languages are the entry's
+            return self.site.entry_page(entry, variant, self.specs)
+
+        return render
+
+    def _site_map(self) -> str:
+        """Every feed and the tags it takes: what feed and front pages link to."""
+        return _digest(*(f"{s.kind}\0{s.stem}\0{s.title}\0{sorted(s.filter.tags)}" for s in self.specs))
+
+    def _shown(self, picks: Sequence[tuple[Listing, str]]) -> list[str]:
+        return [f"{self.versions.get(listing.id, '')}\0{lang}" for listing, lang in picks]
+
+
+def render_page(page: Page, entries: Mapping[str, Entry], config: Config) -> bytes:
+    """The page's bytes; TemplateError naming the template and line when its template fails."""
+    import jinja2
+
+    try:
+        return page.render(entries)
+    except jinja2.TemplateError as exc:
+        raise TemplateError(*_template_fault(exc, config)) from exc
+
+
+def _template_fault(exc: Exception, config: Config) -> tuple[str, str]:
+    """Where a template failed (`templates/entry.html:12`) and why, for the build's problems."""
+    import jinja2
+
+    file, line = None, None
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        file, line = exc.filename or exc.name, exc.lineno
+    else:
+        # Jinja2 rewrites a rendering error's traceback so that template
+        # frames name the template file and line: the innermost one failed.
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_filename
+            if name.endswith((".html", ".css", ".xml", ".txt")):
+                file, line = name, tb.tb_lineno
+            tb = tb.tb_next
+    where = shown_path(Path(file), config.root) if file else "templates"
+    reason = f"page template failed: {type(exc).__name__}: {exc}"
+    return (f"{where}:{line}" if line else where), reason
+
+
+def templates_digest(config: Config) -> str:
+    """A digest of every template a page may be rendered with: the shipped ones and the project's."""
+    digest = hashlib.sha256()
+    shipped = resources.files("feeds") / "templates"
+    folders = [Path(str(shipped))]
+    if config.templates_dir.is_dir():
+        folders.append(config.templates_dir)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape"))
+            digest.update(b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(b"\1")
+    return digest.hexdigest()
+
+
+def _items(picks: Sequence[tuple[Listing, str]], entries: Mapping[str, Entry]) -> list[FeedItem]:
+    items = []
+    for listing, lang in picks:
+        entry = entries[listing.id]
+        variant = entry.variant(lang)
+        assert variant is not None  # selection picks only languages the entry has
+        items.append(FeedItem(entry, variant))
+    return items
+
+
+def _ids(picks: Sequence[tuple[Listing, str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(listing.id for listing, _ in picks))
+
+
+def _digest(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()
