@@ -21,7 +21,8 @@ PURE = TEXT | {
     "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
     "feeds.remote.guard",
     "feeds.publish.select",
-    "feeds.publish.render", "feeds.publish.index", "feeds.schedule", "feeds.codec",
+    "feeds.publish.render", "feeds.publish.index", "feeds.publish.site", "feeds.schedule",
+    "feeds.codec",
 }
 # What people and programs drive: they call the pipeline, and print.
 FACES = {"feeds.cli", "feeds.commands", "feeds.__main__", "feeds.daemon", "feeds.serve",

@@ -1,0 +1,380 @@
+"""The readable site beside the feeds: a front page, a page per feed, a page per entry (pure).
+
+Feed readers read the feeds; a person who follows a link from a search
+engine or a chat message reads these pages. Every function here turns
+plain values into bytes (UTF-8 HTML or CSS) and is deterministic: the same
+input gives the same bytes, with no clock anywhere, so an unchanged page is
+never rewritten and a rebuild can compare fingerprints.
+
+Paths (relative to the output directory, `/`-separated):
+
+- `index.html`: the front page (`Site.front_page`);
+- `<feed stem>.html`, e.g. `lang/zh.html`, `tags/科技.html`: a feed's page
+  (`page_path`, `Site.feed_page`);
+- `entries/<slug>.<lang>.html`: one language version of an entry
+  (`entry_page_path`, `Site.entry_page`), permanent once published;
+- `style.css` (`STYLESHEET`, `Site.stylesheet`), shared by all pages.
+
+Every link between pages is relative (`relative_url`), so `output/` can be
+served from any path, or opened from disk; only what must be absolute is:
+autodiscovery links and the canonical and Open Graph URLs, which are read
+away from the page (see `feeds.publish.render.feed_url`).
+
+Templates are Jinja2 with autoescaping and `StrictUndefined` (a misspelt
+variable fails the build rather than printing nothing). A project's own
+`templates/` folder (`Config.templates_dir`) is searched before the
+templates shipped in `feeds/templates/`, so overriding `base.html`,
+`front.html`, `feed.html`, `entry.html` or `style.css` is a matter of
+copying the file there. The context each template gets is documented on
+the `Site` method that renders it; values are plain dicts and strings,
+with every URL already worked out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from ..config import Config
+from ..model import Entry, FeedItem, FeedSpec, Variant
+from ..text.links import url_path
+from ..text.slug import slugify
+from .render import feed_url
+from .select import lang_matches
+
+STYLESHEET = "style.css"
+FRONT_PAGE = "index.html"
+OPML = "feeds.opml"
+ENTRIES_DIR = "entries"
+# The media type of each feed format, for autodiscovery (`<link rel="alternate" type=...>`).
+FEED_TYPES: Mapping[str, str] = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
+_FORMAT_LABELS: Mapping[str, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+# The language of the site's own words (headings, labels). An entry's text
+# says its own language; the words around it are these.
+UI_LANG = "en"
+# 96 bits of the id: two entries of a store sharing a page by chance is
+# out of reach (a birthday collision needs some 2**48 entries).
+_HASH_CHARS = 24
+# A language tag longer than this is no BCP 47 tag in use; it is cut and
+# hashed so that the file name stays short.
+_MAX_LANG = 35
+# An id of the site's own entries: `tag:<authority>,<date>:<specific>`.
+_TAG_ID = re.compile(r"tag:([^,:]+),([0-9-]+):(.*)", re.DOTALL)
+# The languages CLD2 tells apart most often, named in themselves.
+_AUTONYMS: Mapping[str, str] = {
+    "zh": "中文", "zh-hans": "简体中文", "zh-hant": "繁體中文", "zh-cn": "简体中文",
+    "zh-tw": "繁體中文", "zh-hk": "繁體中文", "en": "English", "ja": "日本語", "ko": "한국어",
+    "de": "Deutsch", "fr": "Français", "es": "Español", "pt": "Português", "it": "Italiano",
+    "nl": "Nederlands", "ru": "Русский", "uk": "Українська", "pl": "Polski", "ar": "العربية",
+    "he": "עברית", "th": "ไทย", "vi": "Tiếng Việt", "el": "Ελληνικά", "tr": "Türkçe",
+}
+_KIND_HEADINGS = (
+    ("all", "Everything"),
+    ("lang", "By language"),
+    ("tag", "By tag"),
+    ("custom", "Selections"),
+)
+
+
+def entry_page_path(entry_id: str, lang: str, config: Config) -> str:
+    """The permanent page of an entry's variant in `lang`: `entries/<slug>.<lang>.html`.
+
+    Derived from the id and the language alone (and the site's authority
+    and id date, which shape its own ids), so a page never moves once
+    published and links to it keep working. It takes the id and language
+    rather than the Entry so that the pages of a rebuild can be planned
+    from the store's listings, before any text is loaded.
+
+    The site's own ids (`tag:<authority>,<date>:<specific>`, see
+    `feeds.local.front`) give a readable name: the percent-decoded specific
+    part, when it is a slug already (`2025-storage`). Anything else (a
+    specific part that slugifying would change, such as `news/储能` or a
+    remote entry's `remote/<hash>`, another site's tag, a URL, a
+    `urn:uuid:`) gets the slug followed by `--` and a hash of the whole
+    id. A slug never holds `--` (slugify joins words with one `-`), so a
+    hashed name can never equal a readable one, and two ids never share a
+    page. Slugs hold neither `/` nor `.` nor `..`, so the path stays inside
+    `entries/` whatever the id.
+    """
+    return f"{ENTRIES_DIR}/{_entry_stem(entry_id, config)}.{_lang_part(lang)}.html"
+
+
+def _entry_stem(entry_id: str, config: Config) -> str:
+    found = _TAG_ID.fullmatch(entry_id)
+    own = found is not None and (found[1], found[2]) == (config.authority, config.id_date)
+    specific = unquote(found[3], errors="surrogateescape") if found is not None else entry_id
+    slug = slugify(specific)
+    if own and slug == specific:
+        return slug
+    digest = hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARS]
+    # The readable head is cut short: the hash alone tells ids apart.
+    head = slug.encode("utf-8")[:80].decode("utf-8", "ignore").rstrip("-_")
+    return f"{head}--{digest}" if head else digest
+
+
+def _lang_part(lang: str) -> str:
+    """The language as the file name says it: `zh-Hant` as `zh-hant`, bounded in length."""
+    part = slugify(lang)
+    if len(part) > _MAX_LANG:
+        digest = hashlib.sha256(lang.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        part = f"{part[:_MAX_LANG - 10].rstrip('-_')}--{digest}"
+    return part
+
+
+def page_path(spec: FeedSpec) -> str:
+    """The page of a feed, beside its files in every format: `lang/zh.html` for `lang/zh`."""
+    return spec.file("html")
+
+
+def relative_url(from_page: str, to_path: str) -> str:
+    """The relative link from the page at `from_page` to the file at `to_path`, percent-encoded.
+
+    Both are paths relative to the output directory. A relative link works
+    wherever the output is served (a sub-path, a CDN, `file://`); it is
+    percent-encoded as the server decodes it (`tags/科技.html`), and a first
+    segment that looks like a scheme (`a:b.html`) is guarded with `./`.
+    """
+    start = posixpath.dirname(from_page) or "."
+    relative = posixpath.relpath(to_path, start)
+    link = url_path(relative)
+    if ":" in link.split("/", 1)[0]:
+        link = "./" + link
+    return link
+
+
+def language_name(lang: str) -> str:
+    """What a language switch shows for `lang`: the language's own name when known, else the tag.
+
+    A reader looking for their language recognises `中文` or `Deutsch`
+    sooner than `zh` or `de`.
+    """
+    return _AUTONYMS.get(lang.lower(), lang)
+
+
+def og_locale(lang: str) -> str:
+    """A language tag as Open Graph writes a locale: `language_TERRITORY` (`zh_TW`, `en`).
+
+    The Open Graph protocol knows no script subtag, so `zh-Hant` is `zh`;
+    the page's own `lang` and hreflang links keep the full tag.
+    """
+    parts = lang.replace("_", "-").split("-")
+    region = next((p for p in parts[1:] if len(p) == 2 and p.isalpha()), None)
+    return parts[0].lower() + (f"_{region.upper()}" if region else "")
+
+
+def tag_pages(tags: Sequence[str], feeds: Sequence[FeedSpec]) -> list[tuple[str, str | None]]:
+    """Each tag with the page of the tag feed that holds it, or None where no feed does.
+
+    A tag feed's filter lists the tags it takes (select.plan_feeds groups
+    those that share a slug), so the feed is found from the plan itself
+    and never from a second derivation of its name.
+    """
+    by_tag = {tag: spec for spec in feeds if spec.kind == "tag" for tag in spec.filter.tags}
+    return [(tag, page_path(by_tag[tag]) if tag in by_tag else None) for tag in tags]
+
+
+def _when(moment: datetime | None) -> dict[str, str] | None:
+    """A date as `<time>` needs it: ISO 8601 for machines, the day for people."""
+    if moment is None:
+        return None
+    return {"iso": moment.isoformat(), "day": moment.strftime("%Y-%m-%d")}
+
+
+class Site:
+    """The page renderer of one configuration: its templates and how its pages link.
+
+    Building one reads no template yet; each is loaded on first use.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        loaders: list[BaseLoader] = []
+        if config.templates_dir.is_dir():
+            loaders.append(FileSystemLoader(str(config.templates_dir)))
+        loaders.append(PackageLoader("feeds", "templates"))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=lambda name: name is None or not name.endswith(".css"),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    # --- pages -------------------------------------------------------------
+
+    def front_page(
+        self, newest: Sequence[FeedItem], feeds: Sequence[FeedSpec], counts: Mapping[str, int]
+    ) -> bytes:
+        """`index.html`: the newest entries, a language switch and every feed to subscribe to.
+
+        `counts` maps a feed's stem to how many entries it holds (a feed
+        missing from it shows none). Template `front.html` gets, beside
+        the base context: `items` (see `_item`), `languages` (label, lang,
+        href of each language page), `sections` (heading and feeds, see
+        `_feed_row`) and `opml` (the relative link to `feeds.opml`).
+        """
+        page = FRONT_PAGE
+        langs = [{"label": language_name(spec.key), "lang": spec.key,
+                  "href": relative_url(page, page_path(spec))}
+                 for spec in feeds if spec.kind == "lang"]
+        sections = [
+            {"heading": heading,
+             "feeds": [self._feed_row(page, spec, counts.get(spec.stem, 0))
+                       for spec in feeds if spec.kind == kind]}
+            for kind, heading in _KIND_HEADINGS if any(spec.kind == kind for spec in feeds)
+        ]
+        context = self._base(page, UI_LANG, self.config.title, self._discovery(feeds))
+        context |= {
+            "items": [self._item(page, item, feeds) for item in newest],
+            "languages": langs,
+            "sections": sections,
+            "opml": relative_url(page, OPML),
+        }
+        return self._render("front.html", context)
+
+    def feed_page(self, spec: FeedSpec, items: Sequence[FeedItem], feeds: Sequence[FeedSpec]) -> bytes:
+        """The page of one feed: its entries in the feed's order and how to subscribe to it.
+
+        The page is in the site's words (`UI_LANG`); each entry says its own
+        language, as a feed mixing languages needs.
+        Template `feed.html` gets `feed` (see `_feed_row`, without a count),
+        `items` (see `_item`) and `opml`.
+        """
+        page = page_path(spec)
+        context = self._base(page, UI_LANG, spec.title, self._discovery([spec]))
+        context |= {
+            "feed": self._feed_row(page, spec, len(items)),
+            "items": [self._item(page, item, feeds) for item in items],
+            "opml": relative_url(page, OPML),
+        }
+        return self._render("feed.html", context)
+
+    def entry_page(self, entry: Entry, variant: Variant, feeds: Sequence[FeedSpec]) -> bytes:
+        """The page of one language version of an entry.
+
+        Every variant has a page, and each links all of them, itself
+        included, with `hreflang` (search engines want the set symmetric).
+        Template `entry.html` gets `item` (see `_item`) and, for the head,
+        `og` (Open Graph properties as (property, content) pairs) and
+        `translations` (lang, title, href, absolute URL, current of every
+        variant, in the entry's order).
+        """
+        page = entry_page_path(entry.id, variant.lang, self.config)
+        canonical = feed_url(page, self.config)
+        translations = []
+        for other in entry.variants:
+            path = entry_page_path(entry.id, other.lang, self.config)
+            translations.append({
+                "lang": other.lang, "label": language_name(other.lang), "title": other.title,
+                "href": relative_url(page, path),
+                "url": feed_url(path, self.config), "current": other.lang == variant.lang,
+            })
+        og: list[tuple[str, str]] = [
+            ("og:type", "article"), ("og:title", variant.title), ("og:url", canonical),
+            ("og:site_name", self.config.title), ("og:locale", og_locale(variant.lang)),
+        ]
+        og += [("og:locale:alternate", locale) for locale in dict.fromkeys(
+            og_locale(other.lang) for other in entry.variants) if locale != og_locale(variant.lang)]
+        if variant.summary:
+            og.append(("og:description", variant.summary))
+        if entry.published is not None:
+            og.append(("article:published_time", entry.published.isoformat()))
+        og.append(("article:modified_time", entry.updated.isoformat()))
+        og += [("article:author", name) for name in entry.authors]
+        og += [("article:tag", tag) for tag in entry.tags]
+        context = self._base(page, variant.lang, variant.title, self._discovery(
+            [spec for spec in feeds if spec.kind == "lang" and spec.filter.lang is not None
+             and lang_matches(spec.filter.lang, variant.lang)]))
+        context |= {
+            "canonical": canonical,
+            "item": self._item(page, FeedItem(entry, variant), feeds),
+            "og": og,
+            "translations": translations if len(translations) > 1 else [],
+        }
+        return self._render("entry.html", context)
+
+    def stylesheet(self) -> bytes:
+        """`style.css`, shared by every page: system fonts, light and dark, no external asset."""
+        return self.env.get_template(STYLESHEET).render().encode("utf-8")
+
+    # --- context -----------------------------------------------------------
+
+    def _base(self, page: str, lang: str, title: str,
+              discovery: list[dict[str, str]]) -> dict[str, Any]:
+        """What every page's `base.html` needs: where it is, its language, title and links."""
+        return {
+            "site": {"title": self.config.title, "subtitle": self.config.subtitle,
+                     "home": relative_url(page, FRONT_PAGE)},
+            "page": {"path": page, "lang": lang, "title": title},
+            "ui_lang": UI_LANG,
+            "stylesheet": relative_url(page, STYLESHEET),
+            "discovery": discovery,
+            "canonical": None,
+        }
+
+    def _discovery(self, feeds: Sequence[FeedSpec]) -> list[dict[str, str]]:
+        """Autodiscovery links: every format of every feed given, with absolute URLs.
+
+        Feed readers resolve them against the page, but many copy them
+        away from it (a bookmarklet, a shared link), so they are absolute.
+        """
+        return [
+            {"type": FEED_TYPES[fmt], "title": f"{spec.title} ({_FORMAT_LABELS[fmt]})",
+             "href": feed_url(spec.file(fmt), self.config)}
+            for spec in feeds for fmt in self.config.formats if fmt in FEED_TYPES
+        ]
+
+    def _feed_row(self, page: str, spec: FeedSpec, count: int) -> dict[str, Any]:
+        """A feed as the subscribe lists show it: title, page, a link per format and its size."""
+        return {
+            "title": spec.title, "kind": spec.kind, "key": spec.key, "subtitle": spec.subtitle,
+            "lang": spec.filter.lang,
+            "href": relative_url(page, page_path(spec)),
+            "formats": [{"name": fmt, "label": _FORMAT_LABELS[fmt], "type": FEED_TYPES[fmt],
+                         "href": relative_url(page, spec.file(fmt))}
+                        for fmt in self.config.formats if fmt in FEED_TYPES],
+            "count": count,
+        }
+
+    def _item(self, page: str, item: FeedItem, feeds: Sequence[FeedSpec]) -> dict[str, Any]:
+        """An entry's variant as pages show it, every link relative to `page`.
+
+        `content` is marked safe: entry HTML is sanitised before it is
+        stored (nh3 for remote entries, the article renderer for local
+        ones), and escaping it again would print its markup.
+        """
+        entry, variant = item.entry, item.variant
+        source = None
+        if entry.source is not None:
+            source = {"title": entry.source.title, "link": entry.source.link}
+        return {
+            "id": entry.id,
+            "lang": variant.lang,
+            "title": variant.title,
+            "href": relative_url(page, entry_page_path(entry.id, variant.lang, self.config)),
+            "summary": variant.summary,
+            "content": Markup(variant.content_html),
+            "link": entry.link,
+            "authors": list(entry.authors),
+            "tags": [{"label": tag, "href": relative_url(page, path) if path else None}
+                     for tag, path in tag_pages(entry.tags, feeds)],
+            "published": _when(entry.published),
+            "updated": _when(entry.updated) if entry.updated != entry.published else None,
+            "source": source,
+        }
+
+    def _render(self, name: str, context: Mapping[str, Any]) -> bytes:
+        return self.env.get_template(name).render(context).encode("utf-8")
