@@ -149,7 +149,10 @@ def test_every_link_of_a_page_leads_to_a_file_the_site_writes(path: str) -> None
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_hreflang_links_are_the_same_set_on_every_variant_and_include_the_page_itself(lang: str) -> None:
-    """Search engines ignore hreflang sets that are not symmetric; each page lists itself too."""
+    """Search engines ignore hreflang sets that are not symmetric; each page lists itself too.
+
+    The entry's own language (its first variant) is the `x-default`.
+    """
     sets = {}
     for variant in BILINGUAL.variants:
         path = entry_page_path(BILINGUAL.id, variant.lang, CONFIG)
@@ -159,7 +162,9 @@ def test_hreflang_links_are_the_same_set_on_every_variant_and_include_the_page_i
                               if link.get("hreflang")}
     own = (lang, BASE + entry_page_path(BILINGUAL.id, lang, CONFIG))
     assert own in sets[lang]
-    assert sets["zh"] == sets["en"] and len(sets["zh"]) == 2
+    assert sets["zh"] == sets["en"]
+    assert {lang for lang, _href in sets["zh"]} == {"zh", "en", "x-default"}
+    assert ("x-default", BASE + "entries/2025-storage.zh.html") in sets["zh"]
 
 
 def test_an_entry_page_is_in_its_variants_language_with_a_switch_to_the_others() -> None:
@@ -206,6 +211,15 @@ def test_an_entry_page_shows_its_content_as_markup_tags_dates_and_the_original()
     assert [t.get("datetime") for t in main.iter("time")] == [
         "2025-03-14T08:30:00+00:00", "2025-03-15T08:30:00+00:00"]
     assert "desk" in _text(main)
+
+
+def test_dates_show_the_day_of_the_sites_time_zone_and_keep_the_instant_for_machines() -> None:
+    config = replace(CONFIG, timezone="Asia/Shanghai")
+    late = replace(BILINGUAL, published=datetime(2025, 3, 14, 20, tzinfo=UTC), updated=datetime(
+        2025, 3, 14, 20, tzinfo=UTC))
+    tree = _parse(Site(config).entry_page(late, late.variants[0], []))
+    assert [(t.get("datetime"), _text(t)) for t in tree.iter("time")] == [
+        ("2025-03-14T20:00:00+00:00", "2025-03-15")]
 
 
 def test_an_aggregated_entry_names_its_source_and_an_entry_without_link_offers_none() -> None:

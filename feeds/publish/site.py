@@ -15,6 +15,10 @@ Paths (relative to the output directory, `/`-separated):
   (`entry_page_path`, `Site.entry_page`), permanent once published;
 - `style.css` (`STYLESHEET`, `Site.stylesheet`), shared by all pages.
 
+Every entry a page lists links its entry page, and an entry page links
+the pages of all its variants: the entry pages to write are those of every
+variant of every entry on the front page and the feed pages.
+
 Every link between pages is relative (`relative_url`), so `output/` can be
 served from any path, or opened from disk; only what must be absolute is:
 autodiscovery links and the canonical and Open Graph URLs, which are read
@@ -36,7 +40,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import unquote
 
@@ -185,11 +189,15 @@ def tag_pages(tags: Sequence[str], feeds: Sequence[FeedSpec]) -> list[tuple[str,
     return [(tag, page_path(by_tag[tag]) if tag in by_tag else None) for tag in tags]
 
 
-def _when(moment: datetime | None) -> dict[str, str] | None:
-    """A date as `<time>` needs it: ISO 8601 for machines, the day for people."""
+def _when(moment: datetime | None, tz: tzinfo) -> dict[str, str] | None:
+    """A date as `<time>` needs it: ISO 8601 (UTC, as stored) for machines, the site's day for people.
+
+    The day is the one in the configured time zone, where the articles were
+    dated: an article of 08:00 in Shanghai is not shown as the day before.
+    """
     if moment is None:
         return None
-    return {"iso": moment.isoformat(), "day": moment.strftime("%Y-%m-%d")}
+    return {"iso": moment.isoformat(), "day": moment.astimezone(tz).strftime("%Y-%m-%d")}
 
 
 class Site:
@@ -266,7 +274,8 @@ class Site:
         """The page of one language version of an entry.
 
         Every variant has a page, and each links all of them, itself
-        included, with `hreflang` (search engines want the set symmetric).
+        included, with `hreflang` (search engines want the set symmetric),
+        and names the entry's first variant, its own language, `x-default`.
         Template `entry.html` gets `item` (see `_item`) and, for the head,
         `og` (Open Graph properties as (property, content) pairs) and
         `translations` (lang, title, href, absolute URL, current of every
@@ -303,6 +312,7 @@ class Site:
             "item": self._item(page, FeedItem(entry, variant), feeds),
             "og": og,
             "translations": translations if len(translations) > 1 else [],
+            "default_url": translations[0]["url"],
         }
         return self._render("entry.html", context)
 
@@ -371,8 +381,8 @@ class Site:
             "authors": list(entry.authors),
             "tags": [{"label": tag, "href": relative_url(page, path) if path else None}
                      for tag, path in tag_pages(entry.tags, feeds)],
-            "published": _when(entry.published),
-            "updated": _when(entry.updated) if entry.updated != entry.published else None,
+            "published": _when(entry.published, self.config.tz),
+            "updated": _when(entry.updated, self.config.tz) if entry.updated != entry.published else None,
             "source": source,
         }
 
