@@ -21,15 +21,10 @@ from ..config import Config
 from ..model import Entry, FeedSpec, Variant
 from ..text.links import site_uri
 from ..text.slug import slugify
-from .paths import entry_page_path, feed_url, page_path
+from .paths import MEDIA_TYPES, entry_page_path, feed_url, page_path
 from .select import lang_matches
 
 HTML_TYPE = "text/html"
-MEDIA_TYPES: Mapping[str, str] = {
-    "atom": "application/atom+xml",
-    "rss": "application/rss+xml",
-    "json": "application/feed+json",
-}
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,7 @@ from collections.abc import Sequence
 from ..config import Config
 from ..model import FeedSpec, RenderedFeed
 from ..text.links import site_uri, url_path
-from .jsonfeed import JSON_FEED_TYPE
-from .paths import feed_url
-from .render import ATOM_TYPE
-from .rss import RSS_TYPE
-
-MEDIA_TYPES = {"atom": ATOM_TYPE, "rss": RSS_TYPE, "json": JSON_FEED_TYPE}
+from .paths import FORMAT_NAMES, MEDIA_TYPES, feed_url
 
 _KIND_HEADINGS = (
     ("all", "Everything"),
@@ -29,9 +24,6 @@ _KIND_HEADINGS = (
     ("tag", "By tag"),
     ("custom", "Selections"),
 )
-
-
-FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 
 
 def render_index(feeds: Sequence[RenderedFeed], config: Config) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 from ..config import Config
@@ -19,6 +20,13 @@ from ..model import FeedSpec
 from ..text.links import site_uri, url_path
 from ..text.slug import slugify
 
+# Each feed format: the media type it is served and discovered as, and its name for people.
+MEDIA_TYPES: Mapping[str, str] = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
+FORMAT_NAMES: Mapping[str, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 FRONT_PAGE = "index.html"
 STYLESHEET = "style.css"
 OPML = "feeds.opml"

@@ -6,7 +6,7 @@ plain values into bytes (UTF-8 HTML or CSS) and is deterministic: the same
 input gives the same bytes, with no clock anywhere, so an unchanged page is
 never rewritten and a rebuild can compare fingerprints.
 
-Paths (relative to the output directory, `/`-separated):
+Paths (relative to the output directory, `/`-separated; see `paths`):
 
 - `index.html`: the front page (`Site.front_page`);
 - `<feed stem>.html`, e.g. `lang/zh.html`, `tags/科技.html`: a feed's page
@@ -45,16 +45,19 @@ from markupsafe import Markup
 
 from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec, Variant
-from .paths import FRONT_PAGE, OPML, STYLESHEET, entry_page_path, feed_url, page_path, relative_url
+from .paths import (
+    FORMAT_NAMES,
+    FRONT_PAGE,
+    MEDIA_TYPES,
+    OPML,
+    STYLESHEET,
+    entry_page_path,
+    feed_url,
+    page_path,
+    relative_url,
+)
 from .select import lang_matches
 
-# The media type of each feed format, for autodiscovery (`<link rel="alternate" type=...>`).
-FEED_TYPES: Mapping[str, str] = {
-    "atom": "application/atom+xml",
-    "rss": "application/rss+xml",
-    "json": "application/feed+json",
-}
-_FORMAT_LABELS: Mapping[str, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 # The language of the site's own words (headings, labels). An entry's text
 # says its own language; the words around it are these.
 UI_LANG = "en"
@@ -268,9 +271,9 @@ class Site:
         away from it (a bookmarklet, a shared link), so they are absolute.
         """
         return [
-            {"type": FEED_TYPES[fmt], "title": f"{spec.title} ({_FORMAT_LABELS[fmt]})",
+            {"type": MEDIA_TYPES[fmt], "title": f"{spec.title} ({FORMAT_NAMES[fmt]})",
              "href": feed_url(spec.file(fmt), self.config)}
-            for spec in feeds for fmt in self.config.formats if fmt in FEED_TYPES
+            for spec in feeds for fmt in self.config.formats if fmt in MEDIA_TYPES
         ]
 
     def _feed_row(self, page: str, spec: FeedSpec, count: int) -> dict[str, Any]:
@@ -279,9 +282,9 @@ class Site:
             "title": spec.title, "kind": spec.kind, "key": spec.key, "subtitle": spec.subtitle,
             "lang": spec.filter.lang,
             "href": relative_url(page, page_path(spec)),
-            "formats": [{"name": fmt, "label": _FORMAT_LABELS[fmt], "type": FEED_TYPES[fmt],
+            "formats": [{"name": fmt, "label": FORMAT_NAMES[fmt], "type": MEDIA_TYPES[fmt],
                          "href": relative_url(page, spec.file(fmt))}
-                        for fmt in self.config.formats if fmt in FEED_TYPES],
+                        for fmt in self.config.formats if fmt in MEDIA_TYPES],
             "count": count,
         }
 
