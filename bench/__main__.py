@@ -192,27 +192,43 @@ def _feed_bytes(output: Path) -> dict[str, bytes]:
     return {p.relative_to(output).as_posix(): p.read_bytes() for p in output.rglob("*.atom")}
 
 
+def _page_times(output: Path) -> dict[str, int]:
+    """Every entry page of an output folder and its mtime: to tell which a build rewrote."""
+    return {p.name: p.stat().st_mtime_ns for p in (output / "entries").glob("*.html")}
+
+
 def newest_articles(articles: Sequence[Article], count: int) -> list[Article]:
     """The `count` most recent articles: those the published feeds show, so an edit shows too."""
     return sorted(articles, key=lambda a: (a.date, a.number), reverse=True)[:count]
 
 
-def local_scenarios(args: argparse.Namespace, work: Path) -> list[Scenario]:
-    """Scenarios 1–3 on a project of N generated articles."""
-    project = work / "local"
+# Scenarios 1–3 measure the feeds alone, in Atom, as they always have; 1b–3b
+# the same with every format and the pages.
+FEEDS_ONLY = 'formats = ["atom"]\npages = false\n'
+WITH_SITE = 'formats = ["atom", "rss", "json"]\npages = true\n'
+
+
+def local_scenarios(args: argparse.Namespace, work: Path, *, site: bool = False) -> list[Scenario]:
+    """Scenarios 1–3 on a project of N generated articles (1b–3b with every format and the pages)."""
+    project = work / ("local-site" if site else "local")
     remove(project)
     articles_dir = project / "sources" / "articles"
     log(f"writing {args.articles} articles to {articles_dir} ...")
     articles = write_feeds_corpus(articles_dir, args.seed, args.articles)
+    (project / "feeds.toml").write_text(WITH_SITE if site else FEEDS_ONLY, encoding="utf-8")
     store, output = project / ".feeds", project / "output"
     all_atom = output / "all.atom"
     argv = feeds_argv(args, "build", "--root", str(project))
     expected = min(args.articles, ENTRIES_PER_FEED)
     n = args.articles
 
-    cold = Scenario("cold", f"1. cold build, {n} articles", "feeds build --root DIR", Target(10.0))
-    nochange = Scenario("nochange", "2. no-change rebuild", "feeds build --root DIR", Target(1.0))
-    edit = Scenario("edit", "3. one article edited → rebuild", "feeds build --root DIR", Target(1.0))
+    key, number, what = ("site-", "b", " with every format and the pages") if site else ("", "", "")
+    cold = Scenario(f"{key}cold", f"1{number}. cold build, {n} articles{what}",
+                    "feeds build --root DIR", Target(None if site else 10.0))
+    nochange = Scenario(f"{key}nochange", f"2{number}. no-change rebuild{what}",
+                        "feeds build --root DIR", Target(1.0))
+    edit = Scenario(f"{key}edit", f"3{number}. one article edited → rebuild{what}",
+                    "feeds build --root DIR", Target(1.0))
 
     def check_output(scenario: Scenario, m: Measurement) -> None:
         if not all_atom.is_file():
@@ -220,6 +236,9 @@ def local_scenarios(args: argparse.Namespace, work: Path) -> list[Scenario]:
         got = count_entries(all_atom)
         if got != expected:
             raise ScenarioError(f"output/all.atom has {got} entries, expected {expected}")
+        if site and not ((output / "index.html").is_file() and (output / "all.rss").is_file()
+                         and (output / "all.json").is_file() and (output / "entries").is_dir()):
+            raise ScenarioError("the pages, RSS or JSON Feed were not written")
         problems = [line for line in m.stderr_tail.splitlines() if line.strip()]
         if problems and not scenario.notes:
             scenario.notes.append(f"stderr: {problems[0][:120]}")
@@ -233,6 +252,9 @@ def local_scenarios(args: argparse.Namespace, work: Path) -> list[Scenario]:
         langs = sorted(p.stem for p in (output / "lang").glob("*.atom"))
         tags = len(list((output / "tags").glob("*.atom")))
         cold.notes.insert(0, f"{len(feeds)} feeds written (all, lang {'/'.join(langs)}, {tags} tags)")
+        if site:
+            pages = len(list(output.rglob("*.html")))
+            cold.notes.insert(1, f"each also as RSS and JSON Feed; {pages} pages")
 
     def run_nochange() -> None:
         if not cold.measured:
@@ -253,6 +275,7 @@ def local_scenarios(args: argparse.Namespace, work: Path) -> list[Scenario]:
         for r in range(1, args.runs + 1):
             article = recent[(r - 1) % len(recent)]
             before = _feed_bytes(all_atom.parent)
+            pages_before = _page_times(output) if site else {}
             edit_article(articles_dir, article, r)
             edited.append(article.relpath)
             m = measured(edit, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
@@ -262,7 +285,13 @@ def local_scenarios(args: argparse.Namespace, work: Path) -> list[Scenario]:
             # without a new `updated` keeps the entry's time).
             if _feed_bytes(all_atom.parent) == before:
                 raise ScenarioError(f"editing {article.relpath} changed no feed")
-        edit.notes.append(f"edited {', '.join(edited)}; the feeds showing it changed each time")
+            if site:
+                changed = [p for p, t in _page_times(output).items() if pages_before.get(p) != t]
+                if not 1 <= len(changed) <= 2:
+                    raise ScenarioError(f"editing {article.relpath} rewrote {len(changed)} entry "
+                                        "pages, not its own one or two")
+        edit.notes.append(f"edited {', '.join(edited)}; the feeds showing it changed each time"
+                          + ("; only its own entry pages were rewritten" if site else ""))
 
     return [attempt(s, body) for s, body in ((cold, run_cold), (nochange, run_nochange),
                                             (edit, run_edit))]
@@ -702,10 +731,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("peers: " + (", ".join(f"{k} {v}" for k, v in peers.versions.items()) or "none"))
 
     scenarios = local_scenarios(args, work)
+    scenarios += local_scenarios(args, work, site=True)
     if peers is not None:
         scenarios.append(pelican_scenario(args, work, peers))
     scenarios += remote_scenarios(args, work, peers)
-    order = ["cold", "nochange", "edit", "refresh", "refresh304", "pelican", "reader", "reader304"]
+    order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit", "refresh",
+             "refresh304", "pelican", "reader", "reader304"]
     scenarios.sort(key=lambda s: order.index(s.key))
 
     text = report(args, scenarios, peers, info, started, time.monotonic() - clock)
