@@ -151,7 +151,7 @@ class Daemon:
         self._batch_changed = False
         self._reschedule = False
         self._said: dict[str, str] = {}  # what was last logged about each recurring problem
-        self._problems_said: set[str] = set()
+        self._problems_said: dict[str, set[str]] = {}
 
     # --- fetching -------------------------------------------------------------
 
@@ -234,6 +234,7 @@ class Daemon:
             log.error("rebuild failed: %s", exc)
             return
         report = synced.published.report
+        self._log_problems([str(p) for p in synced.published.problems], topic="publish")
         self.status.builds += 1
         self.status.last_build = time.time()
         self.status.last_build_error = None
@@ -244,13 +245,15 @@ class Daemon:
         else:
             log.debug("rebuild (%s): nothing changed", reasons)
 
-    def _log_problems(self, problems: list[str]) -> None:
-        # A broken article is read again on every rebuild; say so when it
-        # breaks (or breaks differently), not every time anything is saved.
+    def _log_problems(self, problems: list[str], topic: str = "articles") -> None:
+        # A broken article (or page template) is read again on every rebuild;
+        # say so when it breaks (or breaks differently), not every time
+        # anything is saved.
+        said = self._problems_said.get(topic, set())
         for problem in problems:
-            if problem not in self._problems_said:
+            if problem not in said:
                 log.warning("%s", problem)
-        self._problems_said = set(problems)
+        self._problems_said[topic] = set(problems)
 
     def request_rebuild(self, reason: str, throttle: float = 0.0) -> None:
         """Queue a publish; requests made before it starts are served by it.
@@ -290,14 +293,19 @@ class Daemon:
         folders = [p for p in (config.articles_dir, config.sources_dir) if p.is_dir()]
         default = DefaultFilter()
 
+        # The project's page templates too: the root is watched (for the
+        # configuration), so a templates/ folder made later is seen as well.
+        templates = config.templates_dir
+
         def wanted(change: Any, path: str) -> bool:
             p = Path(path)
             return default(change, path) and (
-                p == config_file or any(p.is_relative_to(f) for f in folders))
+                p == config_file or p.is_relative_to(templates)
+                or any(p.is_relative_to(f) for f in folders))
 
         # The configuration file's folder is watched, not the file: editors
         # save by renaming a new file over the old, which ends a file watch.
-        paths = [*folders, config_file.parent]
+        paths = [*folders, *dict.fromkeys((config_file.parent, config.root))]
         for changes in watch(*paths, watch_filter=wanted, stop_event=self._stop, debounce=200,
                              step=50, rust_timeout=500, yield_on_timeout=False,
                              raise_interrupt=False, recursive=True):

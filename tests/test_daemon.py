@@ -301,6 +301,19 @@ def test_logs_are_watchable_and_edits_to_the_configuration_are_picked_up(
         # The source answers 304 on its polls every 2 s; at info level they are quiet.
         _wait(lambda: len(feed_server.requests_for("/feed.xml")) >= 3, 10, "two more polls")
         assert not _lines(daemon.output(), "not-modified")
+        # A page template saved in the project is picked up; a broken one is
+        # reported once, and the pages stay as they were.
+        templates = root / "templates"
+        templates.mkdir()
+        (templates / "front.html").write_text("{% extends 'base.html' %}{% block main %}"
+                                              "{{ nothing.here }}{% endblock %}", encoding="utf-8")
+        _wait(lambda: bool(_lines(daemon.output(), "WARNING templates/front.html:1: page template")),
+              5, "the template warning")
+        assert "Ocean drones map the seabed" in daemon.get("").text  # the page as it was
+        (templates / "front.html").write_text("{% extends 'base.html' %}{% block main %}"
+                                              "<p>Our own front page</p>{% endblock %}", encoding="utf-8")
+        _wait(lambda: "Our own front page" in daemon.get("").text, 5, "the new template")
+        assert len(_lines(daemon.output(), "templates/front.html")) == 1, daemon.output()
         # feeds.toml edited: reloaded and published with the new title.
         toml = root / "feeds.toml"
         toml.write_text(toml.read_text(encoding="utf-8") + 'title = "Renamed site"\n',
