@@ -351,8 +351,9 @@ def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all
     from feeds.store import LOCAL, Store
 
     folder = project / "sources" / "articles"
+    # Without pages: with them every article has a page, so every one is parsed.
     (project / "feeds.toml").write_text(
-        'entries_per_feed = 3\nmin_tag_entries = 4\n'
+        'entries_per_feed = 3\nmin_tag_entries = 4\npages = false\n'
         '[[custom]]\nname = "grid-en"\ntitle = "Grid, in English"\nlang = "en"\ntags = ["grid"]\n',
         encoding="utf-8")
     # Brief n is dated day n. The newest ten are Chinese only, so the English

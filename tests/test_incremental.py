@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from atomcheck import assert_valid_atom
 from conftest import CliRunner
+from feedcheck import assert_valid_feed
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -81,12 +82,16 @@ class Settings:
     aliases: bool
     timezone: str
     custom: bool
+    pages: bool = True
+    formats: tuple[str, ...] = ("atom", "rss", "json")
 
     def text(self) -> str:
         langs = ", ".join(f'"{lang}"' for lang in self.languages)
         text = (f'title = "{self.title}"\nauthor = "{self.author}"\nlanguages = [{langs}]\n'
                 f"entries_per_feed = {self.entries_per_feed}\n"
-                f"min_tag_entries = {self.min_tag_entries}\ntimezone = \"{self.timezone}\"\n")
+                f"min_tag_entries = {self.min_tag_entries}\ntimezone = \"{self.timezone}\"\n"
+                f"pages = {'true' if self.pages else 'false'}\n"
+                f"formats = [{', '.join(repr(f).replace(chr(39), chr(34)) for f in self.formats)}]\n")
         if self.aliases:
             text += 'tag_aliases = { "ml" = "machine learning", "Energy" = "grid" }\n'
         if self.custom:
@@ -120,6 +125,8 @@ site = st.builds(
     aliases=st.booleans(),
     timezone=st.sampled_from(("UTC", "Asia/Shanghai")),
     custom=st.booleans(),
+    pages=st.booleans(),
+    formats=st.sampled_from((("atom", "rss", "json"), ("atom",), ("json", "rss"))),
 )
 # A step: write an article, delete one, rewrite one with the same bytes, or change the
 # settings. Writing is drawn most often, so that most histories have articles to publish.
@@ -174,7 +181,12 @@ class _Validated:
     def entries(self, name: str, data: bytes) -> int:
         key = hashlib.sha256(data).hexdigest()
         if key not in self.seen:
-            self.seen[key] = len(assert_valid_atom(data).entries) if name.endswith(".atom") else 0
+            suffix = name.rsplit(".", 1)[-1]
+            if suffix in ("atom", "rss", "json"):
+                parsed = assert_valid_feed(data, suffix)
+                self.seen[key] = len(parsed["items"] if suffix == "json" else parsed.entries)
+            else:
+                self.seen[key] = 0
         return self.seen[key]
 
 

@@ -61,16 +61,14 @@ class Linking:
         return site_uri(self.config.base_url)
 
     def page(self, entry: Entry, variant: Variant) -> str | None:
-        """The absolute URL of the variant's own page, when pages are written."""
-        if not self.config.pages:
+        """The absolute URL of a local article's page in `variant`'s language, when pages are written."""
+        if not self.config.pages or entry.source is not None:
             return None
         return feed_url(entry_page_path(entry.id, variant.lang, self.config), self.config)
 
     def link(self, entry: Entry, variant: Variant) -> str | None:
         """Where the entry is read: a local article's own page, else the original article."""
-        if entry.source is None and self.config.pages:
-            return self.page(entry, variant)
-        return entry.link
+        return self.page(entry, variant) or entry.link
 
     def original(self, entry: Entry, variant: Variant) -> str | None:
         """The original article when the entry's link is elsewhere (its own page), else None."""

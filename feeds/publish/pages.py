@@ -1,5 +1,8 @@
 """The site's pages as a plan: each page's path, what it depends on, and how to render it.
 
+Every local article has a page per language, for good: a remote entry,
+which the store forgets after a while, links its original instead.
+
 A page is rendered only when its fingerprint changed since it was last
 written, and its fingerprint is worked out from the store's listings and
 entry versions without loading any text: a rebuild after one edited
@@ -41,7 +44,7 @@ class SitePlan:
 
     def __init__(self, config: Config, settings: str, listings: Sequence[Listing],
                  selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]],
-                 versions: Mapping[str, str]) -> None:
+                 versions: Mapping[str, tuple[str, bool]]) -> None:
         from .site import Site  # Jinja2 is loaded only by a build that writes pages
 
         self.config = config
@@ -91,7 +94,10 @@ class SitePlan:
                      for tag in spec.filter.tags}
         pages = []
         for listing in listings:
-            context = _digest(self.versions.get(listing.id, ""), *lang_feeds,
+            version, local = self.versions.get(listing.id, ("", False))
+            if not local:
+                continue  # a remote entry links the original, not a page of its own
+            context = _digest(version, *lang_feeds,
                               *(f"{tag}={tag_feeds.get(tag, '')}" for tag in listing.tags))
             for lang in listing.languages:
                 path = entry_page_path(listing.id, lang, self.config)
@@ -113,7 +119,7 @@ class SitePlan:
         return _digest(*(f"{s.kind}\0{s.stem}\0{s.title}\0{sorted(s.filter.tags)}" for s in self.specs))
 
     def _shown(self, picks: Sequence[tuple[Listing, str]]) -> list[str]:
-        return [f"{self.versions.get(listing.id, '')}\0{lang}" for listing, lang in picks]
+        return [f"{self.versions.get(listing.id, ('', False))}\0{lang}" for listing, lang in picks]
 
 
 def render_page(page: Page, entries: Mapping[str, Entry], config: Config) -> bytes:

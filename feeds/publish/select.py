@@ -167,7 +167,7 @@ def select_all(
 def articles_to_show(
     heads: Sequence[ArticleHead], languages: Mapping[str, tuple[str, ...]], config: Config
 ) -> set[str]:
-    """The ids of the local articles some feed could show (pure).
+    """The ids of the local articles some feed could show, or every one with pages (pure).
 
     Only these need their bodies parsed and their entries stored: every
     feed shows its newest `entries_per_feed` entries, and remote entries can
@@ -182,6 +182,9 @@ def articles_to_show(
     A language with fewer articles than a feed shows then gets every
     article parsed, as it takes all of them to know that.
     """
+    if config.pages:
+        # Every article has a page of its own, shown in a feed or not.
+        return {head.id for head in heads}
     ordered = newest_first(heads)
     limit = config.entries_per_feed
     wanted: set[str] = set()

@@ -303,7 +303,9 @@ class Site:
             "id": entry.id,
             "lang": variant.lang,
             "title": variant.title,
-            "href": relative_url(page, entry_page_path(entry.id, variant.lang, self.config)),
+            # A local article has a page of its own; a remote entry links its original.
+            "href": (relative_url(page, entry_page_path(entry.id, variant.lang, self.config))
+                     if entry.source is None else entry.link),
             "summary": variant.summary,
             "content": Markup(variant.content_html),
             "link": entry.link,

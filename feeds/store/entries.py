@@ -227,15 +227,17 @@ class EntryTables:
         """Id → the stored (encoded) form of each of `ids` the store holds."""
         return dict(self._by_ids("data", ids))
 
-    def entry_versions(self) -> dict[str, str]:
-        """Id → its content digest and `updated`: changes whenever a page of it would.
+    def entry_versions(self) -> dict[str, tuple[str, bool]]:
+        """Id → (its content digest and `updated`, whether it is a local article).
 
         The content digest covers everything a reader sees but `updated`
         (see `codec.content_hash`), so the two together tell a page that must
         be rendered again from one that need not, without loading any text.
+        Local articles have pages of their own; remote entries link theirs.
         """
-        rows = self._db.execute("SELECT id, content_hash, updated FROM entries")
-        return {entry_id: f"{digest}@{updated}" for entry_id, digest, updated in rows}
+        rows = self._db.execute("SELECT id, content_hash, updated, origin FROM entries")
+        return {entry_id: (f"{digest}@{updated}", origin == LOCAL)
+                for entry_id, digest, updated, origin in rows}
 
     def published_entries(self) -> list[Entry]:
         """Every entry to publish, in full, newest first (see `published_listings`)."""

@@ -40,8 +40,8 @@ class PublishedEntries(Protocol):
     def entry_texts(self, ids: Iterable[str]) -> dict[str, str]:
         """Id → the stored form of each entry of `ids`."""
 
-    def entry_versions(self) -> dict[str, str]:
-        """Id → a token that changes whenever what a page shows of the entry changes."""
+    def entry_versions(self) -> dict[str, tuple[str, bool]]:
+        """Id → (a token that changes whenever what a page shows of it changes, is it local)."""
 
     def output_fingerprints(self) -> dict[str, tuple[str, str]]:
         """Output path → (fingerprint it was rendered from, SHA-256 of its bytes)."""
