@@ -87,9 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_build)
 
     p = sub.add_parser(
-        "check", parents=[common], help="validate the configuration and articles, write nothing",
-        description="Load the configuration, the source list and every article; report problems; "
-                    "write nothing. Exits 1 if any problem is found, 2 on a configuration error.",
+        "check", parents=[common],
+        help="validate the configuration, articles and page templates, write nothing",
+        description="Load the configuration, the source list and every article, and render every "
+                    "feed and page; report problems; write nothing. Exits 1 if any problem is "
+                    "found, 2 on a configuration error.",
     )
     p.set_defaults(func=commands.cmd_check)
 

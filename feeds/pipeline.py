@@ -19,7 +19,7 @@ from .config import Config, FetchSettings
 from .local.read import ArticlesResult, read_articles
 from .lock import ProjectLock
 from .model import Entry, FetchResult, Incoming, Problem, RenderedFeed, SourceConfig, SourceState, UpsertStats
-from .publish.outputs import Published, publish, render_all
+from .publish.outputs import Published, check_pages, publish, render_all
 from .publish.select import articles_to_show
 from .publish.write import WriteReport
 from .sources import read_sources
@@ -235,12 +235,13 @@ def build(
 
 
 def check(config: Config) -> BuildResult:
-    """Read the source list and the articles and render every feed; fetch, store and write nothing."""
+    """Read the source list and the articles, render every feed and page; fetch, store, write nothing."""
     listed = read_sources(config)
     articles = read_articles(config)
     feeds = render_all(articles.entries, config)
     return BuildResult(articles.files, articles.drafts, len(articles.entries), tuple(feeds),
-                       (*listed.problems, *articles.problems), None)
+                       (*listed.problems, *articles.problems,
+                        *check_pages(articles.entries, config)), None)
 
 
 def fetch(

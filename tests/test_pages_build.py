@@ -15,7 +15,7 @@ import pytest
 from conftest import add_fixture
 from lxml import etree
 
-from feeds import build, load_config
+from feeds import build, check, load_config
 
 SITE = "http://127.0.0.1:8080/"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -166,6 +166,19 @@ def test_a_project_template_overrides_the_shipped_one_and_a_broken_one_keeps_the
     shutil.rmtree(templates)
     fixed = build(config, fetch=False)
     assert fixed.problems == () and "Our own words" not in (out / page).read_text(encoding="utf-8")
+
+
+def test_check_renders_the_pages_and_names_a_broken_template(project: Path) -> None:
+    add_fixture(project, "bilingual.md")
+    (project / "templates").mkdir()
+    (project / "templates" / "feed.html").write_text(
+        "{% extends \"base.html\" %}\n{% block main %}{{ feed.title | nosuchfilter }}{% endblock %}\n",
+        encoding="utf-8")
+    result = check(load_config(project))
+    assert [str(p) for p in result.problems] == [
+        "templates/feed.html:2: page template failed: TemplateAssertionError: "
+        "No filter named 'nosuchfilter'."]
+    assert not (project / "output").exists()
 
 
 def _chromium_text(path: Path) -> str:

@@ -47,6 +47,24 @@ def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:
     return feeds
 
 
+def check_pages(entries: Sequence[Entry], config: Config) -> list[Problem]:
+    """Render every page of `entries` and write none: the problem a template has, if any."""
+    if not config.pages:
+        return []
+    specs = plan_feeds(entries, config)
+    selected = {spec: picks for spec, picks in
+                select_all(specs, entries, config.entries_per_feed).items() if picks}
+    versions = {entry.id: ("", entry.source is None) for entry in entries}
+    plan = SitePlan(config, render_fingerprint(config), entries, selected, versions)
+    by_id = {entry.id: entry for entry in entries}
+    try:
+        for page in plan.pages:
+            render_page(page, by_id, config)
+    except TemplateError as exc:
+        return [Problem(exc.where, exc.reason)]
+    return []
+
+
 def _item(entry: Entry, lang: str) -> FeedItem:
     variant = entry.variant(lang)
     assert variant is not None  # selection picks only languages the entry has

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ..config import Config, shown_path
 from ..errors import TemplateError
-from ..model import Entry, FeedItem, FeedSpec, Listing
+from ..model import Entry, FeedItem, FeedSpec
 from .paths import FRONT_PAGE, STYLESHEET, entry_page_path, page_path
-from .select import select_all
+from .select import Listed, select_all
 
 # Entries the front page shows, newest first.
 FRONT_ENTRIES = 20
@@ -42,8 +42,8 @@ class Page:
 class SitePlan:
     """Every page of a build: the entries' pages, the feeds' pages, the front page and the style."""
 
-    def __init__(self, config: Config, settings: str, listings: Sequence[Listing],
-                 selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]],
+    def __init__(self, config: Config, settings: str, listings: Sequence[Listed],
+                 selected: Mapping[FeedSpec, Sequence[tuple[Listed, str]]],
                  versions: Mapping[str, tuple[str, bool]]) -> None:
         from .site import Site  # Jinja2 is loaded only by a build that writes pages
 
@@ -61,8 +61,8 @@ class SitePlan:
         return Page(STYLESHEET, _digest(self.base, STYLESHEET), (),
                     lambda _: self.site.stylesheet())
 
-    def _front(self, listings: Sequence[Listing],
-               selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]]) -> list[Page]:
+    def _front(self, listings: Sequence[Listed],
+               selected: Mapping[FeedSpec, Sequence[tuple[Listed, str]]]) -> list[Page]:
         if not listings:
             return []
         newest = list(select_all([_SITE_SPEC], listings, FRONT_ENTRIES)[_SITE_SPEC])
@@ -76,7 +76,7 @@ class SitePlan:
 
         return [Page(FRONT_PAGE, fingerprint, _ids(newest), render)]
 
-    def _feed(self, spec: FeedSpec, picks: Sequence[tuple[Listing, str]]) -> Page:
+    def _feed(self, spec: FeedSpec, picks: Sequence[tuple[Listed, str]]) -> Page:
         path = page_path(spec)
         fingerprint = _digest(self.base, path, spec.kind, spec.key, spec.title,
                               spec.subtitle or "", self._site_map(), *self._shown(picks))
@@ -86,7 +86,7 @@ class SitePlan:
 
         return Page(path, fingerprint, _ids(picks), render)
 
-    def _entries(self, listings: Iterable[Listing]) -> list[Page]:
+    def _entries(self, listings: Iterable[Listed]) -> list[Page]:
         # What an entry page shows of the other feeds: the language feeds it
         # is found in and the pages of its tags.
         lang_feeds = [spec.stem for spec in self.specs if spec.kind == "lang"]
@@ -118,7 +118,7 @@ class SitePlan:
         """Every feed and the tags it takes: what feed and front pages link to."""
         return _digest(*(f"{s.kind}\0{s.stem}\0{s.title}\0{sorted(s.filter.tags)}" for s in self.specs))
 
-    def _shown(self, picks: Sequence[tuple[Listing, str]]) -> list[str]:
+    def _shown(self, picks: Sequence[tuple[Listed, str]]) -> list[str]:
         return [f"{self.versions.get(listing.id, ('', False))}\0{lang}" for listing, lang in picks]
 
 
@@ -168,7 +168,7 @@ def templates_digest(config: Config) -> str:
     return digest.hexdigest()
 
 
-def _items(picks: Sequence[tuple[Listing, str]], entries: Mapping[str, Entry]) -> list[FeedItem]:
+def _items(picks: Sequence[tuple[Listed, str]], entries: Mapping[str, Entry]) -> list[FeedItem]:
     items = []
     for listing, lang in picks:
         entry = entries[listing.id]
@@ -178,7 +178,7 @@ def _items(picks: Sequence[tuple[Listing, str]], entries: Mapping[str, Entry]) -
     return items
 
 
-def _ids(picks: Sequence[tuple[Listing, str]]) -> tuple[str, ...]:
+def _ids(picks: Sequence[tuple[Listed, str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(listing.id for listing, _ in picks))
 
 
