@@ -10,11 +10,13 @@ Scenarios:
 1. cold build: N generated articles, no store, no output → every feed;
 2. no-change rebuild of the same project;
 3. one article edited → rebuild (a different, recent article each run);
+   1b–3b. the same with every format (Atom, RSS, JSON Feed) and the pages;
 4. refresh: `feeds fetch` of M loopback feeds × K entries behind a per-request
    latency, empty store, default politeness settings;
 5. the same refresh again, every source answering 304 Not Modified;
 6. peers, if installed: Pelican building the same N articles with its all,
-   category, tag and translation Atom feeds; reader updating the same M
+   category, tag and translation Atom feeds (6a′: and its article, tag,
+   category and index pages and RSS feeds); reader updating the same M
    feeds with its defaults (a fresh database, then a second pass of 304s).
 
 Each scenario checks that it measured real work (feeds written, M×K entries
@@ -297,12 +299,16 @@ def local_scenarios(args: argparse.Namespace, work: Path, *, site: bool = False)
                                             (edit, run_edit))]
 
 
-def pelican_scenario(args: argparse.Namespace, work: Path, peers: PeerEnv) -> Scenario:
-    """Pelican building the same articles with its Atom feeds (and nothing else it can skip)."""
+def pelican_scenario(args: argparse.Namespace, work: Path, peers: PeerEnv, *,
+                     pages: bool = False) -> Scenario:
+    """Pelican building the same articles with its Atom feeds (and nothing else it can skip),
+    or with `pages` its article, tag, category and index pages and RSS feeds too."""
     n = args.articles
-    scenario = Scenario("pelican", f"6a. Pelican cold build, {n} articles",
-                        "pelican content -s pelicanconf.py -o output", Target(None, None), peer=True)
-    site = work / "pelican"
+    key, title = (("pelican-site", f"6a′. Pelican cold build, {n} articles, with its pages and RSS")
+                  if pages else ("pelican", f"6a. Pelican cold build, {n} articles"))
+    scenario = Scenario(key, title, "pelican content -s pelicanconf.py -o output",
+                        Target(None, None), peer=True)
+    site = work / key
     content, output = site / "content", site / "output"
 
     def body() -> None:
@@ -311,7 +317,7 @@ def pelican_scenario(args: argparse.Namespace, work: Path, peers: PeerEnv) -> Sc
         remove(site)
         log(f"writing {n} articles in Pelican's format to {content} ...")
         write_pelican_corpus(content, args.seed, n)
-        write_pelican_config(site / "pelicanconf.py", ENTRIES_PER_FEED)
+        write_pelican_config(site / "pelicanconf.py", ENTRIES_PER_FEED, pages=pages)
         argv: list[str | os.PathLike[str]] = [
             peers.script("pelican"), "content", "-s", "pelicanconf.py", "-o", "output"]
         all_atom = output / "feeds" / "all.atom.xml"
@@ -327,9 +333,11 @@ def pelican_scenario(args: argparse.Namespace, work: Path, peers: PeerEnv) -> Sc
         tags = len(list((feeds_dir / "tag").glob("*.atom.xml")))
         cats = len(list((feeds_dir / "category").glob("*.atom.xml")))
         langs = len(list(feeds_dir.glob("all-*.atom.xml")))
-        pages = sum(1 for p in output.rglob("*") if p.is_file() and p.suffix != ".xml")
+        others = sum(1 for p in output.rglob("*") if p.is_file() and p.suffix != ".xml")
+        if pages and others < n:
+            raise ScenarioError(f"Pelican wrote {others} pages for {n} articles")
         scenario.notes.append(f"{len(list(feeds_dir.rglob('*.xml')))} feeds written (all, {langs} "
-                              f"translation, {cats} category, {tags} tag); {pages} other files")
+                              f"translation, {cats} category, {tags} tag); {others} other files")
 
     return attempt(scenario, body)
 
@@ -566,6 +574,8 @@ def ratio_rows(scenarios: dict[str, Scenario]) -> list[tuple[str, str, str, str]
     rows = []
     for peer, ours, title, goal in (
         ("pelican", "cold", "Pelican cold build / feeds cold build", 10.0),
+        ("pelican-site", "site-cold", "Pelican with its pages / feeds with every format and pages",
+         None),
         ("reader", "refresh", "reader refresh / feeds refresh", 5.0),
         ("reader304", "refresh304", "reader 304 pass / feeds 304 pass", None),
     ):
@@ -651,7 +661,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m bench",
         description=(
             "Benchmark feeds on generated data: (1) cold build of N articles, (2) no-change "
-            "rebuild, (3) rebuild after one edited article, (4) `feeds fetch` of M loopback "
+            "rebuild, (3) rebuild after one edited article, (1b-3b) the same with every format "
+            "and the pages, (4) `feeds fetch` of M loopback "
             "feeds × K entries behind a per-request latency into an empty store, (5) the same "
             "fetch answered by 304s, and (6) the peers Pelican (same articles, Atom feeds) and "
             "reader (same feeds), installed into a venv of their own under bench/.work/. "
@@ -734,9 +745,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     scenarios += local_scenarios(args, work, site=True)
     if peers is not None:
         scenarios.append(pelican_scenario(args, work, peers))
+        scenarios.append(pelican_scenario(args, work, peers, pages=True))
     scenarios += remote_scenarios(args, work, peers)
     order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit", "refresh",
-             "refresh304", "pelican", "reader", "reader304"]
+             "refresh304", "pelican", "pelican-site", "reader", "reader304"]
     scenarios.sort(key=lambda s: order.index(s.key))
 
     text = report(args, scenarios, peers, info, started, time.monotonic() - clock)

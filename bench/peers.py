@@ -130,8 +130,9 @@ def prepare_peers(
     return PeerEnv(venv, versions, missing)
 
 
-def write_pelican_config(path: Path, entries_per_feed: int) -> None:
-    """A pelicanconf.py that writes feeds and as little else as Pelican allows.
+def write_pelican_config(path: Path, entries_per_feed: int, *, pages: bool = False) -> None:
+    """A pelicanconf.py that writes feeds and as little else as Pelican allows (or, with
+    `pages`, its article pages, tag and category pages and index too, and RSS beside Atom).
 
     Feeds: all, per category, per tag and per language ("translation") Atom
     feeds, `entries_per_feed` items each like feeds' own default. Every
@@ -182,7 +183,19 @@ def write_pelican_config(path: Path, entries_per_feed: int) -> None:
         "CACHE_CONTENT": False,
         "LOAD_CONTENT_CACHE": False,
     }
-    lines = ['"""Pelican settings written by `python -m bench`: feeds only."""', ""]
+    if pages:
+        # Pelican's own defaults for the pages (articles, their translations,
+        # tags, categories, the index paginated like a feed) and RSS feeds.
+        for key in ("ARTICLE_SAVE_AS", "ARTICLE_LANG_SAVE_AS", "TAG_SAVE_AS", "CATEGORY_SAVE_AS",
+                    "DIRECT_TEMPLATES", "THEME_STATIC_PATHS", "DEFAULT_PAGINATION"):
+            del settings[key]
+        settings |= {"FEED_ALL_RSS": "feeds/all.rss.xml",
+                     "CATEGORY_FEED_RSS": "feeds/category/{slug}.rss.xml",
+                     "TRANSLATION_FEED_RSS": "feeds/all-{lang}.rss.xml",
+                     "TAG_FEED_RSS": "feeds/tag/{slug}.rss.xml",
+                     "DIRECT_TEMPLATES": ["index"], "DEFAULT_PAGINATION": entries_per_feed}
+    what = "feeds and pages" if pages else "feeds only"
+    lines = [f'"""Pelican settings written by `python -m bench`: {what}."""', ""]
     lines += [f"{key} = {value!r}" for key, value in settings.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

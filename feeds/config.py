@@ -8,6 +8,7 @@ typo that silently falls back to a default is worse than a refusal.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -71,7 +72,7 @@ class Config:
         """Where the project's own page templates, overriding the shipped ones, would be."""
         return self.root / "templates"
 
-    @property
+    @functools.cached_property
     def authority(self) -> str:
         """The host part of the base URL, the authority of entry `tag:` URIs.
 

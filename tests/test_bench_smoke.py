@@ -22,6 +22,9 @@ SCENARIOS = (
     "1. cold build",
     "2. no-change rebuild",
     "3. one article edited",
+    "1b. cold build",
+    "2b. no-change rebuild",
+    "3b. one article edited",
     "4. refresh",
     "5. refresh again",
 )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -157,10 +158,11 @@ def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,
     every page as it was, and is reported as the problem returned.
     """
     output = plan.config.output_dir
+    present = _files_below(output, {page.path.rpartition("/")[0] for page in plan.pages})
     pending = []
     for page in plan.pages:
         before = written_before.get(page.path)
-        if before is not None and before[0] == page.fingerprint and (output / page.path).is_file():
+        if before is not None and before[0] == page.fingerprint and page.path in present:
             keep.add(page.path)
             outputs[page.path] = before
         else:
@@ -179,6 +181,19 @@ def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,
         files[path] = data
         outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
     return None
+
+
+def _files_below(output: Path, folders: Iterable[str]) -> set[str]:
+    """The files in each of `folders` of the output directory, as relative paths (one listing each)."""
+    present: set[str] = set()
+    for folder in folders:
+        try:
+            with os.scandir(output / folder) as found:
+                present.update(f"{folder}/{item.name}" if folder else item.name
+                               for item in found if item.is_file())
+        except OSError:
+            continue
+    return present
 
 
 def render_fingerprint(config: Config) -> str:

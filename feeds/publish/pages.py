@@ -21,7 +21,7 @@ from pathlib import Path
 from ..config import Config, shown_path
 from ..errors import TemplateError
 from ..model import Entry, FeedItem, FeedSpec
-from .paths import FRONT_PAGE, STYLESHEET, entry_page_path, page_path
+from .paths import FRONT_PAGE, STYLESHEET, entry_page_paths, page_path
 from .select import Listed, select_all
 
 # Entries the front page shows, newest first.
@@ -97,11 +97,11 @@ class SitePlan:
             version, local = self.versions.get(listing.id, ("", False))
             if not local:
                 continue  # a remote entry links the original, not a page of its own
-            context = _digest(version, *lang_feeds,
-                              *(f"{tag}={tag_feeds.get(tag, '')}" for tag in listing.tags))
-            for lang in listing.languages:
-                path = entry_page_path(listing.id, lang, self.config)
-                pages.append(Page(path, _digest(self.base, path, context), (listing.id,),
+            context = "\0".join((self.base, version, *lang_feeds,
+                                  *(f"{tag}={tag_feeds.get(tag, '')}" for tag in listing.tags)))
+            paths = entry_page_paths(listing.id, listing.languages, self.config)
+            for lang, path in zip(listing.languages, paths, strict=True):
+                pages.append(Page(path, _digest(path, context), (listing.id,),
                                   self._entry_renderer(listing.id, lang)))
         return pages
 
@@ -183,7 +183,4 @@ def _ids(picks: Sequence[tuple[Listed, str]]) -> tuple[str, ...]:
 
 
 def _digest(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    return digest.hexdigest()
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import unquote
 
 from ..config import Config
@@ -62,6 +62,12 @@ def entry_page_path(entry_id: str, lang: str, config: Config) -> str:
     `entries/` whatever the id.
     """
     return f"{ENTRIES_DIR}/{_entry_stem(entry_id, config)}.{_lang_part(lang)}.html"
+
+
+def entry_page_paths(entry_id: str, langs: Sequence[str], config: Config) -> list[str]:
+    """`entry_page_path` of each of `langs`, working out the entry's part of the name once."""
+    stem = _entry_stem(entry_id, config)
+    return [f"{ENTRIES_DIR}/{stem}.{_lang_part(lang)}.html" for lang in langs]
 
 
 def _entry_stem(entry_id: str, config: Config) -> str:

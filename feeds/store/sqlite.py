@@ -190,12 +190,18 @@ class Store(EntryTables):
         return {path: (fp, sha) for path, fp, sha in rows}
 
     def record_outputs(self, outputs: Mapping[str, tuple[str, str]]) -> None:
-        """Remember the fingerprints of exactly the feeds now written."""
+        """Remember the fingerprints of exactly the files now written.
+
+        Only what changed is written: a rebuild keeps most of its pages.
+        """
         with self._transaction():
-            self._db.execute("DELETE FROM outputs")
+            before = self.output_fingerprints()
+            self._db.executemany("DELETE FROM outputs WHERE path = ?",
+                                 ((path,) for path in before.keys() - outputs.keys()))
             self._db.executemany(
-                "INSERT INTO outputs (path, fingerprint, sha256) VALUES (?, ?, ?)",
-                ((path, fp, sha) for path, (fp, sha) in outputs.items()))
+                "INSERT OR REPLACE INTO outputs (path, fingerprint, sha256) VALUES (?, ?, ?)",
+                ((path, fp, sha) for path, (fp, sha) in outputs.items()
+                 if before.get(path) != (fp, sha)))
 
     def resolve_key(self, url: str) -> str:
         """The source key configured URL `url` belongs to (following aliases)."""
