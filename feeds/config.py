@@ -65,6 +65,7 @@ class Config:
     custom: tuple[CustomFeed, ...] = ()
     formats: tuple[str, ...] = FORMATS
     pages: bool = True
+    hubs: tuple[str, ...] = ()
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -140,6 +141,7 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "custom": ("an array of tables ([[custom]])", lambda v: isinstance(v, list)),
     "formats": (f"a list drawn from {list(FORMATS)}", _is_str_list),
     "pages": ("true or false", lambda v: isinstance(v, bool)),
+    "hubs": ("a list of WebSub hub URLs (http or https)", _is_str_list),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -242,8 +244,6 @@ def config_from_mapping(
                               "code (ISO 639, e.g. \"zh\", \"en\", \"zh-hant\")")
         kwargs["languages"] = tuple(dict.fromkeys(langs))
     kwargs |= _what_to_write(data, where)
-    if "pages" in data:
-        kwargs["pages"] = data["pages"]
     if "timezone" in data:
         try:
             ZoneInfo(data["timezone"])
@@ -275,7 +275,7 @@ def config_from_mapping(
 
 
 def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The feed families and formats chosen in `data`, checked against the known ones."""
+    """What `data` chooses to write: feed families, formats, pages, hubs to name."""
     chosen: dict[str, Any] = {}
     if "families" in data:
         bad = [f for f in data["families"] if f not in FAMILIES]
@@ -291,6 +291,14 @@ def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: 'formats' must name at least one of {list(FORMATS)}"
                               + (f", not {bad[0]!r}" if bad else ""))
         chosen["formats"] = formats
+    if "pages" in data:
+        chosen["pages"] = data["pages"]
+    if "hubs" in data:
+        for hub in data["hubs"]:
+            parts = urlsplit(hub)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(f"{where}: 'hubs' must hold absolute http(s) URLs, not {hub!r}")
+        chosen["hubs"] = tuple(dict.fromkeys(data["hubs"]))
     return chosen
 
 

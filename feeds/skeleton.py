@@ -47,6 +47,10 @@ _CONFIG = """\
 # Write the readable site too: a front page, a page per feed and per entry.
 # pages = true
 
+# WebSub hubs that readers may subscribe to for changes; each feed names
+# them, and each build tells them which feeds changed.
+# hubs = ["https://hub.example.org/"]
+
 # Newest entries per feed.
 # entries_per_feed = 50
 

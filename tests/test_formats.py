@@ -250,3 +250,25 @@ def test_without_pages_translations_link_the_language_feed_of_the_same_format() 
     [translation] = [link for link in atom.iter(f"{ATOM}link") if link.get("hreflang")]
     assert (translation.get("href"), translation.get("type")) == (
         "http://127.0.0.1:8080/lang/en.atom", "application/atom+xml")
+
+
+def test_every_format_names_the_configured_websub_hubs() -> None:
+    """A WebSub subscriber finds the hub in the feed: Atom and RSS links, JSON Feed `hubs`."""
+    config = replace(CONFIG, hubs=("https://hub.example.org/", "http://127.0.0.1:9/hub"))
+    items = _items(BILINGUAL)
+    for fmt in ("atom", "rss"):
+        root = etree.fromstring(RENDERERS[fmt](ALL, items, config))
+        channel = root if fmt == "atom" else root.find("channel")
+        assert [link.get("href") for link in channel.findall(f"{ATOM}link")
+                if link.get("rel") == "hub"] == list(config.hubs), fmt
+        assert_valid_feed(RENDERERS[fmt](ALL, items, config), fmt)
+    document = assert_valid_json_feed(RENDERERS["json"](ALL, items, config))
+    assert document["hubs"] == [{"type": "WebSub", "url": hub} for hub in config.hubs]
+    assert "hubs" not in json.loads(RENDERERS["json"](ALL, items, CONFIG))
+
+
+@pytest.mark.parametrize("value", ['["ftp://hub.example.org/"]', '["hub.example.org"]', '"https://h/"'])
+def test_hubs_must_be_http_urls(tmp_path: Path, value: str) -> None:
+    (tmp_path / "feeds.toml").write_text(f"hubs = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="'hubs' must"):
+        load_config(tmp_path)

@@ -92,6 +92,8 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     linking = Linking.of(config, "atom")
     fg.link(href=linking.feed_home(spec), rel="alternate", type="text/html")
     fg.author({"name": config.author})
+    for hub in config.hubs:  # WebSub: where a subscriber asks to be told of changes
+        fg.link(href=hub, rel="hub")
     fg.generator("feeds", __version__, PROJECT_URL)
     if spec.filter.lang is not None:
         fg.language(spec.filter.lang)

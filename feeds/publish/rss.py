@@ -40,10 +40,12 @@ def rfc822(when: datetime) -> str:
 
 
 class _ChannelDates:
-    """feedgen feed extension: the channel's `lastBuildDate`, written as `rfc822` says."""
+    """feedgen feed extension: the channel's `lastBuildDate`, written as `rfc822` says,
+    and its `atom:link`s beside the self link (feedgen writes only that one)."""
 
     def __init__(self) -> None:
         self.last_build: datetime | None = None
+        self.links: list[dict[str, str]] = []
 
     def extend_ns(self) -> dict[str, str]:
         return {}
@@ -52,9 +54,14 @@ class _ChannelDates:
         return feed
 
     def extend_rss(self, feed: Any) -> Any:
+        from feedgen.util import xml_elem
+
         element = feed.find("channel/lastBuildDate")
         if element is not None and self.last_build is not None:
             element.text = rfc822(self.last_build)
+        channel = feed.find("channel")
+        for link in self.links:
+            xml_elem("{http://www.w3.org/2005/Atom}link", channel, **link)
         return feed
 
 
@@ -100,6 +107,7 @@ def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> byt
     last_build = max(item.entry.updated for item in items)
     fg.lastBuildDate(last_build)  # else feedgen writes the clock's time
     fg.feeds_dates.last_build = last_build
+    fg.feeds_dates.links = [{"rel": "hub", "href": hub} for hub in config.hubs]
     for item in items:
         _add_item(fg, item, linking)
     data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
