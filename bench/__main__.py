@@ -11,6 +11,7 @@ Scenarios:
 2. no-change rebuild of the same project;
 3. one article edited → rebuild (a different, recent article each run);
    1b–3b. the same with every format (Atom, RSS, JSON Feed) and the pages;
+   1c–3c. the same in Atom with complete history (RFC 5005 archives);
 4. refresh: `feeds fetch` of M loopback feeds × K entries behind a per-request
    latency, empty store, default politeness settings;
 5. the same refresh again, every source answering 304 Not Modified;
@@ -194,6 +195,16 @@ def _feed_bytes(output: Path) -> dict[str, bytes]:
     return {p.relative_to(output).as_posix(): p.read_bytes() for p in output.rglob("*.atom")}
 
 
+def _check_variant(output: Path, variant: str) -> None:
+    """The files a variant adds to the feeds were written."""
+    if variant == "site" and not all(
+            p.exists() for p in (output / "index.html", output / "all.rss", output / "all.json",
+                                 output / "entries")):
+        raise ScenarioError("the pages, RSS or JSON Feed were not written")
+    if variant == "archives" and not (output / "archive" / "all").is_dir():
+        raise ScenarioError("no archive was written")
+
+
 def _page_times(output: Path) -> dict[str, int]:
     """Every entry page of an output folder and its mtime: to tell which a build rewrote."""
     return {p.name: p.stat().st_mtime_ns for p in (output / "entries").glob("*.html")}
@@ -208,25 +219,34 @@ def newest_articles(articles: Sequence[Article], count: int) -> list[Article]:
 # the same with every format and the pages.
 FEEDS_ONLY = 'formats = ["atom"]\npages = false\n'
 WITH_SITE = 'formats = ["atom", "rss", "json"]\npages = true\n'
+# 1c–3c: the feeds in Atom with their complete history (RFC 5005 archives).
+WITH_ARCHIVES = 'formats = ["atom"]\npages = false\narchives = true\n'
+VARIANTS = {
+    "feeds": ("", "", "", FEEDS_ONLY),
+    "site": ("site-", "b", " with every format and the pages", WITH_SITE),
+    "archives": ("archives-", "c", " with archives", WITH_ARCHIVES),
+}
 
 
-def local_scenarios(args: argparse.Namespace, work: Path, *, site: bool = False) -> list[Scenario]:
-    """Scenarios 1–3 on a project of N generated articles (1b–3b with every format and the pages)."""
-    project = work / ("local-site" if site else "local")
+def local_scenarios(args: argparse.Namespace, work: Path, *, variant: str = "feeds") -> list[Scenario]:
+    """Scenarios 1–3 on a project of N generated articles (1b–3b with every format and the
+    pages, 1c–3c with archives)."""
+    key, number, what, settings = VARIANTS[variant]
+    site = variant == "site"
+    project = work / f"local-{variant}"
     remove(project)
     articles_dir = project / "sources" / "articles"
     log(f"writing {args.articles} articles to {articles_dir} ...")
     articles = write_feeds_corpus(articles_dir, args.seed, args.articles)
-    (project / "feeds.toml").write_text(WITH_SITE if site else FEEDS_ONLY, encoding="utf-8")
+    (project / "feeds.toml").write_text(settings, encoding="utf-8")
     store, output = project / ".feeds", project / "output"
     all_atom = output / "all.atom"
     argv = feeds_argv(args, "build", "--root", str(project))
     expected = min(args.articles, ENTRIES_PER_FEED)
     n = args.articles
 
-    key, number, what = ("site-", "b", " with every format and the pages") if site else ("", "", "")
     cold = Scenario(f"{key}cold", f"1{number}. cold build, {n} articles{what}",
-                    "feeds build --root DIR", Target(None if site else 10.0))
+                    "feeds build --root DIR", Target(None if variant != "feeds" else 10.0))
     nochange = Scenario(f"{key}nochange", f"2{number}. no-change rebuild{what}",
                         "feeds build --root DIR", Target(1.0))
     edit = Scenario(f"{key}edit", f"3{number}. one article edited → rebuild{what}",
@@ -238,9 +258,7 @@ def local_scenarios(args: argparse.Namespace, work: Path, *, site: bool = False)
         got = count_entries(all_atom)
         if got != expected:
             raise ScenarioError(f"output/all.atom has {got} entries, expected {expected}")
-        if site and not ((output / "index.html").is_file() and (output / "all.rss").is_file()
-                         and (output / "all.json").is_file() and (output / "entries").is_dir()):
-            raise ScenarioError("the pages, RSS or JSON Feed were not written")
+        _check_variant(output, variant)
         problems = [line for line in m.stderr_tail.splitlines() if line.strip()]
         if problems and not scenario.notes:
             scenario.notes.append(f"stderr: {problems[0][:120]}")
@@ -254,9 +272,12 @@ def local_scenarios(args: argparse.Namespace, work: Path, *, site: bool = False)
         langs = sorted(p.stem for p in (output / "lang").glob("*.atom"))
         tags = len(list((output / "tags").glob("*.atom")))
         cold.notes.insert(0, f"{len(feeds)} feeds written (all, lang {'/'.join(langs)}, {tags} tags)")
-        if site:
+        if variant == "site":
             pages = len(list(output.rglob("*.html")))
             cold.notes.insert(1, f"each also as RSS and JSON Feed; {pages} pages")
+        if variant == "archives":
+            documents = len(list((output / "archive").rglob("*.atom")))
+            cold.notes.insert(1, f"{documents} archive documents")
 
     def run_nochange() -> None:
         if not cold.measured:
@@ -662,7 +683,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=(
             "Benchmark feeds on generated data: (1) cold build of N articles, (2) no-change "
             "rebuild, (3) rebuild after one edited article, (1b-3b) the same with every format "
-            "and the pages, (4) `feeds fetch` of M loopback "
+            "and the pages, (1c-3c) with archives, (4) `feeds fetch` of M loopback "
             "feeds × K entries behind a per-request latency into an empty store, (5) the same "
             "fetch answered by 304s, and (6) the peers Pelican (same articles, Atom feeds) and "
             "reader (same feeds), installed into a venv of their own under bench/.work/. "
@@ -742,12 +763,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("peers: " + (", ".join(f"{k} {v}" for k, v in peers.versions.items()) or "none"))
 
     scenarios = local_scenarios(args, work)
-    scenarios += local_scenarios(args, work, site=True)
+    scenarios += local_scenarios(args, work, variant="site")
+    scenarios += local_scenarios(args, work, variant="archives")
     if peers is not None:
         scenarios.append(pelican_scenario(args, work, peers))
         scenarios.append(pelican_scenario(args, work, peers, pages=True))
     scenarios += remote_scenarios(args, work, peers)
-    order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit", "refresh",
+    order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit",
+             "archives-cold", "archives-nochange", "archives-edit", "refresh",
              "refresh304", "pelican", "pelican-site", "reader", "reader304"]
     scenarios.sort(key=lambda s: order.index(s.key))
 

@@ -66,6 +66,7 @@ class Config:
     formats: tuple[str, ...] = FORMATS
     pages: bool = True
     hubs: tuple[str, ...] = ()
+    archives: bool = False
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -142,6 +143,7 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "formats": (f"a list drawn from {list(FORMATS)}", _is_str_list),
     "pages": ("true or false", lambda v: isinstance(v, bool)),
     "hubs": ("a list of WebSub hub URLs (http or https)", _is_str_list),
+    "archives": ("true or false", lambda v: isinstance(v, bool)),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -275,7 +277,7 @@ def config_from_mapping(
 
 
 def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """What `data` chooses to write: feed families, formats, pages, hubs to name."""
+    """What `data` chooses to write: feed families, formats, pages, archives, hubs to name."""
     chosen: dict[str, Any] = {}
     if "families" in data:
         bad = [f for f in data["families"] if f not in FAMILIES]
@@ -291,8 +293,9 @@ def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: 'formats' must name at least one of {list(FORMATS)}"
                               + (f", not {bad[0]!r}" if bad else ""))
         chosen["formats"] = formats
-    if "pages" in data:
-        chosen["pages"] = data["pages"]
+    for key in ("pages", "archives"):
+        if key in data:
+            chosen[key] = data[key]
     if "hubs" in data:
         for hub in data["hubs"]:
             parts = urlsplit(hub)

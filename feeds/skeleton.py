@@ -51,6 +51,10 @@ _CONFIG = """\
 # them, and each build tells them which feeds changed.
 # hubs = ["https://hub.example.org/"]
 
+# Archive documents (RFC 5005) holding every entry ever published, so a
+# new subscriber can read a feed's whole history: archive/<feed>/<year>/<month>.atom.
+# archives = false
+
 # Newest entries per feed.
 # entries_per_feed = 50
 

@@ -25,6 +25,9 @@ SCENARIOS = (
     "1b. cold build",
     "2b. no-change rebuild",
     "3b. one article edited",
+    "1c. cold build",
+    "2c. no-change rebuild",
+    "3c. one article edited",
     "4. refresh",
     "5. refresh again",
 )

@@ -84,6 +84,7 @@ class Settings:
     custom: bool
     pages: bool = True
     formats: tuple[str, ...] = ("atom", "rss", "json")
+    archives: bool = False
 
     def text(self) -> str:
         langs = ", ".join(f'"{lang}"' for lang in self.languages)
@@ -91,6 +92,7 @@ class Settings:
                 f"entries_per_feed = {self.entries_per_feed}\n"
                 f"min_tag_entries = {self.min_tag_entries}\ntimezone = \"{self.timezone}\"\n"
                 f"pages = {'true' if self.pages else 'false'}\n"
+                f"archives = {'true' if self.archives else 'false'}\n"
                 f"formats = [{', '.join(repr(f).replace(chr(39), chr(34)) for f in self.formats)}]\n")
         if self.aliases:
             text += 'tag_aliases = { "ml" = "machine learning", "Energy" = "grid" }\n'
@@ -126,6 +128,7 @@ site = st.builds(
     timezone=st.sampled_from(("UTC", "Asia/Shanghai")),
     custom=st.booleans(),
     pages=st.booleans(),
+    archives=st.booleans(),
     formats=st.sampled_from((("atom", "rss", "json"), ("atom",), ("json", "rss"))),
 )
 # A step: write an article, delete one, rewrite one with the same bytes, or change the

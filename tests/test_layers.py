@@ -22,7 +22,7 @@ PURE = TEXT | {
     "feeds.remote.guard",
     "feeds.publish.select",
     "feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfeed", "feeds.publish.index",
-    "feeds.publish.paths", "feeds.publish.entrylinks", "feeds.publish.site",
+    "feeds.publish.paths", "feeds.publish.entrylinks", "feeds.publish.site", "feeds.publish.archives",
     "feeds.schedule", "feeds.codec",
 }
 # What people and programs drive: they call the pipeline, and print.

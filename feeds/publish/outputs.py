@@ -20,6 +20,7 @@ from ..config import Config
 from ..errors import TemplateError
 from ..model import Entry, FeedItem, FeedSpec, Listing, Problem, RenderedFeed
 from ..store.protocol import PublishedEntries
+from .archives import Archive, History, archive_links, plan_archives
 from .index import render_index, render_opml
 from .jsonfeed import render_json
 from .pages import SitePlan, render_page
@@ -35,16 +36,26 @@ RENDERERS: Mapping[str, Callable[[FeedSpec, Sequence[FeedItem], Config], bytes]]
 }
 
 
+def render_format(fmt: str, spec: FeedSpec, items: Sequence[FeedItem], config: Config,
+                  history: History | None = None) -> bytes:
+    """A feed in `fmt`; the Atom one links its archives (`history`), which are Atom."""
+    if fmt == "atom":
+        return render_feed(spec, items, config, history)
+    return RENDERERS[fmt](spec, items, config)
+
+
 def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:
     """Every planned feed of `entries` rendered in each configured format, in plan order."""
     specs = plan_feeds(entries, config)
-    selected = select_all(specs, entries, config.entries_per_feed)
+    selected = {spec: picks for spec, picks in
+                select_all(specs, entries, config.entries_per_feed).items() if picks}
+    history = plan_archives(list(selected), entries)[1] if config.archives else {}
     feeds: list[RenderedFeed] = []
     for spec, picks in selected.items():
-        if picks:
-            items = [_item(e, lang) for e, lang in picks]
-            feeds.extend(RenderedFeed(spec, fmt, RENDERERS[fmt](spec, items, config), len(picks))
-                         for fmt in config.formats)
+        items = [_item(e, lang) for e, lang in picks]
+        feeds.extend(RenderedFeed(spec, fmt, render_format(fmt, spec, items, config,
+                                                           history.get(spec)), len(picks))
+                     for fmt in config.formats)
     return feeds
 
 
@@ -107,12 +118,17 @@ def publish(store: PublishedEntries, config: Config) -> Published:
         selected = {spec: picks for spec, picks in
                     select_all(specs, listings, config.entries_per_feed).items() if picks}
         written_before = store.output_fingerprints()
-        feeds = _feeds(store, config, settings, selected, written_before, decoded, outputs)
+        versions = store.entry_versions() if config.pages or config.archives else {}
+        archives, history = plan_archives(list(selected), listings) if config.archives else ({}, {})
+        feeds = _feeds(store, config, settings, selected, history, written_before, decoded, outputs)
         files = {f.path: f.data for f in feeds}
         keep: set[str] = set()
+        if archives:
+            _archives(store, config, settings, archives, versions, written_before, decoded,
+                      outputs, files, keep)
         problems: list[Problem] = []
         if config.pages:
-            plan = SitePlan(config, settings, listings, selected, store.entry_versions())
+            plan = SitePlan(config, settings, listings, selected, versions)
             problem = _pages(store, plan, written_before, decoded, outputs, files, keep)
             problems += [problem] if problem else []
     if "index.html" not in files and "index.html" not in keep:
@@ -125,7 +141,8 @@ def publish(store: PublishedEntries, config: Config) -> Published:
 
 def _feeds(store: PublishedEntries, config: Config, settings: str,
            selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]],
-           written_before: Outputs, decoded: dict[str, Entry], outputs: Outputs) -> list[RenderedFeed]:
+           history: Mapping[FeedSpec, History], written_before: Outputs,
+           decoded: dict[str, Entry], outputs: Outputs) -> list[RenderedFeed]:
     """Every planned feed in every format: read back when unchanged, else rendered."""
     texts = store.entry_texts(listing.id for picks in selected.values() for listing, _ in picks)
     feeds: list[RenderedFeed] = []
@@ -134,7 +151,8 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
         shown = [(texts[e.id], lang) for e, lang in picks]
         for fmt in config.formats:
             path = spec.file(fmt)
-            fingerprint = feed_fingerprint(settings, spec, fmt, shown)
+            links = history.get(spec) if fmt == "atom" else None
+            fingerprint = feed_fingerprint(settings, spec, fmt, shown, links)
             data = _still_written(config.output_dir / path, written_before.get(path), fingerprint)
             if data is None:
                 if items is None:
@@ -143,10 +161,43 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
                         if listing.id not in decoded:
                             decoded[listing.id] = decode_entry(texts[listing.id])
                         items.append(_item(decoded[listing.id], lang))
-                data = RENDERERS[fmt](spec, items, config)
+                data = render_format(fmt, spec, items, config, links)
             feeds.append(RenderedFeed(spec, fmt, data, len(picks)))
             outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
     return feeds
+
+
+def _archives(store: PublishedEntries, config: Config, settings: str,
+              archives: Mapping[Archive, Sequence[tuple[Listing, str]]],
+              versions: Mapping[str, tuple[str, bool]], written_before: Outputs,
+              decoded: dict[str, Entry], outputs: Outputs, files: dict[str, bytes],
+              keep: set[str]) -> None:
+    """Every archive document: kept when its fingerprint is unchanged and its file there.
+
+    An archive's fingerprint covers its entries' versions and its links, so
+    a past month is never rendered again unless one of its entries changed.
+    """
+    present = _files_below(config.output_dir, {a.spec.file("atom").rpartition("/")[0]
+                                               for a in archives})
+    pending = []
+    for archive, picks in archives.items():
+        path = archive.spec.file("atom")
+        shown = [(versions.get(listing.id, ("", False))[0], lang) for listing, lang in picks]
+        fingerprint = feed_fingerprint(settings, archive.spec, "atom", shown, archive.history)
+        before = written_before.get(path)
+        if before is not None and before[0] == fingerprint and path in present:
+            keep.add(path)
+            outputs[path] = before
+        else:
+            pending.append((archive, picks, path, fingerprint))
+    needed = {listing.id for _, picks, _, _ in pending for listing, _ in picks} - decoded.keys()
+    decoded.update((entry_id, decode_entry(text))
+                   for entry_id, text in store.entry_texts(needed).items())
+    for archive, picks, path, fingerprint in pending:
+        items = [_item(decoded[listing.id], lang) for listing, lang in picks]
+        data = render_feed(archive.spec, items, config, archive.history)
+        files[path] = data
+        outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
 
 
 def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,
@@ -208,15 +259,17 @@ def render_fingerprint(config: Config) -> str:
 
 
 def feed_fingerprint(settings: str, spec: FeedSpec, fmt: str,
-                     shown: Sequence[tuple[str, str]]) -> str:
+                     shown: Sequence[tuple[str, str]], history: History | None = None) -> str:
     """A digest of everything a feed's bytes depend on (pure).
 
-    `shown` holds, in feed order, the stored form of each entry and the
-    language of the variant the feed shows.
+    `shown` holds, in feed order, the stored form (or version) of each entry
+    and the language of the variant the feed shows; `history` the archives
+    the document links.
     """
     digest = hashlib.sha256()
+    links = "\0".join(f"{rel}={path}" for rel, path in archive_links(history or History()).items())
     for part in (settings, spec.kind, spec.key, spec.file(fmt), spec.title, spec.subtitle or "",
-                 spec.filter.lang or ""):
+                 spec.filter.lang or "", links):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for text, lang in shown:
         digest.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())

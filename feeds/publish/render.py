@@ -8,6 +8,7 @@ does not emit itself: per-entry `xml:lang`, links with `rel`/`type`/`hreflang`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,12 @@ from ..about import PROJECT_URL, __version__
 from ..config import Config
 from ..model import Entry, FeedItem, FeedSpec, Variant
 from ..text.links import tag_specific, valid_id
+from .archives import History, archive_links
 from .entrylinks import Linking
 from .paths import feed_url
 
 ATOM_TYPE = "application/atom+xml"
+FH = "http://purl.org/syndication/history/1.0"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
@@ -78,8 +81,29 @@ class _EntryExtras:
         return item
 
 
-def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> bytes:
-    """The Atom document for `spec` with `items` in the given order."""
+class _Archived:
+    """feedgen feed extension: the `fh:archive` mark of an archive document (RFC 5005 §4)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH}
+
+    def extend_atom(self, feed: Any) -> Any:
+        from feedgen.util import xml_elem
+
+        xml_elem(f"{{{FH}}}archive", feed)
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        return feed
+
+
+def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config,
+                history: History | None = None) -> bytes:
+    """The Atom document for `spec` with `items` in the given order.
+
+    `history` adds the RFC 5005 links: a feed's to its newest archive, or an
+    archive's to its neighbours and its feed (and marks it an archive).
+    """
     # Imported here: a rebuild whose feeds are all unchanged renders nothing.
     from feedgen.feed import FeedGenerator
 
@@ -90,10 +114,18 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
         fg.subtitle(spec.subtitle)
     fg.link(href=feed_url(spec.file("atom"), config), rel="self", type=ATOM_TYPE)
     linking = Linking.of(config, "atom")
-    fg.link(href=linking.feed_home(spec), rel="alternate", type="text/html")
+    archived = history is not None and history.is_archive
+    # An archive's page is its feed's.
+    home = replace(spec, stem=history.current.removesuffix(".atom")) if (
+        history is not None and history.current is not None) else spec
+    fg.link(href=linking.feed_home(home), rel="alternate", type="text/html")
     fg.author({"name": config.author})
-    for hub in config.hubs:  # WebSub: where a subscriber asks to be told of changes
+    for hub in () if archived else config.hubs:  # WebSub: where to ask to be told of changes
         fg.link(href=hub, rel="hub")
+    for rel, path in archive_links(history or History()).items():
+        fg.link(href=feed_url(path, config), rel=rel, type=ATOM_TYPE)
+    if archived:
+        fg.register_extension("feeds_archived", _Archived, atom=True, rss=False)
     fg.generator("feeds", __version__, PROJECT_URL)
     if spec.filter.lang is not None:
         fg.language(spec.filter.lang)

@@ -182,8 +182,9 @@ def articles_to_show(
     A language with fewer articles than a feed shows then gets every
     article parsed, as it takes all of them to know that.
     """
-    if config.pages:
-        # Every article has a page of its own, shown in a feed or not.
+    if config.pages or config.archives:
+        # Every article has a page of its own and a place in the archives,
+        # shown in a feed or not.
         return {head.id for head in heads}
     ordered = newest_first(heads)
     limit = config.entries_per_feed

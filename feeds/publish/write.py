@@ -24,7 +24,8 @@ TMP_PREFIX = ".feeds-tmp-"
 # of the whole system costs less than a sync per file.
 _SYNC_EACH = 256
 # Feeds and pages live at these places; anything else in output/ is the user's.
-MANAGED_DIRS = ("lang", "tags", "custom", "entries")
+MANAGED_DIRS = ("lang", "tags", "custom", "entries", "archive")
+NESTED_DIRS = ("archive",)
 MANAGED_SUFFIXES = (".atom", ".rss", ".json", ".html")
 MANAGED_TOP = (*(f"all{suffix}" for suffix in MANAGED_SUFFIXES),
                "index.html", "feeds.opml", "style.css")
@@ -122,7 +123,8 @@ def remove_temporary_files(output_dir: Path) -> None:
     """Delete temporary files a killed writer may have left behind."""
     for folder in (output_dir, *(output_dir / d for d in MANAGED_DIRS)):
         if folder.is_dir():
-            for path in folder.glob(TMP_PREFIX + "*"):
+            pattern = ("**/" if folder.name in NESTED_DIRS else "") + TMP_PREFIX + "*"
+            for path in folder.glob(pattern):
                 with contextlib.suppress(OSError):
                     path.unlink()
 
@@ -146,16 +148,30 @@ def _remove_stale(output_dir: Path, keep: set[str]) -> list[str]:
         directory = output_dir / folder
         if not directory.is_dir():
             continue
-        # Names, not Paths: a folder of pages holds tens of thousands.
-        with os.scandir(directory) as found:
-            stale = sorted(item.name for item in found
-                           if item.name.endswith(MANAGED_SUFFIXES) and item.is_file()
-                           and f"{folder}/{item.name}" not in keep)
-        for name in stale:
+        removed += _remove_stale_below(directory, folder, keep, nested=folder in NESTED_DIRS)
+    return removed
+
+
+def _remove_stale_below(directory: Path, rel: str, keep: set[str], nested: bool) -> list[str]:
+    """Remove the managed files in `directory` (at `rel`) that `keep` does not name.
+
+    Names, not Paths: a folder of pages holds tens of thousands. Archives
+    nest (`archive/lang/zh/2024/06.atom`), so their folders are walked; a
+    folder left empty is removed.
+    """
+    removed: list[str] = []
+    with os.scandir(directory) as found:
+        items = sorted((item.name, item.is_dir(follow_symlinks=False), item.is_file())
+                       for item in found)
+    for name, is_dir, is_file in items:
+        path = f"{rel}/{name}"
+        if is_dir and nested:
+            removed += _remove_stale_below(directory / name, path, keep, nested)
+        elif is_file and name.endswith(MANAGED_SUFFIXES) and path not in keep:
             os.unlink(directory / name)
-            removed.append(f"{folder}/{name}")
-        with contextlib.suppress(OSError):
-            directory.rmdir()  # only succeeds when empty
+            removed.append(path)
+    with contextlib.suppress(OSError):
+        directory.rmdir()  # only succeeds when empty
     return removed
 
 

@@ -228,16 +228,19 @@ class EntryTables:
         return dict(self._by_ids("data", ids))
 
     def entry_versions(self) -> dict[str, tuple[str, bool]]:
-        """Id → (its content digest and `updated`, whether it is a local article).
+        """Id → (a version of all a page or an archive shows of it, whether it is a local article).
 
         The content digest covers everything a reader sees but `updated`
         (see `codec.content_hash`), so the two together tell a page that must
         be rendered again from one that need not, without loading any text.
         Local articles have pages of their own; remote entries link theirs.
         """
-        rows = self._db.execute("SELECT id, content_hash, updated, origin FROM entries")
-        return {entry_id: (f"{digest}@{updated}", origin == LOCAL)
-                for entry_id, digest, updated, origin in rows}
+        # The digest leaves out the origin and the source feed's `updated`
+        # (volatile, so not a change of the entry), which an Atom entry shows.
+        rows = self._db.execute("SELECT id, content_hash, updated, origin, "
+                                "json_extract(data, '$.source[3]') FROM entries")
+        return {entry_id: (f"{digest}@{updated}@{origin}@{source_updated}", origin == LOCAL)
+                for entry_id, digest, updated, origin, source_updated in rows}
 
     def published_entries(self) -> list[Entry]:
         """Every entry to publish, in full, newest first (see `published_listings`)."""
