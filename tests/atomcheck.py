@@ -58,24 +58,33 @@ def assert_valid_atom(source: bytes | str | os.PathLike[str],
     base URL (the feed's own `text/html` alternate link) joined with the
     file's path below it, percent-encoded.
     """
-    where = "<bytes>" if isinstance(source, bytes) else str(source)
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        document = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise AssertionError(f"{where}: not well-formed XML: {exc}") from exc
+    where, data, document, file = read_xml(source)
     schema = _schema()
     if not schema.validate(document):
         errors = "\n".join(f"  line {e.line}: {e.message}" for e in schema.error_log)
         raise AssertionError(f"{where}: not valid Atom (RFC 4287 schema):\n{errors}")
-    file = None if isinstance(source, bytes) else Path(source)
     problems = _validator_problems(document, url, file)
     assert not problems, f"{where}: " + "\n  ".join(problems)
     parsed = feedparser.parse(data)
     assert not parsed.bozo, f"{where}: feedparser: {parsed.get('bozo_exception')}"
     assert parsed.version == "atom10", f"{where}: feedparser read it as {parsed.version!r}"
     return parsed
+
+
+def read_xml(source: bytes | str | os.PathLike[str]
+             ) -> tuple[str, bytes, etree._Element, Path | None]:
+    """How to name `source` in a message, its bytes, its root element and its file (if one).
+
+    Entities are never resolved nor anything fetched: a feed is data.
+    """
+    where = "<bytes>" if isinstance(source, bytes) else str(source)
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise AssertionError(f"{where}: not well-formed XML: {exc}") from exc
+    return where, data, root, None if isinstance(source, bytes) else Path(source)
 
 
 def assert_valid_output(output: Path) -> dict[str, feedparser.FeedParserDict]:

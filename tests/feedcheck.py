@@ -33,7 +33,7 @@ from typing import Any
 import feedparser
 import jsonschema
 import rfc3987
-from atomcheck import _CONTROL, _RFC3339, assert_valid_atom, expected_url, id_problem
+from atomcheck import _CONTROL, _RFC3339, assert_valid_atom, expected_url, id_problem, read_xml
 from lxml import etree
 
 from feeds.remote.jsonfeed import parse_json_feed
@@ -62,14 +62,7 @@ def assert_valid_feed(source: bytes | str | os.PathLike[str], fmt: str | None = 
 def assert_valid_rss(source: bytes | str | os.PathLike[str],
                      url: str | None = None) -> feedparser.FeedParserDict:
     """The parsed feed; AssertionError naming every problem if it is not valid RSS 2.0."""
-    where = "<bytes>" if isinstance(source, bytes) else str(source)
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise AssertionError(f"{where}: not well-formed XML: {exc}") from exc
-    file = None if isinstance(source, bytes) else Path(source)
+    where, data, root, file = read_xml(source)
     problems = _rss_problems(root, url, file)
     assert not problems, f"{where}:\n  " + "\n  ".join(problems)
     parsed = feedparser.parse(data)

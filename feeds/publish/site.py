@@ -164,7 +164,7 @@ class Site:
         `_feed_row`) and `opml` (the relative link to `feeds.opml`).
         """
         page = FRONT_PAGE
-        langs = [{"label": language_name(spec.key), "lang": spec.key,
+        langs = [{"label": language_name(spec.key), "lang": spec.key, "current": False, "title": None,
                   "href": relative_url(page, page_path(spec))}
                  for spec in feeds if spec.kind == "lang"]
         sections = [
