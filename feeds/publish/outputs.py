@@ -135,7 +135,7 @@ def publish(store: PublishedEntries, config: Config) -> Published:
         files["index.html"] = render_index(feeds, config)
     files["feeds.opml"] = render_opml(feeds, config)
     report = write_outputs(config.output_dir, files, keep)
-    store.record_outputs(outputs)
+    store.record_outputs(outputs, written_before)
     return Published(tuple(feeds), report, len(listings), tuple(problems))
 
 
@@ -145,10 +145,13 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
            decoded: dict[str, Entry], outputs: Outputs) -> list[RenderedFeed]:
     """Every planned feed in every format: read back when unchanged, else rendered."""
     texts = store.entry_texts(listing.id for picks in selected.values() for listing, _ in picks)
+    # Each text digested once, though an entry is in several feeds and formats.
+    digests = {entry_id: hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+               for entry_id, text in texts.items()}
     feeds: list[RenderedFeed] = []
     for spec, picks in selected.items():
         items: list[FeedItem] | None = None
-        shown = [(texts[e.id], lang) for e, lang in picks]
+        shown = [(digests[e.id], lang) for e, lang in picks]
         for fmt in config.formats:
             path = spec.file(fmt)
             links = history.get(spec) if fmt == "atom" else None
@@ -262,17 +265,17 @@ def feed_fingerprint(settings: str, spec: FeedSpec, fmt: str,
                      shown: Sequence[tuple[str, str]], history: History | None = None) -> str:
     """A digest of everything a feed's bytes depend on (pure).
 
-    `shown` holds, in feed order, the stored form (or version) of each entry
-    and the language of the variant the feed shows; `history` the archives
-    the document links.
+    `shown` holds, in feed order, a digest of the stored form (or the
+    version) of each entry and the language of the variant the feed shows;
+    `history` the archives the document links.
     """
     digest = hashlib.sha256()
     links = "\0".join(f"{rel}={path}" for rel, path in archive_links(history or History()).items())
     for part in (settings, spec.kind, spec.key, spec.file(fmt), spec.title, spec.subtitle or "",
                  spec.filter.lang or "", links):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    for text, lang in shown:
-        digest.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    for version, lang in shown:
+        digest.update(version.encode("utf-8", "surrogatepass") + b"\0")
         digest.update(lang.encode("utf-8") + b"\0")
     return digest.hexdigest()
 

@@ -12,17 +12,22 @@ article renders that article's pages and the listings that show it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config, shown_path
 from ..errors import TemplateError
 from ..model import Entry, FeedItem, FeedSpec
 from .paths import FRONT_PAGE, STYLESHEET, entry_page_paths, page_path
 from .select import Listed, select_all
+
+if TYPE_CHECKING:
+    from .site import Site
 
 # Entries the front page shows, newest first.
 FRONT_ENTRIES = 20
@@ -45,10 +50,7 @@ class SitePlan:
     def __init__(self, config: Config, settings: str, listings: Sequence[Listed],
                  selected: Mapping[FeedSpec, Sequence[tuple[Listed, str]]],
                  versions: Mapping[str, tuple[str, bool]]) -> None:
-        from .site import Site  # Jinja2 is loaded only by a build that writes pages
-
         self.config = config
-        self.site = Site(config)
         self.specs = list(selected)
         self.versions = versions
         self.base = _digest(settings, templates_digest(config))
@@ -56,6 +58,14 @@ class SitePlan:
         self.pages += self._front(listings, selected)
         self.pages += [self._feed(spec, picks) for spec, picks in selected.items()]
         self.pages += self._entries(listings)
+
+    @functools.cached_property
+    def site(self) -> Site:
+        """The renderer, made when a page is rendered: a rebuild that keeps every page
+        loads no template engine."""
+        from .site import Site
+
+        return Site(self.config)
 
     def _stylesheet(self) -> Page:
         return Page(STYLESHEET, _digest(self.base, STYLESHEET), (),

@@ -13,6 +13,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from urllib.parse import unquote
 
 from ..config import Config
@@ -71,8 +72,12 @@ def entry_page_paths(entry_id: str, langs: Sequence[str], config: Config) -> lis
 
 
 def _entry_stem(entry_id: str, config: Config) -> str:
+    return _stem_of(entry_id, config.authority, config.id_date)
+
+
+def _stem(entry_id: str, authority: str, id_date: str) -> str:
     found = _TAG_ID.fullmatch(entry_id)
-    own = found is not None and (found[1], found[2]) == (config.authority, config.id_date)
+    own = found is not None and (found[1], found[2]) == (authority, id_date)
     specific = unquote(found[3], errors="surrogateescape") if found is not None else entry_id
     slug = slugify(specific)
     if own and slug == specific:
@@ -81,6 +86,11 @@ def _entry_stem(entry_id: str, config: Config) -> str:
     # The readable head is cut short: the hash alone tells ids apart.
     head = slug.encode("utf-8")[:80].decode("utf-8", "ignore").rstrip("-_")
     return f"{head}--{digest}" if head else digest
+
+
+# A daemon plans the same pages on every rebuild. Wrapped rather than
+# decorated so that the function itself stays in reach of mutation testing.
+_stem_of = lru_cache(maxsize=1 << 16)(_stem)
 
 
 def _lang_part(lang: str) -> str:

@@ -46,8 +46,9 @@ class PublishedEntries(Protocol):
     def output_fingerprints(self) -> dict[str, tuple[str, str]]:
         """Output path → (fingerprint it was rendered from, SHA-256 of its bytes)."""
 
-    def record_outputs(self, outputs: Mapping[str, tuple[str, str]]) -> None:
-        """Remember the fingerprints of exactly the files now written."""
+    def record_outputs(self, outputs: Mapping[str, tuple[str, str]],
+                       before: Mapping[str, tuple[str, str]] | None = None) -> None:
+        """Remember the fingerprints of exactly the files now written (`before`: as read)."""
 
 
 class EntryStore(PublishedEntries, Protocol):

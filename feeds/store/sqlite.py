@@ -189,13 +189,16 @@ class Store(EntryTables):
         rows = self._db.execute("SELECT path, fingerprint, sha256 FROM outputs")
         return {path: (fp, sha) for path, fp, sha in rows}
 
-    def record_outputs(self, outputs: Mapping[str, tuple[str, str]]) -> None:
+    def record_outputs(self, outputs: Mapping[str, tuple[str, str]],
+                       before: Mapping[str, tuple[str, str]] | None = None) -> None:
         """Remember the fingerprints of exactly the files now written.
 
         Only what changed is written: a rebuild keeps most of its pages.
+        `before` is what `output_fingerprints` said, if the caller has it.
         """
         with self._transaction():
-            before = self.output_fingerprints()
+            if before is None:
+                before = self.output_fingerprints()
             self._db.executemany("DELETE FROM outputs WHERE path = ?",
                                  ((path,) for path in before.keys() - outputs.keys()))
             self._db.executemany(
