@@ -98,15 +98,15 @@ Outputs = dict[str, tuple[str, str]]
 
 
 def publish(store: PublishedEntries, config: Config) -> Published:
-    """Write every feed of the store's published entries, the pages, the index and OPML.
+    """Write every feed of the store's published entries, its archives, the pages, the index, OPML.
 
-    Feeds and pages are planned from the store's listings, without loading
+    Feeds, archives and pages are planned from the store's listings, without loading
     any text. A feed's fingerprint covers the configuration, the feed and
     the stored form of each entry it shows; a feed whose fingerprint and
     file are as they were last written is not rendered again (its bytes are
-    read back). A page's fingerprint covers the same from the entries'
-    versions, and a page whose fingerprint is unchanged and whose file is
-    there is left alone. So a rebuild renders only what something changed.
+    read back). An archive's or a page's fingerprint covers the same from the
+    entries' versions, and one whose fingerprint is unchanged and whose file
+    is there is left alone. So a rebuild renders only what something changed.
     A page template that fails is reported, and the pages stay as they were.
     """
     settings = render_fingerprint(config)
