@@ -224,7 +224,7 @@ def _print_hub(h: HubState) -> None:
     state = "ok" if not h.pending else f"{h.pending} pending"
     print(f"  status: {state}   last success: {_when(h.last_success)}"
           + (f"   next try: {_when(h.next_try)}" if h.pending else ""))
-    if h.last_error and h.pending:
+    if h.last_error and h.failing:
         print(f"  last error ({_when(h.last_failure)}): {h.last_error}")
 
 

@@ -461,12 +461,15 @@ class PingResult:
 class HubState:
     """A configured hub as the store knows it, for `feeds sources` and /healthz.
 
-    `pending` counts the pings it has not taken yet; `next_try` is the
+    `pending` counts the pings it has not taken yet, `failing` those of
+    them it was already sent and refused or missed (a build that could not
+    try, `--offline`, owes pings that have not failed); `next_try` is the
     earliest of their due times.
     """
 
     url: str
     pending: int = 0
+    failing: int = 0
     last_success: float | None = None
     last_error: str | None = None
     last_failure: float | None = None

@@ -142,19 +142,21 @@ def hubs_health(states: Sequence[HubState]) -> dict[str, Any]:
     Hub URLs are public (every feed names them) and the errors are the
     project's own words about them, so they are shown without --health-details.
     """
-    listed = [{"url": h.url, "status": "failing" if h.pending else "ok", "pending": h.pending,
-               "last_success": iso(h.last_success),
-               "last_error": h.last_error if h.pending else None,
+    listed = [{"url": h.url,
+               "status": "failing" if h.failing else "pending" if h.pending else "ok",
+               "pending": h.pending, "last_success": iso(h.last_success),
+               "last_error": h.last_error if h.failing else None,
                "last_failure": iso(h.last_failure), "next_try": iso(h.next_try)}
               for h in states]
-    return {"total": len(states), "failing": sum(1 for h in states if h.pending), "list": listed}
+    return {"total": len(states), "failing": sum(1 for h in states if h.failing), "list": listed}
 
 
 def health_status(*, running: bool, failing: int, total: int, build_error: bool,
                   hubs_failing: int = 0) -> str:
     """The documented rule (pure): down when nothing keeps the feeds fresh,
     degraded when the last build failed, more than FAILING_SHARE of the
-    sources fail or a WebSub hub has pings it did not take, ok otherwise.
+    sources fail or a WebSub hub failed to take pings still pending, ok
+    otherwise.
 
     A failing hub only delays what subscribers are told; the feeds are
     published and served all the same, so it never makes the service down.

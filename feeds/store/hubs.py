@@ -65,13 +65,14 @@ class HubTables:
 
     def hub_states(self) -> list[HubState]:
         """Every hub pinged or owed a ping, by URL."""
-        pending = {hub: (count, next_try) for hub, count, next_try in self._db.execute(
-            "SELECT hub, COUNT(*), MIN(next_try) FROM hub_pings GROUP BY hub")}
+        pending = {hub: (count, failing, next_try) for hub, count, failing, next_try in
+                   self._db.execute("SELECT hub, COUNT(*), SUM(attempts > 0), MIN(next_try) "
+                                    "FROM hub_pings GROUP BY hub")}
         known = {hub: (success, error, failure) for hub, success, error, failure in
                  self._db.execute("SELECT hub, last_success, last_error, last_failure FROM hubs")}
         states = []
         for hub in sorted(pending.keys() | known.keys()):
-            count, next_try = pending.get(hub, (0, None))
+            count, failing, next_try = pending.get(hub, (0, 0, None))
             success, error, failure = known.get(hub, (None, None, None))
-            states.append(HubState(hub, count, success, error, failure, next_try))
+            states.append(HubState(hub, count, failing, success, error, failure, next_try))
         return states
