@@ -165,9 +165,10 @@ class Pipeline:
         files are already published, a hub's answer changes nothing but the
         store's record of pings, and a slow hub must hold up no build.
         """
+        began = time.time()
         with open_store(self.config) as store:
             pending = store.pending_pings()
-        planned = plan_round(pending, self.config.hubs, time.time())
+        planned = plan_round(pending, self.config.hubs, began)
         if not planned.due and not planned.stale:
             return Notified(next_try=_earliest(pending, self.config.hubs))
         from .remote.ping import ping_hubs  # httpx, only when a hub is owed something
@@ -177,7 +178,7 @@ class Pipeline:
         settled = settle(planned.due, results, now, self.config.hub_retry_seconds)
         with open_store(self.config) as store:
             store.settle_pings(settled.delivered, settled.failed,
-                               [Ping(p.hub, p.url) for p in planned.stale], now)
+                               [Ping(p.hub, p.url) for p in planned.stale], now, began=began)
             left = store.pending_pings()
         return Notified(settled.delivered, settled.failed, _earliest(left, self.config.hubs))
 

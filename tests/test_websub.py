@@ -412,12 +412,14 @@ def test_hub_failing_makes_health_degraded_never_down() -> None:
 def test_pending_pings_survive_a_reopened_store_and_a_new_change_comes_forward(
         tmp_path: Path) -> None:
     """Rule: undelivered pings are kept across restarts; a feed changed again is due at once,
-    its failures still counted; a delivery forgets it and notes the hub's success."""
+    its failures still counted; a delivery forgets it and notes the hub's success, unless
+    the feed changed again after the round began."""
     path = tmp_path / "s.sqlite3"
     with Store(path) as store:
         store.owe_pings([Ping("h", "u1"), Ping("h", "u2")], now=10.0)
         store.settle_pings([], [PendingPing("h", "u1", 1, 70.0, "refused"),
-                                PendingPing("h", "u2", 1, 70.0, "refused")], [], now=10.0)
+                                PendingPing("h", "u2", 1, 70.0, "refused")], [], now=10.0,
+                           began=10.0)
     with Store(path) as store:
         assert [(p.url, p.attempts, p.next_try) for p in store.pending_pings()] == [
             ("u1", 1, 70.0), ("u2", 1, 70.0)]
@@ -428,7 +430,15 @@ def test_pending_pings_survive_a_reopened_store_and_a_new_change_comes_forward(
         [state] = store.hub_states()
         assert (state.pending, state.failing, state.last_error, state.next_try) == (
             3, 2, "refused", 20.0)
-        store.settle_pings([Ping("h", "u1"), Ping("h", "u2"), Ping("h", "u3")], [], [], now=30.0)
+        # A round that read the pings at 22 delivered all three; u3, owed again
+        # at 25, may have been fetched before that change: it stays, due.
+        store.settle_pings([Ping("h", "u1"), Ping("h", "u2"), Ping("h", "u3")], [], [], now=30.0,
+                           began=22.0)
+        assert [(p.url, p.next_try) for p in store.pending_pings()] == [("u3", 25.0)]
+        store.settle_pings([], [PendingPing("h", "u3", 1, 90.0, "refused")], [], now=31.0,
+                           began=22.0)
+        assert [(p.url, p.next_try) for p in store.pending_pings()] == [("u3", 25.0)]
+        store.settle_pings([Ping("h", "u3")], [], [], now=30.0, began=30.0)
         [state] = store.hub_states()
         assert (state.pending, state.failing, state.last_success, state.next_try) == (
             0, 0, 30.0, None)

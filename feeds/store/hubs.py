@@ -26,13 +26,15 @@ class HubTables:
 
         A feed changed again while an older ping for it waits: that one is
         brought forward (its failures still counted), since one delivery
-        tells the hub of both changes.
+        tells the hub of both changes. `owed` keeps when it was last owed,
+        so that a round that began before cannot settle it (see `settle_pings`).
         """
         with self._transaction():
             self._db.executemany(
-                "INSERT INTO hub_pings (hub, url, attempts, next_try) VALUES (?, ?, 0, ?) "
-                "ON CONFLICT(hub, url) DO UPDATE SET next_try = MIN(next_try, excluded.next_try)",
-                ((p.hub, p.url, now) for p in pings))
+                "INSERT INTO hub_pings (hub, url, attempts, next_try, owed) VALUES (?, ?, 0, ?, ?) "
+                "ON CONFLICT(hub, url) DO UPDATE SET next_try = MIN(next_try, excluded.next_try), "
+                "owed = excluded.owed",
+                ((p.hub, p.url, now, now) for p in pings))
 
     def pending_pings(self) -> list[PendingPing]:
         """Every ping not delivered yet, the earliest due first."""
@@ -42,16 +44,27 @@ class HubTables:
         return [PendingPing(*row) for row in rows]
 
     def settle_pings(self, delivered: Iterable[Ping], failed: Iterable[PendingPing],
-                     dropped: Iterable[Ping], now: float) -> None:
-        """Forget the delivered and dropped pings, keep the failed ones as given; note each hub's answer."""
+                     dropped: Iterable[Ping], now: float, *, began: float) -> None:
+        """Forget the delivered and dropped pings, keep the failed ones as given; note each hub's answer.
+
+        `began` is when the round read the pings it sent. A feed written
+        again since (the daemon publishes while a round is out) owes a ping
+        of its own: the hub may have fetched it before the change, so such
+        a ping stays, due at once.
+        """
         delivered, failed = list(delivered), list(failed)
         with self._transaction():
+            self._db.executemany("DELETE FROM hub_pings WHERE hub = ? AND url = ? AND owed <= ?",
+                                 ((p.hub, p.url, began) for p in delivered))
             self._db.executemany("DELETE FROM hub_pings WHERE hub = ? AND url = ?",
-                                 ((p.hub, p.url) for p in [*delivered, *dropped]))
+                                 ((p.hub, p.url) for p in dropped))
             self._db.executemany(
-                "INSERT OR REPLACE INTO hub_pings (hub, url, attempts, next_try, last_error) "
-                "VALUES (?, ?, ?, ?, ?)",
-                ((p.hub, p.url, p.attempts, p.next_try, p.last_error) for p in failed))
+                "INSERT INTO hub_pings (hub, url, attempts, next_try, last_error, owed) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(hub, url) DO UPDATE SET "
+                "attempts = excluded.attempts, last_error = excluded.last_error, "
+                "next_try = CASE WHEN owed > ? THEN next_try ELSE excluded.next_try END",
+                ((p.hub, p.url, p.attempts, p.next_try, p.last_error, began, began)
+                 for p in failed))
             self._db.executemany(
                 "INSERT INTO hubs (hub, last_success) VALUES (?, ?) "
                 "ON CONFLICT(hub) DO UPDATE SET last_success = excluded.last_success",

@@ -106,8 +106,11 @@ class EntryStore(PublishedEntries, Protocol):
         """Every ping no hub has taken yet, the earliest due first."""
 
     def settle_pings(self, delivered: Iterable[Ping], failed: Iterable[PendingPing],
-                     dropped: Iterable[Ping], now: float) -> None:
-        """Forget the delivered and dropped pings, keep the failed ones as given, note each hub's answer."""
+                     dropped: Iterable[Ping], now: float, *, began: float) -> None:
+        """Forget the delivered and dropped pings, keep the failed ones as given, note each hub's answer.
+
+        A ping owed again after `began` (when the round read what to send) stays, due at once.
+        """
 
     def hub_states(self) -> list[HubState]:
         """Every hub pinged or owed a ping: pending count, last success and failure."""

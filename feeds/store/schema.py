@@ -96,6 +96,7 @@ MIGRATIONS: tuple[str, ...] = (
         attempts INTEGER NOT NULL DEFAULT 0,
         next_try REAL NOT NULL,
         last_error TEXT,
+        owed REAL NOT NULL,
         PRIMARY KEY (hub, url)
     );
     CREATE TABLE hubs (
