@@ -1,6 +1,6 @@
 """`feeds run`: the long-lived process that keeps every feed fresh.
 
-APScheduler drives two jobs, each on a worker thread of its own, so that
+APScheduler drives three jobs, each on a worker thread of its own, so that
 publishing never waits behind fetching:
 
 - `poll` fetches the sources whose due time (kept in the store, so a restart

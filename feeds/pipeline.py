@@ -1,10 +1,12 @@
-"""The pipeline: refresh the remote sources → sync the local articles → publish.
+"""The pipeline: refresh the remote sources → sync the local articles → publish → tell the hubs.
 
 This is the one place the steps are composed. The faces call it: `feeds
 build`, `check` and `fetch` through the functions at the end, the daemon
 through a `Pipeline` whose steps it schedules on threads of their own. Only
 the pipeline (and the refresh it calls) opens the store or takes the
-project lock; the faces see summaries, never the store.
+project lock; the faces see summaries, never the store. Telling the
+WebSub hubs comes after the lock is let go: the files are published by
+then, and a slow hub must hold up nobody.
 """
 
 from __future__ import annotations
