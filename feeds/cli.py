@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--strict", action="store_true", help="exit with status 1 if any problem was found")
-    p.add_argument("--offline", action="store_true", help="fetch nothing; publish what is stored")
+    p.add_argument("--offline", action="store_true",
+                   help="fetch nothing and ping no WebSub hub; publish what is stored")
     p.set_defaults(func=commands.cmd_build)
 
     p = sub.add_parser(

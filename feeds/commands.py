@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from .config import Config
 from .errors import FeedsError, UsageError
-from .model import FetchResult, Problem, SourceState
-from .pipeline import BuildResult, build, check, fetch, source_states
+from .model import FetchResult, HubState, Problem, SourceState
+from .pipeline import BuildResult, Notified, build, check, fetch, hub_states, source_states
 
 if TYPE_CHECKING:
     from .remote.refresh import SourceOutcome
@@ -96,9 +96,11 @@ def _fetch_summary(outcomes: Sequence[SourceOutcome]) -> str:
 
 
 def cmd_build(args: argparse.Namespace, config: Config) -> int:
-    result = build(config, fetch=not args.offline,
+    result = build(config, fetch=not args.offline, notify=not args.offline,
                    progress=_Progress(sys.stderr, not args.quiet))
     _print_problems(result)
+    if result.hubs is not None:
+        _print_hub_failures(result.hubs)
     if not args.quiet:
         report = result.report
         assert report is not None
@@ -114,6 +116,16 @@ def cmd_build(args: argparse.Namespace, config: Config) -> int:
             f"{_count(len(result.problems), 'problem')} → {config.output_dir}"
         )
     return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
+
+
+def _print_hub_failures(notified: Notified) -> None:
+    """One line per hub that did not take its pings: not a problem of the build, which is published."""
+    failed: dict[str, list[str]] = {}
+    for ping in notified.failed:
+        failed.setdefault(ping.hub, []).append(ping.last_error or "failed")
+    for hub, errors in failed.items():
+        print(f"{hub}: WebSub hub not notified ({errors[0]}); "
+              f"{_count(len(errors), 'ping')} kept to retry", file=sys.stderr)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -186,9 +198,10 @@ def cmd_sources(args: argparse.Namespace, config: Config) -> int:
     if not states:
         print(f"no sources configured (add one with 'feeds add URL' or edit "
               f"{config.sources_dir / 'links.toml'})")
-        return EXIT_OK
     for s in states:
         _print_source(s)
+    for hub in hub_states(config):
+        _print_hub(hub)
     return EXIT_OK
 
 
@@ -204,6 +217,15 @@ def _print_source(s: SourceState) -> None:
         print(f"  last error ({s.last_error_kind}): {s.last_error}")
     if s.warning:
         print(f"  warning: {s.warning}")
+
+
+def _print_hub(h: HubState) -> None:
+    print(f"hub {h.url}")
+    state = "ok" if not h.pending else f"{h.pending} pending"
+    print(f"  status: {state}   last success: {_when(h.last_success)}"
+          + (f"   next try: {_when(h.next_try)}" if h.pending else ""))
+    if h.last_error and h.failing:
+        print(f"  last error ({_when(h.last_failure)}): {h.last_error}")
 
 
 def cmd_add(args: argparse.Namespace, config: Config) -> int:

@@ -67,6 +67,7 @@ class Config:
     pages: bool = True
     hubs: tuple[str, ...] = ()
     archives: bool = False
+    hub_retry_seconds: int = 60
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -144,6 +145,7 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "pages": ("true or false", lambda v: isinstance(v, bool)),
     "hubs": ("a list of WebSub hub URLs (http or https)", _is_str_list),
     "archives": ("true or false", lambda v: isinstance(v, bool)),
+    "hub_retry": ("a duration such as \"1m\" or \"30s\"", _is_nonempty_str),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -267,6 +269,11 @@ def config_from_mapping(
             kwargs["default_every_seconds"] = parse_duration(data["every"])
         except ValueError as exc:
             raise ConfigError(f"{where}: 'every': {exc}") from exc
+    if "hub_retry" in data:
+        try:
+            kwargs["hub_retry_seconds"] = parse_duration(data["hub_retry"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: 'hub_retry': {exc}") from exc
     if "tag_aliases" in data:
         kwargs["tag_aliases"] = {
             k.strip().casefold(): v.strip().casefold() for k, v in data["tag_aliases"].items()

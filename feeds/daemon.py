@@ -1,6 +1,6 @@
 """`feeds run`: the long-lived process that keeps every feed fresh.
 
-APScheduler drives two jobs, each on a worker thread of its own, so that
+APScheduler drives three jobs, each on a worker thread of its own, so that
 publishing never waits behind fetching:
 
 - `poll` fetches the sources whose due time (kept in the store, so a restart
@@ -11,6 +11,10 @@ publishing never waits behind fetching:
   article watcher queues it at once when a file is saved; a refresh queues it
   at most every PUBLISH_EVERY seconds while entries arrive, and once at its
   end, so the sources that finished are published while slow ones still run.
+- `hubs` tells the WebSub hubs of the feeds a publish changed, after it,
+  and sends again what a hub did not take when it is due (see
+  `publish.websub.retry_delay`). It never holds the project lock and runs
+  on a thread of its own, so a hub that hangs holds up no rebuild.
 
 Both threads hold the project lock (shared between them: see `_SharedLock`)
 and a store connection each. SQLite in WAL mode lets one connection write at
@@ -139,7 +143,8 @@ class Daemon:
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"fetch": ThreadPoolExecutor(max_workers=1),
-                       "publish": ThreadPoolExecutor(max_workers=1)},
+                       "publish": ThreadPoolExecutor(max_workers=1),
+                       "hubs": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self._run_lock = ProjectLock(config.store_path.with_name("run.lock"), wait=0)
@@ -148,6 +153,7 @@ class Daemon:
         self._publish_queued = False
         self._publish_reasons: set[str] = set()
         self._last_publish = 0.0  # time.monotonic() when the last publish began
+        self._pings_at: datetime | None = None  # when the queued round of pings runs
         self._batch_changed = False
         self._reschedule = False
         self._said: dict[str, str] = {}  # what was last logged about each recurring problem
@@ -238,6 +244,8 @@ class Daemon:
         self.status.builds += 1
         self.status.last_build = time.time()
         self.status.last_build_error = None
+        if report.written and self.config.hubs:
+            self.request_pings()
         if report.written or report.removed:
             log.info("rebuilt (%s) in %.2f s: %d written, %d removed, %d unchanged", reasons,
                      time.monotonic() - started, len(report.written), len(report.removed),
@@ -279,6 +287,48 @@ class Daemon:
             self._scheduler.add_job(self._rebuild, id="publish", executor="publish",
                                     replace_existing=True, max_instances=2,
                                     next_run_time=now + timedelta(seconds=wait))
+
+    # --- telling the hubs ------------------------------------------------------
+
+    def request_pings(self, at: datetime | None = None) -> None:
+        """Queue a round of pings at `at` (default: now), unless one is queued no later."""
+        if self._stop.is_set():
+            return
+        when = at or datetime.now(UTC)
+        with self._publish_mutex:
+            if self._pings_at is not None and self._pings_at <= when:
+                return
+            self._pings_at = when
+            # A round running, one handed to the thread and this one, at most.
+            self._scheduler.add_job(self._ping_round, id="hubs", executor="hubs",
+                                    replace_existing=True, max_instances=3, next_run_time=when)
+
+    def _ping_round(self) -> None:
+        with self._publish_mutex:
+            self._pings_at = None
+        if self._stop.is_set():
+            return
+        try:
+            notified = Pipeline(self.config).notify_hubs(self.settings)
+        except FeedsError as exc:
+            log.error("websub: %s", exc)
+            self.request_pings(datetime.now(UTC) + timedelta(seconds=self.config.hub_retry_seconds))
+            return
+        delivered: dict[str, int] = {}
+        for ping in notified.delivered:
+            delivered[ping.hub] = delivered.get(ping.hub, 0) + 1
+        for hub, count in delivered.items():
+            self._say_once(f"hub {hub}", logging.INFO, f"websub: {hub} took its pings")
+            log.debug("websub: %s notified of %d feed%s", hub, count, "" if count == 1 else "s")
+        failed: dict[str, list[str]] = {}
+        for pending in notified.failed:
+            failed.setdefault(pending.hub, []).append(pending.last_error or "failed")
+        for hub, errors in failed.items():
+            log.warning("websub: %s: %s; %d ping%s kept to retry", hub, errors[0], len(errors),
+                        "" if len(errors) == 1 else "s")
+            self._said[f"hub {hub}"] = "failing"
+        if notified.next_try is not None:
+            self.request_pings(datetime.fromtimestamp(notified.next_try, UTC))
 
     # --- watching -------------------------------------------------------------
 
@@ -396,6 +446,8 @@ class Daemon:
             self.request_rebuild("start")
             self._scheduler.add_job(self._poll, id="poll", executor="fetch",
                                     next_run_time=datetime.now(UTC))
+            # Pings a build (or the last run) could not deliver are sent when due.
+            self.request_pings()
             watcher = threading.Thread(target=self._watch, name="feeds-watch", daemon=True)
             watcher.start()
             log.info("running: %s", self.config.root)

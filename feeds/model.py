@@ -419,3 +419,58 @@ class SourceState:
     feed_link: str | None = None
     feed_updated: str | None = None
     entry_count: int = 0
+
+
+# --- WebSub hubs ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ping:
+    """A WebSub publish notification owed: tell `hub` that the feed at `url` changed."""
+
+    hub: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PendingPing:
+    """A ping not yet delivered, as the store keeps it until a hub takes it.
+
+    `attempts` counts the failed tries (0: owed, never tried); `next_try` is
+    when it is due again (epoch seconds); `last_error` says why the last try
+    failed.
+    """
+
+    hub: str
+    url: str
+    attempts: int = 0
+    next_try: float = 0.0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PingResult:
+    """How one ping went: `error` is None when the hub answered 2xx."""
+
+    hub: str
+    url: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class HubState:
+    """A configured hub as the store knows it, for `feeds sources` and /healthz.
+
+    `pending` counts the pings it has not taken yet, `failing` those of
+    them it was already sent and refused or missed (a build that could not
+    try, `--offline`, owes pings that have not failed); `next_try` is the
+    earliest of their due times.
+    """
+
+    url: str
+    pending: int = 0
+    failing: int = 0
+    last_success: float | None = None
+    last_error: str | None = None
+    last_failure: float | None = None
+    next_try: float | None = None

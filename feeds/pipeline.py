@@ -1,14 +1,17 @@
-"""The pipeline: refresh the remote sources → sync the local articles → publish.
+"""The pipeline: refresh the remote sources → sync the local articles → publish → tell the hubs.
 
 This is the one place the steps are composed. The faces call it: `feeds
 build`, `check` and `fetch` through the functions at the end, the daemon
 through a `Pipeline` whose steps it schedules on threads of their own. Only
 the pipeline (and the refresh it calls) opens the store or takes the
-project lock; the faces see summaries, never the store.
+project lock; the faces see summaries, never the store. Telling the
+WebSub hubs comes after the lock is let go: the files are published by
+then, and a slow hub must hold up nobody.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -18,9 +21,22 @@ from typing import TYPE_CHECKING
 from .config import Config, FetchSettings
 from .local.read import ArticlesResult, read_articles
 from .lock import ProjectLock
-from .model import Entry, FetchResult, Incoming, Problem, RenderedFeed, SourceConfig, SourceState, UpsertStats
+from .model import (
+    Entry,
+    FetchResult,
+    HubState,
+    Incoming,
+    PendingPing,
+    Ping,
+    Problem,
+    RenderedFeed,
+    SourceConfig,
+    SourceState,
+    UpsertStats,
+)
 from .publish.outputs import Published, check_pages, publish, render_all
 from .publish.select import articles_to_show
+from .publish.websub import owed_pings, plan_round, settle
 from .publish.write import WriteReport
 from .sources import read_sources
 from .store import Store
@@ -44,6 +60,16 @@ class BuildResult:
     report: WriteReport | None
     fetched: tuple[SourceOutcome, ...] = ()
     local: UpsertStats | None = None
+    hubs: Notified | None = None
+
+
+@dataclass(frozen=True)
+class Notified:
+    """What a round of WebSub pings did, and when the earliest ping left is due (None: none left)."""
+
+    delivered: tuple[Ping, ...] = ()
+    failed: tuple[PendingPing, ...] = ()
+    next_try: float | None = None
 
 
 def open_store(config: Config) -> EntryStore:
@@ -125,7 +151,38 @@ class Pipeline:
         articles, local = sync_articles(self.config, store)
         if on_read is not None:
             on_read(articles)
-        return Synced(articles, local, publish(store, self.config))
+        published = publish(store, self.config)
+        # Owed before anything is sent, in the session that wrote the files:
+        # a build that stops now leaves them for the next round.
+        owed = owed_pings(published.report.written, {f.path for f in published.feeds},
+                          self.config)
+        if owed:
+            store.owe_pings(owed, time.time())
+        return Synced(articles, local, published)
+
+    def notify_hubs(self, settings: FetchSettings | None = None) -> Notified:
+        """Send the pings that are due to the configured hubs; keep what failed for later.
+
+        Runs without the project lock and outside any step's session: the
+        files are already published, a hub's answer changes nothing but the
+        store's record of pings, and a slow hub must hold up no build.
+        """
+        began = time.time()
+        with open_store(self.config) as store:
+            pending = store.pending_pings()
+        planned = plan_round(pending, self.config.hubs, began)
+        if not planned.due and not planned.stale:
+            return Notified(next_try=_earliest(pending, self.config.hubs))
+        from .remote.ping import ping_hubs  # httpx, only when a hub is owed something
+
+        results = ping_hubs([Ping(p.hub, p.url) for p in planned.due], settings)
+        now = time.time()
+        settled = settle(planned.due, results, now, self.config.hub_retry_seconds)
+        with open_store(self.config) as store:
+            store.settle_pings(settled.delivered, settled.failed,
+                               [Ping(p.hub, p.url) for p in planned.stale], now, began=began)
+            left = store.pending_pings()
+        return Notified(settled.delivered, settled.failed, _earliest(left, self.config.hubs))
 
     def build(self, sources: Sequence[SourceConfig], *, fetch: bool = True,
               settings: FetchSettings | None = None,
@@ -140,6 +197,17 @@ class Pipeline:
                 outcomes = refresh_sources(self.config, store, sources, only_due=True,
                                            settings=settings, progress=progress)
             return outcomes, self._sync_and_publish(store)
+
+
+def _earliest(pending: Sequence[PendingPing], hubs: Sequence[str]) -> float | None:
+    return min((p.next_try for p in pending if p.hub in hubs), default=None)
+
+
+def hub_states(config: Config) -> list[HubState]:
+    """Each configured hub's state as the store keeps it, in configuration order (without the lock)."""
+    with open_store(config) as store:
+        known = {state.url: state for state in store.hub_states()}
+    return [known.get(hub, HubState(hub)) for hub in config.hubs]
 
 
 def stored_sources(config: Config) -> list[SourceState]:
@@ -209,16 +277,21 @@ def build(
     fetch: bool = True,
     settings: FetchSettings | None = None,
     progress: Progress | None = None,
+    notify: bool = True,
 ) -> BuildResult:
-    """Fetch the due sources, read the articles, store both and write every feed.
+    """Fetch the due sources, read the articles, store both, write every feed and tell the hubs.
 
     Problems with single articles or sources (a bad entry of the source list
     included) are collected, never raised; an unwritable output directory
-    raises OutputError.
+    raises OutputError. With `notify`, the WebSub hubs are then told of the
+    feeds that changed (and of earlier changes they have not taken yet);
+    a hub that fails is no problem of the build: its pings wait in the store.
     """
     listed = read_sources(config)
-    outcomes, synced = Pipeline(config).build(listed.sources, fetch=fetch, settings=settings,
-                                              progress=progress)
+    pipeline = Pipeline(config)
+    outcomes, synced = pipeline.build(listed.sources, fetch=fetch, settings=settings,
+                                      progress=progress)
+    notified = pipeline.notify_hubs(settings) if notify else None
     articles, published = synced.articles, synced.published
     return BuildResult(
         files=articles.files,
@@ -231,6 +304,7 @@ def build(
         report=published.report,
         fetched=tuple(outcomes),
         local=synced.local,
+        hubs=notified,
     )
 
 

@@ -42,8 +42,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import Config
 from .errors import FeedsError
-from .model import SourceState
-from .pipeline import stored_sources
+from .model import HubState, SourceState
+from .pipeline import hub_states, stored_sources
 
 log = logging.getLogger("feeds")
 
@@ -136,13 +136,34 @@ def sources_health(states: Sequence[SourceState], *, details: bool) -> dict[str,
             "failing_by_kind": dict(sorted(by_kind.items())), "list": listed}
 
 
-def health_status(*, running: bool, failing: int, total: int, build_error: bool) -> str:
+def hubs_health(states: Sequence[HubState]) -> dict[str, Any]:
+    """The WebSub hubs' part of /healthz (pure).
+
+    Hub URLs are public (every feed names them) and the errors are the
+    project's own words about them, so they are shown without --health-details.
+    """
+    listed = [{"url": h.url,
+               "status": "failing" if h.failing else "pending" if h.pending else "ok",
+               "pending": h.pending, "last_success": iso(h.last_success),
+               "last_error": h.last_error if h.failing else None,
+               "last_failure": iso(h.last_failure), "next_try": iso(h.next_try)}
+              for h in states]
+    return {"total": len(states), "failing": sum(1 for h in states if h.failing), "list": listed}
+
+
+def health_status(*, running: bool, failing: int, total: int, build_error: bool,
+                  hubs_failing: int = 0) -> str:
     """The documented rule (pure): down when nothing keeps the feeds fresh,
-    degraded when the last build failed or more than FAILING_SHARE of the
-    sources fail, ok otherwise."""
+    degraded when the last build failed, more than FAILING_SHARE of the
+    sources fail or a WebSub hub failed to take pings still pending, ok
+    otherwise.
+
+    A failing hub only delays what subscribers are told; the feeds are
+    published and served all the same, so it never makes the service down.
+    """
     if not running:
         return "down"
-    if build_error or (failing and failing > FAILING_SHARE * total):
+    if build_error or hubs_failing or (failing and failing > FAILING_SHARE * total):
         return "degraded"
     return "ok"
 
@@ -157,13 +178,14 @@ def health_report(config: Config, *, details: bool, daemon: dict[str, Any] | Non
     checked = iso(time.time())
     try:
         states = stored_sources(config)
+        hubs = hubs_health(hub_states(config))
     except FeedsError as exc:
         return {"status": "down", "checked": checked, "error": type(exc).__name__}
     sources = sources_health(states, details=details)
     status = health_status(running=running, failing=sources["failing"], total=sources["total"],
-                           build_error=build_error)
+                           build_error=build_error, hubs_failing=hubs["failing"])
     return {"status": status, "checked": checked, **(daemon or {"scheduler": None}),
-            "sources": sources}
+            "sources": sources, "hubs": hubs}
 
 
 # --- the address feeds are published under -------------------------------------

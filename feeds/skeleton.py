@@ -51,6 +51,10 @@ _CONFIG = """\
 # them, and each build tells them which feeds changed.
 # hubs = ["https://hub.example.org/"]
 
+# How long a ping a hub did not take waits before it is sent again; the
+# wait doubles at each failure, up to an hour.
+# hub_retry = "1m"
+
 # Archive documents (RFC 5005) holding every entry ever published, so a
 # new subscriber can read a feed's whole history: archive/<feed>/<year>/<month>.atom.
 # archives = false

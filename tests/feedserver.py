@@ -60,7 +60,7 @@ class RecordedRequest:
     before it is sent.
 
     `client_port` tells connections apart: requests that share it came over
-    one kept-alive connection.
+    one kept-alive connection. `body` is what a POST sent.
     """
 
     method: str
@@ -69,6 +69,7 @@ class RecordedRequest:
     started: float
     finished: float | None = None
     client_port: int = 0
+    body: bytes = b""
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""
@@ -82,7 +83,8 @@ Handler = Callable[[RecordedRequest], Response]
 class FeedServer:
     """A ThreadingHTTPServer on 127.0.0.1 (a free port) serving registered routes."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """On a free port, or on `port` (a test bringing back a server that was down)."""
         self._routes: dict[str, Handler] = {}
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -91,7 +93,7 @@ class FeedServer:
         # Set on stop: wakes handlers sleeping in a delay or a drip, so a
         # test that gave up on a slow response does not hold up teardown.
         self.stopping = threading.Event()
-        self._httpd = _HTTPServer((HOST, 0), _RequestHandler)
+        self._httpd = _HTTPServer((HOST, port), _RequestHandler)
         self._httpd.app = self
         # A short poll interval makes shutdown (and so each test's teardown) quick.
         self._thread = threading.Thread(
@@ -146,10 +148,11 @@ class FeedServer:
     # Called from handler threads.
 
     def _begin(self, method: str, path: str, headers: tuple[tuple[str, str], ...],
-               client_port: int = 0) -> int:
+               client_port: int = 0, body: bytes = b"") -> int:
         with self._lock:
             self._requests.append(
-                RecordedRequest(method, path, headers, time.monotonic(), client_port=client_port))
+                RecordedRequest(method, path, headers, time.monotonic(), client_port=client_port,
+                                body=body))
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             return len(self._requests) - 1
@@ -189,9 +192,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        """Record the body (a WebSub ping's form) and answer as the route says."""
+        length = int(self.headers.get("Content-Length") or 0)
+        self._answer("POST", self.rfile.read(length) if length else b"")
+
+    def _answer(self, method: str, body: bytes = b"") -> None:
         app = self.server.app
         headers = tuple(self.headers.items())
-        index = app._begin("GET", self.path, headers, self.client_address[1])
+        index = app._begin(method, self.path, headers, self.client_address[1], body)
         try:
             handler = app._handler(self.path)
             if handler is None:

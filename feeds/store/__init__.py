@@ -1,8 +1,8 @@
 """The store: one SQLite file that keeps entries and sources between runs.
 
 `sqlite.Store` opens it (schema and migrations in `schema`, entries in
-`entries`, the dating rules in `dates`); the pipeline and the refresh are
-the only modules that use it.
+`entries`, WebSub pings in `hubs`, the dating rules in `dates`); the
+pipeline and the refresh are the only modules that use it.
 """
 
 from .dates import decide_updated, local_updated

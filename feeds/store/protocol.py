@@ -13,7 +13,16 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
 
-from ..model import CachedArticle, Incoming, Listing, SourceState, UpsertStats
+from ..model import (
+    CachedArticle,
+    HubState,
+    Incoming,
+    Listing,
+    PendingPing,
+    Ping,
+    SourceState,
+    UpsertStats,
+)
 
 
 class LocalArticles(Protocol):
@@ -89,3 +98,20 @@ class EntryStore(PublishedEntries, Protocol):
 
     def checkpoints_deferred(self) -> AbstractContextManager[None]:
         """Many small transactions in a row, made cheap while it lasts."""
+
+    # --- WebSub hubs
+    def owe_pings(self, pings: Iterable[Ping], now: float) -> None:
+        """Remember pings a build owes, due at `now` (an older one for the same feed comes forward)."""
+
+    def pending_pings(self) -> list[PendingPing]:
+        """Every ping no hub has taken yet, the earliest due first."""
+
+    def settle_pings(self, delivered: Iterable[Ping], failed: Iterable[PendingPing],
+                     dropped: Iterable[Ping], now: float, *, began: float) -> None:
+        """Forget the delivered and dropped pings, keep the failed ones as given, note each hub's answer.
+
+        A ping owed again after `began` (when the round read what to send) stays, due at once.
+        """
+
+    def hub_states(self) -> list[HubState]:
+        """Every hub pinged or owed a ping: pending count, last success and failure."""

@@ -87,5 +87,24 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DELETE FROM article_cache;
     """,
+    # 6: WebSub pings a hub has not taken yet, kept until it does, and each
+    # hub's last success and failure, for `feeds sources` and /healthz
+    """
+    CREATE TABLE hub_pings (
+        hub TEXT NOT NULL,
+        url TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try REAL NOT NULL,
+        last_error TEXT,
+        owed REAL NOT NULL,
+        PRIMARY KEY (hub, url)
+    );
+    CREATE TABLE hubs (
+        hub TEXT PRIMARY KEY,
+        last_success REAL,
+        last_error TEXT,
+        last_failure REAL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

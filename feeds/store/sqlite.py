@@ -25,6 +25,7 @@ from ..codec import decode_entry, encode_listing
 from ..errors import StoreError
 from ..model import Incoming, SourceState, UpsertStats
 from .entries import EntryTables
+from .hubs import HubTables
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -46,7 +47,7 @@ def _checkpoint_every(path: Path, every: float, stop: threading.Event) -> None:
 _BUSY_SECONDS = 30
 
 
-class Store(EntryTables):
+class Store(EntryTables, HubTables):
     """The SQLite store behind intention-revealing methods; SQL stays in here."""
 
     def __init__(self, path: Path | str) -> None:
