@@ -163,3 +163,12 @@ def test_text_that_is_not_even_valid_unicode_still_gets_a_slug() -> None:
     """A lone surrogate (from a broken file name) has no letters: it gets a hashed slug."""
     assert slugify("\udc80.") == "tag-54062fbaaa"
     assert slugify("\udc80.") != slugify("\udc81.")
+
+
+@given(st.text(alphabet="AZaz09 _/,:;!?'()[]-", max_size=40))
+def test_plain_ascii_takes_the_short_way_to_the_same_slug(text: str) -> None:
+    """Most names are plain ASCII; their quicker slug is the one the full rules give."""
+    from feeds.text.slug import _PLAIN, plain_words, words
+
+    assert _PLAIN.match(text)
+    assert plain_words(text) == words(text)

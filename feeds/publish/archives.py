@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..model import FeedSpec
-from .select import L, Pick, newest_first, select_items
+from .select import L, Pick, select_all
 
 ARCHIVE_DIR = "archive"
 
@@ -71,12 +71,12 @@ def plan_archives(
     UTC), newest first like the feed; months without entries have no
     document, and the chain links the months that have one.
     """
-    ordered = newest_first(entries)
+    everything = select_all(feeds, entries, len(entries))
     archives: dict[Archive, list[Pick[L]]] = {}
     feed_history: dict[FeedSpec, History] = {}
     for feed in feeds:
         by_month: dict[str, list[Pick[L]]] = {}
-        for entry, lang in select_items(feed, ordered, len(ordered)):
+        for entry, lang in everything[feed]:
             when = entry.sort_time
             by_month.setdefault(f"{when.year:04d}-{when.month:02d}", []).append((entry, lang))
         months = sorted(by_month)

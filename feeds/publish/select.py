@@ -159,9 +159,28 @@ def select_items(spec: FeedSpec, ordered: Sequence[L], limit: int) -> list[Pick[
 def select_all(
     specs: Sequence[FeedSpec], entries: Sequence[L], limit: int
 ) -> Mapping[FeedSpec, list[Pick[L]]]:
-    """The picks of every planned feed, sorting the entries once."""
+    """The picks of every planned feed, sorting the entries once.
+
+    A tag's feed looks only at the entries with one of its tags, found
+    through an index made once: with ten thousand entries and fifty tags,
+    scanning every entry for every tag was most of a rebuild's choosing.
+    """
     ordered = newest_first(entries)
-    return {spec: select_items(spec, ordered, limit) for spec in specs}
+    tagged = {tag for spec in specs for tag in spec.filter.tags}
+    positions: dict[str, list[int]] = {}
+    if tagged:
+        for i, entry in enumerate(ordered):
+            for tag in entry.tags:
+                if tag in tagged:
+                    positions.setdefault(tag, []).append(i)
+    picks: dict[FeedSpec, list[Pick[L]]] = {}
+    for spec in specs:
+        pool = ordered
+        if spec.filter.tags:
+            found = sorted({i for tag in spec.filter.tags for i in positions.get(tag, ())})
+            pool = [ordered[i] for i in found]
+        picks[spec] = select_items(spec, pool, limit)
+    return picks
 
 
 def articles_to_show(
