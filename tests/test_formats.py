@@ -272,3 +272,26 @@ def test_hubs_must_be_http_urls(tmp_path: Path, value: str) -> None:
     (tmp_path / "feeds.toml").write_text(f"hubs = {value}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="'hubs' must"):
         load_config(tmp_path)
+
+
+def test_a_podcast_client_reads_every_rss_feed_as_feedparser_does(project: Path) -> None:
+    """gPodder's parser, a real RSS client, finds each item with its guid, title, link and date."""
+    import podcastparser
+
+    _article(project, "a.md", "title: 标题\ndate: 2025-03-01T08:30:00+08:00\ntags: [科技]\n",
+             "中文正文。" * 20)
+    _article(project, "b.md", "title: Title & more\ndate: 2025-03-02\n", "An English body. " * 20)
+    build(load_config(project), fetch=False)
+    out = project / "output"
+    feeds = sorted(out.rglob("*.rss"))
+    assert len(feeds) == 4
+    for path in feeds:
+        url = "http://127.0.0.1:8080/" + path.relative_to(out).as_posix()
+        with path.open("rb") as stream:
+            podcast = podcastparser.parse(url, stream)
+        reference = assert_valid_rss(path)
+        assert podcast["title"] == reference.feed.title
+        assert [(e["guid"], e["title"], e["link"]) for e in podcast["episodes"]] == [
+            (e.id, e.title, e.link) for e in reference.entries]
+        assert [e["published"] for e in podcast["episodes"]] == [
+            int(datetime(*e.published_parsed[:6], tzinfo=UTC).timestamp()) for e in reference.entries]
