@@ -237,8 +237,9 @@ class EntryTables:
         """
         # The digest leaves out the origin and the source feed's `updated`
         # (volatile, so not a change of the entry), which an Atom entry shows.
-        rows = self._db.execute("SELECT id, content_hash, updated, origin, "
-                                "json_extract(data, '$.source[3]') FROM entries")
+        rows = self._db.execute(
+            "SELECT id, content_hash, updated, origin, CASE WHEN origin = ? THEN NULL "
+            "ELSE json_extract(data, '$.source[3]') END FROM entries", (LOCAL,))
         return {entry_id: (f"{digest}@{updated}@{origin}@{source_updated}", origin == LOCAL)
                 for entry_id, digest, updated, origin, source_updated in rows}
 
