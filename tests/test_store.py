@@ -638,3 +638,28 @@ def test_the_store_remembers_exactly_the_feeds_last_written(tmp_path: Path) -> N
         store.record_outputs({"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")})
     with Store(path) as store:
         assert store.output_fingerprints() == {"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")}
+
+
+def test_an_entry_version_changes_with_everything_its_pages_and_archives_show(tmp_path: Path) -> None:
+    """Pages and archives are kept while their entries' versions are: a version must change
+    whenever what the store holds of an entry changes, its source feed's date included."""
+    from dataclasses import replace
+
+    from feeds.model import SourceRef
+
+    entry = replace(_entry(1), source=SourceRef("urn:feed", "Feed", "https://example.org/", T0))
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.ensure_sources(["src"])
+        pairs = []
+        for changed in (entry,
+                        replace(entry, source=replace(entry.source, updated=NOW)),  # the feed's date
+                        replace(entry, updated=NOW),
+                        replace(entry, updated=NOW, tags=("new",))):
+            store.update_source("src", {}, [Incoming(changed, changed.updated)], NOW)
+            [stored] = store.entries()
+            [(version, local)] = store.entry_versions().values()
+            assert not local
+            pairs.append((version, repr(stored)))
+        # One version per distinct stored form: none missed, none invented.
+        versions, forms = {v for v, _ in pairs}, {f for _, f in pairs}
+        assert len(versions) == len(forms) == len(set(pairs)) >= 3
