@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..about import __version__
@@ -27,7 +27,7 @@ from .pages import SitePlan, render_page
 from .render import render_feed
 from .rss import render_rss
 from .select import plan_feeds, select_all
-from .write import WriteReport, write_outputs
+from .write import WriteReport, write_files, write_outputs
 
 RENDERERS: Mapping[str, Callable[[FeedSpec, Sequence[FeedItem], Config], bytes]] = {
     "atom": render_feed,
@@ -130,9 +130,10 @@ def publish(store: PublishedEntries, config: Config) -> Published:
         feeds = _feeds(store, config, settings, selected, history, written_before, decoded, outputs)
         files = {f.path: f.data for f in feeds}
         keep: set[str] = set()
+        archived: list[str] = []
         if archives:
-            _archives(store, config, settings, archives, versions, written_before, decoded,
-                      outputs, files, keep)
+            archived = _archives(store, config, settings, archives, versions, written_before,
+                                 decoded, outputs, keep)
         problems: list[Problem] = []
         if config.pages:
             plan = SitePlan(config, settings, listings, selected, versions)
@@ -142,6 +143,10 @@ def publish(store: PublishedEntries, config: Config) -> Published:
         files["index.html"] = render_index(feeds, config)
     files["feeds.opml"] = render_opml(feeds, config)
     report = write_outputs(config.output_dir, files, keep)
+    if archived:
+        rewritten = set(archived)
+        report = replace(report, written=tuple(sorted((*archived, *report.written))),
+                         unchanged=tuple(p for p in report.unchanged if p not in rewritten))
     store.record_outputs(outputs, written_before)
     return Published(tuple(feeds), report, len(listings), tuple(problems))
 
@@ -180,12 +185,15 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
 def _archives(store: PublishedEntries, config: Config, settings: str,
               archives: Mapping[Archive, Sequence[tuple[Listing, str]]],
               versions: Mapping[str, tuple[str, bool]], written_before: Outputs,
-              decoded: dict[str, Entry], outputs: Outputs, files: dict[str, bytes],
-              keep: set[str]) -> None:
-    """Every archive document: kept when its fingerprint is unchanged and its file there.
+              decoded: dict[str, Entry], outputs: Outputs, keep: set[str]) -> list[str]:
+    """Write every archive document whose fingerprint changed; the paths written.
 
     An archive's fingerprint covers its entries' versions and its links, so
     a past month is never rendered again unless one of its entries changed.
+    Archives are written as they are rendered, a batch at a time, before the
+    feeds that link them: the history of ten thousand entries is a hundred
+    megabytes and more, too much to hold at once. Each file is whole, old
+    or new; all are named in `keep` for the write of the rest.
     """
     present = _files_below(config.output_dir, {a.spec.file("atom").rpartition("/")[0]
                                                for a in archives})
@@ -203,11 +211,20 @@ def _archives(store: PublishedEntries, config: Config, settings: str,
     needed = {listing.id for _, picks, _, _ in pending for listing, _ in picks} - decoded.keys()
     decoded.update((entry_id, decode_entry(text))
                    for entry_id, text in store.entry_texts(needed).items())
-    for archive, picks, path, fingerprint in pending:
-        items = [_item(decoded[listing.id], lang) for listing, lang in picks]
-        data = render_feed(archive.spec, items, config, archive.history)
-        files[path] = data
-        outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
+    written: list[str] = []
+    for start in range(0, len(pending), _ARCHIVE_BATCH):
+        batch: dict[str, bytes] = {}
+        for archive, picks, path, fingerprint in pending[start:start + _ARCHIVE_BATCH]:
+            items = [_item(decoded[listing.id], lang) for listing, lang in picks]
+            batch[path] = render_feed(archive.spec, items, config, archive.history)
+            outputs[path] = (fingerprint, hashlib.sha256(batch[path]).hexdigest())
+        written += write_files(config.output_dir, batch)[0]
+        keep.update(batch)
+    return written
+
+
+# Archive documents rendered and written at a time (see `_archives`).
+_ARCHIVE_BATCH = 200
 
 
 def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,

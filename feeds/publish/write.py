@@ -54,12 +54,31 @@ def write_outputs(output_dir: Path, files: Mapping[str, bytes],
     belongs) leaves the files renamed before it replaced and the rest as they
     were: each file is always whole, old or new.
     """
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        remove_temporary_files(output_dir)
+    except OSError as exc:
+        raise OutputError(_describe(exc, output_dir)) from exc
+    written, unchanged = write_files(output_dir, files)
+    try:
+        removed = _remove_stale(output_dir, set(files) | keep)
+    except OSError as exc:
+        raise OutputError(_describe(exc, output_dir)) from exc
+    unchanged += sorted(keep - set(files))
+    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def write_files(output_dir: Path, files: Mapping[str, bytes]) -> tuple[list[str], list[str]]:
+    """Write `files` below `output_dir`, each whole: (the paths written, those already so).
+
+    Every changed file is first written in full to a temporary name, then
+    all are renamed into place; nothing else is touched. Raises OutputError
+    when the directory cannot be written.
+    """
     written: list[str] = []
     unchanged: list[str] = []
     staged: list[tuple[str, Path]] = []
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        remove_temporary_files(output_dir)
         for rel, data in sorted(files.items()):
             target = output_dir / rel
             if _same_content(target, data):
@@ -71,15 +90,13 @@ def write_outputs(output_dir: Path, files: Mapping[str, bytes],
         for rel, tmp in staged:
             os.replace(tmp, output_dir / rel)
             written.append(rel)
-        removed = _remove_stale(output_dir, set(files) | keep)
     except OSError as exc:
         raise OutputError(_describe(exc, output_dir)) from exc
     finally:
         for _, tmp in staged[len(written):]:  # staged but never renamed
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    unchanged += sorted(keep - set(files))
-    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+    return written, unchanged
 
 
 def atomic_write(target: Path, data: bytes) -> None:
