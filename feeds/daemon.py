@@ -49,6 +49,7 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .config import Config, FetchSettings, load_config
@@ -365,7 +366,12 @@ class Daemon:
             if self._verifying >= MAX_VERIFYING or self._stop.is_set():
                 return 503, "too many requests being verified; try again later\n"
             self._verifying += 1
-        self._scheduler.add_job(self._verify, args=(request,), executor="subscribers")
+        try:
+            self._scheduler.add_job(self._verify, args=(request,), executor="subscribers")
+        except SchedulerNotRunningError:  # stopping: the request was not taken
+            with self._publish_mutex:
+                self._verifying -= 1
+            return 503, "the hub is stopping; try again later\n"
         return 202, "accepted: the subscription is verified with the callback\n"
 
     def _verify(self, request: HubRequest) -> None:

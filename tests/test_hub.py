@@ -280,6 +280,27 @@ def test_a_failed_verification_changes_nothing(built: Path, feed_server: FeedSer
     assert {c for _, c in _stored(built)} == {feed_server.url("/good")}
 
 
+def test_a_delivery_not_taken_is_retried_until_it_is(built: Path, feed_server: FeedServer) -> None:
+    config = replace(load_config(built), hub_allow_private=True, hub_retry_seconds=1)
+    topic = config.base_url + "lang/en.atom"
+    answers = iter([Response(status=503, content_type=None), Response(status=204,
+                                                                     content_type=None)])
+    callback = feed_server.route("/flaky", lambda _request: next(answers))
+    with Store(config.store_path) as store:
+        store.subscribe(Subscription(topic, callback, None, time.time() + 600, time.time()))
+        store.owe_deliveries([topic], time.time())
+    first = Pipeline(config).distribute()
+    [failed] = first.failed
+    assert (failed.attempts, failed.last_error) == (1, "the subscriber answered HTTP 503")
+    assert first.next_try is not None and first.next_try > time.time()
+    time.sleep(max(0.0, first.next_try - time.time()) + 0.05)
+    second = Pipeline(config).distribute()
+    assert [d.callback for d in second.delivered] == [callback] and second.next_try is None
+    bodies = [r.body for r in feed_server.requests_for("/flaky")]
+    assert len(bodies) == 2 and bodies[0] == bodies[1] == (
+        config.output_dir / "lang" / "en.atom").read_bytes()
+
+
 def test_a_store_of_the_previous_schema_gains_the_subscription_tables(tmp_path: Path) -> None:
     from feeds.store.schema import MIGRATIONS, SCHEMA_VERSION
 

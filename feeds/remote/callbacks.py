@@ -103,7 +103,10 @@ async def _pin(url_text: str, allow_private: bool) -> _Pinned:
 
 def _client(settings: FetchSettings) -> httpx.AsyncClient:
     limit = min(settings.connect_timeout, settings.read_timeout, CALLBACK_TIMEOUT)
-    return httpx.AsyncClient(headers={"User-Agent": settings.user_agent},
+    # identity: the few bytes of an answer read are the bytes sent, never a
+    # compressed body inflated past the cap.
+    return httpx.AsyncClient(headers={"User-Agent": settings.user_agent,
+                                      "Accept-Encoding": "identity"},
                              timeout=httpx.Timeout(limit), follow_redirects=False,
                              trust_env=False)
 
