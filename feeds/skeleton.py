@@ -55,6 +55,10 @@ _CONFIG = """\
 # wait doubles at each failure, up to an hour.
 # hub_retry = "1m"
 
+# Be a WebSub hub too: `feeds run --serve` takes subscriptions at
+# <base_url>hub and sends subscribers each changed feed (see the README).
+# hub = "self"
+
 # Archive documents (RFC 5005) holding every entry ever published, so a
 # new subscriber can read a feed's whole history: archive/<feed>/<year>/<month>.atom.
 # archives = false
