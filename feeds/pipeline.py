@@ -230,7 +230,8 @@ class Pipeline:
     def confirm(self, request: HubRequest, settings: FetchSettings | None = None) -> str | None:
         """Verify `request` with its subscriber, then keep or forget the subscription.
 
-        Returns None when the subscriber confirmed, else why not (and nothing changes).
+        Returns None when the subscriber confirmed, else why not (and nothing
+        changes); SubscriptionError when the callback's host reached its limit meanwhile.
         """
         from .remote.callbacks import verify_intent
 
@@ -240,6 +241,10 @@ class Pipeline:
         now = time.time()
         with open_store(self.config) as store:
             if request.mode == "subscribe":
+                # Again: requests of one host verified at the same time
+                # were each within the limit when they arrived.
+                check_host_limit(request, [s for s in store.subscriptions() if s.expires > now],
+                                 self.config.hub_max_per_host)
                 store.subscribe(Subscription(request.topic, request.callback, request.secret,
                                              now + request.lease_seconds, now))
             else:

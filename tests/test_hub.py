@@ -250,7 +250,8 @@ def test_a_private_callback_is_refused_and_never_requested(
     assert not (config.store_path.exists() and _stored(built))
 
 
-def test_a_host_has_at_most_its_share_of_subscriptions(built: Path) -> None:
+def test_a_host_has_at_most_its_share_of_subscriptions(built: Path,
+                                                      feed_server: FeedServer) -> None:
     config = replace(load_config(built), hub_allow_private=True)
     topic = config.base_url + "lang/en.atom"
     with Store(config.store_path) as store:
@@ -263,6 +264,11 @@ def test_a_host_has_at_most_its_share_of_subscriptions(built: Path) -> None:
     assert Pipeline(config).hub_request(form | {"hub.callback": "http://127.0.0.1:9/1"})
     assert Pipeline(config).hub_request(
         form | {"hub.mode": "unsubscribe", "hub.callback": "http://127.0.0.1:9/3"})
+    # Checked again when verified: requests that arrived together each fit.
+    late = HubRequest("subscribe", topic, Subscriber(feed_server).callback("late"), 60)
+    with pytest.raises(SubscriptionError, match="already has 2 subscriptions"):
+        Pipeline(config).confirm(late)
+    assert len(_stored(built)) == 2
 
 
 def test_a_failed_verification_changes_nothing(built: Path, feed_server: FeedServer) -> None:
