@@ -246,6 +246,11 @@ def test_a_private_callback_is_refused_and_never_requested(
         Pipeline(config).hub_request({"hub.mode": "subscribe",
                                       "hub.topic": config.base_url + "lang/en.atom",
                                       "hub.callback": feed_server.url("/cb", host="localhost")})
+    # A URL only the HTTP client finds broken is refused as well.
+    with pytest.raises(SubscriptionError, match="not a URL"):
+        Pipeline(config).hub_request({"hub.mode": "subscribe",
+                                      "hub.topic": config.base_url + "lang/en.atom",
+                                      "hub.callback": "http://x\x00y/"})
     assert not feed_server.requests
     assert not (config.store_path.exists() and _stored(built))
 

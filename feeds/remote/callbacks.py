@@ -62,7 +62,10 @@ def check_callback_address(callback: str, allow_private: bool) -> None:
     Called before a request is accepted, so a refused callback is told so
     (4xx) and never requested. Blocks while resolving: call it off the event loop.
     """
-    url = httpx.URL(callback)
+    try:
+        url = httpx.URL(callback)
+    except httpx.InvalidURL as exc:
+        raise SubscriptionError(f"hub.callback is not a URL: {exc}") from None
     try:
         infos = socket.getaddrinfo(url.host, url.port or _default_port(url),
                                    type=socket.SOCK_STREAM)
