@@ -21,7 +21,7 @@ _WHERE = {
     "FeedsError": "errors", "ConfigError": "errors", "SourceError": "errors",
     "ArticleError": "errors", "FetchError": "errors", "ParseError": "errors",
     "StoreError": "errors", "OutputError": "errors", "LockedError": "errors",
-    "UsageError": "errors",
+    "UsageError": "errors", "SubscriptionError": "errors",
 }
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Pipeline",
     "SourceError",
     "StoreError",
+    "SubscriptionError",
     "UsageError",
     "__version__",
     "build",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
         ParseError,
         SourceError,
         StoreError,
+        SubscriptionError,
         UsageError,
     )
     from .pipeline import BuildResult, Pipeline, build, check, fetch

@@ -68,7 +68,23 @@ class Config:
     hubs: tuple[str, ...] = ()
     archives: bool = False
     hub_retry_seconds: int = 60
+    # feeds as its own WebSub hub (`hub = "self"`), served by `feeds run --serve`.
+    hub_self: bool = False
+    hub_allow_private: bool = False
+    hub_lease_min_seconds: int = 60
+    hub_max_per_host: int = 20
     path: Path | None = None  # the file it came from, if any
+
+    @property
+    def self_hub(self) -> str | None:
+        """The URL of feeds' own hub endpoint, when `hub = "self"`; None otherwise."""
+        return self.base_url + "hub" if self.hub_self else None
+
+    @property
+    def named_hubs(self) -> tuple[str, ...]:
+        """Every hub a feed names (`rel="hub"`): the configured ones, then feeds' own."""
+        own = self.self_hub
+        return self.hubs if own is None or own in self.hubs else (*self.hubs, own)
 
     @property
     def templates_dir(self) -> Path:
@@ -146,6 +162,10 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "hubs": ("a list of WebSub hub URLs (http or https)", _is_str_list),
     "archives": ("true or false", lambda v: isinstance(v, bool)),
     "hub_retry": ("a duration such as \"1m\" or \"30s\"", _is_nonempty_str),
+    "hub": ("\"self\" (feeds serves its own WebSub hub)", _is_nonempty_str),
+    "hub_allow_private": ("true or false", lambda v: isinstance(v, bool)),
+    "hub_lease_min": ("a duration such as \"1m\" or \"30s\"", _is_nonempty_str),
+    "hub_max_per_host": ("a positive integer", _is_pos_int),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -274,6 +294,7 @@ def config_from_mapping(
             kwargs["hub_retry_seconds"] = parse_duration(data["hub_retry"])
         except ValueError as exc:
             raise ConfigError(f"{where}: 'hub_retry': {exc}") from exc
+    kwargs |= _own_hub(data, where)
     if "tag_aliases" in data:
         kwargs["tag_aliases"] = {
             k.strip().casefold(): v.strip().casefold() for k, v in data["tag_aliases"].items()
@@ -309,6 +330,35 @@ def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ConfigError(f"{where}: 'hubs' must hold absolute http(s) URLs, not {hub!r}")
         chosen["hubs"] = tuple(dict.fromkeys(data["hubs"]))
+    return chosen
+
+
+# The longest lease the own hub grants; its minimum can be lowered but not below this.
+HUB_LEASE_MAX_SECONDS = 30 * 86400
+_HUB_LEASE_FLOOR_SECONDS = 1
+
+
+def _own_hub(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The settings of feeds' own WebSub hub (`hub = "self"` and its limits)."""
+    chosen: dict[str, Any] = {}
+    if "hub" in data:
+        if data["hub"] != "self":
+            raise ConfigError(f"{where}: 'hub' can only be \"self\" (feeds serves its own WebSub "
+                              f"hub under base_url), not {data['hub']!r}; name external hubs in "
+                              "'hubs'")
+        chosen["hub_self"] = True
+    if "hub_allow_private" in data:
+        chosen["hub_allow_private"] = data["hub_allow_private"]
+    if "hub_max_per_host" in data:
+        chosen["hub_max_per_host"] = data["hub_max_per_host"]
+    if "hub_lease_min" in data:
+        try:
+            least = parse_duration(data["hub_lease_min"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: 'hub_lease_min': {exc}") from exc
+        if not _HUB_LEASE_FLOOR_SECONDS <= least <= HUB_LEASE_MAX_SECONDS:
+            raise ConfigError(f"{where}: 'hub_lease_min' must be between 1 s and 30 days")
+        chosen["hub_lease_min_seconds"] = least
     return chosen
 
 

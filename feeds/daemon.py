@@ -15,6 +15,11 @@ publishing never waits behind fetching:
   and sends again what a hub did not take when it is due (see
   `publish.websub.retry_delay`). It never holds the project lock and runs
   on a thread of its own, so a hub that hangs holds up no rebuild.
+- `deliveries` (with `hub = "self"`) sends the subscribers of feeds' own
+  hub the new content of the feeds a publish changed, and again what a
+  subscriber did not take when it is due; like `hubs`, on its own thread
+  and without the lock. Verifying a subscription request (the hub endpoint
+  answers 202 at once) runs on the `subscribers` threads.
 
 Both threads hold the project lock (shared between them: see `_SharedLock`)
 and a store connection each. SQLite in WAL mode lets one connection write at
@@ -44,11 +49,13 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .config import Config, FetchSettings, load_config
-from .errors import ConfigError, FeedsError, LockedError
+from .errors import ConfigError, FeedsError, LockedError, SubscriptionError
 from .lock import ProjectLock
+from .model import HubRequest
 from .pipeline import Pipeline, lock_for
 from .remote.refresh import SourceOutcome
 from .serve import health_report, iso, served_config
@@ -68,7 +75,10 @@ _FIXED = {
     "output_dir": "the output directory is served and watched as it was",
     "articles_dir": "the watcher watches the folders it started with",
     "sources_dir": "the watcher watches the folders it started with",
+    "hub_self": "the hub endpoint is served as it started",
 }
+# Subscription requests being verified at once, at most; more are answered 503.
+MAX_VERIFYING = 64
 
 
 def configure_logging(level: str) -> None:
@@ -144,7 +154,9 @@ class Daemon:
             timezone=UTC,
             executors={"fetch": ThreadPoolExecutor(max_workers=1),
                        "publish": ThreadPoolExecutor(max_workers=1),
-                       "hubs": ThreadPoolExecutor(max_workers=1)},
+                       "hubs": ThreadPoolExecutor(max_workers=1),
+                       "deliveries": ThreadPoolExecutor(max_workers=1),
+                       "subscribers": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self._run_lock = ProjectLock(config.store_path.with_name("run.lock"), wait=0)
@@ -154,6 +166,8 @@ class Daemon:
         self._publish_reasons: set[str] = set()
         self._last_publish = 0.0  # time.monotonic() when the last publish began
         self._pings_at: datetime | None = None  # when the queued round of pings runs
+        self._deliveries_at: datetime | None = None  # when the queued round of deliveries runs
+        self._verifying = 0  # subscription requests accepted and not verified yet
         self._batch_changed = False
         self._reschedule = False
         self._said: dict[str, str] = {}  # what was last logged about each recurring problem
@@ -246,6 +260,8 @@ class Daemon:
         self.status.last_build_error = None
         if report.written and self.config.hubs:
             self.request_pings()
+        if report.written and self.config.hub_self:
+            self.request_deliveries()
         if report.written or report.removed:
             log.info("rebuilt (%s) in %.2f s: %d written, %d removed, %d unchanged", reasons,
                      time.monotonic() - started, len(report.written), len(report.removed),
@@ -329,6 +345,80 @@ class Daemon:
             self._said[f"hub {hub}"] = "failing"
         if notified.next_try is not None:
             self.request_pings(datetime.fromtimestamp(notified.next_try, UTC))
+
+    # --- feeds' own hub ----------------------------------------------------------
+
+    def hub_request(self, form: dict[str, str]) -> tuple[int, str]:
+        """Answer a subscription request to the hub endpoint: (HTTP status, text).
+
+        202 when it is taken, its verification queued (W3C WebSub §5.1: the
+        hub answers at once and verifies the intent afterwards); 4xx with
+        the reason when it is refused; 503 when too many wait to be verified.
+        """
+        try:
+            request = Pipeline(self.config).hub_request(form)
+        except SubscriptionError as exc:
+            return 400, f"{exc}\n"
+        except FeedsError as exc:
+            log.error("hub: %s", exc)
+            return 500, "the hub cannot take requests now\n"
+        with self._publish_mutex:
+            if self._verifying >= MAX_VERIFYING or self._stop.is_set():
+                return 503, "too many requests being verified; try again later\n"
+            self._verifying += 1
+        try:
+            self._scheduler.add_job(self._verify, args=(request,), executor="subscribers")
+        except SchedulerNotRunningError:  # stopping: the request was not taken
+            with self._publish_mutex:
+                self._verifying -= 1
+            return 503, "the hub is stopping; try again later\n"
+        return 202, "accepted: the subscription is verified with the callback\n"
+
+    def _verify(self, request: HubRequest) -> None:
+        try:
+            refused = Pipeline(self.config).confirm(request, self.settings)
+        except FeedsError as exc:
+            refused = str(exc)
+        finally:
+            with self._publish_mutex:
+                self._verifying -= 1
+        if refused is None:
+            log.info("hub: %s %s for %s", request.mode, request.topic, request.callback)
+        else:
+            log.info("hub: %s of %s for %s not verified: %s", request.mode, request.topic,
+                     request.callback, refused)
+
+    def request_deliveries(self, at: datetime | None = None) -> None:
+        """Queue a round of deliveries at `at` (default: now), unless one is queued no later."""
+        if self._stop.is_set() or not self.config.hub_self:
+            return
+        when = at or datetime.now(UTC)
+        with self._publish_mutex:
+            if self._deliveries_at is not None and self._deliveries_at <= when:
+                return
+            self._deliveries_at = when
+            self._scheduler.add_job(self._delivery_round, id="deliveries", executor="deliveries",
+                                    replace_existing=True, max_instances=3, next_run_time=when)
+
+    def _delivery_round(self) -> None:
+        with self._publish_mutex:
+            self._deliveries_at = None
+        if self._stop.is_set():
+            return
+        try:
+            done = Pipeline(self.config).distribute(self.settings)
+        except FeedsError as exc:
+            log.error("hub: %s", exc)
+            self.request_deliveries(
+                datetime.now(UTC) + timedelta(seconds=self.config.hub_retry_seconds))
+            return
+        for item in done.delivered:
+            log.debug("hub: delivered %s to %s", item.topic, item.callback)
+        for item in done.failed:
+            log.warning("hub: delivery of %s to %s failed (%d): %s", item.topic, item.callback,
+                        item.attempts, item.last_error)
+        if done.next_try is not None:
+            self.request_deliveries(datetime.fromtimestamp(done.next_try, UTC))
 
     # --- watching -------------------------------------------------------------
 
@@ -438,7 +528,8 @@ class Daemon:
             if self._serve is not None:
                 from .serve import Server
 
-                server = Server(self.config, self.health, *self._serve)
+                server = Server(self.config, self.health, *self._serve,
+                                hub=self.hub_request if self.config.hub_self else None)
                 server.start()
                 log.info("serving %s on http://%s:%d/", self.config.output_dir, *self._serve)
             self._scheduler.start()
@@ -448,6 +539,7 @@ class Daemon:
                                     next_run_time=datetime.now(UTC))
             # Pings a build (or the last run) could not deliver are sent when due.
             self.request_pings()
+            self.request_deliveries()
             watcher = threading.Thread(target=self._watch, name="feeds-watch", daemon=True)
             watcher.start()
             log.info("running: %s", self.config.root)

@@ -83,6 +83,10 @@ class TemplateError(FeedsError):
         self.reason = reason
 
 
+class SubscriptionError(FeedsError):
+    """A WebSub subscription request the own hub refuses; the message says why, for the subscriber."""
+
+
 class LockedError(FeedsError):
     """Another feeds process holds the project's lock."""
 

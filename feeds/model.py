@@ -474,3 +474,66 @@ class HubState:
     last_error: str | None = None
     last_failure: float | None = None
     next_try: float | None = None
+
+
+# --- feeds' own WebSub hub ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HubRequest:
+    """A subscription request the hub accepted, to verify with its subscriber (W3C WebSub §5.1).
+
+    `mode` is "subscribe" or "unsubscribe"; `lease_seconds` is already
+    bounded to what the hub grants; `secret` signs deliveries (§8).
+    """
+
+    mode: str
+    topic: str
+    callback: str
+    lease_seconds: int
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A verified subscription: `topic`'s new content goes to `callback` until `expires`."""
+
+    topic: str
+    callback: str
+    secret: str | None
+    expires: float
+    created: float
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A topic's new content owed to a subscriber, as the store keeps it until delivered.
+
+    `attempts` counts the failed tries; `next_try` is when it is due again.
+    """
+
+    topic: str
+    callback: str
+    attempts: int = 0
+    next_try: float = 0.0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One content distribution to send: `body` with its `content_type`, signed with `secret`."""
+
+    topic: str
+    callback: str
+    body: bytes
+    content_type: str
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """How one delivery (or verification) went: `error` is None when the subscriber took it."""
+
+    topic: str
+    callback: str
+    error: str | None = None

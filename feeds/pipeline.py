@@ -12,7 +12,7 @@ then, and a slow hub must hold up nobody.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -22,20 +22,33 @@ from .config import Config, FetchSettings
 from .local.read import ArticlesResult, read_articles
 from .lock import ProjectLock
 from .model import (
+    Delivery,
     Entry,
     FetchResult,
+    HubRequest,
     HubState,
     Incoming,
+    PendingDelivery,
     PendingPing,
     Ping,
     Problem,
     RenderedFeed,
     SourceConfig,
     SourceState,
+    Subscription,
     UpsertStats,
 )
 from .publish.outputs import Published, check_pages, publish, render_all
+from .publish.paths import feed_url
 from .publish.select import articles_to_show
+from .publish.subscriptions import (
+    check_host_limit,
+    failed_again,
+    feed_content_type,
+    plan_deliveries,
+    read_request,
+    topics_changed,
+)
 from .publish.websub import owed_pings, plan_round, settle
 from .publish.write import WriteReport
 from .sources import read_sources
@@ -158,6 +171,11 @@ class Pipeline:
                           self.config)
         if owed:
             store.owe_pings(owed, time.time())
+        if self.config.hub_self:
+            topics = topics_changed(published.report.written, _topic_urls(
+                self.config, (f.path for f in published.feeds)))
+            if topics:
+                store.owe_deliveries(topics, time.time())
         return Synced(articles, local, published)
 
     def notify_hubs(self, settings: FetchSettings | None = None) -> Notified:
@@ -184,6 +202,97 @@ class Pipeline:
             left = store.pending_pings()
         return Notified(settled.delivered, settled.failed, _earliest(left, self.config.hubs))
 
+    # --- feeds' own WebSub hub -------------------------------------------------
+    # Like the pings, none of this takes the project lock: the feeds are
+    # published already, and a subscriber's answer changes nothing but the
+    # store's record of subscriptions and deliveries.
+
+    def hub_request(self, form: Mapping[str, str]) -> HubRequest:
+        """The subscription request `form` makes, checked; SubscriptionError says why it is refused.
+
+        The topic must be one of the feeds last written, the callback's
+        host within its limit and every address it resolves to allowed:
+        all checked before the request is answered, so a refused callback
+        is never requested.
+        """
+        with open_store(self.config) as store:
+            topics = _topic_urls(self.config, store.output_fingerprints())
+            subscriptions = store.subscriptions()
+        request = read_request(form, topics.values(), self.config.hub_lease_min_seconds)
+        now = time.time()
+        check_host_limit(request, [s for s in subscriptions if s.expires > now],
+                         self.config.hub_max_per_host)
+        from .remote.callbacks import check_callback_address
+
+        check_callback_address(request.callback, self.config.hub_allow_private)
+        return request
+
+    def confirm(self, request: HubRequest, settings: FetchSettings | None = None) -> str | None:
+        """Verify `request` with its subscriber, then keep or forget the subscription.
+
+        Returns None when the subscriber confirmed, else why not (and nothing
+        changes); SubscriptionError when the callback's host reached its limit meanwhile.
+        """
+        from .remote.callbacks import verify_intent
+
+        refused = verify_intent(request, settings, allow_private=self.config.hub_allow_private)
+        if refused is not None:
+            return refused
+        now = time.time()
+        with open_store(self.config) as store:
+            if request.mode == "subscribe":
+                # Again: requests of one host verified at the same time
+                # were each within the limit when they arrived.
+                check_host_limit(request, [s for s in store.subscriptions() if s.expires > now],
+                                 self.config.hub_max_per_host)
+                store.subscribe(Subscription(request.topic, request.callback, request.secret,
+                                             now + request.lease_seconds, now))
+            else:
+                store.unsubscribe(request.topic, request.callback)
+        return None
+
+    def distribute(self, settings: FetchSettings | None = None) -> Distributed:
+        """Send every subscriber its topic's new content that is due; keep what failed for later.
+
+        Expired subscriptions are dropped first, and so is what they were owed.
+        """
+        hub = self.config.self_hub
+        began = time.time()
+        with open_store(self.config) as store:
+            store.drop_expired(began)
+            pending = store.pending_deliveries()
+            planned = plan_deliveries(pending, store.subscriptions(), began)
+            paths = {url: path for path, url in
+                     _topic_urls(self.config, store.output_fingerprints()).items()}
+        if hub is None or (not planned.due and not planned.dropped):
+            return Distributed(next_try=min((p.next_try for p in pending), default=None))
+        deliveries, gone = [], list(planned.dropped)
+        for item, sub in planned.due:
+            body = _feed_body(self.config, paths.get(item.topic))
+            if body is None:
+                gone.append(item)  # the feed is no longer written
+            else:
+                deliveries.append(Delivery(item.topic, item.callback, body[0], body[1],
+                                           sub.secret))
+        from .remote.callbacks import deliver
+
+        results = {(r.topic, r.callback): r.error for r in deliver(
+            deliveries, hub, settings, allow_private=self.config.hub_allow_private)}
+        now = time.time()
+        delivered, failed = [], []
+        for item, _sub in planned.due:
+            key = (item.topic, item.callback)
+            if key in results and results[key] is None:
+                delivered.append(item)
+            elif item not in gone:
+                error = results.get(key) or "not sent: the round ran out of time"
+                failed.append(failed_again(item, error, now, self.config.hub_retry_seconds))
+        with open_store(self.config) as store:
+            store.settle_deliveries(delivered, failed, gone, began=began)
+            left = store.pending_deliveries()
+        return Distributed(tuple(delivered), tuple(failed),
+                           min((p.next_try for p in left), default=None))
+
     def build(self, sources: Sequence[SourceConfig], *, fetch: bool = True,
               settings: FetchSettings | None = None,
               progress: Progress | None = None) -> tuple[list[SourceOutcome], Synced]:
@@ -197,6 +306,33 @@ class Pipeline:
                 outcomes = refresh_sources(self.config, store, sources, only_due=True,
                                            settings=settings, progress=progress)
             return outcomes, self._sync_and_publish(store)
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """What a round of deliveries to the own hub's subscribers did, and when the next is due."""
+
+    delivered: tuple[PendingDelivery, ...] = ()
+    failed: tuple[PendingDelivery, ...] = ()
+    next_try: float | None = None
+
+
+def _topic_urls(config: Config, paths: Iterable[str]) -> dict[str, str]:
+    """Feed path → its URL (a topic), for the feed files among `paths` (any format)."""
+    return {path: feed_url(path, config) for path in paths
+            if feed_content_type(path) is not None}
+
+
+def _feed_body(config: Config, path: str | None) -> tuple[bytes, str] | None:
+    """A written feed's bytes and content type; None when it is not there."""
+    if path is None:
+        return None
+    content_type = feed_content_type(path)
+    try:
+        body = (config.output_dir / path).read_bytes()
+    except OSError:
+        return None
+    return (body, content_type) if content_type is not None else None
 
 
 def _earliest(pending: Sequence[PendingPing], hubs: Sequence[str]) -> float | None:

@@ -27,14 +27,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -59,6 +61,10 @@ CONTENT_TYPES = {
 }
 
 Health = Callable[[], dict[str, Any]]
+# The own WebSub hub's answer to a subscription form: (HTTP status, text).
+HubEndpoint = Callable[[dict[str, str]], tuple[int, str]]
+# A subscription request's form is a few short fields; larger bodies are refused.
+MAX_HUB_FORM_BYTES = 8 * 1024
 
 
 class _OutputFiles(StaticFiles):
@@ -74,9 +80,10 @@ class _OutputFiles(StaticFiles):
         return response
 
 
-def create_app(config: Config, health: Health) -> Starlette:
-    """The ASGI application serving `config.output_dir` and `/healthz`."""
+def create_app(config: Config, health: Health, hub: HubEndpoint | None = None) -> Starlette:
+    """The ASGI application serving `config.output_dir`, `/healthz` and, given `hub`, `/hub`."""
     config.output_dir.mkdir(parents=True, exist_ok=True)
+    hub_routes = [] if hub is None else [Route("/hub", _hub_endpoint(hub), methods=["POST"])]
 
     async def healthz(request: Request) -> JSONResponse:
         report = health()
@@ -87,11 +94,40 @@ def create_app(config: Config, health: Health) -> Starlette:
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            *hub_routes,
             Mount("/", app=_OutputFiles(directory=config.output_dir, html=True,
                                         follow_symlink=False)),
         ],
         middleware=[Middleware(GZipMiddleware, minimum_size=512)],
     )
+
+
+def _hub_endpoint(hub: HubEndpoint) -> Callable[[Request], Any]:
+    """The hub endpoint: a subscription form in, `hub`'s answer out (W3C WebSub §5.1)."""
+
+    async def endpoint(request: Request) -> PlainTextResponse:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/x-www-form-urlencoded":
+            return PlainTextResponse("a subscription request is an "
+                                     "application/x-www-form-urlencoded form\n", 415)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_HUB_FORM_BYTES:
+                return PlainTextResponse("the form is too large\n", 413)
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                              max_num_fields=32, strict_parsing=False)
+        except (UnicodeDecodeError, ValueError):
+            return PlainTextResponse("the form cannot be read\n", 400)
+        form: dict[str, str] = {}
+        for key, value in pairs:
+            form.setdefault(key, value)  # the first of a repeated field counts
+        # Resolving the callback's host blocks: off the event loop.
+        status, text = await run_in_threadpool(hub, form)
+        return PlainTextResponse(text, status)
+
+    return endpoint
 
 
 # --- health -----------------------------------------------------------------
@@ -351,13 +387,14 @@ def _protocol_for(cap: int) -> type[_GuardedH11]:
 class Server:
     """uvicorn in a thread of its own, so the main thread keeps the signals."""
 
-    def __init__(self, config: Config, health: Health, host: str, port: int) -> None:
+    def __init__(self, config: Config, health: Health, host: str, port: int,
+                 hub: HubEndpoint | None = None) -> None:
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         if nofile == resource.RLIM_INFINITY:
             nofile = 65536
         cap = connection_cap(nofile)
         self._server = uvicorn.Server(uvicorn.Config(
-            create_app(config, health), host=host, port=port, log_level="warning",
+            create_app(config, health, hub), host=host, port=port, log_level="warning",
             access_log=False, lifespan="off", server_header=False,
             http=_protocol_for(cap), timeout_keep_alive=KEEP_ALIVE,
             h11_max_incomplete_event_size=MAX_HEADER_BYTES,

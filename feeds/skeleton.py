@@ -55,6 +55,20 @@ _CONFIG = """\
 # wait doubles at each failure, up to an hour.
 # hub_retry = "1m"
 
+# Be a WebSub hub too: `feeds run --serve` takes subscriptions at
+# <base_url>hub and sends subscribers each changed feed (see the README).
+# hub = "self"
+
+# Whether the own hub may call back private, loopback or link-local
+# addresses (only when it and its subscribers share a private network).
+# hub_allow_private = false
+
+# The shortest lease the own hub grants (the longest is 30 days).
+# hub_lease_min = "1m"
+
+# Subscriptions the own hub keeps for the callbacks of one host.
+# hub_max_per_host = 20
+
 # Archive documents (RFC 5005) holding every entry ever published, so a
 # new subscriber can read a feed's whole history: archive/<feed>/<year>/<month>.atom.
 # archives = false

@@ -86,6 +86,7 @@ class FeedServer:
     def __init__(self, port: int = 0) -> None:
         """On a free port, or on `port` (a test bringing back a server that was down)."""
         self._routes: dict[str, Handler] = {}
+        self._any_query: dict[str, Handler] = {}
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -108,11 +109,17 @@ class FeedServer:
         """The absolute URL of `path`; `host="localhost"` gives a second domain."""
         return f"http://{host}:{self.port}{path}"
 
-    def route(self, path: str, answer: Response | Handler) -> str:
-        """Serve `answer` at `path` (query string included, if any); returns its URL."""
+    def route(self, path: str, answer: Response | Handler, *, any_query: bool = False) -> str:
+        """Serve `answer` at `path` (query string included, if any); returns its URL.
+
+        With `any_query`, `path` (without a query) also answers requests
+        that add any query string, as a WebSub callback must.
+        """
         handler = answer if callable(answer) else _constant(answer)
         with self._lock:
             self._routes[path] = handler
+            if any_query:
+                self._any_query[path] = handler
         return self.url(path)
 
     @property
@@ -165,7 +172,7 @@ class FeedServer:
 
     def _handler(self, path: str) -> Handler | None:
         with self._lock:
-            return self._routes.get(path)
+            return self._routes.get(path) or self._any_query.get(path.split("?", 1)[0])
 
 
 def _constant(response: Response) -> Handler:

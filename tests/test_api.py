@@ -16,7 +16,7 @@ from feeds import errors, pipeline
 PUBLIC = {
     "__version__", "build", "check", "fetch", "BuildResult", "Pipeline", "Config", "load_config",
     "FeedsError", "ConfigError", "SourceError", "ArticleError", "FetchError", "ParseError",
-    "StoreError", "OutputError", "LockedError", "UsageError",
+    "StoreError", "OutputError", "LockedError", "UsageError", "SubscriptionError",
 }
 
 

@@ -23,7 +23,7 @@ PURE = TEXT | {
     "feeds.publish.select",
     "feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfeed", "feeds.publish.index",
     "feeds.publish.paths", "feeds.publish.entrylinks", "feeds.publish.site", "feeds.publish.archives",
-    "feeds.publish.websub",
+    "feeds.publish.websub", "feeds.publish.subscriptions",
     "feeds.schedule", "feeds.codec",
 }
 # What people and programs drive: they call the pipeline, and print.
@@ -35,7 +35,8 @@ STORE = {"feeds.store"}
 # What a store must offer: anyone may name it, only the users above open one.
 STORE_INTERFACE = {"feeds.store.protocol"}
 # The HTTP client and what only it should need.
-NETWORK = {"feeds.remote.http", "feeds.remote.transport", "feeds.remote.ping", "httpx",
+NETWORK = {"feeds.remote.http", "feeds.remote.transport", "feeds.remote.ping",
+           "feeds.remote.callbacks", "httpx",
            "httpcore"}
 # Libraries of I/O no pure module may import.
 IO_LIBRARIES = {"httpx", "sqlite3", "apscheduler", "watchfiles", "uvicorn", "starlette",

@@ -461,4 +461,4 @@ def test_a_store_of_the_previous_schema_gains_the_hub_tables(tmp_path: Path) -> 
         assert store.pending_pings() == [] and store.hub_states() == []
         store.owe_pings([Ping("h", "u")], now=1.0)
         assert store.pending_pings() == [PendingPing("h", "u", 0, 1.0)]
-    assert SCHEMA_VERSION == 6
+    assert SCHEMA_VERSION >= 6  # later migrations add tables of their own

@@ -40,8 +40,8 @@ def render_json(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> by
     if spec.filter.lang is not None:
         feed["language"] = spec.filter.lang
     feed["authors"] = [{"name": config.author}]
-    if config.hubs:
-        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in config.hubs]
+    if config.named_hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in config.named_hubs]
     feed["items"] = [_item(item, linking) for item in items]
     text = json.dumps(feed, ensure_ascii=False, indent=2)
     # U+2028 and U+2029 are valid JSON but end a line in JavaScript: escaped,

@@ -120,7 +120,7 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config,
         history is not None and history.current is not None) else spec
     fg.link(href=linking.feed_home(home), rel="alternate", type="text/html")
     fg.author({"name": config.author})
-    for hub in () if archived else config.hubs:  # WebSub: where to ask to be told of changes
+    for hub in () if archived else config.named_hubs:  # WebSub: where to ask to be told of changes
         fg.link(href=hub, rel="hub")
     for rel, path in archive_links(history or History()).items():
         fg.link(href=feed_url(path, config), rel=rel, type=ATOM_TYPE)

@@ -107,7 +107,7 @@ def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> byt
     last_build = max(item.entry.updated for item in items)
     fg.lastBuildDate(last_build)  # else feedgen writes the clock's time
     fg.feeds_dates.last_build = last_build
-    fg.feeds_dates.links = [{"rel": "hub", "href": hub} for hub in config.hubs]
+    fg.feeds_dates.links = [{"rel": "hub", "href": hub} for hub in config.named_hubs]
     for item in items:
         _add_item(fg, item, linking)
     data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -18,9 +18,11 @@ from ..model import (
     HubState,
     Incoming,
     Listing,
+    PendingDelivery,
     PendingPing,
     Ping,
     SourceState,
+    Subscription,
     UpsertStats,
 )
 
@@ -115,3 +117,30 @@ class EntryStore(PublishedEntries, Protocol):
 
     def hub_states(self) -> list[HubState]:
         """Every hub pinged or owed a ping: pending count, last success and failure."""
+
+    # --- feeds' own WebSub hub
+    def subscribe(self, subscription: Subscription) -> None:
+        """Keep a verified subscription (one for the same topic and callback is renewed)."""
+
+    def unsubscribe(self, topic: str, callback: str) -> None:
+        """Forget a subscription and whatever was still owed to it."""
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription kept, expired ones included."""
+
+    def drop_expired(self, now: float) -> int:
+        """Forget the subscriptions whose lease ended by `now`; returns how many."""
+
+    def owe_deliveries(self, topics: Iterable[str], now: float) -> None:
+        """Owe every live subscription to `topics` their new content, due at `now`."""
+
+    def pending_deliveries(self) -> list[PendingDelivery]:
+        """Every delivery not taken yet, the earliest due first."""
+
+    def settle_deliveries(self, delivered: Iterable[PendingDelivery],
+                          failed: Iterable[PendingDelivery], dropped: Iterable[PendingDelivery],
+                          *, began: float) -> None:
+        """Forget the delivered and dropped deliveries, keep the failed ones as given.
+
+        A delivery owed again after `began` stays, due as owed.
+        """

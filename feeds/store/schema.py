@@ -106,5 +106,29 @@ MIGRATIONS: tuple[str, ...] = (
         last_failure REAL
     );
     """,
+    # 7: feeds' own WebSub hub: verified subscriptions, kept across restarts
+    # until their lease ends, and the new content each subscriber is owed
+    # until it takes it (the body is read from the feed file when sent)
+    """
+    CREATE TABLE hub_subscriptions (
+        topic TEXT NOT NULL,
+        callback TEXT NOT NULL,
+        secret TEXT,
+        expires REAL NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (topic, callback)
+    );
+    CREATE TABLE hub_deliveries (
+        topic TEXT NOT NULL,
+        callback TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try REAL NOT NULL,
+        last_error TEXT,
+        owed REAL NOT NULL,
+        PRIMARY KEY (topic, callback),
+        FOREIGN KEY (topic, callback) REFERENCES hub_subscriptions(topic, callback)
+            ON DELETE CASCADE
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

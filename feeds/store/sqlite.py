@@ -27,6 +27,7 @@ from ..model import Incoming, SourceState, UpsertStats
 from .entries import EntryTables
 from .hubs import HubTables
 from .schema import MIGRATIONS, SCHEMA_VERSION
+from .subscriptions import SubscriptionTables
 
 
 def _checkpoint_every(path: Path, every: float, stop: threading.Event) -> None:
@@ -47,7 +48,7 @@ def _checkpoint_every(path: Path, every: float, stop: threading.Event) -> None:
 _BUSY_SECONDS = 30
 
 
-class Store(EntryTables, HubTables):
+class Store(EntryTables, HubTables, SubscriptionTables):
     """The SQLite store behind intention-revealing methods; SQL stays in here."""
 
     def __init__(self, path: Path | str) -> None:
