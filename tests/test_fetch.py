@@ -812,7 +812,7 @@ def test_an_unexpected_error_fails_only_its_own_source(
     assert (results[0].error_kind, results[0].error) == (
         "network", "unexpected error: RuntimeError('bug in a transport')")
     assert results[1].body == ATOM
-    assert f"unexpected error fetching {urls[0]}" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [f"unexpected error fetching {urls[0]}"]
 
 
 # --- Politeness and ordering ---------------------------------------------------
@@ -965,6 +965,9 @@ def test_the_smallest_sensible_settings_are_accepted() -> None:
     [
         ("https://a.b.example.co.uk/feed.xml", "example.co.uk"),
         ("a.b.example.co.uk", "example.co.uk"),
+        # The public suffix list knows suffixes no rule of thumb does.
+        ("https://feeds.example.kyoto.jp/", "example.kyoto.jp"),
+        ("www.example.act.edu.au", "example.act.edu.au"),
         ("https://Blog.Example.COM./atom", "example.com"),
         ("https://example.com:8443/", "example.com"),
         ("http://127.0.0.1:8080/feed", "127.0.0.1"),
