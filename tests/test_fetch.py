@@ -183,6 +183,24 @@ def test_codings_applied_in_turn_are_undone_in_reverse(feed_server: FeedServer) 
     assert fetch_one(url).body == ATOM
 
 
+def test_codings_in_turn_decode_whole_when_the_inner_one_is_exactly_at_the_cap(
+    feed_server: FeedServer,
+) -> None:
+    """The bytes between the two codings may fill the cap: only the decoded body has to fit it.
+
+    Deflate without compression (level 0) makes the body a little longer,
+    and the gzip around it makes it short again.
+    """
+    body = ATOM * 20
+    deflated = zlib.compress(body, level=0)
+    assert len(deflated) > len(body)
+    url = feed_server.route(
+        "/feed", Response(body=gzip.compress(deflated), headers={"Content-Encoding": "deflate, gzip"})
+    )
+    result = fetch_one(url, tuned(max_bytes=len(deflated)))
+    assert (result.error, result.body) == (None, body)
+
+
 @pytest.mark.parametrize("encoding", ["identity", "x-gzip"])
 def test_other_names_of_known_codings_are_read(feed_server: FeedServer, encoding: str) -> None:
     body = gzip.compress(ATOM) if encoding == "x-gzip" else ATOM
