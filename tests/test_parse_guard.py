@@ -50,6 +50,8 @@ def _undefined_at(line: int) -> str:
          f"<!-- after -->\n{BODY}", 4),
         (f"{DECLARATION}\n<!DOCTYPE rss [<?a?><?b ]> ?>{BIG}<??>]>\n<?xml-stylesheet href='s.xsl'?>\n{BODY}",
          4),
+        # Comments side by side before the DOCTYPE, the second one empty, are skipped each whole.
+        (f"{DECLARATION}<!-- a --><!---->\n<!DOCTYPE rss [{BIG}]>\n{BODY}", 3),
         # The document may go on on the DOCTYPE's own line.
         (f"{DECLARATION}\n<!DOCTYPE rss [{BIG}]>{BODY}", 2),
         # Brackets nested in a (malformed) subset close only with the outer one.
@@ -60,7 +62,8 @@ def _undefined_at(line: int) -> str:
     ],
     ids=["one-line", "lines", "no-xml-declaration", "blank-first", "comment-and-pi-first",
          "literals", "comment", "processing-instruction", "empty-literal", "comments-side-by-side",
-         "processing-instructions-side-by-side", "same-line", "nested-brackets", "markup-declarations"],
+         "processing-instructions-side-by-side", "prolog-comments-side-by-side",
+         "same-line", "nested-brackets", "markup-declarations"],
 )
 def test_the_dtd_is_dropped_whole_and_its_entities_stay_text(document: str, line: int) -> None:
     parsed = parse_feed(document.encode(), URL)
