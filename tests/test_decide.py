@@ -81,15 +81,25 @@ def test_a_site_asking_to_wait_is_throttled_not_failing(status: int) -> None:
 
 
 def test_a_deferred_fetch_asked_nothing_and_changes_nothing_but_its_time() -> None:
-    d = decide(STATE, EVERY, _failed(0, "deferred", retry_after=600.0), None, NOW)
-    assert (d.outcome, d.blocked_until) == ("deferred", None)
+    result = _failed(0, "deferred", retry_after=600.0)
+    d = decide(STATE, EVERY, result, None, NOW)
+    assert (d.outcome, d.message, d.blocked_until) == ("deferred", result.error, None)
     assert d.state == replace(STATE, last_fetch=NOW, next_due=NOW + 600.0)
 
 
 def test_a_gone_feed_is_never_fetched_again() -> None:
-    d = decide(STATE, EVERY, _failed(410, gone=True), None, NOW)
+    due = replace(STATE, next_due=NOW)
+    d = decide(due, EVERY, _failed(410, gone=True), None, NOW)
     assert (d.outcome, d.state.status, d.state.next_due) == ("gone", "gone", None)
     assert (d.state.error_count, d.state.last_error_kind) == (1, "http")
+    assert d.message == d.state.last_error == "HTTP 410"
+    assert d.blocked_until is None
+
+
+def test_a_gone_feed_that_asks_to_wait_holds_its_domain_back() -> None:
+    """The site's other feeds are not asked before the pause it asked for ends."""
+    d = decide(STATE, EVERY, _failed(410, gone=True, retry_after=600.0), None, NOW)
+    assert (d.outcome, d.blocked_until) == ("gone", NOW + 600.0)
 
 
 @pytest.mark.parametrize(("error", "kind"), [
@@ -120,6 +130,34 @@ def test_a_redirect_elsewhere_is_adopted_only_when_seen_in_a_row() -> None:
         state = d.state
     d = decide(state, EVERY, _ok(permanent_redirect=target), FEED, NOW)
     assert (d.state.url, d.alias, d.state.redirect_count) == (target, target, 0)
+    assert d.state.redirect_target is None  # nothing is pending once the move is made
     # A fetch without the redirect starts the count again.
     d = decide(state, EVERY, _ok(), FEED, NOW)
     assert (d.state.redirect_target, d.state.redirect_count) == (None, 0)
+
+
+def test_a_site_asking_for_a_longer_wait_than_the_back_off_is_not_asked_before_then() -> None:
+    """Retry-After outlasting the back-off sets the next fetch: asking earlier only earns another 429."""
+    d = decide(STATE, EVERY, _failed(503, retry_after=5 * EVERY), None, NOW)
+    assert (d.state.status, d.state.next_due) == (SourceStatus.THROTTLED, NOW + 5 * EVERY)
+
+
+def test_a_redirect_that_changes_its_target_starts_the_count_again() -> None:
+    """Only the same target seen in a row is trusted: a site trying two homes moves to neither yet."""
+    state = STATE
+    for target in ["https://one.example/feed"] * (REDIRECTS_TO_ADOPT - 1) + ["https://two.example/feed"]:
+        state = decide(state, EVERY, _ok(permanent_redirect=target), FEED, NOW).state
+    assert (state.url, state.redirect_target, state.redirect_count) == (URL, "https://two.example/feed", 1)
+
+
+def test_a_not_modified_answer_after_a_move_to_https_adopts_it() -> None:
+    """A 304 from the new address is as good as a feed for knowing where the feed now lives."""
+    target = "https://feeds.example/a.xml"
+    d = decide(STATE, EVERY, _ok(not_modified=True, permanent_redirect=target), None, NOW)
+    assert (d.outcome, d.state.url, d.alias) == ("not-modified", target, target)
+
+
+def test_a_fetch_without_a_body_read_keeps_what_is_stored() -> None:
+    """Nothing parsed means nothing to store: the entries stay and the source is fine."""
+    d = decide(STATE, EVERY, _ok(), None, NOW)
+    assert (d.outcome, d.store_feed, d.state.status) == ("not-modified", False, "ok")

@@ -321,16 +321,32 @@ def test_body_naming_a_local_file_is_not_read(tmp_path: Path) -> None:
         parse_feed(str(local).encode(), URL)
 
 
+def _html_at(offset: int) -> bytes:
+    """An HTML page whose `<html` starts `offset` bytes in, after a comment."""
+    data = b"<!--" + b"x" * (offset - len(b"<!---->")) + b"--><html><body>x</body></html>"
+    assert data.index(b"<html") == offset
+    return data
+
+
 @pytest.mark.parametrize(
     ("data", "headers", "message"),
     [
         (read("empty"), None, "not a feed: empty document"),
         (b" \r\n\t", None, "not a feed: empty document"),
         (codecs.BOM_UTF8 + b"\n", None, "not a feed: empty document"),
+        # Blank is what XML and JSON call white space: a form feed or a vertical tab is junk.
+        (b"\x0c", None, "not a feed: not well-formed (invalid token) at line 1, column 0"),
+        (codecs.BOM_UTF8 + b"\x0b", None, "not a feed: not well-formed (invalid token) at line 1, column 0"),
+        # JSON is told by its first character past blanks and a byte order mark, in either order.
+        (b" \n" + codecs.BOM_UTF8 + b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', None,
+         "not a JSON Feed: invalid JSON at line 2, column 1: Expecting value"),
         (read("page.html"), {"Content-Type": "text/html; charset=utf-8"},
          "not a feed: looks like an HTML page"),
         (read("page.html"), None, "not a feed: looks like an HTML page"),
         (b"<!-- hi -->\n<html><body>x</body></html>", None, "not a feed: looks like an HTML page"),
+        # A page is told by how it opens (its first KB), not by markup it quotes further on.
+        (_html_at(1019), None, "not a feed: looks like an HTML page"),
+        (_html_at(1020), None, "not a feed: no RSS, Atom or JSON Feed document found"),
         # HTML5 may leave out the html element; its DOCTYPE still names it.
         (b"<!DOCTYPE html>\n<title>Blog</title><p>Welcome", None, "not a feed: looks like an HTML page"),
         # The media type says so even when the body does not.
@@ -779,9 +795,32 @@ def test_a_summary_that_repeats_the_content_is_not_kept() -> None:
     ],
 )
 def test_an_atom_title_is_read_as_its_type_says(title: str, shown: str) -> None:
-    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+    """The feed's own title as well as its entries': both are shown as the feed says."""
+    data = (f'<feed xmlns="http://www.w3.org/2005/Atom">{title}<id>urn:t</id>'
             f"<entry><id>urn:e</id>{title}</entry></feed>").encode()
-    assert parse_feed(data, URL).entries[0].title == shown
+    parsed = parse_feed(data, URL)
+    assert (parsed.title, parsed.entries[0].title) == (shown, shown)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<rss version="2.0"><channel><title>T</title><link>/blog/</link></channel></rss>',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>'
+        b'<link rel="alternate" href="/blog/"/></feed>',
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "T", "home_page_url": "/blog/", '
+        b'"items": []}',
+    ],
+    ids=["rss", "atom", "json"],
+)
+def test_a_relative_site_link_is_resolved_against_the_feed_url(document: bytes) -> None:
+    """The site link is what a reader opens from the feed: it must work away from the feed's page."""
+    assert parse_feed(document, URL).link == "https://feeds.example.net/blog/"
+
+
+def test_an_untitled_json_feed_is_named_after_its_host() -> None:
+    data = b'{"version": "https://jsonfeed.org/version/1.1", "items": []}'
+    assert parse_feed(data, "https://www.example.com/feed.json").title == "www.example.com"
 
 
 def test_an_empty_content_gives_way_to_the_summary() -> None:

@@ -50,6 +50,8 @@ def _undefined_at(line: int) -> str:
          f"<!-- after -->\n{BODY}", 4),
         (f"{DECLARATION}\n<!DOCTYPE rss [<?a?><?b ]> ?>{BIG}<??>]>\n<?xml-stylesheet href='s.xsl'?>\n{BODY}",
          4),
+        # Comments side by side before the DOCTYPE, the second one empty, are skipped each whole.
+        (f"{DECLARATION}<!-- a --><!---->\n<!DOCTYPE rss [{BIG}]>\n{BODY}", 3),
         # The document may go on on the DOCTYPE's own line.
         (f"{DECLARATION}\n<!DOCTYPE rss [{BIG}]>{BODY}", 2),
         # Brackets nested in a (malformed) subset close only with the outer one.
@@ -60,7 +62,8 @@ def _undefined_at(line: int) -> str:
     ],
     ids=["one-line", "lines", "no-xml-declaration", "blank-first", "comment-and-pi-first",
          "literals", "comment", "processing-instruction", "empty-literal", "comments-side-by-side",
-         "processing-instructions-side-by-side", "same-line", "nested-brackets", "markup-declarations"],
+         "processing-instructions-side-by-side", "prolog-comments-side-by-side",
+         "same-line", "nested-brackets", "markup-declarations"],
 )
 def test_the_dtd_is_dropped_whole_and_its_entities_stay_text(document: str, line: int) -> None:
     parsed = parse_feed(document.encode(), URL)
@@ -183,3 +186,27 @@ def test_items_past_the_limit_are_cut_even_when_the_last_never_ends() -> None:
     parsed = parse_feed(data, URL, max_items=2)
     assert [e.title for e in parsed.entries] == ["n0", "n1"]
     assert parsed.warning is not None and parsed.warning.startswith("read the first 2 of its 3 items")
+
+
+def test_a_feed_cut_off_inside_its_only_item_is_read_as_far_as_it_goes() -> None:
+    """A download that stopped mid-item has no item end at all: what came is still read, with a warning."""
+    parsed = parse_feed(b'<rss version="2.0"><channel><title>T</title><item><title>n0</title>', URL)
+    assert [e.title for e in parsed.entries] == ["n0"]
+    assert parsed.warning == "no element found at line 1, column 67"
+
+
+def test_a_document_of_exactly_max_tags_tags_is_read_whole() -> None:
+    """The limit is inclusive, and the tags of the items kept so far are counted once each.
+
+    The mass of `<` sits in a comment, which costs feedparser nothing, so
+    the document parses quickly whatever its count.
+    """
+    head = DECLARATION.encode() + b'<rss version="2.0"><channel><title>T</title>'
+    tail = b"</channel></rss>"
+    first, second = b"<item><title>n0</title><!--%s--></item>", b"<item><title>n1</title><!--%s--></item>"
+    fixed = (head + first % b"" + second % b"" + tail).count(b"<")
+    half = (MAX_TAGS - fixed) // 2
+    data = head + first % (b"<" * half) + second % (b"<" * (MAX_TAGS - fixed - half)) + tail
+    assert data.count(b"<") == MAX_TAGS
+    parsed = parse_feed(data, URL)
+    assert ([e.title for e in parsed.entries], parsed.warning) == (["n0", "n1"], None)

@@ -68,9 +68,11 @@ def describe_httpx_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str, read
         return Failure("network", f"the server broke the HTTP protocol: {exc}")
     if isinstance(exc, httpx.ConnectError):
         return Failure("network", f"could not connect: {exc}")
+    # An exception is always true: its text is what may be empty (anyio's
+    # BrokenResourceError, which httpcore passes on as a ReadError, has none).
     if isinstance(exc, httpx.ReadError):
-        return Failure("network", f"connection lost while reading: {exc or 'closed'}")
-    return Failure("network", f"network error: {exc or type(exc).__name__}")
+        return Failure("network", f"connection lost while reading: {str(exc) or 'closed'}")
+    return Failure("network", f"network error: {str(exc) or type(exc).__name__}")
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
