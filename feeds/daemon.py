@@ -39,7 +39,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -165,8 +165,8 @@ class Daemon:
         self._publish_queued = False
         self._publish_reasons: set[str] = set()
         self._last_publish = 0.0  # time.monotonic() when the last publish began
-        self._pings_at: datetime | None = None  # when the queued round of pings runs
-        self._deliveries_at: datetime | None = None  # when the queued round of deliveries runs
+        # Job id ("hubs", "deliveries") → when its queued round runs.
+        self._rounds_at: dict[str, datetime] = {}
         self._verifying = 0  # subscription requests accepted and not verified yet
         self._batch_changed = False
         self._reschedule = False
@@ -308,21 +308,29 @@ class Daemon:
 
     def request_pings(self, at: datetime | None = None) -> None:
         """Queue a round of pings at `at` (default: now), unless one is queued no later."""
-        if self._stop.is_set():
-            return
+        if not self._stop.is_set():
+            self._queue_round("hubs", self._ping_round, at)
+
+    def _queue_round(self, job: str, run: Callable[[], None], at: datetime | None) -> None:
+        """Queue the round `job` (run on its own executor) at `at`, unless one is queued no later."""
         when = at or datetime.now(UTC)
         with self._publish_mutex:
-            if self._pings_at is not None and self._pings_at <= when:
+            queued = self._rounds_at.get(job)
+            if queued is not None and queued <= when:
                 return
-            self._pings_at = when
+            self._rounds_at[job] = when
             # A round running, one handed to the thread and this one, at most.
-            self._scheduler.add_job(self._ping_round, id="hubs", executor="hubs",
-                                    replace_existing=True, max_instances=3, next_run_time=when)
+            self._scheduler.add_job(run, id=job, executor=job, replace_existing=True,
+                                    max_instances=3, next_run_time=when)
+
+    def _round_starts(self, job: str) -> bool:
+        """Mark `job`'s queued round as started; whether it should run at all."""
+        with self._publish_mutex:
+            self._rounds_at.pop(job, None)
+        return not self._stop.is_set()
 
     def _ping_round(self) -> None:
-        with self._publish_mutex:
-            self._pings_at = None
-        if self._stop.is_set():
+        if not self._round_starts("hubs"):
             return
         try:
             notified = Pipeline(self.config).notify_hubs(self.settings)
@@ -390,20 +398,11 @@ class Daemon:
 
     def request_deliveries(self, at: datetime | None = None) -> None:
         """Queue a round of deliveries at `at` (default: now), unless one is queued no later."""
-        if self._stop.is_set() or not self.config.hub_self:
-            return
-        when = at or datetime.now(UTC)
-        with self._publish_mutex:
-            if self._deliveries_at is not None and self._deliveries_at <= when:
-                return
-            self._deliveries_at = when
-            self._scheduler.add_job(self._delivery_round, id="deliveries", executor="deliveries",
-                                    replace_existing=True, max_instances=3, next_run_time=when)
+        if not self._stop.is_set() and self.config.hub_self:
+            self._queue_round("deliveries", self._delivery_round, at)
 
     def _delivery_round(self) -> None:
-        with self._publish_mutex:
-            self._deliveries_at = None
-        if self._stop.is_set():
+        if not self._round_starts("deliveries"):
             return
         try:
             done = Pipeline(self.config).distribute(self.settings)

@@ -142,17 +142,27 @@ async def _verify(request: HubRequest, settings: FetchSettings, allow_private: b
                 if len(body) > MAX_ANSWER_BYTES:
                     break
             status = answer.status_code
-    except SubscriptionError as exc:
-        return str(exc)
-    except TimeoutError:
-        return f"timed out after {seconds(CALLBACK_TIMEOUT)} s"
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return describe_httpx_error(exc, request.callback, False, settings).message
+    except _FAILURES as exc:
+        return _why(exc, request.callback, settings)
     if verification_accepted(status, body, challenge):
         return None
     if not 200 <= status < 300:
         return f"the subscriber answered HTTP {status}"
     return "the subscriber did not answer with the challenge"
+
+
+# What a request to a callback can fail with, each told by `_why`.
+_FAILURES = (SubscriptionError, TimeoutError, httpx.HTTPError, httpx.InvalidURL)
+
+
+def _why(exc: Exception, callback: str, settings: FetchSettings) -> str:
+    """Why a request to `callback` failed, as the log and the store say it."""
+    if isinstance(exc, SubscriptionError):
+        return str(exc)
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {seconds(CALLBACK_TIMEOUT)} s"
+    assert isinstance(exc, httpx.HTTPError | httpx.InvalidURL)
+    return describe_httpx_error(exc, callback, False, settings).message
 
 
 def deliver(deliveries: Sequence[Delivery], hub: str, settings: FetchSettings | None = None, *,
@@ -202,12 +212,8 @@ async def _post(client: httpx.AsyncClient, delivery: Delivery, hub: str,
                 "POST", pinned.url, content=delivery.body, headers=headers | pinned.headers,
                 extensions=pinned.extensions) as answer:
             status = answer.status_code
-    except SubscriptionError as exc:
-        return str(exc)
-    except TimeoutError:
-        return f"timed out after {seconds(CALLBACK_TIMEOUT)} s"
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return describe_httpx_error(exc, delivery.callback, False, settings).message
+    except _FAILURES as exc:
+        return _why(exc, delivery.callback, settings)
     if 200 <= status < 300:
         return None
     return f"the subscriber answered HTTP {status}"
