@@ -263,6 +263,22 @@ class RenderedFeed:
 
 
 @dataclass(frozen=True)
+class RewriteRule:
+    """One `[[source.rewrite]]` rule of a source, applied to its entries before sanitising.
+
+    Either `remove` (a CSS selector: matching elements go from the content)
+    or `replace` (a regular expression, replaced by `with_` in `field`,
+    "title" or "content"). `where` is `path:line` of the rule, for messages.
+    """
+
+    remove: str | None = None
+    replace: str | None = None
+    with_: str = ""
+    field: str = "content"
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """A remote feed someone follows, as configured (links.toml or OPML)."""
 
@@ -275,6 +291,8 @@ class SourceConfig:
     exclude: tuple[str, ...] = ()
     enabled: bool = True
     origin: str = ""  # where it was configured, e.g. "sources/links.toml"
+    full_text: bool = False  # fetch each summary-only entry's page for its article
+    rewrite: tuple[RewriteRule, ...] = ()  # [[source.rewrite]] rules, in order
 
 
 @dataclass(frozen=True)

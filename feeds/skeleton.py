@@ -123,6 +123,15 @@ _LINKS = """\
 # include = ["(?i)battery"]                  # keep only entries matching one
 # exclude = ["sponsored"]                    # drop entries matching one
 # enabled = true
+# full_text = true                           # fetch the article of summary-only entries
+#
+# Rewrite rules of the source above, applied in order before sanitising:
+# [[source.rewrite]]
+# remove = "div.ad, .share-buttons"          # remove elements (CSS selector)
+# [[source.rewrite]]
+# replace = "^Sponsored: "                   # a regular expression (Python's re)
+# with = ""                                  # its replacement (\\1 names a group)
+# in = "title"                               # "title" or "content" (the default)
 """
 
 _ARTICLE = """\

@@ -72,7 +72,7 @@ def _prepare(
 
     assert result.body is not None
     try:
-        parsed = parse_feed(result.body, result.final_url, result.headers)
+        parsed = parse_feed(result.body, result.final_url, result.headers, rules=source.rewrite)
     except ParseError as exc:
         return exc
     except Exception as exc:  # a parser crash on hostile bytes must not stop the rest
