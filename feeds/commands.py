@@ -217,6 +217,8 @@ def _print_source(s: SourceState) -> None:
         print(f"  last error ({s.last_error_kind}): {s.last_error}")
     if s.warning:
         print(f"  warning: {s.warning}")
+    if s.page_error:
+        print(f"  full text: {s.page_error}")
 
 
 def _print_hub(h: HubState) -> None:

@@ -437,6 +437,27 @@ class SourceState:
     feed_link: str | None = None
     feed_updated: str | None = None
     entry_count: int = 0
+    page_error: str | None = None  # the last full-text page that could not be read, and why
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """An entry's page as last fetched for its full text, kept by the entry's canonical link.
+
+    `content_html` is the sanitised article (None when none was ever read);
+    `error` why the last fetch gave none; `entry_digest` the digest of the
+    entry's own text when the page was fetched, so a changed entry is
+    fetched again. `etag` and `last_modified` make the next fetch conditional.
+    """
+
+    link: str
+    url: str
+    fetched: float
+    content_html: str | None = None
+    error: str | None = None
+    entry_digest: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 # --- WebSub hubs ----------------------------------------------------------

@@ -29,6 +29,7 @@ from ..workers import worker_pool
 from .decide import decide
 from .domains import registrable_domain
 from .http import fetch_all_sync
+from .pages import FullText
 
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8
@@ -79,6 +80,8 @@ def _prepare(
         return ParseError(f"could not parse the feed: {type(exc).__name__}: {exc}")
     when = datetime.fromtimestamp(now, UTC)
     incoming = normalise_feed(parsed, source, key, result.final_url, config, when)
+    if source.full_text:  # their articles are put in before they are stored (see pages.py)
+        return _Prepared(replace(parsed, entries=()), tuple(incoming))
     encoded = tuple(replace(item, entry=stored_form(item.entry))
                     if isinstance(item.entry, Entry) else item for item in incoming)
     return _Prepared(replace(parsed, entries=()), encoded)
@@ -138,6 +141,7 @@ def refresh(
                            admit=run.parsing.admit if run.parsing is not None else None)
             if run.parsing is not None:
                 run.parsing.finish()
+            run.full_text.fetch(settings or FetchSettings())
     finally:
         if run.parsing is not None:
             run.parsing.close()
@@ -230,6 +234,7 @@ class _Refresh:
         self._position = {s.url: i for i, s in enumerate(chosen)}
         self.outcomes: list[SourceOutcome | None] = [None] * len(chosen)
         self._done = 0
+        self.full_text = FullText(config, store, clock)
         self.parsing: _ParseQueue | None = None
         if len(chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
             self.parsing = _ParseQueue(self._record,
@@ -257,6 +262,10 @@ class _Refresh:
 
     def _record(self, i: int, result: FetchResult, prepared: _Prepared | ParseError | None) -> None:
         state = self._chosen[i]
+        source = self._configs[state.key]
+        if source.full_text and isinstance(prepared, _Prepared):
+            prepared = replace(prepared, incoming=self.full_text.prepare(
+                state.key, source, prepared.incoming))
         outcome = _record(self._config, self._store, state, self._configs[state.key], result,
                           prepared, self._clock())
         self.outcomes[i] = outcome

@@ -26,6 +26,7 @@ from ..errors import StoreError
 from ..model import Incoming, SourceState, UpsertStats
 from .entries import EntryTables
 from .hubs import HubTables
+from .pages import PageTables
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .subscriptions import SubscriptionTables
 
@@ -48,7 +49,7 @@ def _checkpoint_every(path: Path, every: float, stop: threading.Event) -> None:
 _BUSY_SECONDS = 30
 
 
-class Store(EntryTables, HubTables, SubscriptionTables):
+class Store(EntryTables, HubTables, SubscriptionTables, PageTables):
     """The SQLite store behind intention-revealing methods; SQL stays in here."""
 
     def __init__(self, path: Path | str) -> None:
