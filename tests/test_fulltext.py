@@ -120,6 +120,18 @@ def test_summary_only_entries_are_published_with_the_article_of_their_page(
     assert site.max_in_flight == 1  # one request at a time to the site, pages included
 
 
+def test_pages_are_spaced_from_the_feed_and_from_each_other(
+        project: Path, site: FeedServer) -> None:
+    """The pages' run keeps the site's spacing from the feed's run before it."""
+    spaced = FetchSettings(domain_spacing=0.3, connect_timeout=2, read_timeout=2, total_timeout=4)
+    build(load_config(project), settings=spaced)
+    starts = [r.started for r in site.requests]
+    assert [r.path for r in site.requests][0] == "/feed.xml" and len(starts) == 4
+    # As in test_fetch: a tenth of a second covers the server's thread waking late.
+    assert all(b - a >= 0.2 for a, b in zip(starts, starts[1:], strict=False))
+    assert site.max_in_flight == 1
+
+
 def test_a_page_that_fails_is_recorded_on_the_source_and_shown(
         project: Path, site: FeedServer, run_cli: CliRunner) -> None:
     config = load_config(project)

@@ -11,6 +11,7 @@ summary and is recorded on its source (`page_error`), never failing it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,13 +56,12 @@ class FullText:
         """Fetch every page noted, store each article read, record each source's page failures."""
         if not self._pending:
             return
-        pending = list(self._pending.values())
-        self._pending = {}
+        pending, self._pending = self._pending, {}
         kept: list[CachedPage] = []
         errors: dict[str, str | None] = {}
 
         def on_result(result: FetchResult) -> None:
-            job = next(p for p in pending if p.wanted.request.url == result.url)
+            job = pending[result.url]
             page = self._settle(job, result)
             if page is None:
                 return
@@ -71,7 +71,10 @@ class FullText:
             else:
                 errors.setdefault(job.key, None)
 
-        fetch_all_sync([p.wanted.request for p in pending], settings, keep_bodies=False,
+        # The feeds' run kept each site's requests spaced; this one starts
+        # afresh, so it first waits the spacing out once for every site.
+        time.sleep(settings.domain_spacing)
+        fetch_all_sync([p.wanted.request for p in pending.values()], settings, keep_bodies=False,
                        blocked_until=self._store.domain_blocks(self._clock()),
                        on_result=on_result)
         self._store.record_pages(kept)

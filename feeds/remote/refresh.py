@@ -292,6 +292,8 @@ def _record(
     changes = {f.name: getattr(decision.state, f.name) for f in fields(SourceState)
                if getattr(decision.state, f.name) != getattr(state, f.name)}
     changes["last_fetch"] = now
+    if state.page_error and not source.full_text:
+        changes["page_error"] = None  # full text was turned off: its last failure is moot
     if not decision.store_feed:
         store.update_source(state.key, changes, alias=decision.alias)
         return SourceOutcome(state.key, state.url, decision.outcome, message=decision.message)
