@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -19,6 +20,8 @@ from feeds.model import CachedPage, Entry, Incoming, Variant
 from feeds.pipeline import source_states
 from feeds.remote.fulltext import PAGE_REFRESH_SECONDS, is_summary_only, plan_pages
 from feeds.sources import read_sources
+from feeds.store import Store
+from feeds.store.schema import MIGRATIONS
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
 HTML = "text/html; charset=utf-8"
@@ -244,6 +247,24 @@ def test_the_full_text_cli_run_is_clean(project: Path, site: FeedServer,
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "nobody expected" in (project / "output" / "all.atom").read_text(encoding="utf-8")
+
+
+def test_a_store_of_the_previous_schema_gains_the_pages(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:7]:
+        db.executescript(script)
+    db.execute("INSERT INTO sources (key, url) VALUES ('k', 'http://s.example/feed')")
+    db.execute("PRAGMA user_version=7")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        [state] = store.sources()
+        assert state.key == "k" and state.page_error is None
+        page = CachedPage("s.example/1", "http://s.example/1", 5.0, "<p>A</p>", None, "d", '"e"')
+        store.record_pages([page])  # no entry links to it: kept not
+        assert store.cached_pages(["s.example/1"]) == {}
+    assert "CREATE TABLE pages" in MIGRATIONS[7]
 
 
 # --- the pure decisions ------------------------------------------------------------------

@@ -333,7 +333,7 @@ def test_a_store_of_the_previous_schema_gains_the_subscription_tables(tmp_path: 
         assert store.drop_expired(100.0) == 1
         # What an ended subscription was owed goes with it.
         assert store.subscriptions() == [] and store.pending_deliveries() == []
-    assert SCHEMA_VERSION == 7
+    assert SCHEMA_VERSION >= 7 and "hub_subscriptions" in MIGRATIONS[6]
 
 
 # --- the rules, with plain values -------------------------------------------------
