@@ -214,8 +214,11 @@ def test_without_full_text_no_page_is_fetched(project: Path, site: FeedServer) -
 
 
 @pytest.mark.parametrize(("page", "reason"), [
-    (Response(body=b"<html><body>" + b"<p>x</p>" * 40_000 + b"</body></html>",
+    (Response(body=b"<html><body>" + b"<p>x</p>" * 400_000 + b"</body></html>",
               content_type=HTML), "body larger than"),
+    (Response(body=b"<html><body><script>" + b"x();" * 300_000 + b"</script>"
+              + b"<p>Words, words.</p>" * 60_000 + b"</body></html>", content_type=HTML),
+     "page too large to read for its article"),
     (Response(body=ARTICLE.format(extra=""), content_type=HTML, delay=3), "timed out"),
     (Response(status=302, headers={"Location": "ftp://127.0.0.1/a.html"}),
      "redirect to unsupported URL"),
@@ -233,7 +236,7 @@ def test_a_hostile_page_keeps_the_summary(project: Path, feed_server: FeedServer
     _links(project, feed_server.url("/feed.xml"))
     config = load_config(project)
     settings = FetchSettings(domain_spacing=0.0, connect_timeout=1, read_timeout=1,
-                             total_timeout=1.5, max_bytes=200_000)
+                             total_timeout=1.5, max_bytes=3_000_000)
     result = build(config, settings=settings)
     assert [o.status for o in result.fetched] == ["ok"]
     assert _contents(project)["Hostile"][0] == "Safe summary."

@@ -21,6 +21,10 @@ from ..text.rewrite import rewrite_html
 from ..text.sanitise import plain_text, sanitise_html
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# The markup read for an article at most, scripts and styles removed: see `_prepared`.
+MAX_PAGE_CHARS = 1_000_000
+# Never part of an article, and often most of a page's bytes.
+_NEVER_ARTICLE = ("script", "style", "noscript", "svg", "template", "iframe", "object", "embed")
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_:.-]+)""", re.IGNORECASE)
 _LOOKS_HTML = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
                          re.IGNORECASE | re.DOTALL)
@@ -31,14 +35,15 @@ def extract_article(body: bytes, url: str, content_type: str | None,
     """The article of the page `body` fetched from `url`, sanitised; ParseError says why none.
 
     Refuses what is not an HTML page (by its Content-Type, or its first
-    bytes when it has none) and a page with no article text.
+    bytes when it has none), a page too large to read (see `_prepared`)
+    and a page with no article text.
     """
     media = (content_type or "").split(";")[0].strip().lower()
     if media and media not in _HTML_TYPES:
         raise ParseError(f"not an HTML page (Content-Type {media})")
     if not media and not _LOOKS_HTML.match(body[:4096]):
         raise ParseError("not an HTML page")
-    page = _absolute(_decode(body, content_type), url)
+    page = _prepared(_decode(body, content_type), url)
     if rules:
         page = rewrite_html(page, rules, document=True)
     import trafilatura  # only pages need it, and it takes a while to import
@@ -55,19 +60,27 @@ def extract_article(body: bytes, url: str, content_type: str | None,
     return article
 
 
-def _absolute(page: str, url: str) -> str:
-    """`page` with its links made absolute against `url` (or its own `<base href>`).
+def _prepared(page: str, url: str) -> str:
+    """`page` without scripts, styles and comments, its links absolute against `url`.
 
     trafilatura resolves a relative link against the site's root, not the
     page's folder, so `papers/one.pdf` on `/a/one.html` would point to
-    `/papers/one.pdf`; lxml resolves them as browsers do.
+    `/papers/one.pdf`; lxml resolves them as browsers do (`<base href>`
+    included). What is left must be under MAX_PAGE_CHARS: extraction costs
+    about five seconds a megabyte of markup, and a refresh must not stall
+    on one hostile page.
     """
     try:
         root = lxml.html.document_fromstring(page)
     except (etree.ParserError, ValueError):
         return page
+    etree.strip_elements(root, *_NEVER_ARTICLE, etree.Comment, with_tail=False)
     root.make_links_absolute(url, resolve_base_href=True, handle_failures="discard")
-    return str(lxml.html.tostring(root, encoding="unicode"))
+    cleaned = str(lxml.html.tostring(root, encoding="unicode"))
+    if len(cleaned) > MAX_PAGE_CHARS:
+        raise ParseError(f"page too large to read for its article ({len(cleaned):,} characters "
+                         f"without its scripts and styles; at most {MAX_PAGE_CHARS:,})")
+    return cleaned
 
 
 def _decode(body: bytes, content_type: str | None) -> str:
