@@ -140,6 +140,27 @@ def test_pages_are_spaced_from_the_feed_and_from_each_other(
     assert site.max_in_flight == 1
 
 
+def test_many_sources_parsed_by_worker_processes_get_their_articles_and_rules(
+        project: Path, feed_server: FeedServer) -> None:
+    """Eight sources and more are parsed in worker processes (see refresh._POOL_MIN)."""
+    tables = []
+    for n in range(9):
+        page = feed_server.route(f"/a/{n}.html", Response(body=ARTICLE.format(extra=SPONSOR),
+                                                          content_type=HTML))
+        feed = feed_server.route(f"/feed{n}.xml", Response(
+            body=_rss([(f"Story {n}", page, f"Summary {n}.")]), content_type="application/rss+xml"))
+        tables.append(f'[[source]]\nurl = "{feed}"\nfull_text = true\n'
+                      '[[source.rewrite]]\nremove = ".sponsor-note"\n')
+    (project / "sources" / "links.toml").write_text("\n".join(tables), encoding="utf-8")
+    result = build(load_config(project), settings=FAST)
+    assert [o.status for o in result.fetched] == ["ok"] * 9
+    contents = _contents(project)
+    for n in range(9):
+        article, summary = contents[f"Story {n}"]
+        assert "nobody expected" in article and "Visit our sponsor" not in article
+        assert summary == f"Summary {n}."
+
+
 def test_a_page_that_fails_is_recorded_on_the_source_and_shown(
         project: Path, site: FeedServer, run_cli: CliRunner) -> None:
     config = load_config(project)
