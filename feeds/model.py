@@ -99,7 +99,9 @@ class Entry:
         return None
 
 
-@dataclass(frozen=True)
+# Slots: a build holds one per article, and a hundred thousand instances without
+# a __dict__ each take a fifth of the memory.
+@dataclass(frozen=True, slots=True)
 class Listing:
     """An entry's place in the feeds without its text: what selection needs.
 
@@ -164,7 +166,9 @@ class Incoming:
     digest: str | None = None
 
 
-@dataclass(frozen=True)
+# Slots: a build holds one per article, and a hundred thousand instances without
+# a __dict__ each take a fifth of the memory.
+@dataclass(frozen=True, slots=True)
 class ArticleHead:
     """What an article's front matter says of its place in the feeds, body unread.
 
@@ -182,7 +186,9 @@ class ArticleHead:
     lang: str | None = None
 
 
-@dataclass(frozen=True)
+# Slots: a build holds one per article, and a hundred thousand instances without
+# a __dict__ each take a fifth of the memory.
+@dataclass(frozen=True, slots=True)
 class CachedArticle:
     """What the store remembers of an article file it has read.
 
