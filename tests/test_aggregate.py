@@ -220,7 +220,7 @@ def _limited_and_fine(project: Path, feed_server: FeedServer, per_source: str,
 def test_retry_after_scoped_to_the_source_pauses_that_feed_only(
     project: Path, feed_server: FeedServer, per_source: str, in_config: str
 ) -> None:
-    limited, fine = _limited_and_fine(project, feed_server, per_source, in_config)
+    limited, _ = _limited_and_fine(project, feed_server, per_source, in_config)
     config = load_config(project)
     assert [o.status for o in fetch(config, settings=FAST)] == ["error", "ok"]
     assert len(feed_server.requests_for("/fine")) == 1  # its sibling went on in the same run
