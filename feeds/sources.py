@@ -293,8 +293,8 @@ def _source_http(table: dict[str, Any], where: str) -> SourceHTTP | None:
     if table.get("retry_after_scope", "site") not in RETRY_AFTER_SCOPES:
         raise SourceError(where, f"'retry_after_scope' must be {_SOURCE_KEYS['retry_after_scope']}")
     user_agent = table.get("user_agent")
-    if user_agent is not None and any(c in user_agent for c in "\r\n\0"):
-        raise SourceError(where, "'user_agent' must be one line")
+    if user_agent is not None and not (user_agent.isascii() and user_agent.isprintable()):
+        raise SourceError(where, "'user_agent' must be one line of ASCII characters")
     headers = _pairs(table, "headers", where)
     for name, _ in headers:
         if name.lower() in _OWN_HEADERS:
@@ -312,9 +312,10 @@ def _pairs(table: dict[str, Any], key: str, where: str) -> tuple[tuple[str, str]
     for name, value in pairs:
         if not _TOKEN.fullmatch(name):
             raise SourceError(where, f"{key!r}: {name!r} is not a valid name")
-        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        if not isinstance(value, str) or not (value.isascii() and value.isprintable()):
             # The value is not quoted: it may be a secret someone put there anyway.
-            raise SourceError(where, f"{key!r}: the value of {name!r} must be a one-line string")
+            raise SourceError(where, f"{key!r}: the value of {name!r} must be a one-line "
+                                     "string of ASCII characters")
     return pairs
 
 

@@ -167,6 +167,7 @@ BAD_TABLES = [
     ({"headers": {"Cookie": "a=s3cret"}}, "'headers': 'Cookie' comes from 'cookies'"),
     ({"headers": {"User-Agent": "me"}}, "'headers': 'User-Agent' comes from 'user_agent'"),
     ({"headers": {"X-Key": "s3cret\nX-Other: 1"}}, "the value of 'X-Key' must be a one-line"),
+    ({"headers": {"X-Key": "s3cret-café"}}, "the value of 'X-Key' must be a one-line"),
     ({"headers": {"Bad Name": "x"}}, "'headers': 'Bad Name' is not a valid name"),
     ({"headers": "X-Key: s3cret"}, "'headers' must be a table of header names to strings"),
     ({"cookies": {"session": "a;s3cret"}}, "'cookies': a value cannot hold"),
@@ -177,7 +178,7 @@ BAD_TABLES = [
     ({"auth": "s3cret"}, "'auth' must be { user_env"),
     ({"proxy": "ftp://proxy"}, "'proxy' must be a proxy URL"),
     ({"retry_after_scope": "domain"}, "'retry_after_scope' must be \"site\" or \"source\""),
-    ({"user_agent": "a\nb"}, "'user_agent' must be one line"),
+    ({"user_agent": "a\nb"}, "'user_agent' must be one line of ASCII"),
 ]
 
 
@@ -205,3 +206,36 @@ def test_good_http_keys_are_read() -> None:
     assert str(source.http.auth) == "bearer from $TOKEN"
     assert source.http.retry_after_scope == "source"
     assert source_from_table({"url": "https://example.org/feed"}, "l:1", "x").http is None
+
+
+@pytest.mark.parametrize(("auth", "environ", "named"), [
+    ({"token_env": "T"}, {}, "'auth' names the environment variable T, which is not set"),
+    ({"token_env": "T"}, {"T": ""}, "variable T, which is not set (or empty)"),
+    ({"token_env": "T"}, {"T": "s3cret\nX-Injected: 1"}, "T must hold a token of visible ASCII"),
+    ({"token_env": "T"}, {"T": "s3cret-é"}, "T must hold a token of visible ASCII"),
+    ({"user_env": "U", "password_env": "P"}, {"U": "me"}, "environment variable P, which"),
+    ({"user_env": "U", "password_env": "P"}, {"U": "m:e", "P": "s3cret"}, "no ':'"),
+])
+def test_unusable_credentials_fail_the_source_naming_the_variable_only(
+    auth: dict[str, str], environ: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    from feeds.errors import SourceError
+    from feeds.remote.options import request_options
+
+    source = source_from_table({"url": "https://example.org/feed", "auth": auth}, "l:1", "x")
+    with pytest.raises(SourceError) as raised:
+        request_options(source, load_config(tmp_path), environ)
+    assert named in str(raised.value) and raised.value.where == "https://example.org/feed"
+    assert "s3cret" not in str(raised.value)
+
+
+def test_credentials_are_read_from_the_environment_given(tmp_path: Path) -> None:
+    from feeds.remote.options import request_options
+
+    source = source_from_table({"url": "https://example.org/feed", "cookies": {"a": "1"},
+                                "auth": {"user_env": "U", "password_env": "P"}}, "l:1", "x")
+    options = request_options(source, load_config(tmp_path), {"U": "Aladdin", "P": "open sesame"})
+    assert options.credentials == (("Cookie", "a=1"),
+                                   ("Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="))
+    assert options.origin == "https://example.org/feed" and not options.pause_source
+    assert "QWxhZGRpbjpvcGVuIHNlc2FtZQ" not in repr(options)

@@ -47,9 +47,20 @@ def _authorization(url: str, auth: SourceAuth, environ: Mapping[str, str]) -> st
         return value
 
     if auth.token_env:
-        return f"Bearer {read(auth.token_env)}"
+        token = read(auth.token_env)
+        # A header value must be visible ASCII: anything else would fail in
+        # the HTTP library, whose message would quote the token.
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            raise SourceError(url, f"the environment variable {auth.token_env} must hold a "
+                                   "token of visible ASCII characters")
+        return f"Bearer {token}"
     assert auth.user_env and auth.password_env
-    pair = f"{read(auth.user_env)}:{read(auth.password_env)}".encode()
+    user, password = read(auth.user_env), read(auth.password_env)
+    if ":" in user or not (user + password).isprintable():
+        raise SourceError(url, f"the environment variables {auth.user_env} and "
+                               f"{auth.password_env} must hold printable text, and the user "
+                               "name no ':'")
+    pair = f"{user}:{password}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
