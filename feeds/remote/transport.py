@@ -51,6 +51,7 @@ class OriginPools(httpx.AsyncBaseTransport):
             proxies = (rules_from_environment(urllib.request.getproxies()) if trust_env
                        else ProxyRules())
         self._proxies = proxies
+        self._routes: dict[tuple[str, str, int | None, str | None], str | None] = {}
         # Loading the certificate store costs milliseconds: one context for every pool.
         self._ssl = httpx.create_ssl_context(trust_env=trust_env)
         self._pools: OrderedDict[_Origin, httpx.AsyncHTTPTransport] = OrderedDict()
@@ -62,8 +63,15 @@ class OriginPools(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         configured = request.extensions.get(PROXY_EXTENSION)
-        proxy = self._proxies.proxy_for(str(request.url), configured)
-        origin = (request.url.scheme, request.url.host, request.url.port, proxy)
+        site = (request.url.scheme, request.url.host, request.url.port)
+        proxy = None  # no proxy anywhere, the usual case
+        if configured is not None or self._proxies.rules:
+            route = (*site, configured)
+            if route not in self._routes:
+                # Matching the rules costs tens of microseconds: once per site and setting.
+                self._routes[route] = self._proxies.proxy_for(str(request.url), configured)
+            proxy = self._routes[route]
+        origin = (*site, proxy)
         pool = self._pools.get(origin)
         if pool is None:
             await self._make_room()
