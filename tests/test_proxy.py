@@ -254,3 +254,19 @@ def test_a_proxy_that_is_no_url_is_refused_by_name(tmp_path: Path) -> None:
     done = _feeds(root, "check")
     assert done.returncode != 0
     assert "feeds.toml: 'proxy' must be a proxy URL" in done.stderr
+
+
+def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(
+    feed_server: FeedServer,
+) -> None:
+    import socket
+
+    url = feed_server.route("/feed.xml", Response(body=rss([("a", "A", "a")])))
+    with socket.socket() as closed:  # a port nothing listens on once closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    proxy = f"http://proxyuser:{PROXY_PASSWORD}@127.0.0.1:{port}"
+    [result] = fetch_all_sync([FetchRequest(url, options=RequestOptions(proxy=proxy))], FAST)
+    assert result.error_kind == "network"
+    assert result.error == f"connection refused (through the proxy http://***@127.0.0.1:{port})"
+    assert feed_server.requests == []

@@ -32,7 +32,7 @@ from .decoders import BodyDecoder, DecodeError, accept_encoding
 from .domains import registrable_domain
 from .failures import Failure, describe_httpx_error, seconds, size
 from .politeness import Politeness
-from .transport import PROXY_EXTENSION, OriginPools
+from .transport import PROXY_EXTENSION, SHOWN_PROXY_EXTENSION, OriginPools
 
 __all__ = [
     "fetch_all",
@@ -240,12 +240,26 @@ async def _fetch_one(
             Failure("timeout", f"timed out after {seconds(settings.total_timeout)} s in total")
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        result = attempt.failure(describe_httpx_error(exc, attempt.url, attempt.reading_body, settings))
+        told = describe_httpx_error(exc, attempt.url, attempt.reading_body, settings)
+        if (via := _proxy_of(exc)) is not None:
+            # "connection refused" alone would send a user behind a proxy to the wrong host.
+            told = Failure(told.kind, f"{told.message} (through the proxy {via})")
+        result = attempt.failure(told)
     except Exception as exc:
         # A bug here must not cost the other sources their fetch; log it loudly.
         log.exception("unexpected error fetching %s", request.url)
         result = attempt.failure(Failure("network", f"unexpected error: {exc!r}"))
     return replace(result, elapsed=time.monotonic() - started)
+
+
+def _proxy_of(exc: httpx.HTTPError | httpx.InvalidURL) -> str | None:
+    """The proxy (as fit to print) the failed request went through, if any."""
+    try:
+        request = exc.request if isinstance(exc, httpx.RequestError) else None
+    except RuntimeError:  # raised before any request was built
+        return None
+    via = request.extensions.get(SHOWN_PROXY_EXTENSION) if request is not None else None
+    return via if isinstance(via, str) else None
 
 
 async def _fetch_following_redirects(

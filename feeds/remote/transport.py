@@ -25,11 +25,14 @@ from types import TracebackType
 
 import httpx
 
-from .proxies import ProxyRules, rules_from_environment
+from .proxies import ProxyRules, rules_from_environment, shown_proxy
 
 # The request extension naming the configured proxy for it (a URL or
 # "direct"); without it the environment's rules decide.
 PROXY_EXTENSION = "feeds.proxy"
+# Set by the transport on a request it sends through a proxy: the proxy's
+# URL without its credentials, for the messages of failures.
+SHOWN_PROXY_EXTENSION = "feeds.shown_proxy"
 
 # (scheme, host, port, proxy URL or None)
 _Origin = tuple[str, str, int | None, str | None]
@@ -72,6 +75,8 @@ class OriginPools(httpx.AsyncBaseTransport):
                 self._routes[route] = self._proxies.proxy_for(str(request.url), configured)
             proxy = self._routes[route]
         origin = (*site, proxy)
+        if proxy is not None:
+            request.extensions[SHOWN_PROXY_EXTENSION] = shown_proxy(proxy)
         pool = self._pools.get(origin)
         if pool is None:
             await self._make_room()
