@@ -11,19 +11,21 @@ summary and is recorded on its source (`page_error`), never failing it.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ..config import Config, FetchSettings
-from ..errors import ParseError
+from ..errors import ParseError, SourceError
 from ..model import CachedPage, FetchResult, Incoming, SourceConfig
 from ..store.protocol import EntryStore
 from .domains import registrable_domain
 from .extract import extract_article
 from .fulltext import PageWanted, plan_pages, with_article
 from .http import fetch_all_sync
+from .options import request_options
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,14 @@ class FullText:
         """`incoming` with the kept articles put in; the pages due are noted for `fetch`."""
         cached = self._store.cached_pages(i.canonical_link for i in incoming if i.canonical_link)
         plan = plan_pages(incoming, cached, self._clock(), self._config.entries_per_feed)
+        try:
+            # Pages are asked for as their feed is: its proxy, user agent and
+            # credentials (which go to the feed's own site only).
+            options = request_options(source, self._config, os.environ)
+        except SourceError:
+            return plan.incoming  # the feed failed for the same reason: no page is wanted
         for wanted in plan.wanted:
+            wanted = replace(wanted, request=replace(wanted.request, options=options))
             self._pending.setdefault(wanted.request.url, _Pending(
                 key, source, plan.incoming[wanted.index], wanted, cached.get(wanted.link)))
         return plan.incoming
@@ -86,7 +95,7 @@ class FullText:
         now = self._clock()
         if result.error_kind == "deferred":
             return None  # the site asked for a pause: the page waits for a later refresh
-        if result.retry_after is not None:
+        if result.retry_after is not None and not job.wanted.request.options.pause_source:
             self._store.block_domain(registrable_domain(result.final_url or result.url),
                                      now + result.retry_after)
         old = job.cached
