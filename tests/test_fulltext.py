@@ -161,6 +161,16 @@ def test_many_sources_parsed_by_worker_processes_get_their_articles_and_rules(
         assert summary == f"Summary {n}."
 
 
+def test_pages_are_asked_for_as_their_feed_is(project: Path, site: FeedServer) -> None:
+    """The source's user agent and headers reach its pages too (its own site only)."""
+    _links(project, site.url("/feed.xml"), 'user_agent = "Reader/2"\n'
+           'headers = { "Accept-Language" = "de" }\n')
+    build(load_config(project), settings=FAST)
+    [page] = site.requests_for("/a/one.html")
+    assert page.header("User-Agent") == "Reader/2" and page.header("Accept-Language") == "de"
+    assert "nobody expected" in _contents(project)["Quantum sensors leave the lab"][0]
+
+
 def test_a_page_that_fails_is_recorded_on_the_source_and_shown(
         project: Path, site: FeedServer, run_cli: CliRunner) -> None:
     config = load_config(project)
