@@ -1,0 +1,60 @@
+"""Every table a store keeps, in the order a copy fills them, with the plain reads and writes of a copy.
+
+`Tables` composes the per-domain parts (sources, entries, hubs,
+subscriptions); the SQLite and PostgreSQL stores add a connection, its
+transactions and their schema. `feeds store migrate` copies one store
+into another table by table through `rows` and `load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from .entries import EntryTables
+from .hubs import HubTables
+from .sources import SourceTables
+from .subscriptions import SubscriptionTables
+
+# Table → its columns; a table comes after those it refers to.
+TABLES: dict[str, tuple[str, ...]] = {
+    "sources": ("key", "url", "title", "status", "etag", "last_modified", "last_fetch",
+                "last_success", "last_error", "last_error_kind", "error_count", "next_due",
+                "redirect_target", "redirect_count", "warning", "feed_id", "feed_link",
+                "feed_updated"),
+    "aliases": ("url", "key"),
+    "domains": ("domain", "blocked_until"),
+    "entries": ("id", "origin", "canonical_link", "content_hash", "declared_updated", "updated",
+                "sort_time", "first_seen", "data", "listing"),
+    "article_cache": ("path", "digest", "size", "mtime_ns", "entry_id", "head"),
+    "outputs": ("path", "fingerprint", "sha256"),
+    "hub_pings": ("hub", "url", "attempts", "next_try", "last_error", "owed"),
+    "hubs": ("hub", "last_success", "last_error", "last_failure"),
+    "hub_subscriptions": ("topic", "callback", "secret", "expires", "created"),
+    "hub_deliveries": ("topic", "callback", "attempts", "next_try", "last_error", "owed"),
+}
+
+
+class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables):
+    """All of a store's tables over one connection."""
+
+    def row_counts(self) -> dict[str, int]:
+        """Table → how many rows it holds."""
+        return {table: int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+                for table in TABLES}
+
+    def rows(self, table: str) -> Iterator[Sequence[Any]]:
+        """Every row of `table`, its columns in `TABLES` order."""
+        yield from self._db.execute(f"SELECT {', '.join(TABLES[table])} FROM {table}")
+
+    def load(self, table: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Add `rows` to `table` (within a transaction the caller holds)."""
+        columns = TABLES[table]
+        self._db.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            (tuple(row) for row in rows))
+
+    def empty(self) -> None:
+        """Delete every row of every table (within a transaction the caller holds)."""
+        for table in reversed(TABLES):
+            self._db.execute(f"DELETE FROM {table}")
