@@ -52,7 +52,7 @@ from .publish.subscriptions import (
 from .publish.websub import owed_pings, plan_round, settle
 from .publish.write import WriteReport
 from .sources import read_sources
-from .store import Store
+from .store import open_at
 from .store.protocol import EntryStore
 
 if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
@@ -87,7 +87,7 @@ class Notified:
 
 def open_store(config: Config) -> EntryStore:
     """A session of the project's store: the one place that names its implementation."""
-    return Store(config.store_path)
+    return open_at(config.store_url, config.store_path)
 
 
 def lock_for(config: Config, wait: float = 60.0) -> ProjectLock:
@@ -374,7 +374,7 @@ def feed_links(config: Config, sources: Sequence[SourceConfig]) -> dict[str, str
 
     A project never built has no store, and asking must not create one.
     """
-    if not sources or not config.store_path.is_file():
+    if not sources or (config.store_url is None and not config.store_path.is_file()):
         return {}
     links = {}
     with open_store(config) as store:

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -38,7 +38,7 @@ from feeds.publish.subscriptions import (
     verification_accepted,
 )
 from feeds.serve import Server
-from feeds.store import Store
+from feeds.store import Store, Tables
 
 SECRET = "a shared secret"
 
@@ -323,17 +323,28 @@ def test_a_store_of_the_previous_schema_gains_the_subscription_tables(tmp_path: 
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.subscriptions() == [] and store.pending_deliveries() == []
-        store.subscribe(Subscription("t", "c", "s", 100.0, 1.0))
-        store.owe_deliveries(["t", "other"], now=5.0)
-        assert store.pending_deliveries() == [PendingDelivery("t", "c", 0, 5.0)]
-        failed = PendingDelivery("t", "c", 1, 9.0, "HTTP 500")
-        store.settle_deliveries([], [failed], [], began=6.0)
-        assert store.pending_deliveries() == [failed]
-        assert store.drop_expired(100.0) == 1
-        # What an ended subscription was owed goes with it.
-        assert store.subscriptions() == [] and store.pending_deliveries() == []
+        _keeps_and_settles_subscriptions(store)
     assert SCHEMA_VERSION == 7
+
+
+def test_subscriptions_are_kept_and_settled_by_either_store(store_at: Callable[[], Tables]) -> None:
+    with store_at() as store:
+        _keeps_and_settles_subscriptions(store)
+
+
+def _keeps_and_settles_subscriptions(store: Tables) -> None:
+    assert store.subscriptions() == [] and store.pending_deliveries() == []
+    store.subscribe(Subscription("t", "c", "s", 100.0, 1.0))
+    store.owe_deliveries(["t", "other"], now=5.0)
+    assert store.pending_deliveries() == [PendingDelivery("t", "c", 0, 5.0)]
+    store.owe_deliveries(["t"], now=7.0)  # owed again: due at the earlier time still
+    assert store.pending_deliveries() == [PendingDelivery("t", "c", 0, 5.0)]
+    failed = PendingDelivery("t", "c", 1, 9.0, "HTTP 500")
+    store.settle_deliveries([], [failed], [], began=8.0)
+    assert store.pending_deliveries() == [failed]
+    assert store.drop_expired(100.0) == 1
+    # What an ended subscription was owed goes with it.
+    assert store.subscriptions() == [] and store.pending_deliveries() == []
 
 
 # --- the rules, with plain values -------------------------------------------------

@@ -31,7 +31,7 @@ from feeds.pipeline import BuildResult, hub_states
 from feeds.publish.paths import feed_url
 from feeds.publish.websub import MAX_RETRY_SECONDS, owed_pings, plan_round, retry_delay, settle
 from feeds.serve import health_report, health_status
-from feeds.store import Store
+from feeds.store import Store, Tables
 
 FEED_SUFFIXES = (".atom", ".rss", ".json")
 ACCEPTED = Response(status=204, content_type=None)
@@ -410,17 +410,16 @@ def test_hub_failing_makes_health_degraded_never_down() -> None:
 
 
 def test_pending_pings_survive_a_reopened_store_and_a_new_change_comes_forward(
-        tmp_path: Path) -> None:
+        store_at: Callable[[], Tables]) -> None:
     """Rule: undelivered pings are kept across restarts; a feed changed again is due at once,
     its failures still counted; a delivery forgets it and notes the hub's success, unless
     the feed changed again after the round began."""
-    path = tmp_path / "s.sqlite3"
-    with Store(path) as store:
+    with store_at() as store:
         store.owe_pings([Ping("h", "u1"), Ping("h", "u2")], now=10.0)
         store.settle_pings([], [PendingPing("h", "u1", 1, 70.0, "refused"),
                                 PendingPing("h", "u2", 1, 70.0, "refused")], [], now=10.0,
                            began=10.0)
-    with Store(path) as store:
+    with store_at() as store:
         assert [(p.url, p.attempts, p.next_try) for p in store.pending_pings()] == [
             ("u1", 1, 70.0), ("u2", 1, 70.0)]
         store.owe_pings([Ping("h", "u2")], now=20.0)

@@ -9,7 +9,8 @@ into another table by table through `rows` and `load`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Self
 
 from .entries import EntryTables
 from .hubs import HubTables
@@ -36,7 +37,24 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 
 class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables):
-    """All of a store's tables over one connection."""
+    """All of a store's tables over one connection; a session, closed when its block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Several reads that all see the same committed state."""
+        raise NotImplementedError
+
+    def checkpoints_deferred(self) -> AbstractContextManager[None]:
+        """Many small transactions in a row, made cheap while it lasts."""
+        raise NotImplementedError
 
     def row_counts(self) -> dict[str, int]:
         """Table → how many rows it holds."""
