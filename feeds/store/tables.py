@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Self
 
+from ..errors import StoreError
 from .entries import EntryTables
 from .hubs import HubTables
 from .sources import SourceTables
@@ -38,6 +39,8 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables):
     """All of a store's tables over one connection; a session, closed when its block ends."""
+
+    shown: str  # how messages name the store
 
     def close(self) -> None:
         raise NotImplementedError
@@ -76,3 +79,31 @@ class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables):
         """Delete every row of every table (within a transaction the caller holds)."""
         for table in reversed(TABLES):
             self._db.execute(f"DELETE FROM {table}")
+
+    def copy_from(self, source: Tables, *, replace: bool = False) -> dict[str, int]:
+        """Copy every row of `source` into this store, in one transaction; table → rows copied.
+
+        A store that holds anything is refused unless `replace` says to
+        delete it first: a copy never merges two stores. The rows are read
+        from one snapshot of `source`, and the counts of each table are
+        compared before the copy commits, so a store is either copied whole
+        or left as it was.
+        """
+        with source.snapshot():
+            counts = source.row_counts()
+            with self._transaction():
+                held = {table: n for table, n in self.row_counts().items() if n}
+                if held and not replace:
+                    listed = ", ".join(f"{n} in {table}" for table, n in held.items())
+                    raise StoreError(f"{self.shown}: the store to copy to is not empty ({listed} "
+                                     "rows); choose another, or replace what it holds")
+                self.empty()
+                for table in TABLES:
+                    self.load(table, source.rows(table))
+                copied = self.row_counts()
+                wrong = [f"{table}: {copied[table]} of {n}" for table, n in counts.items()
+                         if copied[table] != n]
+                if wrong:
+                    raise StoreError(f"{self.shown}: the copy does not hold every row "
+                                     f"({'; '.join(wrong)}); nothing was copied")
+        return counts
