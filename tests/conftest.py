@@ -23,6 +23,10 @@ from feedserver import feed_server  # noqa: E402, F401  (a fixture, used by name
 if TYPE_CHECKING:
     from feeds.store import Tables
 
+# A store named in the environment would become every test's store: the
+# tests that want one name it themselves.
+os.environ.pop("FEEDS_STORE", None)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:

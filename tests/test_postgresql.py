@@ -27,11 +27,8 @@ MORE = [("r3", "Deep sea cables map quakes", "Fibre optics listen to the ground.
 
 def _feeds(project: Path, *args: str, store: str | None = None) -> subprocess.CompletedProcess[str]:
     env = child_env(**({"FEEDS_STORE": store} if store is not None else {}))
-    if store is None:
-        env.pop("FEEDS_STORE", None)
-    done = subprocess.run([sys.executable, "-m", "feeds", *args], cwd=project, env=env,
+    return subprocess.run([sys.executable, "-m", "feeds", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=180, check=False)
-    return done
 
 
 def _ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
