@@ -152,3 +152,15 @@ def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Tab
 
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
     return lambda: open_at(url, tmp_path / "s.sqlite3")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test on each store: for PostgreSQL, FEEDS_STORE names a new database.
+
+    The configuration the test loads, and every child process it starts,
+    then use that store, as a deployment naming it in the environment does.
+    """
+    if request.param == "postgresql":
+        monkeypatch.setenv("FEEDS_STORE", request.getfixturevalue("pg_url"))
+    return str(request.param)

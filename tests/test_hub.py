@@ -25,7 +25,7 @@ from feeds.config import HUB_LEASE_MAX_SECONDS, config_from_mapping, load_config
 from feeds.daemon import Daemon as FeedsDaemon
 from feeds.errors import ConfigError, SubscriptionError
 from feeds.model import HubRequest, PendingDelivery, Subscription
-from feeds.pipeline import Pipeline, build
+from feeds.pipeline import Pipeline, build, open_store
 from feeds.publish.subscriptions import (
     DEFAULT_LEASE_SECONDS,
     MAX_DELIVERY_ATTEMPTS,
@@ -84,13 +84,9 @@ def _subscribe(base: str, mode: str, topic: str, callback: str, **extra: str) ->
 
 
 def _stored(root: Path) -> set[tuple[str, str]]:
-    db = sqlite3.connect(root / ".feeds" / "state.sqlite3")
-    try:
-        return set(db.execute("SELECT topic, callback FROM hub_subscriptions"))
-    except sqlite3.OperationalError:
-        return set()
-    finally:
-        db.close()
+    """(topic, callback) of each subscription the project's store keeps, whichever store it is."""
+    with open_store(load_config(root)) as store:
+        return {(s.topic, s.callback) for s in store.subscriptions()}
 
 
 @pytest.fixture
@@ -255,11 +251,11 @@ def test_a_private_callback_is_refused_and_never_requested(
     assert not (config.store_path.exists() and _stored(built))
 
 
-def test_a_host_has_at_most_its_share_of_subscriptions(built: Path,
+def test_a_host_has_at_most_its_share_of_subscriptions(backend: str, built: Path,
                                                       feed_server: FeedServer) -> None:
     config = replace(load_config(built), hub_allow_private=True)
     topic = config.base_url + "lang/en.atom"
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         for n in (1, 2):
             store.subscribe(Subscription(topic, f"http://127.0.0.1:9/{n}", None, 2e9, 1.0))
     form = {"hub.mode": "subscribe", "hub.topic": topic}
@@ -291,13 +287,14 @@ def test_a_failed_verification_changes_nothing(built: Path, feed_server: FeedSer
     assert {c for _, c in _stored(built)} == {feed_server.url("/good")}
 
 
-def test_a_delivery_not_taken_is_retried_until_it_is(built: Path, feed_server: FeedServer) -> None:
+def test_a_delivery_not_taken_is_retried_until_it_is(backend: str, built: Path,
+                                                     feed_server: FeedServer) -> None:
     config = replace(load_config(built), hub_allow_private=True, hub_retry_seconds=1)
     topic = config.base_url + "lang/en.atom"
     answers = iter([Response(status=503, content_type=None), Response(status=204,
                                                                      content_type=None)])
     callback = feed_server.route("/flaky", lambda _request: next(answers))
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         store.subscribe(Subscription(topic, callback, None, time.time() + 600, time.time()))
         store.owe_deliveries([topic], time.time())
     first = Pipeline(config).distribute()
