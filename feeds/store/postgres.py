@@ -117,7 +117,7 @@ def _migrate(conn: psycopg.Connection[Any], shown: str) -> None:
                 f"{shown}: the store has schema version {version}, newer than this "
                 f"feeds ({SCHEMA_VERSION}); upgrade feeds")
         for number in range(version, SCHEMA_VERSION):
-            conn.execute(MIGRATIONS[number].encode())
+            conn.execute(MIGRATIONS[number])
         conn.execute("UPDATE feeds_schema SET version = %s", (SCHEMA_VERSION,))
 
 
