@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .about import PROJECT_URL, __version__
 from .errors import ConfigError
 from .model import EntryFilter
+from .remote.proxies import check_proxy
 from .text.slug import slugify
 
 CONFIG_NAME = "feeds.toml"
@@ -81,6 +82,10 @@ class Config:
     hub_allow_private: bool = False
     hub_lease_min_seconds: int = 60
     hub_max_per_host: int = 20
+    # How remote sources are fetched: a proxy URL or "direct" (None: the environment's),
+    # and whether a 429/503 pauses the whole site or only the feed that got it.
+    proxy: str | None = None
+    retry_after_scope: str = "site"
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -116,6 +121,9 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+
+# What a 429/503's Retry-After pauses: every feed of the site, or only the one that got it.
+RETRY_AFTER_SCOPES = ("site", "source")
 
 # key -> (description of what is expected, check)
 _Check = Callable[[Any], bool]
@@ -174,6 +182,9 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "hub_allow_private": ("true or false", lambda v: isinstance(v, bool)),
     "hub_lease_min": ("a duration such as \"1m\" or \"30s\"", _is_nonempty_str),
     "hub_max_per_host": ("a positive integer", _is_pos_int),
+    "proxy": ("a proxy URL such as \"http://proxy.example:3128\", or \"direct\"",
+              _is_nonempty_str),
+    "retry_after_scope": ("\"site\" or \"source\"", lambda v: v in RETRY_AFTER_SCOPES),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -341,7 +352,7 @@ def config_from_mapping(
             kwargs["hub_retry_seconds"] = parse_duration(data["hub_retry"])
         except ValueError as exc:
             raise ConfigError(f"{where}: 'hub_retry': {exc}") from exc
-    kwargs |= _own_hub(data, where)
+    kwargs |= _own_hub(data, where) | _how_to_fetch(data, where)
     if "tag_aliases" in data:
         kwargs["tag_aliases"] = {
             k.strip().casefold(): v.strip().casefold() for k, v in data["tag_aliases"].items()
@@ -377,6 +388,18 @@ def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ConfigError(f"{where}: 'hubs' must hold absolute http(s) URLs, not {hub!r}")
         chosen["hubs"] = tuple(dict.fromkeys(data["hubs"]))
+    return chosen
+
+
+def _how_to_fetch(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """How remote sources are fetched: the proxy, and what a Retry-After pauses."""
+    chosen: dict[str, Any] = {}
+    if "proxy" in data:
+        if (why := check_proxy(data["proxy"].strip())) is not None:
+            raise ConfigError(f"{where}: 'proxy' {why}")
+        chosen["proxy"] = data["proxy"].strip()
+    if "retry_after_scope" in data:
+        chosen["retry_after_scope"] = data["retry_after_scope"]
     return chosen
 
 

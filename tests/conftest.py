@@ -34,6 +34,15 @@ def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_proxy_from_outside() -> None:
+    """Tests talk to loopback directly: a proxy set where they run (feeds honours
+    HTTP_PROXY and the like) must not carry them. tests/test_proxy.py sets its own."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        os.environ.pop(name, None)
+        os.environ.pop(name.upper(), None)
+
+
 @pytest.fixture(autouse=True)
 def _every_written_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
     """After each test, every feed left under an `output/` directory of its tmp_path is valid.

@@ -201,6 +201,52 @@ def test_retry_after_pauses_the_site_without_counting_an_error(
     assert len(feed_server.requests_for("/feed")) == 1
 
 
+def _limited_and_fine(project: Path, feed_server: FeedServer, per_source: str,
+                      in_config: str) -> tuple[str, str]:
+    """Two feeds of one site: the first answers 429 asking for two minutes, the second its feed."""
+    limited = feed_server.route("/limited", Response(status=429, headers={"Retry-After": "120"}))
+    fine = feed_server.route("/fine", Response(body=rss(RSS_ITEMS),
+                                               content_type="application/rss+xml"))
+    (project / "sources" / "links.toml").write_text(
+        f'[[source]]\nurl = "{limited}"\n{per_source}\n[[source]]\nurl = "{fine}"\n',
+        encoding="utf-8")
+    (project / "feeds.toml").write_text(in_config, encoding="utf-8")
+    return limited, fine
+
+
+@pytest.mark.parametrize(("per_source", "in_config"), [
+    ('retry_after_scope = "source"\n', ""),
+    ("", 'retry_after_scope = "source"\n'),
+], ids=["per-source", "feeds.toml"])
+def test_retry_after_scoped_to_the_source_pauses_that_feed_only(
+    backend: str, project: Path, feed_server: FeedServer, per_source: str, in_config: str
+) -> None:
+    limited, _ = _limited_and_fine(project, feed_server, per_source, in_config)
+    config = load_config(project)
+    assert [o.status for o in fetch(config, settings=FAST)] == ["error", "ok"]
+    assert len(feed_server.requests_for("/fine")) == 1  # its sibling went on in the same run
+    with open_store(config) as store:
+        blocks = store.domain_blocks(0)
+        state = store.source(limited)
+        assert state is not None and state.status == "throttled" and state.error_count == 0
+    assert list(blocks) == [limited]  # the feed is paused, not its site
+    # The pause holds in the next run, even one that fetches everything now.
+    assert [o.status for o in fetch(config, settings=FAST)] == ["deferred", "ok"]
+    assert len(feed_server.requests_for("/limited")) == 1
+    assert len(feed_server.requests_for("/fine")) == 2
+
+
+def test_retry_after_scoped_to_the_site_pauses_its_other_feeds_in_the_same_run(
+    backend: str, project: Path, feed_server: FeedServer
+) -> None:
+    _limited_and_fine(project, feed_server, "", 'retry_after_scope = "site"\n')
+    config = load_config(project)
+    assert [o.status for o in fetch(config, settings=FAST)] == ["error", "deferred"]
+    assert feed_server.requests_for("/fine") == []
+    with open_store(config) as store:
+        assert list(store.domain_blocks(0)) == ["127.0.0.1"]
+
+
 def test_permanent_redirect_is_adopted_after_three_fetches_and_ids_survive(
     project: Path, feed_server: FeedServer, backend: str
 ) -> None:

@@ -93,8 +93,11 @@ def test_sources_as_json_hold_every_field_readably(
         states = store.sources()
     assert main(["--root", str(project), "sources", "--json"]) == 0
     text = capsys.readouterr().out
-    assert json.loads(text) == [asdict(s) for s in states]
+    # How each is fetched follows its state: here, as every source is by default.
+    how = {"proxy": "environment", "user_agent": None, "headers": None, "cookies": None,
+           "auth": None, "retry_after_scope": "site"}
+    assert json.loads(text) == [asdict(s) | how for s in states]
     assert '"title": "Café ☕"' in text  # not \u escapes
     lines = text.splitlines()
     assert lines[:3] == ["[", "  {", '    "key": "http://a.example/",']
-    assert len(lines) == 2 + len(states) * (len(asdict(states[0])) + 2)
+    assert len(lines) == 2 + len(states) * (len(asdict(states[0])) + len(how) + 2)

@@ -32,6 +32,9 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
         ("[[custom]]\ntitle = \"x\"\nlang = \"zh\"", "[[custom]] #1: missing required key 'name'"),
         ("[[custom]]\nname = \"a\"\ntitle = \"x\"", "give at least one of"),
         ("[[custom]]\nname = \"a\"\ntitle = \"x\"\ncolour = \"red\"", "unknown key 'colour'"),
+        ('proxy = "ftp://proxy:21"', "feeds.toml: 'proxy' must be a proxy URL such as"),
+        ('proxy = "http://proxy:port"', "feeds.toml: 'proxy' is not a URL"),
+        ('retry_after_scope = "domain"', "'retry_after_scope' must be \"site\" or \"source\""),
         ("title = ", "feeds.toml:1: not valid TOML: Invalid value"),
         ("title = \"x\"\nauthor = \"y", "feeds.toml:2: not valid TOML: Illegal character"),
     ],
@@ -41,6 +44,14 @@ def test_invalid_configuration_names_file_and_key(tmp_path: Path, toml: str, mes
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     assert message in str(info.value)
+
+
+def test_proxy_and_retry_after_scope(tmp_path: Path) -> None:
+    assert (load_config(tmp_path).proxy, load_config(tmp_path).retry_after_scope) == (None, "site")
+    (tmp_path / "feeds.toml").write_text(
+        'proxy = " socks5://127.0.0.1:1080 "\nretry_after_scope = "source"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert (config.proxy, config.retry_after_scope) == ("socks5://127.0.0.1:1080", "source")
 
 
 def test_custom_feed_and_paths(tmp_path: Path) -> None:
