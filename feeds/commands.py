@@ -19,10 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .config import Config
+from .config import STORE_VARIABLE, Config
 from .errors import FeedsError, UsageError
 from .model import FetchResult, HubState, Problem, SourceConfig, SourceState
-from .pipeline import BuildResult, Notified, build, check, fetch, hub_states, source_states
+from .pipeline import (
+    BuildResult,
+    Notified,
+    build,
+    check,
+    fetch,
+    hub_states,
+    migrate_store,
+    source_states,
+)
 
 if TYPE_CHECKING:
     from .remote.refresh import SourceOutcome
@@ -311,6 +320,16 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
         atomic_write(args.output, data)
     else:
         sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+def cmd_store_migrate(args: argparse.Namespace, config: Config) -> int:
+    done = migrate_store(config, args.to, replace=args.replace)
+    if not args.quiet:
+        tables = ", ".join(f"{n} {table}" for table, n in done.counts.items() if n)
+        print(f"copied {_count(sum(done.counts.values()), 'row')} to {done.target}"
+              f"{f' ({tables})' if tables else ''}; every table's count checked")
+        print(f"the project uses it once feeds.toml's 'store' or {STORE_VARIABLE} names it")
     return EXIT_OK
 
 

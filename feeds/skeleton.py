@@ -92,6 +92,9 @@ _CONFIG = """\
 # articles = "sources/articles"
 # sources = "sources"
 # output = "output"
+# The store is a SQLite file, or a PostgreSQL database named by its URL
+# ("postgresql://user@host/db", with `pip install 'feeds[postgresql]'`); the
+# FEEDS_STORE environment variable overrides it and keeps passwords out of here.
 # store = ".feeds/state.sqlite3"
 
 # Default poll interval of a remote source (s, m, h, d, w).

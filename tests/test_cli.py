@@ -75,7 +75,7 @@ def test_root_option_and_check_writes_nothing(run_cli: CliRunner, project: Path,
 
 
 def test_sources_as_json_hold_every_field_readably(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        backend: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`feeds sources --json`: every field of every source, text as written, a field a line."""
     import json
     from dataclasses import asdict
@@ -84,10 +84,10 @@ def test_sources_as_json_hold_every_field_readably(
 
     from feeds.cli import main
     from feeds.config import load_config
-    from feeds.store import Store
+    from feeds.pipeline import open_store
 
     write_links(project, "http://a.example/", "http://b.example/")
-    with Store(load_config(project).store_path) as store:
+    with open_store(load_config(project)) as store:
         store.ensure_sources(["http://a.example/", "http://b.example/"])
         store.update_source("http://b.example/", {"title": "Café ☕", "error_count": 2})
         states = store.sources()

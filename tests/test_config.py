@@ -95,3 +95,38 @@ def test_the_tag_authority_is_an_ascii_dns_name(tmp_path: Path, base_url: str, a
     """RFC 4151 tag: ids name an ASCII host; ASCII hosts are kept as they are."""
     (tmp_path / "feeds.toml").write_text(f'base_url = "{base_url}"\n', encoding="utf-8")
     assert load_config(tmp_path).authority == authority
+
+
+def test_the_store_is_a_file_or_a_database_and_feeds_store_overrides_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FEEDS_STORE (a URL or a path) keeps a database's password out of feeds.toml."""
+    url = "postgresql://feeds@db.example:5433/feeds"
+    (tmp_path / "feeds.toml").write_text(f'store = "{url}"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert (config.store_url, config.store_path) == (url, tmp_path.resolve() / ".feeds/state.sqlite3")
+    monkeypatch.setenv("FEEDS_STORE", "elsewhere/s.sqlite3")
+    config = load_config(tmp_path)
+    assert (config.store_url, config.store_path) == (None, tmp_path.resolve() / "elsewhere/s.sqlite3")
+    monkeypatch.setenv("FEEDS_STORE", "postgres://u:secret@127.0.0.1/other")
+    assert load_config(tmp_path).store_url == "postgres://u:secret@127.0.0.1/other"
+    (tmp_path / "feeds.toml").unlink()
+    assert load_config(tmp_path).store_url == "postgres://u:secret@127.0.0.1/other"
+    monkeypatch.delenv("FEEDS_STORE")
+    assert load_config(tmp_path).store_url is None
+
+
+@pytest.mark.parametrize(("location", "message"), [
+    ("postgresql://", "feeds.toml: 'store': the database URL names neither a host nor a database"),
+    ("postgresql://h:port/db", "feeds.toml: 'store': Port could not be cast"),
+])
+def test_a_store_url_that_cannot_be_a_database_is_refused(
+        tmp_path: Path, location: str, message: str) -> None:
+    (tmp_path / "feeds.toml").write_text(f'store = "{location}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        load_config(tmp_path)
+
+
+def test_a_bad_feeds_store_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDS_STORE", "postgresql://")
+    with pytest.raises(ConfigError, match=r"^FEEDS_STORE: the database URL names neither"):
+        load_config(tmp_path)

@@ -40,8 +40,8 @@ NETWORK = {"feeds.remote.http", "feeds.remote.transport", "feeds.remote.ping",
            "feeds.remote.callbacks", "httpx",
            "httpcore"}
 # Libraries of I/O no pure module may import.
-IO_LIBRARIES = {"httpx", "sqlite3", "apscheduler", "watchfiles", "uvicorn", "starlette",
-                "socket", "subprocess"}
+IO_LIBRARIES = {"httpx", "sqlite3", "psycopg", "psycopg_pool", "apscheduler", "watchfiles",
+                "uvicorn", "starlette", "socket", "subprocess"}
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts

@@ -1,27 +1,29 @@
 """The pages table: the articles of `full_text` sources, kept by their entry's canonical link.
 
-`PageTables` is the part of `Store` that keeps them; it works on the
-connection and transactions the Store opens. Which pages to fetch and when
+`PageTables` is the part of a store that keeps them, in SQL both SQLite
+and PostgreSQL run; it works on the connection and transactions the store
+opens. Which pages to fetch and when
 one is due again is decided in `remote.fulltext`; this only remembers them,
 so a page is not fetched again on every poll of its feed.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
 
 from ..model import CachedPage
+from .dialect import Connection
 
-_COLUMNS = ", ".join(f.name for f in fields(CachedPage))
+_NAMES = tuple(f.name for f in fields(CachedPage))
+_COLUMNS = ", ".join(_NAMES)
 
 
 class PageTables:
     """Cached article pages, over the Store's connection."""
 
-    _db: sqlite3.Connection
+    _db: Connection
     _transaction: Callable[[], AbstractContextManager[None]]
 
     def cached_pages(self, links: Iterable[str]) -> dict[str, CachedPage]:
@@ -44,8 +46,9 @@ class PageTables:
         """
         with self._transaction():
             self._db.executemany(
-                f"INSERT OR REPLACE INTO pages ({_COLUMNS}) "
-                f"VALUES ({','.join('?' * len(fields(CachedPage)))})",
+                f"INSERT INTO pages ({_COLUMNS}) VALUES ({','.join('?' * len(_NAMES))}) "
+                "ON CONFLICT(link) DO UPDATE SET "
+                + ", ".join(f"{name} = excluded.{name}" for name in _NAMES[1:]),
                 (astuple(page) for page in pages))
             self._db.execute(
                 "DELETE FROM pages WHERE link NOT IN "

@@ -1,9 +1,9 @@
 """What the pipeline and the refresh need of a store, as a Protocol.
 
-The SQLite `Store` is one implementation; a second (PostgreSQL, shared by
-many machines) has only to provide these methods for the pipeline to use
-it unchanged. Methods a store offers beyond them (inspection for tests,
-integrity checks) are its own business.
+The SQLite `Store` and the `PostgresStore` (a database many machines can
+share) both provide these methods, and the pipeline uses either
+unchanged. Methods a store offers beyond them (inspection for tests,
+integrity checks, copying a whole store) are its own business.
 """
 
 from __future__ import annotations
