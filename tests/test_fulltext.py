@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -22,6 +23,7 @@ from feeds.remote.fulltext import PAGE_REFRESH_SECONDS, is_summary_only, plan_pa
 from feeds.sources import read_sources
 from feeds.store import Store
 from feeds.store.schema import MIGRATIONS
+from feeds.store.tables import Tables
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
 HTML = "text/html; charset=utf-8"
@@ -299,6 +301,25 @@ def test_a_store_of_the_previous_schema_gains_the_pages(tmp_path: Path) -> None:
         store.record_pages([page])  # no entry links to it: kept not
         assert store.cached_pages(["s.example/1"]) == {}
     assert "CREATE TABLE pages" in MIGRATIONS[7]
+
+
+def test_pages_are_kept_by_either_store(store_at: Callable[[], Tables]) -> None:
+    """A page is kept while an entry links to it, replaced when fetched again."""
+    entry = Entry(id="e1", variants=(Variant("en", "T", "<p>S</p>"),), updated=NOW,
+                  link="http://s.example/1")
+    with store_at() as store:
+        store.ensure_sources(["http://s.example/feed"])
+        store.update_source("http://s.example/feed", {"page_error": "x: HTTP 404"},
+                            [Incoming(entry, NOW, "s.example/1")], NOW)
+        first = CachedPage("s.example/1", "http://s.example/1", 5.0, None, "HTTP 404", "d")
+        orphan = CachedPage("s.example/2", "http://s.example/2", 5.0, "<p>B</p>", None, "d")
+        store.record_pages([first, orphan])
+        assert store.cached_pages(["s.example/1", "s.example/2"]) == {"s.example/1": first}
+        again = CachedPage("s.example/1", "http://s.example/1", 9.0, "<p>A</p>", None, "e", '"t"')
+        store.record_pages([again])
+        assert store.cached_pages(["s.example/1"]) == {"s.example/1": again}
+        [state] = store.sources()
+        assert state.page_error == "x: HTTP 404"
 
 
 # --- the pure decisions ------------------------------------------------------------------
