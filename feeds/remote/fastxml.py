@@ -1209,22 +1209,7 @@ class _Reader:
         self._end_name()
         self.incontributor = 0
 
-    # -- RSS 1.0 administration and Creative Commons (admin.py, cc.py) ------------------------
-
-    def _start_admin_generatoragent(self, attrs_d: Dict) -> None:
-        self.push("generator", 1)
-        value = self._get_attribute(attrs_d, "rdf:resource")
-        if value:
-            self.elementstack[-1][2].append(value)
-        self.pop("generator")
-        self._get_context()["generator_detail"] = {"href": value}
-
-    def _start_admin_errorreportsto(self, attrs_d: Dict) -> None:
-        self.push("errorreportsto", 1)
-        value = self._get_attribute(attrs_d, "rdf:resource")
-        if value:
-            self.elementstack[-1][2].append(value)
-        self.pop("errorreportsto")
+    # -- Creative Commons (cc.py) -----------------------------------------------------------------
 
     def _start_cc_license(self, attrs_d: Dict) -> None:
         context = self._get_context()
