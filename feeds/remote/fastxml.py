@@ -45,7 +45,7 @@ from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.namespaces.psc import _parse_psc_chapter_start
 from feedparser.sanitizer import _HTMLSanitizer
-from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.urls import _urifixer, _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
@@ -381,10 +381,12 @@ class _Reader:
         self.entries: list[Dict] = []
         self.depths: list[dict[str, int]] = []  # feedparser's property_depth_map, one per entry
         self.version = ""
+        self.atom = False
         self.infeed = self.inentry = self.incontent = self.intextinput = self.inimage = 0
         self.inauthor = self.incontributor = self.inpublisher = self.insource = 0
         self.sourcedata: Dict = {}
         self.contentparams: Dict = {}
+        self.xhtml = False  # whether contentparams["type"] is XHTML: text is then escaped
         self.summary_key: str | None = None
         self.elementstack: list[list[Any]] = []
         self.basestack: list[str] = []
@@ -404,6 +406,7 @@ class _Reader:
         attrs = self.names.attributes(root.items())
         declared = {p: u for p, u in root.nsmap.items() if u}
         self.version = _version(root, self.names.element(root.tag)[1], declared, dict(attrs))
+        self.atom = self.version.startswith("atom")
         self._element(root, attrs)
 
     def _element(self, element: etree._Element, attrs: list[tuple[str, str]] | None = None) -> None:
@@ -412,25 +415,22 @@ class _Reader:
             items = element.items()
             attrs = self.names.attributes(items) if items else []
         inline = self.start(tag, key, prefixed, attrs)
+        # feedparser's handle_data, for the text before, between and after the children.
         stack = self.elementstack
         text = element.text
         if text and stack:
-            if self.contentparams.get("type") == _XHTML:
-                text = escape(text)
-            stack[-1][2].append(text)
+            stack[-1][2].append(escape(text) if self.xhtml else text)
         for child in element:
             self._element(child)
             tail = child.tail
             if tail and stack:
-                if self.contentparams.get("type") == _XHTML:
-                    tail = escape(tail)
-                stack[-1][2].append(tail)
+                stack[-1][2].append(escape(tail) if self.xhtml else tail)
         self.end(tag, key, inline)
 
     def start(self, tag: str, key: str, prefixed: bool, attrs: list[tuple[str, str]]) -> bool:
         """feedparser's `unknown_starttag`; True when the element is copied into XHTML content."""
         self.depth += 1
-        attrs_d = dict(attrs)
+        attrs_d = dict(attrs) if attrs else {}
         if attrs:
             base = attrs_d.get("xml:base", attrs_d.get("base")) or self.baseuri
             if base != self.baseuri or self.baseuri:
@@ -492,7 +492,7 @@ class _Reader:
             raise Unsupported(f"</{tag}> inside XHTML content")
         else:
             handler(self)
-        if self.incontent and self.contentparams.get("type") == _XHTML:
+        if self.incontent and self.xhtml:
             self.handle_data(f"</{tag.split(':')[-1]}>", escape_text=False)
         basestack = self.basestack
         basestack.pop()
@@ -519,7 +519,7 @@ class _Reader:
     def handle_data(self, text: str, escape_text: bool = True) -> None:
         if not self.elementstack:
             return
-        if escape_text and self.contentparams.get("type") == _XHTML:
+        if escape_text and self.xhtml:
             text = escape(text)
         self.elementstack[-1][2].append(text)
 
@@ -532,7 +532,7 @@ class _Reader:
         if not self.elementstack or self.elementstack[-1][0] != element:
             return None
         element, expecting_text, pieces = self.elementstack.pop()
-        if self.version == "atom10" and self.contentparams.get("type", "text") == _XHTML:
+        if self.xhtml and self.version == "atom10":
             pieces = _unwrap_div(pieces)
         output = "".join(pieces)
         if strip_whitespace:
@@ -540,16 +540,17 @@ class _Reader:
         if not expecting_text:
             return output
 
-        if self.contentparams.get("base64", 0):
-            with contextlib.suppress(binascii.Error, binascii.Incomplete, UnicodeDecodeError):
-                output = base64.decodebytes(output.encode("utf8")).decode("utf8")
+        params = self.contentparams
+        if params:
+            if params.get("base64", 0):
+                with contextlib.suppress(binascii.Error, binascii.Incomplete, UnicodeDecodeError):
+                    output = base64.decodebytes(output.encode("utf8")).decode("utf8")
+            params.pop("mode", None)
+            params.pop("base64", None)
         if element in _CAN_BE_RELATIVE_URI and output and (element != "id" or self.guidislink):
             output = self._resolve_uri(output)
-        if not self.version.startswith("atom") and self.contentparams.get("type") == "text/plain" \
-                and _looks_like_html(output):
-            self.contentparams["type"] = "text/html"
-        self.contentparams.pop("mode", None)
-        self.contentparams.pop("base64", None)
+        if params and not self.atom and params.get("type") == "text/plain" and _looks_like_html(output):
+            params["type"] = "text/html"
         if not output.isascii():
             # feedparser's repair of UTF-8 read as ISO-8859-1, then its
             # mapping of C1 controls to the Windows-1252 characters meant.
@@ -599,7 +600,11 @@ class _Reader:
         return output
 
     def _resolve_uri(self, uri: str) -> str:
-        return str(_urljoin(self.baseuri or "", uri))
+        if self.baseuri:
+            return str(_urljoin(self.baseuri, uri))
+        # `_urljoin` without a base: its fix of `http:///x`, then the URI as it is.
+        match = _urifixer.match(uri)
+        return match.group(1) + uri[match.end():] if match and match.group(2) else uri
 
     def push_content(self, tag: str, attrs_d: Dict, default_content_type: str, expecting_text: Any) -> None:
         self.incontent += 1
@@ -611,12 +616,14 @@ class _Reader:
             "base": self.baseuri,
         }
         self.contentparams["base64"] = self._is_base64(attrs_d)
+        self.xhtml = self.contentparams["type"] == _XHTML
         self.push(tag, expecting_text)
 
     def pop_content(self, tag: str) -> Any:
         value = self.pop(tag)
         self.incontent -= 1
         self.contentparams = {}
+        self.xhtml = False
         return value
 
     def _is_base64(self, attrs_d: Dict) -> int:
