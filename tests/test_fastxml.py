@@ -210,6 +210,39 @@ def test_what_the_fast_reader_cannot_read_exactly_goes_to_feedparser(data: bytes
     assert XML_READS["_read_with_feedparser"] > before.get("_read_with_feedparser", 0)
 
 
+# Where libxml2 and expat could disagree on what is well-formed: feedparser
+# reads with expat, and any document expat refuses it reads loosely, with a
+# warning, so the fast reader must refuse it too.
+ITEM = '<rss version="2.0"><channel><title>T</title><item><title>A</title>{}</item></channel></rss>'
+EDGES = {
+    "a fifth-edition name": ITEM.format("<x\u0e00y>z</x\u0e00y>"),
+    "an astral name": ITEM.format("<x\U00010000>z</x\U00010000>"),
+    "a fifth-edition attribute": ITEM.format('<x a\u0e00="1"/>'),
+    "a non-ASCII prefix": ITEM.replace("<rss ", '<rss xmlns:\u00e9="http://x/" ')
+                          .format("<\u00e9:y>1</\u00e9:y>"),
+    "a double hyphen in a comment": ITEM.format("<!-- a -- b -->"),
+    "]]> in text": ITEM.format("<x>a]]>b</x>"),
+    "U+FFFE": ITEM.format("<x>a\ufffeb</x>"),
+    "a surrogate reference": ITEM.format("<x>&#xD800;</x>"),
+    "a NUL reference": ITEM.format("<x>&#0;</x>"),
+    "a reference past U+10FFFF": ITEM.format("<x>&#x110000;</x>"),
+    "an XML declaration inside": ITEM.format('<?xml version="1.0"?>'),
+    "a PI named XmL": ITEM.format("<?XmL a?>"),
+    "the xml prefix rebound": ITEM.replace("<rss ", '<rss xmlns:xml="http://x/" ').format(""),
+    "two colons in a name": ITEM.replace("<rss ", '<rss xmlns:a="http://a/" ').format("<a:b:c>1</a:b:c>"),
+    "< in an attribute": ITEM.format('<x a="<"/>'),
+    "tab, line feed and carriage return by reference": ITEM.format("<x>&#9;&#10;&#13;</x>"),
+    "a stylesheet PI before the root": '<?xml-stylesheet href="a"?>' + ITEM.format(""),
+    "a comment after the root": ITEM.format("") + "<!-- c -->",
+    "XML 1.1": '<?xml version="1.1"?>' + ITEM.format("<x>\u0085</x>"),
+}
+
+
+@pytest.mark.parametrize("document", EDGES.values(), ids=EDGES.keys())
+def test_well_formedness_edges_read_the_same_both_ways(document: str) -> None:
+    assert_same(document.encode())
+
+
 def test_every_handler_the_port_has_is_one_feedparser_has() -> None:
     assert set(fastxml._STARTS) <= fastxml._FEEDPARSER_STARTS
     assert set(fastxml._ENDS) <= fastxml._FEEDPARSER_ENDS

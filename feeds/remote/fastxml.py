@@ -197,6 +197,8 @@ class _Namespaces:
                 if known is None:
                     default_unknown.add(uri)
                 continue
+            if not prefix.isascii():
+                raise Unsupported(f"prefix {prefix!r}")  # as for element names
             by_prefix.setdefault(prefix.lower(), set()).add(uri)
             self.prefixes.setdefault(uri, set()).add(prefix)
             if known is None:
@@ -221,11 +223,14 @@ class _Namespaces:
         return name
 
     def _element(self, tag: str) -> tuple[str, str, bool]:
-        if tag[0] != "{":
-            local = tag.lower()
-            return local, local, False
-        uri, _, local = tag[1:].partition("}")
+        uri, _, local = tag[1:].partition("}") if tag[0] == "{" else ("", "", tag)
+        if not local.isascii():
+            # libxml2 takes the name characters of XML 1.0's fifth edition;
+            # expat refuses some, and feedparser then reads with its loose parser.
+            raise Unsupported(f"element name {local!r}")
         local = local.lower()
+        if not uri:
+            return local, local, False
         known = _known(uri)
         if known is None:
             declared = self.prefixes.get(uri)
@@ -248,6 +253,8 @@ class _Namespaces:
         """
         found: dict[str, str] = {}
         for key, value in items:
+            if not key.isascii() and not key.rpartition("}")[2].isascii():
+                raise Unsupported(f"attribute name {key!r}")  # as for element names
             if key[0] == "{":
                 uri, _, local = key[1:].partition("}")
                 prefix = _NAMESPACES.get(uri.lower(), "")
