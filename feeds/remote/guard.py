@@ -1,4 +1,4 @@
-"""Guarding feedparser against hostile documents: no DTD, a bounded number of items and tags.
+"""Guarding the XML readers against hostile documents: no DTD, a bounded number of items and tags.
 
 Remote documents are untrusted, and a parse costs far more than its bytes.
 """
