@@ -74,7 +74,12 @@ def read_articles(
     """
     if not config.articles_dir.is_dir():
         return ArticlesResult((), (), 0, 0)
-    cache = cache or {}
+    with PARSE_POOL.kept():
+        return _read_articles(config, cache or {}, to_show, on_entry)
+
+
+def _read_articles(config: Config, cache: Mapping[str, CachedArticle], to_show: ToShow | None,
+                   on_entry: OnEntry | None) -> ArticlesResult:
     listing = list_articles(config, cache)
     fingerprint = settings_fingerprint(config).encode()
     found = scan(listing.files, cache, fingerprint, time.time_ns() - RACY_NS)
