@@ -15,6 +15,9 @@ Scenarios:
 4. refresh: `feeds fetch` of M loopback feeds × K entries behind a per-request
    latency, empty store, default politeness settings;
 5. the same refresh again, every source answering 304 Not Modified;
+   4f. the refresh with one feed in ten summary-only and followed with
+   `full_text = true`: the pages of the entries it shows are fetched from the
+   same hosts, with the same latency, and their articles extracted;
 6. peers, if installed: Pelican building the same N articles with its all,
    category, tag and translation Atom feeds (6a′: and its article, tag,
    category and index pages and RSS feeds); reader updating the same M
@@ -367,7 +370,13 @@ def pelican_scenario(args: argparse.Namespace, work: Path, peers: PeerEnv, *,
 
 
 def store_entries(args: argparse.Namespace, project: Path) -> tuple[int, Counter[str]]:
-    """Entries stored per `feeds sources --json`, and the sources by status.
+    """Entries stored per `feeds sources --json`, and the sources by status."""
+    states = source_states(args, project)
+    return sum(int(s["entry_count"]) for s in states), Counter(str(s["status"]) for s in states)
+
+
+def source_states(args: argparse.Namespace, project: Path) -> list[dict[str, object]]:
+    """What `feeds sources --json` says of every source.
 
     Run in the project, like the measured commands: from the repository root
     `python -m feeds` would import the checkout's feeds/ instead of the
@@ -377,8 +386,8 @@ def store_entries(args: argparse.Namespace, project: Path) -> tuple[int, Counter
                           capture_output=True, text=True, check=False, timeout=300, cwd=project)
     if done.returncode != 0:
         raise ScenarioError(f"feeds sources --json failed: {done.stderr.strip()[-300:]}")
-    states = json.loads(done.stdout)
-    return sum(int(s["entry_count"]) for s in states), Counter(str(s["status"]) for s in states)
+    states: list[dict[str, object]] = json.loads(done.stdout)
+    return states
 
 
 def describe(counts: Counter[int], peak: int) -> str:
@@ -455,6 +464,61 @@ def remote_scenarios(
         if peers is not None:
             reader_runs(args, work, peers, server, urls, reader_cold, reader_again)
     return scenarios
+
+
+# One feed in this many is summary-only and followed with `full_text = true` in 4f.
+FULL_TEXT_EVERY = 10
+
+
+def full_text_scenario(args: argparse.Namespace, work: Path) -> Scenario:
+    """4f: the refresh of scenario 4 with one feed in ten summary-only and `full_text` on for it.
+
+    Each entry of those feeds links a page of its own on the feed's host
+    (navigation, an advertisement, the article, comments), served with the
+    same latency; the refresh fetches the pages of the entries a feed shows
+    and extracts their articles.
+    """
+    m_feeds, k = args.feeds, args.entries
+    hosts = loopback_hosts(min(MAX_HOSTS, m_feeds))
+    scenario = Scenario("refresh-fulltext",
+                        f"4f. refresh, {m_feeds} feeds × {k} entries, one in "
+                        f"{FULL_TEXT_EVERY} with full_text, empty store",
+                        "feeds fetch --root DIR", Target(None))
+    documents = generate_feeds(args.seed, m_feeds, k, len(hosts), summary_every=FULL_TEXT_EVERY)
+    feeds = [d for d in documents if d.kind != "html"]
+    summary_only = {d.number for d in documents if d.kind == "html"}
+    # Only the entries a feed can show have their pages fetched.
+    pages = len(summary_only) * min(k, ENTRIES_PER_FEED)
+
+    def run() -> None:
+        with FeedServer(documents, hosts, args.latency_ms / 1000) as server:
+            project = work / "remote-fulltext"
+            remove(project)
+            (project / "sources" / "articles").mkdir(parents=True)
+            (project / "sources" / "links.toml").write_text("".join(
+                f'[[source]]\nurl = "{server.url(d)}"\n'
+                + ("full_text = true\n" if d.number in summary_only else "") + "\n"
+                for d in feeds), encoding="utf-8")
+            argv = feeds_argv(args, "fetch", "--root", str(project))
+            for r in range(1, args.runs + 1):
+                remove(project / ".feeds", project / "output")
+                server.take_stats()
+                measured(scenario, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+                counts, peak = server.take_stats()
+                if counts.get(200, 0) != m_feeds + pages or sum(counts.values()) != m_feeds + pages:
+                    raise ScenarioError(f"run {r}: expected {m_feeds} feeds and {pages} pages "
+                                        f"answered 200, got {dict(counts)}")
+                states = source_states(args, project)
+                failed = [s["page_error"] for s in states if s.get("page_error")]
+                if sum(s["status"] == "ok" for s in states) != m_feeds or failed:
+                    raise ScenarioError(f"run {r}: sources {Counter(str(s['status']) for s in states)}"
+                                        f", page errors {failed[:3]}")
+            scenario.notes += [describe(counts, peak),
+                               f"{len(summary_only)} summary-only feeds, {pages} pages fetched "
+                               "and their articles extracted"]
+
+    attempt(scenario, run)
+    return scenario
 
 
 def reader_runs(
@@ -698,7 +762,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "rebuild, (3) rebuild after one edited article, (1b-3b) the same with every format "
             "and the pages, (1c-3c) with archives, (4) `feeds fetch` of M loopback "
             "feeds × K entries behind a per-request latency into an empty store, (5) the same "
-            "fetch answered by 304s, and (6) the peers Pelican (same articles, Atom feeds) and "
+            "fetch answered by 304s, (4f) the fetch with one feed in ten summary-only and "
+            "followed with full_text, and (6) the peers Pelican (same articles, Atom feeds) and "
             "reader (same feeds), installed into a venv of their own under bench/.work/. "
             "Reports median wall time, CPU time (user+sys, children included) and peak memory "
             "of the process tree per scenario, against the project's targets, as a Markdown "
@@ -783,9 +848,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios.append(pelican_scenario(args, work, peers))
         scenarios.append(pelican_scenario(args, work, peers, pages=True))
     scenarios += remote_scenarios(args, work, peers)
+    scenarios.append(full_text_scenario(args, work))
     order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit",
              "archives-cold", "archives-nochange", "archives-edit", "refresh",
-             "refresh304", "pelican", "pelican-site", "reader", "reader304"]
+             "refresh304", "refresh-fulltext", "pelican", "pelican-site", "reader", "reader304"]
     scenarios.sort(key=lambda s: order.index(s.key))
 
     text = report(args, scenarios, peers, info, started, time.monotonic() - clock)

@@ -47,7 +47,9 @@ class RemoteFeed:
 
     @property
     def content_type(self) -> str:
-        """The media type a real server would send for this kind of feed."""
+        """The media type a real server would send for this kind of document."""
+        if self.kind == "html":
+            return "text/html; charset=utf-8"
         kind = "rss" if self.kind == "rss" else "atom"
         return f"application/{kind}+xml; charset=utf-8"
 
@@ -77,18 +79,43 @@ def _entry_html(rng: random.Random, chinese: bool, link: str) -> str:
     return "\n".join(parts)
 
 
-def _feed_document(seed: int, number: int, entries: int, base: str) -> tuple[str, bytes]:
+def _article_page(rng: random.Random, chinese: bool, title: str, link: str) -> bytes:
+    """An entry's page as a site serves it: navigation, an advertisement, the article, comments."""
+    pool = ZH_SENTENCES if chinese else EN_SENTENCES
+    comments = "".join(f"<li class=\"comment\">{escape(s)}</li>" for s in rng.sample(pool, 3))
+    return (
+        f"<!DOCTYPE html>\n<html lang=\"{'zh' if chinese else 'en'}\"><head><meta charset=\"utf-8\">"
+        f"<title>{title}</title><script>var tracker = 1;</script></head><body>"
+        "<header><nav><a href=\"/\">Home</a> <a href=\"/about\">About</a></nav></header>"
+        "<div class=\"ad\">Buy now</div>"
+        f"<main><article><h1>{title}</h1>{_entry_html(rng, chinese, link)}</article></main>"
+        f"<section class=\"comments\"><ul>{comments}</ul></section>"
+        "<footer>© the site</footer></body></html>\n"
+    ).encode()
+
+
+def _feed_document(seed: int, number: int, entries: int, base: str,
+                   pages: dict[str, bytes] | None = None) -> tuple[str, bytes]:
+    """A feed's document; with `pages`, a summary-only one whose entries link pages of
+    their own on the feed's host, each added to `pages` by its path."""
     rng = random.Random(f"{seed}:feed:{number}")
     kind = "rss" if number % 2 == 0 else "atom"
     chinese = number % 3 == 2
     site = f"https://site{number:04d}.example.com"
     feed_title = f"Bench feed {number}"
+    # A summary-only feed's site is its own host, where its entries' pages are.
+    home = f"{site}/" if pages is None else "/"
     items: list[str] = []
     for k in range(entries):
         when = _NEWEST - timedelta(hours=k * 7 + rng.randrange(7), minutes=rng.randrange(60))
         title = escape(f"{rng.choice(ZH_TITLES if chinese else EN_TITLES)} #{number}.{k}")
         link = f"{site}/posts/{number}-{k}"
-        html = escape(_entry_html(rng, chinese, link))
+        if pages is None:
+            html = escape(_entry_html(rng, chinese, link))
+        else:
+            link = f"/posts/{number:05d}-{k}.html"  # relative: on the feed's own host
+            pages[link] = _article_page(rng, chinese, title, link)
+            html = escape(f"<p>{escape(rng.choice(ZH_SENTENCES if chinese else EN_SENTENCES))}</p>")
         if kind == "rss":
             items.append(
                 f"<item><title>{title}</title><link>{link}</link>"
@@ -112,7 +139,7 @@ def _feed_document(seed: int, number: int, entries: int, base: str) -> tuple[str
     if kind == "rss":
         doc = (
             '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-            f"<title>{feed_title}</title><link>{site}/</link>"
+            f"<title>{feed_title}</title><link>{home}</link>"
             f"<description>Benchmark feed {number}</description><language>{lang}</language>"
             f"<lastBuildDate>{format_datetime(_NEWEST)}</lastBuildDate>"
             + "".join(items) + "</channel></rss>\n"
@@ -122,22 +149,34 @@ def _feed_document(seed: int, number: int, entries: int, base: str) -> tuple[str
             '<?xml version="1.0" encoding="utf-8"?>\n'
             f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{lang}">'
             f"<title>{feed_title}</title><id>{site}/</id>"
-            f'<link rel="alternate" href="{site}/"/><link rel="self" href="{base}"/>'
+            f'<link rel="alternate" href="{home}"/><link rel="self" href="{base}"/>'
             f"<updated>{_NEWEST.strftime('%Y-%m-%dT%H:%M:%SZ')}</updated>"
             + "".join(items) + "</feed>\n"
         )
     return kind, doc.encode()
 
 
-def generate_feeds(seed: int, count: int, entries: int, hosts: int) -> list[RemoteFeed]:
-    """`count` feeds of `entries` entries; feed N is served by loopback address N mod `hosts`."""
+def generate_feeds(seed: int, count: int, entries: int, hosts: int,
+                   summary_every: int = 0) -> list[RemoteFeed]:
+    """`count` feeds of `entries` entries; feed N is served by loopback address N mod `hosts`.
+
+    With `summary_every`, every such feed (0, N, 2N, …) gives summaries only
+    and its entries link their pages on its host, served too (kind "html").
+    """
     feeds = []
     for number in range(count):
         path = f"/feeds/{number:05d}.xml"
-        kind, body = _feed_document(seed, number, entries, path)
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        feeds.append(RemoteFeed(number, number % hosts, path, kind, body, etag))
+        pages: dict[str, bytes] | None = {} if summary_every and number % summary_every == 0 else None
+        kind, body = _feed_document(seed, number, entries, path, pages)
+        feeds.append(RemoteFeed(number, number % hosts, path, kind, body, _etag(body)))
+        for page, html in (pages or {}).items():
+            feeds.append(RemoteFeed(number, number % hosts, page, "html", html, _etag(html)))
     return feeds
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
 
 
 def _etag_matches(header: str, etag: str) -> bool:

@@ -30,6 +30,7 @@ SCENARIOS = (
     "3c. one article edited",
     "4. refresh",
     "5. refresh again",
+    "4f. refresh",
 )
 SECONDS = re.compile(r"^\d+(\.\d+)? s$")
 MEGABYTES = re.compile(r"^\d+ MB$")
@@ -70,5 +71,7 @@ def test_tiny_benchmark_reports_every_scenario(tmp_path: Path) -> None:
     assert re.search(r"refresh, 6 feeds × 3 entries.*6 requests \(6×200\)", done.stdout)
     assert re.search(r"store: 18 entries", done.stdout)
     assert re.search(r"refresh again, all 304: server: 6 requests \(6×304\)", done.stdout)
+    # With full text, the one summary-only feed's three entries had their pages fetched.
+    assert re.search(r"full_text.*9 requests \(9×200\).*3 pages fetched", done.stdout)
     # One progress line per step on stderr.
     assert done.stderr.count("run 1/1") == len(SCENARIOS)
