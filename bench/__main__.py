@@ -674,7 +674,9 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], peers: PeerEnv |
         f"- software: Python {info['python']}; {', '.join(versions)}",
         f"- parameters: {args.articles} articles; {args.feeds} feeds × {args.entries} entries "
         f"on {hosts} loopback hosts, {args.latency_ms:g} ms latency per request; "
-        f"median of {args.runs} runs (peers: {args.peer_runs}); seed {args.seed}",
+        f"median of {args.runs} runs (peers: {args.peer_runs}); seed {args.seed}"
+        if scenarios else f"- parameters: the soak's, below; {args.latency_ms:g} ms latency per "
+        f"request on {hosts} loopback hosts; seed {args.seed}",
         f"- whole benchmark: {elapsed / 60:.1f} min; load average (1 min) {info['load']} at the "
         f"start, {load_average()} at the end",
     ]

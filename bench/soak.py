@@ -328,22 +328,22 @@ class SoakResult:
     def _median(self, samples: Sequence[Sample], attr: str) -> float:
         return float(statistics.median(getattr(s, attr) for s in samples))
 
-    def warm(self, attr: str = "tree_rss_mb") -> float | None:
+    def warm(self, attr: str = "daemon_rss_mb") -> float | None:
         """RSS just after warm-up: the median of the first samples after it."""
         i = self._warm_index()
         if i is None or len(self.samples) - i < 2 * WINDOW:
             return None
         return self._median(self.samples[i:i + WINDOW], attr)
 
-    def final(self, attr: str = "tree_rss_mb") -> float | None:
+    def final(self, attr: str = "daemon_rss_mb") -> float | None:
         """RSS at the end: the median of the last samples."""
         return self._median(self.samples[-WINDOW:], attr) if self.samples else None
 
-    def growth(self, attr: str = "tree_rss_mb") -> float | None:
+    def growth(self, attr: str = "daemon_rss_mb") -> float | None:
         warm, final = self.warm(attr), self.final(attr)
         return None if warm is None or final is None else (final - warm) / warm
 
-    def peak(self, attr: str = "tree_rss_mb") -> float:
+    def peak(self, attr: str = "daemon_rss_mb") -> float:
         return max((getattr(s, attr) for s in self.samples), default=0.0)
 
     def cpu_per_round(self) -> float | None:
@@ -555,7 +555,8 @@ def _drive(proc: subprocess.Popen[bytes], started: float, opts: SoakOptions, rea
             result.samples.append(sample_tree(proc.pid, started, rounds))
             reader.read_feeds()
         now = time.monotonic()
-        if now >= next_save and rounds:
+        # None in the last seconds: each saved article must have been seen when it stops.
+        if now >= next_save and rounds and now < deadline - 2.0:
             reader.save_article()
             next_save = now + opts.save_every
         if now - last_log >= 60 and result.samples:
@@ -623,9 +624,9 @@ def soak_report(result: SoakResult, csv_path: Path | None) -> str:
         f"### 7. soak: the daemon over a shortened day ({result.minutes:g} min, "
         f"{result.feeds} changing feeds, {result.articles} articles)",
         "",
-        "| scenario | command | length | rounds | RSS after warm-up, tree | final RSS, tree "
-        "| growth | peak RSS, tree | daemon alone: warm-up → final | CPU per round "
-        "| target | met | others' load |",
+        "| scenario | command | length | rounds | RSS after warm-up | final RSS | growth "
+        "| peak RSS | tree with workers: peak RSS, peak PSS | CPU per round | target | met "
+        "| others' load |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
     target = f"growth < {GROWTH_TARGET * 100:.0f} %"
@@ -637,27 +638,33 @@ def soak_report(result: SoakResult, csv_path: Path | None) -> str:
         met = result.met
         verdict = "–" if met is None else "yes" if met else "**no**"
         per_round = result.cpu_per_round()
-        daemon = (f"{_mb(result.warm('daemon_rss_mb'))} → {_mb(result.final('daemon_rss_mb'))} "
-                  f"({_pct(result.growth('daemon_rss_mb'))})")
+        tree = f"{_mb(result.peak('tree_rss_mb'))}, {_mb(result.peak('tree_pss_mb'))}"
         lines.append(
             f"| 7. soak | `{result.command}` | {result.wall / 60:.1f} min | {result.rounds} | "
             f"{_mb(result.warm())} (after round {result.warmup}) | {_mb(result.final())} | "
-            f"{_pct(result.growth())} | {_mb(result.peak())} | {daemon} | "
+            f"{_pct(result.growth())} | {_mb(result.peak())} | {tree} | "
             f"{'–' if per_round is None else f'{per_round:.2f} s'} | {target} | {verdict} | "
             f"{result.others_cores:.2f} cores |")
     slope = result.slope_mb_per_hour()
     lines += [
         "",
-        "RSS is the sum over the `feeds run` process and its parsing workers, sampled from /proc "
-        f"every few seconds ({len(result.samples)} samples); warm-up and final RSS are medians of "
-        f"{WINDOW} samples, just after round {result.warmup} and at the end. CPU per round is the "
+        "RSS is the resident memory of the `feeds run` process, sampled from /proc every few "
+        f"seconds ({len(result.samples)} samples); warm-up and final RSS are medians of {WINDOW} "
+        f"samples, just after round {result.warmup} and at the end. The parsing workers are "
+        "forked for a round and gone after it, so the tree's sum comes and goes with them (its "
+        "RSS counts the pages they share with the daemon once per process; PSS shares them "
+        "out); the verdict is on the process that lives all day. CPU per round is the "
         "tree's user + system time after warm-up divided by the rounds run meanwhile "
         f"(whole run: {result.cpu:.0f} s of CPU). Load average (1 min) {result.load[0]} at the "
         f"start, {result.load[1]} at the end.",
         "",
     ]
     if slope is not None:
-        lines.append(f"- daemon RSS trend after warm-up: {slope:+.1f} MB per hour")
+        lines.append(f"- RSS trend after warm-up (least squares): {slope:+.1f} MB per hour")
+    pss = result.growth("tree_pss_mb")
+    if pss is not None:
+        lines.append(f"- tree PSS after warm-up → final: {_mb(result.warm('tree_pss_mb'))} → "
+                     f"{_mb(result.final('tree_pss_mb'))} ({_pct(pss)})")
     lines += [f"- {note}" for note in result.notes]
     if csv_path is not None:
         lines.append(f"- time series: {csv_path}")
