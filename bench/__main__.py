@@ -527,7 +527,7 @@ def soak_scenario(args: argparse.Namespace, work: Path) -> tuple[str, bool]:
         minutes=args.soak, feeds=args.feeds, entries=min(args.entries, SOAK_ENTRIES),
         articles=min(args.articles, SOAK_ARTICLES), latency=args.latency_ms / 1000,
         seed=args.seed, warmup=args.soak_warmup, interval=0.5 if tiny else 2.0,
-        save_every=1.0 if tiny else 5.0, hosts=MAX_HOSTS)
+        save_every=1.0 if tiny else 5.0, hosts=MAX_HOSTS, trace=args.soak_trace)
     result = run_soak(args.feeds_python, work, opts, log)
     csv_path = (args.out.with_name(args.out.stem + "-soak.csv") if args.out is not None
                 else work / "soak.csv")
@@ -784,6 +784,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-warmup", type=int, metavar="ROUNDS",
                         help=f"poll rounds before the soak's warm-up RSS is taken (default "
                         f"{SOAK_WARMUP}; with --tiny {TINY_SOAK_WARMUP})")
+    parser.add_argument("--soak-trace", type=Path, metavar="DIR",
+                        help="run the soak's daemon under tracemalloc and write where its memory "
+                        "grew to DIR (bench/tracedaemon.py; slower: to find a leak, not to "
+                        "measure one)")
     args = parser.parse_args(argv)
     preset = TINY if args.tiny else DEFAULTS
     for key, default in DEFAULTS.items():

@@ -473,6 +473,8 @@ class SoakOptions:
     interval: float = 2.0  # seconds between samples
     save_every: float = 5.0  # seconds between saved articles
     hosts: int = 50
+    # Run the daemon under tracemalloc (bench/tracedaemon.py), writing its reports here.
+    trace: Path | None = None
 
 
 def run_soak(python: Path, work: Path, opts: SoakOptions,
@@ -515,11 +517,20 @@ def _soak(python: Path, work: Path, opts: SoakOptions, log: Callable[[str], None
         daemon_log = work / "soak-daemon.log"
         argv = [str(python), "-m", "feeds", "run", "--serve", "--port", str(port),
                 "--root", str(project), "--log-level", "info"]
+        env = None
+        if opts.trace is not None:
+            argv[1:3] = ["-m", "bench.tracedaemon"]
+            repo = str(Path(__file__).resolve().parent.parent)
+            path = os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)
+            warm = max(60.0, opts.minutes * 60 / 4)
+            env = dict(os.environ, PYTHONPATH=path, FEEDS_TRACE_OUT=str(opts.trace.absolute()),
+                       FEEDS_TRACE_WARMUP=f"{warm:g}", FEEDS_TRACE_EVERY=f"{warm / 2:g}")
+            result.command = "python -m bench.tracedaemon run --serve --root DIR"
         result.load = (_load(), "?")
         busy_before, own_before = busy_seconds(), own_cpu_seconds()
         with daemon_log.open("wb") as out:
             proc = subprocess.Popen(argv, cwd=project, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=out)
+                                    stderr=out, env=env)
         started = time.monotonic()
         log(f"soak: feeds run --serve (pid {proc.pid}) for {opts.minutes:g} min, "
             f"a sample every {opts.interval:g} s")
