@@ -522,7 +522,7 @@ def _soak(python: Path, work: Path, opts: SoakOptions, log: Callable[[str], None
             argv[1:3] = ["-m", "bench.tracedaemon"]
             repo = str(Path(__file__).resolve().parent.parent)
             path = os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)
-            warm = max(60.0, opts.minutes * 60 / 4)
+            warm = opts.minutes * 60 / 4
             env = dict(os.environ, PYTHONPATH=path, FEEDS_TRACE_OUT=str(opts.trace.absolute()),
                        FEEDS_TRACE_WARMUP=f"{warm:g}", FEEDS_TRACE_EVERY=f"{warm / 2:g}")
             result.command = "python -m bench.tracedaemon run --serve --root DIR"

@@ -1,12 +1,14 @@
 """`python -m bench.tracedaemon ARGS…`: feeds' command line with tracemalloc on, for the soak.
 
 When the soak finds the daemon's memory growing, this says where: it runs
-`feeds ARGS…` in this process with tracemalloc tracing (10 frames), takes a
-first snapshot after FEEDS_TRACE_WARMUP seconds and then, every
-FEEDS_TRACE_EVERY seconds, writes to FEEDS_TRACE_OUT/trace-N.txt the
-allocation sites that grew most since that first snapshot, grouped by line
-and by traceback. Tracing slows the process (about twice the CPU), so a
-traced soak runs fewer rounds; use it to find a leak, not to measure one.
+`feeds ARGS…` in this process with tracemalloc tracing FEEDS_TRACE_FRAMES
+frames (default 1), takes a first snapshot after FEEDS_TRACE_WARMUP seconds
+and then, every FEEDS_TRACE_EVERY seconds, writes to
+FEEDS_TRACE_OUT/trace-N.txt the allocation sites that grew most since that
+first snapshot, grouped by line and by traceback. Tracing slows the process
+(with 10 frames, on a busy 2-core machine, to a round every three minutes),
+so a traced soak runs fewer rounds; use it to find a leak, not to measure
+one. Memory that C libraries allocate themselves is not traced.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     warmup = float(os.environ.get("FEEDS_TRACE_WARMUP", "300"))
     every = float(os.environ.get("FEEDS_TRACE_EVERY", "120"))
-    tracemalloc.start(10)
+    tracemalloc.start(int(os.environ.get("FEEDS_TRACE_FRAMES", "1")))
     threading.Thread(target=_snapshots, args=(out, warmup, every), name="trace-snapshots",
                      daemon=True).start()
     from feeds.cli import main as feeds_main
