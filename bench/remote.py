@@ -26,10 +26,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from types import TracebackType
+from typing import Self
 
 from bench.corpus import EN_SENTENCES, EN_TITLES, ZH_SENTENCES, ZH_TITLES
 
-__all__ = ["FeedServer", "RemoteFeed", "generate_feeds", "loopback_hosts"]
+__all__ = ["FeedServer", "RemoteFeed", "entry_html", "etag_matches", "generate_feeds", "loopback_hosts"]
 
 _NEWEST = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -61,7 +62,7 @@ def loopback_hosts(count: int) -> list[str]:
     return [f"127.0.1.{i}" for i in range(1, count + 1)]
 
 
-def _entry_html(rng: random.Random, chinese: bool, link: str) -> str:
+def entry_html(rng: random.Random, chinese: bool, link: str) -> str:
     """About 2–3 KB of article HTML: paragraphs, a list, emphasis and a link."""
     pool = ZH_SENTENCES if chinese else EN_SENTENCES
     joiner = "" if chinese else " "
@@ -88,7 +89,7 @@ def _article_page(rng: random.Random, chinese: bool, title: str, link: str) -> b
         f"<title>{title}</title><script>var tracker = 1;</script></head><body>"
         "<header><nav><a href=\"/\">Home</a> <a href=\"/about\">About</a></nav></header>"
         "<div class=\"ad\">Buy now</div>"
-        f"<main><article><h1>{title}</h1>{_entry_html(rng, chinese, link)}</article></main>"
+        f"<main><article><h1>{title}</h1>{entry_html(rng, chinese, link)}</article></main>"
         f"<section class=\"comments\"><ul>{comments}</ul></section>"
         "<footer>© the site</footer></body></html>\n"
     ).encode()
@@ -111,7 +112,7 @@ def _feed_document(seed: int, number: int, entries: int, base: str,
         title = escape(f"{rng.choice(ZH_TITLES if chinese else EN_TITLES)} #{number}.{k}")
         link = f"{site}/posts/{number}-{k}"
         if pages is None:
-            html = escape(_entry_html(rng, chinese, link))
+            html = escape(entry_html(rng, chinese, link))
         else:
             link = f"/posts/{number:05d}-{k}.html"  # relative: on the feed's own host
             pages[link] = _article_page(rng, chinese, title, link)
@@ -178,8 +179,11 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
+_REASONS = {200: "OK", 301: "Moved Permanently", 304: "Not Modified", 404: "Not Found",
+            410: "Gone", 500: "Internal Server Error"}
 
-def _etag_matches(header: str, etag: str) -> bool:
+
+def etag_matches(header: str, etag: str) -> bool:
     """If-None-Match semantics (RFC 9110 §13.1.2): weak comparison, `*` matches."""
     for candidate in header.split(","):
         tag = candidate.strip()
@@ -208,7 +212,11 @@ class FeedServer:
 
     def url(self, feed: RemoteFeed) -> str:
         """The address of `feed` on this server (it must be started)."""
-        return f"http://{self.hosts[feed.host_index]}:{self._ports[feed.host_index]}{feed.path}"
+        return self.url_at(feed.host_index, feed.path)
+
+    def url_at(self, host_index: int, path: str) -> str:
+        """The address of `path` on loopback address number `host_index` (once started)."""
+        return f"http://{self.hosts[host_index]}:{self._ports[host_index]}{path}"
 
     def take_stats(self) -> tuple[Counter[int], int]:
         """Responses by status and the most requests in flight at once, since the last call."""
@@ -234,7 +242,7 @@ class FeedServer:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> FeedServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -267,13 +275,21 @@ class FeedServer:
             for server in servers:
                 await server.wait_closed()
 
+    async def _answer(
+        self, method: str, target: str, headers: dict[str, str]
+    ) -> tuple[int, bytes, bytes] | None:
+        """(status, extra header lines, body) after the latency; None closes unanswered."""
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        return self._respond(method, target, headers)
+
     def _respond(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, bytes, bytes]:
         feed = self._feeds.get(target.split("?", 1)[0])
         if feed is None:
             return 404, b"Content-Type: text/plain\r\n", b"not found\n"
         tag = f"ETag: {feed.etag}\r\n".encode()
         inm = headers.get("if-none-match")
-        if inm is not None and _etag_matches(inm, feed.etag):
+        if inm is not None and etag_matches(inm, feed.etag):
             return 304, tag, b""
         head = tag + f"Content-Type: {feed.content_type}\r\n".encode()
         return 200, head, b"" if method == "HEAD" else feed.body
@@ -303,11 +319,12 @@ class FeedServer:
                     self._in_flight += 1
                     self._max_in_flight = max(self._max_in_flight, self._in_flight)
                 try:
-                    if self.latency > 0:
-                        await asyncio.sleep(self.latency)
-                    status, extra, body = self._respond(method, target, headers)
+                    answer = await self._answer(method, target, headers)
+                    if answer is None:  # a connection dropped without an answer
+                        return
+                    status, extra, body = answer
                     keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-                    reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}[status]
+                    reason = _REASONS.get(status, "Status")
                     length_header = b"" if status == 304 else f"Content-Length: {len(body)}\r\n".encode()
                     writer.write(
                         f"HTTP/1.1 {status} {reason}\r\n".encode() + extra + length_header
