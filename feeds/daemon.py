@@ -420,8 +420,6 @@ class Daemon:
                 self._say_once("heartbeat", logging.WARNING, f"heartbeat: {exc}")
             if self._stop.wait(self.config.heartbeat_seconds):
                 break
-        with suppress(FeedsError):
-            forget_worker(self.config, self.worker.id)
 
     # --- telling the hubs ------------------------------------------------------
 
@@ -696,8 +694,11 @@ class Daemon:
             stopper.start()
             stopper.join(max(0.1, deadline - time.monotonic()))
         if self._beating is not None:
-            # Its last act is to take this process out of the workers and end its leases.
             self._beating.join(max(0.1, deadline - time.monotonic()))
+            # Out of the workers, its leases and site turns ended: the jobs have
+            # stopped, or are abandoned below with the process.
+            with suppress(FeedsError):
+                forget_worker(self.config, self.worker.id)
         if self.role is None:
             self._run_lock.__exit__(None, None, None)
         if stopper.is_alive():

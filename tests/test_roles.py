@@ -13,12 +13,14 @@ import itertools
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from atomcheck import assert_valid_atom
 from conftest import add_fixture, child_env, write_links
@@ -26,6 +28,7 @@ from feedserver import FeedServer, Response
 from remote_feeds import rss
 
 from feeds.store import open_at
+from feeds.store.coordination import Coordination
 
 CONFIG = ('title = "Shared"\nbase_url = "http://127.0.0.1:8080/"\nevery = "1h"\n'
           'lease = "3s"\nheartbeat = "1s"\n')
@@ -156,6 +159,29 @@ def test_a_fetch_worker_needs_a_postgresql_store(tmp_path: Path) -> None:
     assert "state.sqlite3 is a SQLite file" in done.stderr
 
 
+def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
+        pg_url: str) -> None:
+    url = "http://127.0.0.2:9/feed.xml"
+    with open_at(pg_url, Path()) as slow, open_at(pg_url, Path()) as quick:
+        assert isinstance(slow, Coordination) and isinstance(quick, Coordination)
+        slow.ensure_sources([url])
+        now = time.time()
+        assert slow.claim_sources([url], "slow", now, 3.0, 10) == [url]
+        # Leased: nobody else may claim it, even at once.
+        assert quick.claim_sources([url], "quick", now, 3.0, 10) == []
+        # The slow worker pauses past its lease; the quick one claims and stores it.
+        assert quick.claim_sources([url], "quick", now + 4, 3.0, 10) == [url]
+        quick.work_as("quick")
+        quick.update_source(url, {"title": "stored by quick", "next_due": now + 3600})
+        slow.work_as("slow")
+        slow.update_source(url, {"title": "stored by slow", "next_due": now + 60})
+        state = quick.source(url)
+        assert state is not None
+        assert (state.title, state.next_due) == ("stored by quick", now + 3600)
+        # The store ended the quick one's lease; the source is not due again before its time.
+        assert quick.claim_sources([url], "quick", now + 5, 3.0, 10) == []
+
+
 def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(
         tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
     urls = _serve_sources(sites, 200)
@@ -168,6 +194,10 @@ def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(
     _wait(_all_fetched(pg_url, 200), 120, "every source fetched by the workers")
     for run in runs[1:]:
         assert run.stop() == 0, run.text()
+    # Stopped cleanly, a worker leaves the workers, and holds no lease.
+    with open_at(pg_url, Path()) as store:
+        assert {w.pid for w in store.workers(time.time())} == {runs[0].pid}
+        assert all(w.in_flight == 0 for w in store.workers(time.time()))
     # Each source was asked for exactly once, by one worker or the other.
     for i, url in enumerate(urls):
         asked = sites[i % len(sites)].requests_for(f"/f{i}.xml")
@@ -236,8 +266,13 @@ def test_a_standby_publisher_takes_over_when_the_publisher_is_killed(
         tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
     urls = _serve_sources(sites[:1], 2)
     project = _project(tmp_path / "p", urls)
-    one = Run(project, pg_url, "one", "--role", "publish")
-    two = Run(project, pg_url, "two", "--role", "publish")
+    ports = {}
+    for name in ("one", "two"):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports[name] = s.getsockname()[1]
+    one, two = (Run(project, pg_url, name, "--role", "publish", "--serve", "--port",
+                    str(ports[name])) for name in ("one", "two"))
     runs += [one, two, Run(project, pg_url, "worker", "--role", "fetch")]
     seated = "publisher: took the seat; publishing"
     standing = "publisher: standby; another publisher holds the seat"
@@ -260,6 +295,18 @@ def test_a_standby_publisher_takes_over_when_the_publisher_is_killed(
     _wait(lambda: "Fresh after failover" in titles(), 60, "the standby to publish")
     assert seated in standby.text()
     assert standby.alive()
+
+    # /healthz of the survivor lists every process sharing the store, the killed one gone.
+    port = ports["one" if standby is one else "two"]
+
+    def sharing() -> dict[int, tuple[str, str]]:
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+        assert health["role"] == "publish"
+        return {w["pid"]: (w["role"], w["status"]) for w in health["workers"]}
+    _wait(lambda: sharing().get(holder.pid) == ("publish", "gone"), 60,
+          "the killed publisher shown as gone")
+    assert sharing()[standby.pid] == ("publish", "alive")
+    assert sharing()[runs[2].pid] == ("fetch", "alive")
 
 
 def test_a_worker_goes_on_when_postgresql_restarts_under_it(

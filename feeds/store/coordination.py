@@ -66,7 +66,8 @@ class Coordination:
                 " SELECT key FROM sources WHERE key = ANY(?) AND status <> 'gone'"
                 " AND (next_due IS NULL OR next_due <= ?)"
                 " AND (lease_until IS NULL OR lease_until <= ?)"
-                " ORDER BY next_due NULLS FIRST, key LIMIT ? FOR UPDATE SKIP LOCKED)"
+                # Hashed keys mix the sites: a batch is not one site's queue.
+                " ORDER BY next_due NULLS FIRST, md5(key) LIMIT ? FOR UPDATE SKIP LOCKED)"
                 " RETURNING key",
                 (now + lease, worker, list(keys), now, now, limit)).fetchall()
         return sorted(str(r[0]) for r in rows)
