@@ -328,3 +328,21 @@ def test_a_worker_goes_on_when_postgresql_restarts_under_it(
     assert worker.alive()
     assert all(entries == 2 for _, entries in _stored(pg_url).values())
     assert more[5] in _fetched_by(worker)
+
+
+def test_a_pause_one_worker_is_asked_for_holds_every_worker(
+        tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
+    busy = sites[0]
+    urls = [busy.route(f"/p{i}.xml", Response(status=429, headers={"Retry-After": "3600"},
+                                             delay=0.1)) for i in range(100)]
+    project = _project(tmp_path / "p", urls)
+    runs += [Run(project, pg_url, f"worker{n}", "--role", "fetch") for n in (1, 2)]
+
+    def settled() -> bool:
+        with open_at(pg_url, Path()) as store:
+            states = store.sources()
+        return len(states) == 100 and all(s.last_fetch is not None for s in states)
+    _wait(settled, 60, "every source tried or deferred")
+    # The site asked once and said wait an hour: neither worker asked it again.
+    assert len(busy.requests) == 1, [r.path for r in busy.requests]
+    assert all(run.alive() and "fetch deferred: " in run.text() for run in runs)

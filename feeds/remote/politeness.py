@@ -46,6 +46,9 @@ class SiteTurns(Protocol):
 
     def leave(self, domain: str) -> None: ...
 
+    def pause(self, domain: str, until: float) -> None:
+        """Keep `domain` from every process's requests until `until` (it asked for a pause)."""
+
 
 # While another process has a site's turn, ask again at least this often.
 _TURN_POLL = 0.25
@@ -102,14 +105,16 @@ class Politeness:
                 domain.last_start = time.monotonic()
             try:
                 result = await fetch_one(request)
+                if (result.retry_after is not None and result.error_kind == "http"
+                        and not request.options.pause_source):
+                    # The domain that answered is the one asking for a pause, which
+                    # after a redirect need not be the one the request named.
+                    self._pause(registrable_domain(result.final_url), result.retry_after)
             finally:
+                # Given back after the pause is shared: no other process
+                # asks the site between its answer and the pause.
                 if self._turns is not None:
                     self._turns.leave(key)
-        if (result.retry_after is not None and result.error_kind == "http"
-                and not request.options.pause_source):
-            # The domain that answered is the one asking for a pause, which
-            # after a redirect need not be the one the request named.
-            self._pause(registrable_domain(result.final_url), result.retry_after)
         return result
 
     async def _take_turn(self, key: str, request: FetchRequest) -> FetchResult | None:
@@ -128,6 +133,8 @@ class Politeness:
         domain = self._domain(key)
         domain.paused = True
         domain.blocked_until = max(domain.blocked_until, time.time() + seconds)
+        if self._turns is not None:
+            self._turns.pause(key, domain.blocked_until)
 
     @staticmethod
     def _deferred(key: str, domain: _Domain, request: FetchRequest) -> FetchResult | None:

@@ -190,6 +190,9 @@ class _StoreTurns:
     def leave(self, domain: str) -> None:
         self._store.leave_site(domain, self._worker)
 
+    def pause(self, domain: str, until: float) -> None:
+        self._store.block_domain(domain, until)
+
 
 def refresh_claimed(
     config: Config,
