@@ -10,6 +10,7 @@ the logs, the store and the output.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import shutil
 import signal
@@ -346,3 +347,36 @@ def test_a_pause_one_worker_is_asked_for_holds_every_worker(
     # The site asked once and said wait an hour: neither worker asked it again.
     assert len(busy.requests) == 1, [r.path for r in busy.requests]
     assert all(run.alive() and "fetch deferred: " in run.text() for run in runs)
+
+
+def test_workers_killed_at_random_moments_lose_and_repeat_no_entry(
+        tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
+    urls = _serve_sources(sites[:3], 45, delay=0.5)
+    project = _project(tmp_path / "p", urls)
+    steady = Run(project, pg_url, "steady", "--role", "fetch")
+    runs.append(steady)
+    seed = random.randrange(1 << 30)
+    moments = random.Random(seed)
+    killed = []
+    for round_ in range(4):
+        flaky = Run(project, pg_url, f"flaky{round_}", "--role", "fetch")
+        runs.append(flaky)
+        time.sleep(moments.uniform(1.0, 3.0))  # a random moment of its work, not a measure
+        flaky.kill()
+        killed.append(flaky)
+    _wait(_all_fetched(pg_url, 45), 120, f"every source stored (seed {seed})")
+    stored = _stored(pg_url)
+    assert all(entries == 2 for _, entries in stored.values()), seed
+    with open_at(pg_url, Path()) as store:
+        assert store.row_counts()["entries"] == 90, seed
+
+    def listed() -> dict[int, bool]:
+        """Pid → gone, of the killed workers that lived long enough to say they were alive."""
+        with open_at(pg_url, Path()) as store:
+            now = time.time()
+            return {w.pid: w.gone(now) for w in store.workers(now)
+                    if w.pid in {run.pid for run in killed}}
+    assert listed(), seed
+    _wait(lambda: all(listed().values()), 60, f"the killed workers shown as gone (seed {seed})")
+    for site in sites[:3]:
+        _one_at_a_time(site)
