@@ -97,8 +97,6 @@ _FIXED = {
 }
 # Subscription requests being verified at once, at most; more are answered 503.
 MAX_VERIFYING = 64
-# The roles a process can take (None: all of them, in one process).
-ROLES = ("fetch", "publish")
 # A publisher builds at least this often, entries announced or not.
 FALLBACK_CHECK = 30.0
 # How often a standby publisher asks for the seat.
@@ -292,15 +290,13 @@ class Daemon:
     # --- publishing -----------------------------------------------------------
 
     def _rebuild(self) -> None:
-        if not self._seated:
-            return  # a standby publisher: the one holding the seat publishes
         with self._publish_mutex:
             self._publish_queued = False
             reasons = ", ".join(sorted(self._publish_reasons)) or "requested"
             self._publish_reasons.clear()
             self._last_publish = time.monotonic()
-        if self._stop.is_set():
-            return
+        if self._stop.is_set() or not self._seated:
+            return  # a publisher that lost its seat meanwhile publishes nothing
         started = time.monotonic()
         config = self.config
         try:
@@ -396,6 +392,7 @@ class Daemon:
             except FeedsError as exc:
                 if self._seated:
                     log.error("publisher: %s; publishing stops until the seat is taken again", exc)
+                    self._said["seat"] = "lost"  # taking it again is said again
                 else:
                     self._say_once("seat", logging.ERROR, f"publisher: {exc}")
                 self._seated = False

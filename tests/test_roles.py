@@ -310,7 +310,7 @@ def test_a_standby_publisher_takes_over_when_the_publisher_is_killed(
     assert sharing()[runs[2].pid] == ("fetch", "alive")
 
 
-def test_a_worker_goes_on_when_postgresql_restarts_under_it(
+def test_a_worker_and_a_publisher_go_on_when_postgresql_restarts_under_them(
         tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str,
         pg_cluster: object) -> None:
     from pgcluster import Cluster
@@ -319,8 +319,11 @@ def test_a_worker_goes_on_when_postgresql_restarts_under_it(
     urls = _serve_sources(sites[:2], 4)
     project = _project(tmp_path / "p", urls)
     worker = Run(project, pg_url, "worker", "--role", "fetch")
-    runs.append(worker)
+    publisher = Run(project, pg_url, "publisher", "--role", "publish")
+    runs += [worker, publisher]
     _wait(_all_fetched(pg_url, 4), 60, "the first sources fetched")
+    _wait(lambda: b"Story 3 second" in _output(project).get("all.atom", b""), 60,
+          "the first publish")
     pg_cluster.restart()
     # The store is told of a new source only through the worker, after the restart.
     more = _serve_sources(sites[:2], 6)
@@ -329,6 +332,11 @@ def test_a_worker_goes_on_when_postgresql_restarts_under_it(
     assert worker.alive()
     assert all(entries == 2 for _, entries in _stored(pg_url).values())
     assert more[5] in _fetched_by(worker)
+    # The publisher lost its seat with its connection, took it again, and publishes.
+    _wait(lambda: b"Story 5 second" in _output(project).get("all.atom", b""), 60,
+          "the publisher to publish after the restart")
+    assert publisher.alive()
+    assert publisher.text().count("publisher: took the seat; publishing") == 2
 
 
 def test_a_pause_one_worker_is_asked_for_holds_every_worker(
