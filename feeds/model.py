@@ -197,6 +197,11 @@ class CachedArticle:
     reading it. `entry_id` and `head` are None for a draft. `languages` are
     those of the entry stored for the file, and None when none is stored
     (no feed could show the article when it was last read).
+
+    A store hands the head over as it keeps it, in `head_text`, with `head`
+    None: most rebuilds never look at the heads of unchanged files, and
+    decoding a hundred thousand of them was most of reading the cache.
+    `codec.cached_head` gives the head either way.
     """
 
     digest: str
@@ -205,6 +210,7 @@ class CachedArticle:
     entry_id: str | None
     head: ArticleHead | None = None
     languages: tuple[str, ...] | None = None
+    head_text: str | None = None
 
 
 @dataclass(frozen=True)

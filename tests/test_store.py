@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import StoreError
-from feeds.model import Entry, Incoming, Variant
+from feeds.model import CachedArticle, Entry, Incoming, Variant
 from feeds.store import SCHEMA_VERSION, Store, Tables, decide_updated, local_updated
 
 # Opens a session of a test's store, on the backend the test runs on (see conftest's `store_at`).
@@ -261,11 +261,33 @@ def test_article_records_know_the_languages_of_their_stored_entry(store_at: Open
         store.sync_local([Incoming(entry, T0)], keep=(), cache={
             "a.md": CachedArticle("e", 2, 2, "urn:a", head),
             "draft.md": CachedArticle("d", 1, 1, None)})
-        assert store.article_cache() == {
+        assert _decoded(store.article_cache()) == {
             "a.md": CachedArticle("e", 2, 2, "urn:a", head, ("zh",)),
             "draft.md": CachedArticle("d", 1, 1, None)}
         store.sync_local([], keep=(), cache={})  # the entry goes; the record stays
-        assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, None)
+        assert _decoded(store.article_cache())["a.md"] == CachedArticle("e", 2, 2, "urn:a", head)
+
+
+def test_an_article_record_handed_back_with_its_head_undecoded_keeps_it(
+        store_at: OpenStore) -> None:
+    """A rebuild that only touched a file writes its record back without decoding the head."""
+    from feeds.model import ArticleHead, CachedArticle
+
+    with store_at() as store:
+        head = ArticleHead("urn:a", T0, ("科技",), ("desk",), "zh")
+        store.sync_local([], keep=(), cache={"a.md": CachedArticle("e", 2, 2, "urn:a", head)})
+        kept = store.article_cache()["a.md"]
+        assert kept.head is None and kept.head_text is not None  # as the store keeps it
+        store.sync_local([], keep=(), cache={"a.md": replace(kept, size=3, mtime_ns=3)})
+        assert _decoded(store.article_cache()) == {
+            "a.md": CachedArticle("e", 3, 3, "urn:a", head)}
+
+
+def _decoded(cache: Mapping[str, CachedArticle]) -> dict[str, CachedArticle]:
+    """Each record with its head decoded, as a rebuild that needs it sees it."""
+    from feeds.codec import cached_head
+
+    return {path: replace(c, head=cached_head(c), head_text=None) for path, c in cache.items()}
 
 
 def test_deferred_checkpoints_merge_the_log_while_writing(tmp_path: Path) -> None:

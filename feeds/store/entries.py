@@ -17,7 +17,6 @@ from typing import Any
 from ..codec import (
     content_hash,
     decode_entry,
-    decode_head,
     decode_listing,
     encode_head,
     encode_listing,
@@ -176,7 +175,8 @@ class EntryTables:
                 "digest = excluded.digest, size = excluded.size, mtime_ns = excluded.mtime_ns, "
                 "entry_id = excluded.entry_id, head = excluded.head",
                 ((path, c.digest, c.size, c.mtime_ns, c.entry_id,
-                  None if c.head is None else encode_head(c.head)) for path, c in cache.items()),
+                  c.head_text if c.head is None else encode_head(c.head))
+                 for path, c in cache.items()),
             )
         if present is not None:
             on_disk = set(present)
@@ -194,9 +194,8 @@ class EntryTables:
                LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?""", (LOCAL,))
         return {
             path: CachedArticle(
-                digest, size, mtime, entry_id,
-                None if head is None else decode_head(entry_id, head),
-                None if listing is None else listing_languages(listing))
+                digest, size, mtime, entry_id, None,
+                None if listing is None else listing_languages(listing), head)
             for path, digest, size, mtime, entry_id, head, listing in rows
         }
 
