@@ -179,7 +179,7 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
         state = quick.source(url)
         assert state is not None
         assert (state.title, state.next_due) == ("stored by quick", now + 3600)
-        # The store ended the quick one's lease; the source is not due again before its time.
+        # Stored, the source is not due again before its time.
         assert quick.claim_sources([url], "quick", now + 5, 3.0, 10) == []
 
 

@@ -10,7 +10,7 @@ the database is where they agree:
   its lease has passed, its sources are due for any other worker. Storing
   a fetch locks the source's row and stores nothing unless the lease is
   still the writer's, so a worker that lost its lease (paused past it)
-  cannot overwrite what the new holder stored; the store also ends the lease.
+  cannot overwrite what the new holder stored. The leases end with the batch.
 - A site (a registrable domain) is one row: `busy_until` while a worker
   fetches from it (at most one request at a time, whichever worker sends
   it) and `next_allowed` (the spacing between request starts). A
@@ -73,7 +73,7 @@ class Coordination:
         return sorted(str(r[0]) for r in rows)
 
     def work_as(self, worker: str) -> None:
-        """Store only for sources `worker` still holds a lease on, ending each lease as it is stored."""
+        """Store only for sources `worker` still holds a lease on."""
         self._worker = worker
 
     def release_leases(self, worker: str) -> None:
@@ -91,10 +91,11 @@ class Coordination:
         return row is not None and row[0] == self._worker
 
     def _updated(self, key: str, stats: UpsertStats) -> None:
-        """End the lease of the source just stored; tell the publisher when entries came."""
-        if self._worker is not None:
-            self._db.execute("UPDATE sources SET lease_until = NULL, leased_by = NULL "
-                             "WHERE key = ?", (key,))
+        """Tell the publisher when entries came (the lease ends with the batch: see `release_leases`).
+
+        A source stays leased until its worker's batch ends, since the pages
+        of a `full_text` source are fetched and recorded after its entries.
+        """
         if stats.new or stats.changed:
             self._db.execute("SELECT pg_notify(?, ?)", (ENTRIES_CHANNEL, key))
 

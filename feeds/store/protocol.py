@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from ..model import (
     CachedArticle,
+    CachedPage,
     HubState,
     Incoming,
     Listing,
@@ -108,6 +109,13 @@ class EntryStore(PublishedEntries, Protocol):
     def checkpoints_deferred(self) -> AbstractContextManager[None]:
         """Many small transactions in a row, made cheap while it lasts."""
 
+    # --- full-text pages
+    def cached_pages(self, links: Iterable[str]) -> dict[str, CachedPage]:
+        """Canonical link → the article page kept for it, of those of `links` that have one."""
+
+    def record_pages(self, pages: Iterable[CachedPage]) -> None:
+        """Keep `pages` by their links; forget pages no stored entry links to."""
+
     # --- WebSub hubs
     def owe_pings(self, pings: Iterable[Ping], now: float) -> None:
         """Remember pings a build owes, due at `now` (an older one for the same feed comes forward)."""
@@ -174,7 +182,7 @@ class SharedStore(EntryStore, Protocol):
         """Lease to `worker` up to `limit` of `keys` that are due and free; the keys leased."""
 
     def work_as(self, worker: str) -> None:
-        """Store only sources `worker` holds a lease on, ending each lease as it is stored."""
+        """Store only sources `worker` holds a lease on."""
 
     def release_leases(self, worker: str) -> None:
         """End every lease `worker` still holds."""
