@@ -215,7 +215,7 @@ def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr
     expected = _output(alone)
-    assert b"Story 199 second" in expected["all.atom"] or len(expected) > 10
+    assert len(expected) > 10 and b"<title>Story " in expected["all.atom"]
     _wait(lambda: _output(project) == expected, 60, "the publisher's output to match")
     publisher = runs[0]
     assert "publisher: took the seat; publishing" in publisher.text()
