@@ -177,6 +177,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _serve_options(p)
     p.add_argument("--serve", action="store_true", help="also serve the output over HTTP")
+    p.add_argument("--role", choices=["fetch", "publish"],
+                   help="with a PostgreSQL store, do one part of the work: 'fetch' claims due "
+                        "sources with leases shared by any number of workers on any hosts; "
+                        "'publish' builds the feeds as entries arrive, one publisher at a time "
+                        "(a second waits as a standby). Without it: both, in this process")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"], help="default: info")
     p.set_defaults(func=commands.cmd_run)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .config import STORE_VARIABLE, Config
 from .errors import FeedsError, UsageError
-from .model import FetchResult, HubState, Problem, SourceConfig, SourceState
+from .model import FetchResult, HubState, Problem, SourceConfig, SourceState, WorkerState
 from .pipeline import (
     BuildResult,
     Notified,
@@ -31,6 +31,7 @@ from .pipeline import (
     hub_states,
     migrate_store,
     source_states,
+    workers,
 )
 
 if TYPE_CHECKING:
@@ -217,7 +218,18 @@ def cmd_sources(args: argparse.Namespace, config: Config) -> int:
         _print_source(s, asking[s.key])
     for hub in hub_states(config):
         _print_hub(hub)
+    now = time.time()
+    for worker in workers(config):
+        _print_worker(worker, now)
     return EXIT_OK
+
+
+def _print_worker(w: WorkerState, now: float) -> None:
+    """A process sharing the store: alive (and what it holds) or gone (silent for too long)."""
+    state = "gone" if w.gone(now) else "alive"
+    print(f"worker {w.host} pid {w.pid} ({w.role})")
+    print(f"  status: {state}   last heartbeat: {now - w.heartbeat:.0f} s ago "
+          f"({_when(w.heartbeat)})   sources in flight: {0 if w.gone(now) else w.in_flight}")
 
 
 def _print_source(s: SourceState, asking: Mapping[str, str | None]) -> None:
@@ -337,10 +349,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from .daemon import Daemon, configure_logging
 
     configure_logging("warning" if args.quiet else args.log_level)
+    if args.serve and args.role == "fetch":
+        raise UsageError("--serve goes with the publisher: a fetch worker writes no output "
+                         "(use --role publish --serve, or no --role)")
     if args.serve:
         _check_listen(args.host, args.port)
     serve = (args.host, args.port) if args.serve else None
-    return Daemon(config, serve=serve, health_details=args.health_details).run()
+    return Daemon(config, serve=serve, health_details=args.health_details,
+                  role=args.role).run()
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:

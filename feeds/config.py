@@ -86,6 +86,11 @@ class Config:
     # and whether a 429/503 pauses the whole site or only the feed that got it.
     proxy: str | None = None
     retry_after_scope: str = "site"
+    # Fetch workers sharing a PostgreSQL store (`feeds run --role fetch`): how
+    # long a claimed source stays a worker's without a heartbeat renewing it,
+    # and how often each process renews its leases and says it is alive.
+    lease_seconds: int = 300
+    heartbeat_seconds: int = 10
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -185,6 +190,8 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "proxy": ("a proxy URL such as \"http://proxy.example:3128\", or \"direct\"",
               _is_nonempty_str),
     "retry_after_scope": ("\"site\" or \"source\"", lambda v: v in RETRY_AFTER_SCOPES),
+    "lease": ("a duration such as \"5m\" or \"30s\"", _is_nonempty_str),
+    "heartbeat": ("a duration such as \"10s\"", _is_nonempty_str),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -352,7 +359,7 @@ def config_from_mapping(
             kwargs["hub_retry_seconds"] = parse_duration(data["hub_retry"])
         except ValueError as exc:
             raise ConfigError(f"{where}: 'hub_retry': {exc}") from exc
-    kwargs |= _own_hub(data, where) | _how_to_fetch(data, where)
+    kwargs |= _own_hub(data, where) | _how_to_fetch(data, where) | _workers(data, where)
     if "tag_aliases" in data:
         kwargs["tag_aliases"] = {
             k.strip().casefold(): v.strip().casefold() for k, v in data["tag_aliases"].items()
@@ -400,6 +407,23 @@ def _how_to_fetch(data: Mapping[str, Any], where: str) -> dict[str, Any]:
         chosen["proxy"] = data["proxy"].strip()
     if "retry_after_scope" in data:
         chosen["retry_after_scope"] = data["retry_after_scope"]
+    return chosen
+
+
+def _workers(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The fetch workers' lease and heartbeat: a lease outlives two missed heartbeats."""
+    chosen: dict[str, Any] = {}
+    for key in ("lease", "heartbeat"):
+        if key in data:
+            try:
+                chosen[f"{key}_seconds"] = parse_duration(data[key])
+            except ValueError as exc:
+                raise ConfigError(f"{where}: '{key}': {exc}") from exc
+    lease = chosen.get("lease_seconds", Config.lease_seconds)
+    beat = chosen.get("heartbeat_seconds", Config.heartbeat_seconds)
+    if lease < 2 * beat:
+        raise ConfigError(f"{where}: 'lease' ({lease} s) must be at least twice 'heartbeat' "
+                          f"({beat} s): each heartbeat renews the leases a worker holds")
     return chosen
 
 

@@ -27,6 +27,15 @@ a time, and every write is a short transaction (one source, one article
 sync, one record of outputs), so they interleave safely; publishing reads the
 store in one snapshot. Only `publish` writes the output directory.
 
+With a PostgreSQL store the work can be split between processes on any
+hosts (`role`): fetch workers (`--role fetch`, as many as wanted) claim
+due sources with leases in the store and take no project lock; one
+publisher (`--role publish`) holds the publisher's seat in the store and
+builds when a worker's commit brings entries (LISTEN/NOTIFY), and every
+FALLBACK_CHECK seconds besides; a second publisher waits as a standby and
+takes the seat when the first dies. Every process on a shared store
+writes a heartbeat there (see `feeds sources` and /healthz).
+
 Editing feeds.toml reloads the configuration (what cannot change while
 running is logged as needing a restart); editing the source list is read at
 the next poll and reschedules the sources. Signals end it cleanly.
@@ -37,10 +46,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,8 +65,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .config import Config, FetchSettings, load_config
 from .errors import ConfigError, FeedsError, LockedError, SubscriptionError
 from .lock import ProjectLock
-from .model import HubRequest
-from .pipeline import Pipeline, lock_for
+from .model import HubRequest, SourceConfig, WorkerState
+from .pipeline import (
+    Pipeline,
+    beat,
+    forget_worker,
+    lock_for,
+    publisher_seat,
+    shared_store_needed,
+)
 from .remote.refresh import SourceOutcome
 from .serve import health_report, iso, served_config
 from .sources import load_sources
@@ -80,6 +97,10 @@ _FIXED = {
 }
 # Subscription requests being verified at once, at most; more are answered 503.
 MAX_VERIFYING = 64
+# A publisher builds at least this often, entries announced or not.
+FALLBACK_CHECK = 30.0
+# How often a standby publisher asks for the seat.
+STANDBY_POLL = 0.5
 
 
 def configure_logging(level: str) -> None:
@@ -141,7 +162,11 @@ class Daemon:
     """The scheduler, the article watcher and (optionally) the HTTP server."""
 
     def __init__(self, config: Config, settings: FetchSettings | None = None,
-                 serve: tuple[str, int] | None = None, health_details: bool = False) -> None:
+                 serve: tuple[str, int] | None = None, health_details: bool = False,
+                 role: str | None = None) -> None:
+        if role is not None:
+            shared_store_needed(config, f"feeds run --role {role}")
+        self.role = role
         self._serve = serve
         self._base_note: str | None = None
         if serve is not None:
@@ -173,6 +198,11 @@ class Daemon:
         self._reschedule = False
         self._said: dict[str, str] = {}  # what was last logged about each recurring problem
         self._problems_said: dict[str, set[str]] = {}
+        self._beating: threading.Thread | None = None
+        self._seated = role != "publish"  # a publisher publishes only while it holds the seat
+        self.worker = WorkerState(f"{socket.gethostname()}/{os.getpid()}/{time.time():.0f}",
+                                  socket.gethostname(), os.getpid(), role or "fetch+publish",
+                                  time.time(), time.time(), float(config.heartbeat_seconds))
 
     # --- fetching -------------------------------------------------------------
 
@@ -203,9 +233,12 @@ class Daemon:
         started = time.monotonic()
         reschedule, self._reschedule = self._reschedule, False
         try:
-            outcomes = Pipeline(config, self._lock.held).refresh(
-                sources, only_due=True, settings=self.settings, on_outcome=self._on_outcome,
-                reschedule=reschedule)
+            if self.role == "fetch":
+                outcomes = self._fetch_claimed(sources, reschedule)
+            else:
+                outcomes = Pipeline(config, self._lock.held).refresh(
+                    sources, only_due=True, settings=self.settings, on_outcome=self._on_outcome,
+                    reschedule=reschedule)
         except FeedsError as exc:
             self._reschedule |= reschedule  # not done: the next poll tries again
             log.error("fetch: %s", exc)
@@ -220,6 +253,25 @@ class Daemon:
                     ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
         if self._batch_changed and not self._stop.is_set():
             self.request_rebuild("new remote entries")
+
+    def _fetch_claimed(self, sources: list[SourceConfig], reschedule: bool
+                       ) -> list[SourceOutcome]:
+        """As a fetch worker: claim due sources in the shared store, batch after batch."""
+        from .remote.refresh import Claim
+
+        pipeline = Pipeline(self.config, nullcontext)
+        if reschedule:
+            pipeline.reschedule(sources)
+        claim = Claim(self.worker.id, float(self.config.lease_seconds),
+                      max(1, self.settings.concurrency))
+        outcomes: list[SourceOutcome] = []
+        while not self._stop.is_set():
+            batch = pipeline.refresh_claimed(sources, claim, settings=self.settings,
+                                             on_outcome=self._on_outcome)
+            if not batch:
+                break
+            outcomes += batch
+        return outcomes
 
     def _on_outcome(self, o: SourceOutcome) -> None:
         """Log one source as soon as it is stored, and publish what it brought."""
@@ -243,8 +295,8 @@ class Daemon:
             reasons = ", ".join(sorted(self._publish_reasons)) or "requested"
             self._publish_reasons.clear()
             self._last_publish = time.monotonic()
-        if self._stop.is_set():
-            return
+        if self._stop.is_set() or not self._seated:
+            return  # a publisher that lost its seat meanwhile publishes nothing
         started = time.monotonic()
         config = self.config
         try:
@@ -286,7 +338,7 @@ class Daemon:
         With `throttle`, it runs no sooner than `throttle` seconds after the
         last one began (used while a refresh stores entries); without, at once.
         """
-        if self._stop.is_set():
+        if self._stop.is_set() or not self._seated or self.role == "fetch":
             return
         with self._publish_mutex:
             self._publish_reasons.add(reason)
@@ -305,11 +357,72 @@ class Daemon:
                                     replace_existing=True, max_instances=2,
                                     next_run_time=now + timedelta(seconds=wait))
 
+    # --- the publisher's seat ------------------------------------------------------
+
+    def _hold_seat(self) -> None:
+        """As a publisher: take the seat (waiting as a standby), then build as entries come.
+
+        A worker's commit that brings entries wakes it (NOTIFY); without
+        one, it builds every FALLBACK_CHECK seconds all the same. Losing
+        the connection loses the seat: publishing stops until it is taken again.
+        """
+        seat = None
+        last_check = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if seat is None:
+                    seat = publisher_seat(self.config)
+                if not self._seated:
+                    if not seat.try_take():
+                        self._say_once("seat", logging.INFO, "publisher: standby; another "
+                                       "publisher holds the seat")
+                        self._stop.wait(STANDBY_POLL)
+                        continue
+                    self._seated = True
+                    self._say_once("seat", logging.INFO, "publisher: took the seat; publishing")
+                    self.request_rebuild("took the publisher's seat")
+                    self.request_pings()
+                    self.request_deliveries()
+                    last_check = time.monotonic()
+                if seat.wait_for_entries(1.0):
+                    self.request_rebuild("new remote entries", throttle=PUBLISH_EVERY)
+                elif time.monotonic() - last_check >= FALLBACK_CHECK:
+                    last_check = time.monotonic()
+                    self.request_rebuild("periodic check")
+            except FeedsError as exc:
+                if self._seated:
+                    log.error("publisher: %s; publishing stops until the seat is taken again", exc)
+                    self._said["seat"] = "lost"  # taking it again is said again
+                else:
+                    self._say_once("seat", logging.ERROR, f"publisher: {exc}")
+                self._seated = False
+                if seat is not None:
+                    seat.close()
+                seat = None
+                self._stop.wait(1.0)
+        if seat is not None:
+            seat.close()
+
+    # --- heartbeats ---------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        """On a shared store: say this process is alive, and renew its leases, every heartbeat."""
+        while True:
+            self.worker = replace(self.worker, heartbeat=time.time(),
+                                  every=float(self.config.heartbeat_seconds))
+            try:
+                beat(self.config, self.worker)
+                self._say_once("heartbeat", logging.DEBUG, "heartbeat: ok")
+            except FeedsError as exc:
+                self._say_once("heartbeat", logging.WARNING, f"heartbeat: {exc}")
+            if self._stop.wait(self.config.heartbeat_seconds):
+                break
+
     # --- telling the hubs ------------------------------------------------------
 
     def request_pings(self, at: datetime | None = None) -> None:
         """Queue a round of pings at `at` (default: now), unless one is queued no later."""
-        if not self._stop.is_set():
+        if not self._stop.is_set() and self.role != "fetch":
             self._queue_round("hubs", self._ping_round, at)
 
     def _queue_round(self, job: str, run: Callable[[], None], at: datetime | None) -> None:
@@ -399,7 +512,7 @@ class Daemon:
 
     def request_deliveries(self, at: datetime | None = None) -> None:
         """Queue a round of deliveries at `at` (default: now), unless one is queued no later."""
-        if not self._stop.is_set() and self.config.hub_self:
+        if not self._stop.is_set() and self.config.hub_self and self.role != "fetch":
             self._queue_round("deliveries", self._delivery_round, at)
 
     def _delivery_round(self) -> None:
@@ -496,6 +609,7 @@ class Daemon:
         jobs = [{"id": job.id, "next_run": job.next_run_time.isoformat(timespec="seconds")
                  if job.next_run_time else None} for job in self._scheduler.get_jobs()]
         return health_report(self.config, details=self._health_details, running=running,
+                             role=self.role,
                              build_error=self.status.last_build_error is not None, daemon={
                                  "started": iso(self.status.started),
                                  "scheduler": {"running": running, "jobs": jobs,
@@ -513,12 +627,15 @@ class Daemon:
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the exit status."""
-        try:
-            self._run_lock.__enter__()
-        except LockedError:
-            raise LockedError(
-                f"feeds run is already running for this project "
-                f"({self._run_lock.path}); stop it first") from None
+        # Fetch workers and publishers share the project through the store,
+        # any number of them on one host too.
+        if self.role is None:
+            try:
+                self._run_lock.__enter__()
+            except LockedError:
+                raise LockedError(
+                    f"feeds run is already running for this project "
+                    f"({self._run_lock.path}); stop it first") from None
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         server = None
@@ -533,16 +650,10 @@ class Daemon:
                 server.start()
                 log.info("serving %s on http://%s:%d/", self.config.output_dir, *self._serve)
             self._scheduler.start()
-            # Local articles are published at once, while the first refresh runs.
-            self.request_rebuild("start")
-            self._scheduler.add_job(self._poll, id="poll", executor="fetch",
-                                    next_run_time=datetime.now(UTC))
-            # Pings a build (or the last run) could not deliver are sent when due.
-            self.request_pings()
-            self.request_deliveries()
+            self._start_roles()
             watcher = threading.Thread(target=self._watch, name="feeds-watch", daemon=True)
             watcher.start()
-            log.info("running: %s", self.config.root)
+            log.info("running%s: %s", f" as {self.role}" if self.role else "", self.config.root)
             while not self._stop.wait(0.5):
                 if server is not None and not server.running:
                     log.error("the HTTP server stopped unexpectedly")
@@ -551,6 +662,24 @@ class Daemon:
             self._stop.set()
             self._shutdown(server)
         return 0
+
+    def _start_roles(self) -> None:
+        """Start the jobs and threads of this process's role (both roles without one)."""
+        if self.config.store_url is not None:
+            self._beating = threading.Thread(target=self._heartbeat, name="feeds-heartbeat",
+                                             daemon=True)
+            self._beating.start()
+        if self.role == "publish":
+            threading.Thread(target=self._hold_seat, name="feeds-seat", daemon=True).start()
+        else:
+            # Local articles are published at once, while the first refresh runs.
+            self.request_rebuild("start")
+        if self.role != "publish":
+            self._scheduler.add_job(self._poll, id="poll", executor="fetch",
+                                    next_run_time=datetime.now(UTC))
+        # Pings a build (or the last run) could not deliver are sent when due.
+        self.request_pings()
+        self.request_deliveries()
 
     def _shutdown(self, server: Any) -> None:
         deadline = time.monotonic() + STOP_GRACE
@@ -561,7 +690,14 @@ class Daemon:
         if self._scheduler.running:
             stopper.start()
             stopper.join(max(0.1, deadline - time.monotonic()))
-        self._run_lock.__exit__(None, None, None)
+        if self._beating is not None:
+            self._beating.join(max(0.1, deadline - time.monotonic()))
+            # Out of the workers, its leases and site turns ended: the jobs have
+            # stopped, or are abandoned below with the process.
+            with suppress(FeedsError):
+                forget_worker(self.config, self.worker.id)
+        if self.role is None:
+            self._run_lock.__exit__(None, None, None)
         if stopper.is_alive():
             # A fetch is still waiting on the network: abandon it. Nothing is
             # lost: store updates are transactions and output files are only

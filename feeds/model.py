@@ -649,3 +649,29 @@ class DeliveryResult:
     topic: str
     callback: str
     error: str | None = None
+
+
+# A process that has not said it is alive for this many of its heartbeats is gone.
+GONE_AFTER_BEATS = 3
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    """A `feeds run` process sharing a PostgreSQL store, as its last heartbeat left it.
+
+    `in_flight` counts the sources it holds a lease on now; `every` is its
+    heartbeat interval in seconds, by which `gone` judges its silence.
+    """
+
+    id: str
+    host: str
+    pid: int
+    role: str
+    started: float
+    heartbeat: float
+    every: float
+    in_flight: int = 0
+
+    def gone(self, now: float) -> bool:
+        """Whether it has missed GONE_AFTER_BEATS heartbeats (crashed, or its host is down)."""
+        return now - self.heartbeat > GONE_AFTER_BEATS * self.every

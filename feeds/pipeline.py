@@ -39,6 +39,7 @@ from .model import (
     SourceState,
     Subscription,
     UpsertStats,
+    WorkerState,
 )
 from .publish.outputs import Published, check_pages, publish, render_all
 from .publish.paths import feed_url
@@ -54,11 +55,11 @@ from .publish.subscriptions import (
 from .publish.websub import owed_pings, plan_round, settle
 from .publish.write import WriteReport
 from .sources import read_sources
-from .store import open_at
-from .store.protocol import EntryStore
+from .store import open_at, open_shared
+from .store.protocol import EntryStore, PublisherSeat, SharedStore
 
 if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
-    from .remote.refresh import SourceOutcome
+    from .remote.refresh import Claim, SourceOutcome
 
 Progress = Callable[[int, int, FetchResult], None]
 
@@ -150,6 +151,32 @@ class Pipeline:
                 pull_forward(store, self.config, sources)
             return refresh_sources(self.config, store, sources, only_due=only_due,
                                    only_url=only_url, settings=settings, progress=progress,
+                                   on_outcome=on_outcome)
+
+    def reschedule(self, sources: Sequence[SourceConfig]) -> None:
+        """Bring healthy sources onto their current interval (see `remote.refresh.pull_forward`)."""
+        from .remote.refresh import pull_forward
+
+        with self._session() as store:
+            pull_forward(store, self.config, sources)
+
+    def refresh_claimed(
+        self,
+        sources: Sequence[SourceConfig],
+        claim: Claim,
+        *,
+        settings: FetchSettings | None = None,
+        on_outcome: Callable[[SourceOutcome], None] | None = None,
+    ) -> list[SourceOutcome]:
+        """As a fetch worker: claim due sources in the shared store, fetch and store them.
+
+        Takes no project lock: fetch workers on many hosts share only the
+        database, and its leases keep them apart (see `store.coordination`).
+        """
+        from .remote.refresh import refresh_claimed
+
+        with _shared_session(self.config) as store:
+            return refresh_claimed(self.config, store, sources, claim, settings=settings,
                                    on_outcome=on_outcome)
 
     def sync_and_publish(self, on_read: Callable[[ArticlesResult], None] | None = None) -> Synced:
@@ -339,6 +366,53 @@ def _feed_body(config: Config, path: str | None) -> tuple[bytes, str] | None:
 
 def _earliest(pending: Sequence[PendingPing], hubs: Sequence[str]) -> float | None:
     return min((p.next_try for p in pending if p.hub in hubs), default=None)
+
+
+# --- processes sharing a PostgreSQL store ----------------------------------------
+
+
+def shared_store_needed(config: Config, what: str) -> None:
+    """UsageError unless the project's store can be shared by several processes (PostgreSQL)."""
+    if config.store_url is None:
+        raise UsageError(
+            f"{what} needs a PostgreSQL store, shared by every process (store = "
+            f"\"postgresql://…\" in feeds.toml, or FEEDS_STORE); {config.store_path} is a "
+            "SQLite file, which one process uses: run plain 'feeds run' instead")
+
+
+@contextmanager
+def _shared_session(config: Config) -> Iterator[SharedStore]:
+    shared_store_needed(config, "this")
+    store = open_shared(config.store_url)
+    assert store is not None
+    with store:
+        yield store
+
+
+def beat(config: Config, worker: WorkerState) -> None:
+    """Say `worker` is alive in the shared store, and renew the leases it holds."""
+    with _shared_session(config) as store:
+        store.beat(worker, config.lease_seconds)
+
+
+def forget_worker(config: Config, worker: str) -> None:
+    """A process sharing the store stops cleanly: its heartbeat row and its leases go."""
+    with _shared_session(config) as store:
+        store.forget_worker(worker)
+
+
+def workers(config: Config) -> list[WorkerState]:
+    """Every process sharing the project's store lately (none for a SQLite store)."""
+    if config.store_url is None:
+        return []
+    with _shared_session(config) as store:
+        return store.workers(time.time())
+
+
+def publisher_seat(config: Config) -> PublisherSeat:
+    """The seat only one publisher holds at a time (see `store.coordination.PublisherSeat`)."""
+    with _shared_session(config) as store:
+        return store.publisher_seat()
 
 
 def hub_states(config: Config) -> list[HubState]:

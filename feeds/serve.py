@@ -44,8 +44,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import Config
 from .errors import FeedsError
-from .model import HubState, SourceState
-from .pipeline import hub_states, stored_sources
+from .model import HubState, SourceState, WorkerState
+from .pipeline import hub_states, stored_sources, workers
 
 log = logging.getLogger("feeds")
 
@@ -205,23 +205,38 @@ def health_status(*, running: bool, failing: int, total: int, build_error: bool,
 
 
 def health_report(config: Config, *, details: bool, daemon: dict[str, Any] | None = None,
-                  running: bool = True, build_error: bool = False) -> dict[str, Any]:
+                  running: bool = True, build_error: bool = False,
+                  role: str | None = None) -> dict[str, Any]:
     """/healthz: the sources as stored, and the daemon's own state under `feeds run`.
 
     `feeds serve` has no scheduler (`daemon` is None): it reports the
     sources as the last fetch left them. An unreadable store is "down".
+    On a PostgreSQL store, every process sharing it is listed under
+    `workers` (see `workers_health`), and `role` is this process's.
     """
-    checked = iso(time.time())
+    now = time.time()
+    checked = iso(now)
     try:
         states = stored_sources(config)
         hubs = hubs_health(hub_states(config))
+        sharing = workers(config)
     except FeedsError as exc:
         return {"status": "down", "checked": checked, "error": type(exc).__name__}
     sources = sources_health(states, details=details)
     status = health_status(running=running, failing=sources["failing"], total=sources["total"],
                            build_error=build_error, hubs_failing=hubs["failing"])
+    shared = {"role": role or "fetch+publish",
+              "workers": workers_health(sharing, now)} if config.store_url is not None else {}
     return {"status": status, "checked": checked, **(daemon or {"scheduler": None}),
-            "sources": sources, "hubs": hubs}
+            "sources": sources, "hubs": hubs, **shared}
+
+
+def workers_health(states: Sequence[WorkerState], now: float) -> list[dict[str, Any]]:
+    """Each process sharing the store: host, pid, role, last heartbeat, sources it holds, alive or gone."""
+    return [{"host": w.host, "pid": w.pid, "role": w.role,
+             "status": "gone" if w.gone(now) else "alive",
+             "last_heartbeat": iso(w.heartbeat), "started": iso(w.started),
+             "in_flight": 0 if w.gone(now) else w.in_flight} for w in states]
 
 
 # --- the address feeds are published under -------------------------------------

@@ -111,6 +111,12 @@ _CONFIG = """\
 # such as an RSSHub of your own). A source's own setting wins.
 # retry_after_scope = "site"
 
+# With a PostgreSQL store shared by fetch workers (feeds run --role fetch):
+# how often each process says it is alive and renews its leases, and how
+# long a silent (crashed) worker keeps the sources it claimed.
+# heartbeat = "10s"
+# lease = "5m"
+
 # Per source, keep at least the newest N entries and everything newer than D days.
 # retention_entries = 200
 # retention_days = 90

@@ -75,6 +75,11 @@ class Cluster:
                          "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
         return self.url(name)
 
+    def restart(self) -> None:
+        """Stop the server (closing every connection) and start it again on the same port."""
+        _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "server.log"),
+             "-m", "fast", "-w", "-t", "60", "restart")
+
     def stop(self) -> None:
         _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import load_config, parse_duration
+from feeds.config import config_from_mapping, load_config, parse_duration
 from feeds.errors import ConfigError
 
 
@@ -130,3 +130,16 @@ def test_a_bad_feeds_store_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("FEEDS_STORE", "postgresql://")
     with pytest.raises(ConfigError, match=r"^FEEDS_STORE: the database URL names neither"):
         load_config(tmp_path)
+
+
+def test_leases_and_heartbeats_are_durations_a_lease_outlasting_two_beats(tmp_path: Path) -> None:
+    config = config_from_mapping({"lease": "30s", "heartbeat": "2s"}, tmp_path)
+    assert (config.lease_seconds, config.heartbeat_seconds) == (30, 2)
+    defaults = config_from_mapping({}, tmp_path)
+    assert (defaults.lease_seconds, defaults.heartbeat_seconds) == (300, 10)
+    with pytest.raises(ConfigError, match="'lease': 'soon' is not a duration"):
+        config_from_mapping({"lease": "soon"}, tmp_path)
+    with pytest.raises(ConfigError, match="'heartbeat' must be"):
+        config_from_mapping({"heartbeat": 10}, tmp_path)
+    with pytest.raises(ConfigError, match=r"'lease' \(15 s\) must be at least twice 'heartbeat'"):
+        config_from_mapping({"lease": "15s", "heartbeat": "10s"}, tmp_path)

@@ -31,7 +31,7 @@ from ..model import FetchRequest, FetchResult, RequestOptions
 from .decoders import BodyDecoder, DecodeError, accept_encoding
 from .domains import registrable_domain
 from .failures import Failure, describe_httpx_error, seconds, size
-from .politeness import Politeness
+from .politeness import Politeness, SiteTurns
 from .transport import PROXY_EXTENSION, SHOWN_PROXY_EXTENSION, OriginPools
 
 __all__ = [
@@ -69,6 +69,7 @@ async def fetch_all(
     transport: httpx.AsyncBaseTransport | None = None,
     keep_bodies: bool = True,
     admit: Callable[[], Awaitable[None]] | None = None,
+    turns: SiteTurns | None = None,
 ) -> list[FetchResult]:
     """Fetch every request politely and return their results in request order.
 
@@ -84,13 +85,14 @@ async def fetch_all(
     then never holds every body of a large refresh at once. `admit`, when
     given, is awaited before each request is sent: a consumer slower than
     the network holds new requests back with it until it has caught up.
-    `transport` replaces the network, for embedding and tests.
+    `transport` replaces the network, for embedding and tests. `turns`
+    shares each site's turn with other processes (see `SiteTurns`).
     """
     results: list[FetchResult | None] = [None] * len(requests)
     queues: dict[str, deque[int]] = {}
     for index, request in enumerate(requests):
         queues.setdefault(registrable_domain(request.url), deque()).append(index)
-    politeness = Politeness(settings, blocked_until or {})
+    politeness = Politeness(settings, blocked_until or {}, turns)
 
     async with _make_client(settings, transport) as client:
 
@@ -126,6 +128,7 @@ def fetch_all_sync(
     transport: httpx.AsyncBaseTransport | None = None,
     keep_bodies: bool = True,
     admit: Callable[[], Awaitable[None]] | None = None,
+    turns: SiteTurns | None = None,
 ) -> list[FetchResult]:
     """`fetch_all` for synchronous callers such as the CLI: runs its own event loop."""
     return asyncio.run(
@@ -137,6 +140,7 @@ def fetch_all_sync(
             transport=transport,
             keep_bodies=keep_bodies,
             admit=admit,
+            turns=turns,
         )
     )
 

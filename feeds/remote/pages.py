@@ -26,6 +26,7 @@ from .extract import extract_article
 from .fulltext import PageWanted, plan_pages, with_article
 from .http import fetch_all_sync
 from .options import request_options
+from .politeness import SiteTurns
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,11 @@ class FullText:
                 key, source, plan.incoming[wanted.index], wanted, cached.get(wanted.link)))
         return plan.incoming
 
-    def fetch(self, settings: FetchSettings) -> None:
-        """Fetch every page noted, store each article read, record each source's page failures."""
+    def fetch(self, settings: FetchSettings, turns: SiteTurns | None = None) -> None:
+        """Fetch every page noted, store each article read, record each source's page failures.
+
+        `turns`: each site's turn shared with other fetch workers (see `SiteTurns`).
+        """
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
@@ -85,7 +89,7 @@ class FullText:
         time.sleep(settings.domain_spacing)
         fetch_all_sync([p.wanted.request for p in pending.values()], settings, keep_bodies=False,
                        blocked_until=self._store.domain_blocks(self._clock()),
-                       on_result=on_result)
+                       on_result=on_result, turns=turns)
         self._store.record_pages(kept)
         for key, error in errors.items():
             self._store.update_source(key, {"page_error": error})

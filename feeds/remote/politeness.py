@@ -1,7 +1,8 @@
 """Politeness: a domain's requests one at a time and spaced, its pauses kept, a cap on all.
 
 Being a good citizen matters as much as being fast: requests to one
-registrable domain are serialised and spaced out, and a 429/503 holds back
+registrable domain are serialised and spaced out (across every fetch
+worker sharing a store too, through the `SiteTurns` it keeps), and a 429/503 holds back
 the rest of that domain for the run (the caller carries the pause into
 later runs through `blocked_until`). A source whose pauses are its own
 (`retry_after_scope = "source"`: many feeds of one service, each with its
@@ -16,6 +17,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..config import FetchSettings
 from ..model import FetchRequest, FetchResult
@@ -32,6 +34,26 @@ class _Domain:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+class SiteTurns(Protocol):
+    """Turns at each site shared with other processes (fetch workers sharing a store).
+
+    `take` answers ("taken", 0.0), ("wait", when to ask again) or
+    ("blocked", until when the site or the source asked for a pause);
+    a taken turn is given back with `leave` once the answer is in.
+    """
+
+    def take(self, domain: str, url: str) -> tuple[str, float]: ...
+
+    def leave(self, domain: str) -> None: ...
+
+    def pause(self, domain: str, until: float) -> None:
+        """Keep `domain` from every process's requests until `until` (it asked for a pause)."""
+
+
+# While another process has a site's turn, ask again at least this often.
+_TURN_POLL = 0.25
+
+
 class Politeness:
     """Per-domain spacing and pauses plus the overall concurrency cap.
 
@@ -40,7 +62,9 @@ class Politeness:
     of one fetch.
     """
 
-    def __init__(self, settings: FetchSettings, blocked_until: Mapping[str, float]) -> None:
+    def __init__(self, settings: FetchSettings, blocked_until: Mapping[str, float],
+                 turns: SiteTurns | None = None) -> None:
+        self._turns = turns
         self._spacing = settings.domain_spacing
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._domains: dict[str, _Domain] = {}
@@ -76,19 +100,41 @@ class Politeness:
                 await sleep_until(domain.last_start + self._spacing)
                 if (deferred := self._deferred(key, domain, request)) is not None:
                     return deferred
+                if (deferred := await self._take_turn(key, request)) is not None:
+                    return deferred
                 domain.last_start = time.monotonic()
-            result = await fetch_one(request)
-        if (result.retry_after is not None and result.error_kind == "http"
-                and not request.options.pause_source):
-            # The domain that answered is the one asking for a pause, which
-            # after a redirect need not be the one the request named.
-            self._pause(registrable_domain(result.final_url), result.retry_after)
+            try:
+                result = await fetch_one(request)
+                if (result.retry_after is not None and result.error_kind == "http"
+                        and not request.options.pause_source):
+                    # The domain that answered is the one asking for a pause, which
+                    # after a redirect need not be the one the request named.
+                    self._pause(registrable_domain(result.final_url), result.retry_after)
+            finally:
+                # Given back after the pause is shared: no other process
+                # asks the site between its answer and the pause.
+                if self._turns is not None:
+                    self._turns.leave(key)
         return result
+
+    async def _take_turn(self, key: str, request: FetchRequest) -> FetchResult | None:
+        """Wait for the site's turn shared with other processes; a deferral if it is paused."""
+        if self._turns is None:
+            return None
+        while True:
+            state, until = self._turns.take(key, request.url)
+            if state == "taken":
+                return None
+            if state == "blocked":
+                return _deferred(request, key, until - time.time())
+            await asyncio.sleep(min(max(until - time.time(), 0.01), _TURN_POLL))
 
     def _pause(self, key: str, seconds: float) -> None:
         domain = self._domain(key)
         domain.paused = True
         domain.blocked_until = max(domain.blocked_until, time.time() + seconds)
+        if self._turns is not None:
+            self._turns.pause(key, domain.blocked_until)
 
     @staticmethod
     def _deferred(key: str, domain: _Domain, request: FetchRequest) -> FetchResult | None:

@@ -33,13 +33,14 @@ from ..model import (
     SourceState,
 )
 from ..schedule import is_due
-from ..store.protocol import EntryStore
+from ..store.protocol import EntryStore, SharedStore
 from ..workers import worker_pool
 from .decide import decide
 from .domains import registrable_domain
 from .http import fetch_all_sync
 from .options import request_options
 from .pages import FullText
+from .politeness import SiteTurns
 
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8
@@ -142,22 +143,94 @@ def refresh(
     chosen.sort(key=lambda s: order[s.key])  # report in the order they are configured
     if not chosen:
         return []
+    return _fetch_and_store(config, store, chosen, configs, settings or FetchSettings(),
+                            clock, on_outcome, progress)
+
+
+def _fetch_and_store(
+    config: Config, store: EntryStore, chosen: list[SourceState],
+    configs: dict[str, SourceConfig], settings: FetchSettings, clock: Callable[[], float],
+    on_outcome: Callable[[SourceOutcome], None] | None,
+    progress: Callable[[int, int, FetchResult], None] | None, turns: SiteTurns | None = None,
+) -> list[SourceOutcome]:
     run = _Refresh(config, store, chosen, configs, clock, on_outcome, progress)
     requests, unsent = _requests(config, chosen, configs)
     try:
         with store.checkpoints_deferred():
             for result in unsent:
                 run.on_result(result)
-            fetch_all_sync(requests, settings or FetchSettings(), keep_bodies=False,
-                           blocked_until=store.domain_blocks(started), on_result=run.on_result,
-                           admit=run.parsing.admit if run.parsing is not None else None)
+            fetch_all_sync(requests, settings, keep_bodies=False,
+                           blocked_until=store.domain_blocks(clock()), on_result=run.on_result,
+                           admit=run.parsing.admit if run.parsing is not None else None,
+                           turns=turns)
             if run.parsing is not None:
                 run.parsing.finish()
-            run.full_text.fetch(settings or FetchSettings())
+            run.full_text.fetch(settings, turns)
     finally:
         if run.parsing is not None:
             run.parsing.close()
     return [outcome for outcome in run.outcomes if outcome is not None]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A fetch worker's part in a shared store: who it is, how long its leases last, how many at once."""
+
+    worker: str
+    lease: float
+    limit: int
+
+
+class _StoreTurns:
+    """Each site's turn, shared with every worker through the store (see `SiteTurns`)."""
+
+    def __init__(self, store: SharedStore, worker: str, spacing: float, hold: float) -> None:
+        self._store, self._worker, self._spacing, self._hold = store, worker, spacing, hold
+
+    def take(self, domain: str, url: str) -> tuple[str, float]:
+        return self._store.take_site(domain, url, self._worker, time.time(), self._spacing,
+                                     self._hold)
+
+    def leave(self, domain: str) -> None:
+        self._store.leave_site(domain, self._worker)
+
+    def pause(self, domain: str, until: float) -> None:
+        self._store.block_domain(domain, until)
+
+
+def refresh_claimed(
+    config: Config,
+    store: SharedStore,
+    sources: Sequence[SourceConfig],
+    claim: Claim,
+    *,
+    settings: FetchSettings | None = None,
+    on_outcome: Callable[[SourceOutcome], None] | None = None,
+) -> list[SourceOutcome]:
+    """Claim due sources no other worker holds, fetch them, store them, let them go.
+
+    What is stored is only what this worker still holds a lease on (see
+    `coordination`); the states are read after the claim, so a source
+    another worker stored a moment before is fetched from where it left it.
+    Each site's turn is taken in the store, whichever worker asks.
+    """
+    settings = settings or FetchSettings()
+    store.ensure_sources(s.url for s in sources)
+    configs = {store.resolve_key(s.url): s for s in sources if s.enabled}
+    claimed = set(store.claim_sources(list(configs), claim.worker, time.time(), claim.lease,
+                                      claim.limit))
+    if not claimed:
+        return []
+    try:
+        store.work_as(claim.worker)
+        order = {key: i for i, key in enumerate(configs)}
+        chosen = sorted((s for s in store.sources() if s.key in claimed),
+                        key=lambda s: order[s.key])
+        turns = _StoreTurns(store, claim.worker, settings.domain_spacing, claim.lease)
+        return _fetch_and_store(config, store, chosen, configs, settings, time.time, on_outcome,
+                                None, turns)
+    finally:
+        store.release_leases(claim.worker)
 
 
 def _requests(config: Config, chosen: Sequence[SourceState], configs: dict[str, SourceConfig]

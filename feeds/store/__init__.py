@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import StoreError
 from .dates import decide_updated, local_updated
 from .entries import LocalSync
+from .protocol import SharedStore
 from .schema import LOCAL, SCHEMA_VERSION
 from .sqlite import Store
 from .tables import Tables
@@ -36,5 +37,16 @@ def open_at(url: str | None, path: Path) -> Tables:
     return PostgresStore(url)
 
 
+def open_shared(url: str | None) -> SharedStore | None:
+    """A session of the store at `url` if several processes can share it (PostgreSQL); else None."""
+    if url is None:
+        return None
+    store = open_at(url, Path())
+    from .postgres import PostgresStore
+
+    assert isinstance(store, PostgresStore)
+    return store
+
+
 __all__ = ["LOCAL", "SCHEMA_VERSION", "LocalSync", "Store", "Tables", "decide_updated",
-           "local_updated", "open_at"]
+           "local_updated", "open_at", "open_shared"]

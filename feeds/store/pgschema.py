@@ -119,5 +119,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE sources ADD COLUMN page_error TEXT;
     """,
+    # 3: what processes sharing the store coordinate by (see `coordination`):
+    # a fetch worker's lease on a source, a site's turn, each process's heartbeat
+    """
+    ALTER TABLE sources ADD COLUMN lease_until DOUBLE PRECISION;
+    ALTER TABLE sources ADD COLUMN leased_by TEXT;
+    CREATE INDEX sources_by_holder ON sources(leased_by);
+    CREATE TABLE sites (
+        domain TEXT COLLATE "C" PRIMARY KEY,
+        busy_until DOUBLE PRECISION,
+        busy_by TEXT,
+        next_allowed DOUBLE PRECISION NOT NULL DEFAULT 0
+    );
+    CREATE TABLE workers (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        role TEXT NOT NULL,
+        started DOUBLE PRECISION NOT NULL,
+        heartbeat DOUBLE PRECISION NOT NULL,
+        every DOUBLE PRECISION NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

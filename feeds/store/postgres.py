@@ -24,6 +24,7 @@ from psycopg import pq
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StoreError
+from .coordination import Coordination, PublisherSeat
 from .dialect import POSTGRESQL, Cursor
 from .pgschema import MIGRATIONS, SCHEMA_VERSION
 from .tables import Tables
@@ -56,15 +57,25 @@ def _placeholders(sql: str) -> str:
 class _Connection:
     """A psycopg connection answering as the tables expect (see `dialect.Connection`)."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], shown: str) -> None:
         self._conn = conn
+        self._shown = shown
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
-        return self._conn.execute(_placeholders(sql), parameters)
+        try:
+            return self._conn.execute(_placeholders(sql), parameters)
+        except psycopg.OperationalError as exc:
+            # The server went away (restarted, unreachable): a StoreError
+            # the daemon logs and retries at its next step, on a connection
+            # the pool checks first.
+            raise StoreError(f"{self._shown}: lost the connection to the store: {exc}") from exc
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]], /) -> Cursor:
         cursor = self._conn.cursor()
-        cursor.executemany(_placeholders(sql), seq_of_parameters)
+        try:
+            cursor.executemany(_placeholders(sql), seq_of_parameters)
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"{self._shown}: lost the connection to the store: {exc}") from exc
         return cursor
 
 
@@ -121,7 +132,7 @@ def _migrate(conn: psycopg.Connection[Any], shown: str) -> None:
         conn.execute("UPDATE feeds_schema SET version = %s", (SCHEMA_VERSION,))
 
 
-class PostgresStore(Tables):
+class PostgresStore(Coordination, Tables):
     """The PostgreSQL store behind the same methods as the SQLite one."""
 
     _dialect = POSTGRESQL
@@ -134,10 +145,14 @@ class PostgresStore(Tables):
             self._conn = self._pool.getconn()
         except PoolTimeout as exc:
             raise StoreError(f"{self.shown}: no connection to the store: {exc}") from exc
-        self._db = _Connection(self._conn)
+        self._db = _Connection(self._conn, self.shown)
 
     def close(self) -> None:
         self._pool.putconn(self._conn)
+
+    def publisher_seat(self) -> PublisherSeat:
+        """The publisher's seat in this database, on a connection of its own (see `PublisherSeat`)."""
+        return PublisherSeat(self.url, self.shown)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -151,7 +166,7 @@ class PostgresStore(Tables):
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Several reads that all see the same committed state (see `Store.snapshot`)."""
-        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        self._db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         try:
             yield
         finally:

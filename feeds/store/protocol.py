@@ -25,6 +25,7 @@ from ..model import (
     SourceState,
     Subscription,
     UpsertStats,
+    WorkerState,
 )
 
 
@@ -158,3 +159,49 @@ class EntryStore(PublishedEntries, Protocol):
 
         A delivery owed again after `began` stays, due as owed.
         """
+
+
+class PublisherSeat(Protocol):
+    """The one publisher's seat in a shared store (see `coordination.PublisherSeat`)."""
+
+    def try_take(self) -> bool:
+        """Take the seat if nobody holds it; whether this process holds it now."""
+
+    def wait_for_entries(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for a commit that brought entries; StoreError if the seat is lost."""
+
+    def close(self) -> None:
+        """Give up the seat."""
+
+
+class SharedStore(EntryStore, Protocol):
+    """A store several processes on several hosts share (PostgreSQL): leases, turns, heartbeats."""
+
+    def claim_sources(self, keys: Sequence[str], worker: str, now: float, lease: float,
+                      limit: int) -> list[str]:
+        """Lease to `worker` up to `limit` of `keys` that are due and free; the keys leased."""
+
+    def work_as(self, worker: str) -> None:
+        """Store only sources `worker` holds a lease on."""
+
+    def release_leases(self, worker: str) -> None:
+        """End every lease `worker` still holds."""
+
+    def take_site(self, domain: str, url: str, worker: str, now: float, spacing: float,
+                  hold: float) -> tuple[str, float]:
+        """Take `domain`'s turn for `url`: ("taken", 0), ("wait", when) or ("blocked", until)."""
+
+    def leave_site(self, domain: str, worker: str) -> None:
+        """End `worker`'s turn at `domain`."""
+
+    def beat(self, worker: WorkerState, lease: float) -> None:
+        """Say `worker` is alive; renew its leases."""
+
+    def forget_worker(self, worker: str) -> None:
+        """A worker stopping cleanly: its row and leases go."""
+
+    def workers(self, now: float) -> list[WorkerState]:
+        """Every process sharing the store lately."""
+
+    def publisher_seat(self) -> PublisherSeat:
+        """The publisher's seat, on a connection of its own."""

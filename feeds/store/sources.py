@@ -86,6 +86,8 @@ class SourceTables:
             raise ValueError(f"unknown source fields: {sorted(unknown)}")
         stats = UpsertStats()
         with self._transaction():
+            if not self._lease_held(key):
+                return stats  # another fetch worker holds the source now: its fetch stands
             if changes:
                 assignments = ", ".join(f"{name} = ?" for name in changes)
                 self._db.execute(
@@ -101,7 +103,19 @@ class SourceTables:
             if retention is not None:
                 assert now is not None
                 self._retain(key, *retention, now)
+            self._updated(key, stats)
         return stats
+
+    def _lease_held(self, key: str) -> bool:
+        """Whether this session may store the source `key` (in the transaction storing it).
+
+        Always, for a store one process writes; a shared store checks the
+        fetch worker's lease (see `coordination`).
+        """
+        return True
+
+    def _updated(self, key: str, stats: UpsertStats) -> None:
+        """The source `key` was just stored (in its transaction): nothing more to do here."""
 
     def domain_blocks(self, now: float) -> dict[str, float]:
         rows = self._db.execute(
