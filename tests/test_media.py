@@ -325,6 +325,24 @@ def test_an_article_with_a_picture_and_files_is_published_with_them(project: Pat
     assert metas["og:image"] == "http://127.0.0.1:8080/img/show.jpg"
 
 
+def test_editing_only_an_articles_file_url_rewrites_its_feeds_and_page(project: Path) -> None:
+    article = project / "sources" / "articles" / "show.md"
+    text = ("---\ntitle: A show\ndate: 2025-03-01T08:00:00Z\n"
+            "enclosures: [{url: 'https://cdn.example.org/a.mp3', length: 5}]\n---\nWords.\n")
+    article.write_text(text, encoding="utf-8")
+    build(load_config(project), fetch=False)
+    out = project / "output"
+    [page] = (out / "entries").glob("*.html")
+    written = ("all.atom", "all.rss", "all.json", page.relative_to(out).as_posix())
+    before = {name: (out / name).read_bytes() for name in written}
+    article.write_text(text.replace("a.mp3", "a-fixed.mp3"), encoding="utf-8")
+    build(load_config(project), fetch=False)
+    for name, old in before.items():
+        new = (out / name).read_bytes()
+        assert b"/a.mp3" in old and b"a-fixed.mp3" not in old, name
+        assert b"a-fixed.mp3" in new and b"/a.mp3" not in new, name
+
+
 # --- Reading ---------------------------------------------------------------
 
 
