@@ -118,6 +118,12 @@ def decode_listing(entry_id: str, sort_time: float, text: str) -> Listing:
     return Listing(entry_id, datetime.fromtimestamp(sort_time, UTC), languages, tags, authors)
 
 
+def listing_languages(text: str) -> tuple[str, ...]:
+    """The languages of a listing (see `encode_listing`), the rest of it left unread."""
+    languages = text.partition(_FIELDS)[0]
+    return tuple(languages.split(_ITEMS)) if languages else ()
+
+
 def stored_form(entry: Entry) -> StoredForm:
     """`entry` in the form the store keeps it."""
     payload = entry_to_dict(entry)

@@ -211,3 +211,47 @@ def test_chromium_shows_the_front_page_a_feed_page_and_an_entry_page(project: Pa
     [zh] = [p for p in _entry_pages(out) if p.endswith(".zh.html")]
     entry = _chromium_text(out / zh)
     assert "电网公司扩大无人机巡检范围" in entry and "English" in entry
+
+
+def test_an_entry_page_removed_from_the_output_is_written_again_alone(project: Path) -> None:
+    add_fixture(project, "bilingual.md", "only-required.md")
+    config = load_config(project)
+    build(config, fetch=False)
+    out = project / "output"
+    pages = _entry_pages(out)
+    gone = next(p for p in pages if "only-required" not in p)
+    (out / gone).unlink()
+    before = _mtimes(out)
+    result = build(config, fetch=False)
+    assert result.report.written == (gone,)
+    assert (out / gone).is_file()
+    after = _mtimes(out)
+    assert all(after[p] == before[p] for p in before)
+
+
+def test_an_entry_page_links_its_tag_once_the_tag_has_a_feed_and_only_its_pages_change(
+        project: Path) -> None:
+    (project / "feeds.toml").write_text("min_tag_entries = 2\n", encoding="utf-8")
+    articles = project / "sources" / "articles"
+    articles.mkdir(parents=True, exist_ok=True)
+    add_fixture(project, "only-required.md")
+
+    def article(name: str, tag: str, day: int) -> None:
+        (articles / name).write_text(
+            f"---\ntitle: {name}\ndate: 2024-03-{day:02d}\ntags: [{tag}]\n---\nText {name}.\n",
+            encoding="utf-8")
+
+    article("first.md", "rare", 1)
+    config = load_config(project)
+    build(config, fetch=False)
+    out = project / "output"
+    first = next(p for p in _entry_pages(out) if "first" in p)
+    assert "tags/rare.html" not in (out / first).read_text(encoding="utf-8")
+    before = _mtimes(out)
+    article("second.md", "rare", 2)
+    result = build(config, fetch=False)
+    assert "tags/rare.html" in result.report.written
+    assert "../tags/rare.html" in (out / first).read_text(encoding="utf-8")
+    untouched = [p for p in _entry_pages(out) if "only-required" in p]
+    assert untouched and not set(untouched) & set(result.report.written)
+    assert all(_mtimes(out)[p] == before[p] for p in untouched)

@@ -24,6 +24,7 @@ from .archives import Archive, History, archive_links, plan_archives
 from .index import render_index, render_opml
 from .jsonfeed import render_json
 from .pages import SitePlan, render_page
+from .paths import ENTRIES_DIR
 from .render import render_feed
 from .rss import render_rss
 from .select import plan_feeds, select_all
@@ -136,7 +137,7 @@ def publish(store: PublishedEntries, config: Config) -> Published:
                                  decoded, outputs, keep)
         problems: list[Problem] = []
         if config.pages:
-            plan = SitePlan(config, settings, listings, selected, versions)
+            plan = SitePlan(config, settings, listings, selected, versions, written_before)
             problem = _pages(store, plan, written_before, decoded, outputs, files, keep)
             problems += [problem] if problem else []
     if "index.html" not in files and "index.html" not in keep:
@@ -236,8 +237,15 @@ def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,
     every page as it was, and is reported as the problem returned.
     """
     output = plan.config.output_dir
-    present = _files_below(output, {page.path.rpartition("/")[0] for page in plan.pages})
+    folders = {page.path.rpartition("/")[0] for page in plan.pages}
+    present = _files_below(output, folders | ({ENTRIES_DIR} if plan.kept else set()))
     pending = []
+    for entry_id, (_fingerprint, paths) in plan.kept.items():
+        if all(path in present for path in paths):
+            keep.update(paths)
+            outputs.update((path, written_before[path]) for path in paths)
+        else:
+            pending += plan.pages_of(entry_id)
     for page in plan.pages:
         before = written_before.get(page.path)
         if before is not None and before[0] == page.fingerprint and page.path in present:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from ..config import Config, shown_path
 from ..errors import TemplateError
 from ..model import Entry, FeedItem, FeedSpec
-from .paths import FRONT_PAGE, STYLESHEET, entry_page_paths, page_path
+from .paths import ENTRIES_DIR, FRONT_PAGE, STYLESHEET, entry_page_paths, page_path
 from .select import Listed, select_all
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ class SitePlan:
 
     def __init__(self, config: Config, settings: str, listings: Sequence[Listed],
                  selected: Mapping[FeedSpec, Sequence[tuple[Listed, str]]],
-                 versions: Mapping[str, tuple[str, bool]]) -> None:
+                 versions: Mapping[str, tuple[str, bool]],
+                 before: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.config = config
         self.specs = list(selected)
         self.versions = versions
@@ -57,7 +58,11 @@ class SitePlan:
         self.pages: list[Page] = [self._stylesheet()]
         self.pages += self._front(listings, selected)
         self.pages += [self._feed(spec, picks) for spec, picks in selected.items()]
-        self.pages += self._entries(listings)
+        # Entry id → (the fingerprint and paths of its pages), of the entries
+        # whose pages were last written from what they would show now.
+        self.kept: dict[str, tuple[str, list[str]]] = {}
+        self._listed: dict[str, Listed] = {}
+        self.pages += self._entries(listings, _pages_by_entry(before or {}))
 
     @functools.cached_property
     def site(self) -> Site:
@@ -96,24 +101,46 @@ class SitePlan:
 
         return Page(path, fingerprint, _ids(picks), render)
 
-    def _entries(self, listings: Iterable[Listed]) -> list[Page]:
-        # What an entry page shows of the other feeds: the language feeds it
-        # is found in and the pages of its tags.
+    def _entries(self, listings: Iterable[Listed],
+                 before: Mapping[str, tuple[str, list[str]]]) -> list[Page]:
+        """The pages of the entries that changed; those that did not are `kept`.
+
+        An entry page shows the entry (its version), the language feeds it
+        is found in and the pages of its tags: its fingerprint covers those
+        and names the entry, so an unchanged entry is told from the last
+        build's fingerprints alone, without working out its pages' paths.
+        """
         lang_feeds = [spec.stem for spec in self.specs if spec.kind == "lang"]
         tag_feeds = {tag: spec.stem for spec in self.specs if spec.kind == "tag"
                      for tag in spec.filter.tags}
+        contexts: dict[tuple[str, ...], str] = {}
         pages = []
         for listing in listings:
             version, local = self.versions.get(listing.id, ("", False))
             if not local:
                 continue  # a remote entry links the original, not a page of its own
-            context = "\0".join((self.base, version, *lang_feeds,
-                                  *(f"{tag}={tag_feeds.get(tag, '')}" for tag in listing.tags)))
-            paths = entry_page_paths(listing.id, listing.languages, self.config)
-            for lang, path in zip(listing.languages, paths, strict=True):
-                pages.append(Page(path, _digest(path, context), (listing.id,),
-                                  self._entry_renderer(listing.id, lang)))
+            context = contexts.get(listing.tags)
+            if context is None:
+                context = contexts[listing.tags] = _digest(
+                    self.base, *lang_feeds,
+                    *(f"{tag}={tag_feeds.get(tag, '')}" for tag in listing.tags))
+            fingerprint = f"{_digest(context, version)}:{listing.id}"
+            last = before.get(listing.id)
+            if last is not None and last[0] == fingerprint and len(last[1]) == len(listing.languages):
+                self.kept[listing.id] = last
+                self._listed[listing.id] = listing
+            else:
+                pages += self._pages_of(listing, fingerprint)
         return pages
+
+    def pages_of(self, entry_id: str) -> list[Page]:
+        """The pages of a kept entry, planned after all (one of its files is gone)."""
+        return self._pages_of(self._listed[entry_id], self.kept[entry_id][0])
+
+    def _pages_of(self, listing: Listed, fingerprint: str) -> list[Page]:
+        paths = entry_page_paths(listing.id, listing.languages, self.config)
+        return [Page(path, fingerprint, (listing.id,), self._entry_renderer(listing.id, lang))
+                for lang, path in zip(listing.languages, paths, strict=True)]
 
     def _entry_renderer(self, entry_id: str, lang: str) -> Callable[[Mapping[str, Entry]], bytes]:
         def render(entries: Mapping[str, Entry]) -> bytes:
@@ -190,6 +217,28 @@ def _items(picks: Sequence[tuple[Listed, str]], entries: Mapping[str, Entry]) ->
 
 def _ids(picks: Sequence[tuple[Listed, str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(listing.id for listing, _ in picks))
+
+
+def _pages_by_entry(before: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, list[str]]]:
+    """Entry id → the fingerprint and the paths of its pages, from the outputs written last.
+
+    An entry page's fingerprint is `<digest>:<entry id>` (see `SitePlan._entries`);
+    pages of one entry share it.
+    """
+    found: dict[str, tuple[str, list[str]]] = {}
+    for path, (fingerprint, _sha) in before.items():
+        if path.startswith(_ENTRY_PAGES) and fingerprint[_DIGEST_CHARS:_DIGEST_CHARS + 1] == ":":
+            entry_id = fingerprint[_DIGEST_CHARS + 1:]
+            pages = found.get(entry_id)
+            if pages is None:
+                found[entry_id] = (fingerprint, [path])
+            elif pages[0] == fingerprint:
+                pages[1].append(path)
+    return found
+
+
+_ENTRY_PAGES = f"{ENTRIES_DIR}/"
+_DIGEST_CHARS = 64  # a SHA-256 in hex
 
 
 def _digest(*parts: str) -> str:

@@ -139,11 +139,19 @@ def _stage(target: Path, data: bytes, sync: bool = True) -> Path:
 def remove_temporary_files(output_dir: Path) -> None:
     """Delete temporary files a killed writer may have left behind."""
     for folder in (output_dir, *(output_dir / d for d in MANAGED_DIRS)):
-        if folder.is_dir():
-            pattern = ("**/" if folder.name in NESTED_DIRS else "") + TMP_PREFIX + "*"
-            for path in folder.glob(pattern):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        if folder.name in NESTED_DIRS:
+            leftovers = list(folder.glob(f"**/{TMP_PREFIX}*"))
+        else:
+            # A folder of pages holds tens of thousands: names, not Paths.
+            try:
+                with os.scandir(folder) as found:
+                    leftovers = [Path(item.path) for item in found
+                                 if item.name.startswith(TMP_PREFIX)]
+            except OSError:
+                continue  # not there (yet)
+        for path in leftovers:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _same_content(target: Path, data: bytes) -> bool:
@@ -178,8 +186,9 @@ def _remove_stale_below(directory: Path, rel: str, keep: set[str], nested: bool)
     """
     removed: list[str] = []
     with os.scandir(directory) as found:
+        # What `keep` names is passed by first: nearly every page of a rebuild.
         items = sorted((item.name, item.is_dir(follow_symlinks=False), item.is_file())
-                       for item in found)
+                       for item in found if f"{rel}/{item.name}" not in keep)
     for name, is_dir, is_file in items:
         path = f"{rel}/{name}"
         if is_dir and nested:

@@ -21,6 +21,7 @@ from ..codec import (
     decode_listing,
     encode_head,
     encode_listing,
+    listing_languages,
     stored_form,
 )
 from ..model import CachedArticle, Entry, Incoming, Listing, StoredForm, UpsertStats
@@ -192,7 +193,7 @@ class EntryTables:
             path: CachedArticle(
                 digest, size, mtime, entry_id,
                 None if head is None else decode_head(entry_id, head),
-                None if listing is None else decode_listing(entry_id, 0, listing).languages)
+                None if listing is None else listing_languages(listing))
             for path, digest, size, mtime, entry_id, head, listing in rows
         }
 
@@ -213,15 +214,16 @@ class EntryTables:
             "ORDER BY first_seen, origin = 'local' DESC, id"
         )
         seen: set[str] = set()
-        chosen: list[Listing] = []
+        chosen: list[tuple[float, str, str]] = []
         for entry_id, link, sort_time, listing in rows:
             if link is not None:
                 if link in seen:
                     continue
                 seen.add(link)
-            chosen.append(decode_listing(entry_id, sort_time, listing))
-        chosen.sort(key=lambda e: (-e.sort_time.timestamp(), e.id))
-        return chosen
+            chosen.append((-sort_time, entry_id, listing))
+        chosen.sort()  # newest first, ties by id
+        return [decode_listing(entry_id, -negated, listing)
+                for negated, entry_id, listing in chosen]
 
     def entry_texts(self, ids: Iterable[str]) -> dict[str, str]:
         """Id → the stored (encoded) form of each of `ids` the store holds."""
