@@ -392,6 +392,16 @@ def test_itunes_explicit_is_read_in_apples_words_old_and_new(value: str, explici
     assert (entry.episode.explicit if entry.episode else None) is explicit
 
 
+@pytest.mark.parametrize(("value", "number"), [
+    ("3", 3), (" 12 ", 12), ("0", None), ("-1", None), ("²", None), ("٣", None), ("1e3", None),
+    ("99999999", None), ("", None)])
+def test_episode_and_season_numbers_are_small_positive_integers(value: str, number: int | None) -> None:
+    feed = parse_feed(_rss_item(f"<itunes:episode>{value}</itunes:episode>"
+                                f"<itunes:season>{value}</itunes:season>"), "http://site.example/feed")
+    episode = feed.entries[0].episode
+    assert (episode.episode, episode.season) == (number, number) if number else episode is None
+
+
 @pytest.mark.parametrize(("value", "seconds"), [
     ("3723", 3723), ("62:03", 3723), ("1:02:03", 3723), ("01:02:03.5", 3723), ("59.9", 59),
     ("", None), ("an hour", None), ("-5", None), ("1:2:3:4", None), (12.5, 12), (-1, None),

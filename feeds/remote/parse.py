@@ -401,9 +401,11 @@ def _episode(raw: Any) -> Episode | None:
 
 def _episode_number(value: object) -> int | None:
     """An episode or season number: a positive integer up to `_MAX_EPISODE`, else None."""
-    if not isinstance(value, str) or not value.strip().isdigit() or len(value.strip()) > 7:
+    text = value.strip() if isinstance(value, str) else ""
+    # isdigit() alone takes `²`, which int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 7:
         return None
-    number = int(value.strip())
+    number = int(text)
     return number if 0 < number <= _MAX_EPISODE else None
 
 
