@@ -148,6 +148,27 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_export)
 
     p = sub.add_parser(
+        "store", help="manage the store: copy it to PostgreSQL or back",
+        description="The store keeps entries and sources between runs: a SQLite file by "
+                    "default, or a PostgreSQL database (store = \"postgresql://…\" in "
+                    "feeds.toml, or FEEDS_STORE).",
+    )
+    store_sub = p.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    p = store_sub.add_parser(
+        "migrate", parents=[common], help="copy the whole store to another (SQLite or PostgreSQL)",
+        description="Copy every table of the project's store to the store --to names: a "
+                    "postgresql:// URL or a SQLite file's path, either way round. The copy "
+                    "is one transaction and each table's row count is checked; the project "
+                    "uses the new store once feeds.toml's 'store' (or FEEDS_STORE) names it.",
+    )
+    p.add_argument("--to", required=True, metavar="URL|PATH",
+                   help="the store to copy to: postgresql://user@host/db or a file path")
+    p.add_argument("--replace", action="store_true",
+                   help="delete what the store copied to holds first (without it, a store "
+                        "that is not empty is refused)")
+    p.set_defaults(func=commands.cmd_store_migrate)
+
+    p = sub.add_parser(
         "run", parents=[common], help="run in the background: poll sources, rebuild on change",
         description="Keep every feed fresh: poll each source on its own schedule (its 'every', "
                     "adjusted by what it asks for and backed off while it fails), rebuild the "

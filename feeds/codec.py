@@ -14,6 +14,7 @@ from typing import Any
 
 from .model import (
     ArticleHead,
+    CachedArticle,
     Enclosure,
     Entry,
     Episode,
@@ -142,6 +143,13 @@ def decode_head(entry_id: str, text: str) -> ArticleHead:
     sort_time, tags, authors, lang = json.loads(text)
     return ArticleHead(entry_id, datetime.fromisoformat(sort_time), tuple(tags), tuple(authors),
                        lang)
+
+
+def cached_head(cached: CachedArticle) -> ArticleHead | None:
+    """The head a cache record holds, decoded if the store handed it over as kept; None for a draft."""
+    if cached.head is not None or cached.head_text is None or cached.entry_id is None:
+        return cached.head
+    return decode_head(cached.entry_id, cached.head_text)
 
 
 def decode_entry(text: str) -> Entry:

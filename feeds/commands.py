@@ -13,16 +13,25 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .config import Config
+from .config import STORE_VARIABLE, Config
 from .errors import FeedsError, UsageError
-from .model import FetchResult, HubState, Problem, SourceState
-from .pipeline import BuildResult, Notified, build, check, fetch, hub_states, source_states
+from .model import FetchResult, HubState, Problem, SourceConfig, SourceState
+from .pipeline import (
+    BuildResult,
+    Notified,
+    build,
+    check,
+    fetch,
+    hub_states,
+    migrate_store,
+    source_states,
+)
 
 if TYPE_CHECKING:
     from .remote.refresh import SourceOutcome
@@ -186,26 +195,32 @@ def _when(epoch: float | None) -> str:
 
 
 def cmd_sources(args: argparse.Namespace, config: Config) -> int:
+    from .remote.options import describe_http
     from .sources import read_sources
 
     listed = read_sources(config)
     for problem in listed.problems:
         print(problem, file=sys.stderr)
     states = source_states(config, listed.sources)
+    # How each is fetched (proxy, auth, header names): never a secret or its value.
+    by_url = {c.url: c for c in listed.sources}
+    asking = {s.key: describe_http(by_url.get(s.key) or by_url.get(s.url) or SourceConfig(s.url),
+                                   config) for s in states}
     if args.json:
-        print(json.dumps([asdict(s) for s in states], ensure_ascii=False, indent=2))
+        print(json.dumps([asdict(s) | asking[s.key] for s in states], ensure_ascii=False,
+                         indent=2))
         return EXIT_OK
     if not states:
         print(f"no sources configured (add one with 'feeds add URL' or edit "
               f"{config.sources_dir / 'links.toml'})")
     for s in states:
-        _print_source(s)
+        _print_source(s, asking[s.key])
     for hub in hub_states(config):
         _print_hub(hub)
     return EXIT_OK
 
 
-def _print_source(s: SourceState) -> None:
+def _print_source(s: SourceState, asking: Mapping[str, str | None]) -> None:
     print(f"{s.url}")
     if s.url != s.key:
         print(f"  configured as: {s.key}")
@@ -217,6 +232,10 @@ def _print_source(s: SourceState) -> None:
         print(f"  last error ({s.last_error_kind}): {s.last_error}")
     if s.warning:
         print(f"  warning: {s.warning}")
+    shown = [f"{key.replace('_', ' ')}: {value}" for key, value in asking.items()
+             if value and (key, value) not in (("proxy", "environment"), ("retry_after_scope", "site"))]
+    if shown:
+        print("  " + "   ".join(shown))
 
 
 def _print_hub(h: HubState) -> None:
@@ -299,6 +318,16 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
         atomic_write(args.output, data)
     else:
         sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+def cmd_store_migrate(args: argparse.Namespace, config: Config) -> int:
+    done = migrate_store(config, args.to, replace=args.replace)
+    if not args.quiet:
+        tables = ", ".join(f"{n} {table}" for table, n in done.counts.items() if n)
+        print(f"copied {_count(sum(done.counts.values()), 'row')} to {done.target}"
+              f"{f' ({tables})' if tables else ''}; every table's count checked")
+        print(f"the project uses it once feeds.toml's 'store' or {STORE_VARIABLE} names it")
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -21,9 +22,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .about import PROJECT_URL, __version__
 from .errors import ConfigError
 from .model import EntryFilter
+from .remote.proxies import check_proxy
 from .text.slug import slugify
 
 CONFIG_NAME = "feeds.toml"
+# Names the store instead of feeds.toml's `store`: a database URL with its
+# password need not be written in a file.
+STORE_VARIABLE = "FEEDS_STORE"
+_DATABASE_SCHEMES = ("postgresql://", "postgres://")
 FAMILIES = ("all", "lang", "tags")
 # Every feed is written in each configured format, beside the others:
 # `lang/zh.atom`, `lang/zh.rss`, `lang/zh.json`.
@@ -57,6 +63,9 @@ class Config:
     output_dir: Path = Path("output")
     sources_dir: Path = Path("sources")
     store_path: Path = Path(".feeds/state.sqlite3")
+    # A PostgreSQL store's URL, used instead of the file at store_path (which
+    # still names the folder of the project's lock).
+    store_url: str | None = None
     min_tag_entries: int = 1
     tag_aliases: Mapping[str, str] = field(default_factory=dict)
     retention_entries: int = 200
@@ -73,6 +82,10 @@ class Config:
     hub_allow_private: bool = False
     hub_lease_min_seconds: int = 60
     hub_max_per_host: int = 20
+    # How remote sources are fetched: a proxy URL or "direct" (None: the environment's),
+    # and whether a 429/503 pauses the whole site or only the feed that got it.
+    proxy: str | None = None
+    retry_after_scope: str = "site"
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -108,6 +121,9 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+
+# What a 429/503's Retry-After pauses: every feed of the site, or only the one that got it.
+RETRY_AFTER_SCOPES = ("site", "source")
 
 # key -> (description of what is expected, check)
 _Check = Callable[[Any], bool]
@@ -150,7 +166,7 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "articles": ("a directory path (string)", _is_nonempty_str),
     "output": ("a directory path (string)", _is_nonempty_str),
     "sources": ("a directory path (string)", _is_nonempty_str),
-    "store": ("a file path (string)", _is_nonempty_str),
+    "store": ("a file path or a postgresql:// URL (string)", _is_nonempty_str),
     "min_tag_entries": ("a positive integer", _is_pos_int),
     "tag_aliases": ("a table of tag = \"canonical tag\"", _is_str_table),
     "retention_entries": ("a non-negative integer", _is_nonneg_int),
@@ -166,6 +182,9 @@ _TOP_KEYS: dict[str, tuple[str, _Check]] = {
     "hub_allow_private": ("true or false", lambda v: isinstance(v, bool)),
     "hub_lease_min": ("a duration such as \"1m\" or \"30s\"", _is_nonempty_str),
     "hub_max_per_host": ("a positive integer", _is_pos_int),
+    "proxy": ("a proxy URL such as \"http://proxy.example:3128\", or \"direct\"",
+              _is_nonempty_str),
+    "retry_after_scope": ("\"site\" or \"source\"", lambda v: v in RETRY_AFTER_SCOPES),
 }
 
 _CUSTOM_KEYS: dict[str, tuple[str, _Check]] = {
@@ -217,7 +236,7 @@ def load_config(root: Path | str = ".", path: Path | str | None = None) -> Confi
         candidate = root / CONFIG_NAME
         file = candidate if candidate.is_file() else None
     if file is None:
-        return _finish(Config(root=root))
+        return _store_from_environment(_finish(Config(root=root)))
     shown = shown_path(file, root)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -226,7 +245,49 @@ def load_config(root: Path | str = ".", path: Path | str | None = None) -> Confi
     except tomllib.TOMLDecodeError as exc:
         line, reason = toml_error(exc)
         raise ConfigError(f"{shown}:{line}: {reason}") from exc
-    return config_from_mapping(data, root, shown, file)
+    return _store_from_environment(config_from_mapping(data, root, shown, file))
+
+
+def _locations(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Where `data` puts the project's folders and its store."""
+    chosen: dict[str, Any] = {}
+    for key, attr in (("articles", "articles_dir"), ("output", "output_dir"),
+                      ("sources", "sources_dir")):
+        if key in data:
+            chosen[attr] = Path(data[key])
+    if "store" in data:
+        chosen |= store_location(data["store"], f"{where}: 'store'")
+    return chosen
+
+
+def is_database_url(location: str) -> bool:
+    """Whether a store's location names a PostgreSQL database rather than a SQLite file."""
+    return location.lower().startswith(_DATABASE_SCHEMES)
+
+
+def store_location(location: str, where: str) -> dict[str, Any]:
+    """The Config fields a store's location sets: a database URL, or a file's path."""
+    if not is_database_url(location):
+        return {"store_path": Path(location), "store_url": None}
+    try:
+        parts = urlsplit(location)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc} in the database URL") from exc
+    if not parts.path.strip("/") and not parts.hostname:
+        raise ConfigError(f"{where}: the database URL names neither a host nor a database")
+    return {"store_url": location}
+
+
+def _store_from_environment(config: Config) -> Config:
+    """`config` with the store FEEDS_STORE names, if it names one (a URL or a path)."""
+    location = os.environ.get(STORE_VARIABLE, "").strip()
+    if not location:
+        return config
+    chosen = store_location(location, STORE_VARIABLE)
+    if "store_path" in chosen and not chosen["store_path"].is_absolute():
+        chosen["store_path"] = config.root / chosen["store_path"]
+    return replace(config, **chosen)
 
 
 # Where tomllib says a syntax error is, at the end of its message.
@@ -280,10 +341,7 @@ def config_from_mapping(
         if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", data["id_date"]):
             raise ConfigError(f"{where}: 'id_date' must be a date such as \"2024\" or \"2024-06-01\"")
         kwargs["id_date"] = data["id_date"]
-    for key, attr in (("articles", "articles_dir"), ("output", "output_dir"),
-                      ("sources", "sources_dir"), ("store", "store_path")):
-        if key in data:
-            kwargs[attr] = Path(data[key])
+    kwargs |= _locations(data, where)
     if "every" in data:
         try:
             kwargs["default_every_seconds"] = parse_duration(data["every"])
@@ -294,7 +352,7 @@ def config_from_mapping(
             kwargs["hub_retry_seconds"] = parse_duration(data["hub_retry"])
         except ValueError as exc:
             raise ConfigError(f"{where}: 'hub_retry': {exc}") from exc
-    kwargs |= _own_hub(data, where)
+    kwargs |= _own_hub(data, where) | _how_to_fetch(data, where)
     if "tag_aliases" in data:
         kwargs["tag_aliases"] = {
             k.strip().casefold(): v.strip().casefold() for k, v in data["tag_aliases"].items()
@@ -330,6 +388,18 @@ def _what_to_write(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ConfigError(f"{where}: 'hubs' must hold absolute http(s) URLs, not {hub!r}")
         chosen["hubs"] = tuple(dict.fromkeys(data["hubs"]))
+    return chosen
+
+
+def _how_to_fetch(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """How remote sources are fetched: the proxy, and what a Retry-After pauses."""
+    chosen: dict[str, Any] = {}
+    if "proxy" in data:
+        if (why := check_proxy(data["proxy"].strip())) is not None:
+            raise ConfigError(f"{where}: 'proxy' {why}")
+        chosen["proxy"] = data["proxy"].strip()
+    if "retry_after_scope" in data:
+        chosen["retry_after_scope"] = data["retry_after_scope"]
     return chosen
 
 

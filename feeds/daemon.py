@@ -72,6 +72,7 @@ POLL_EVERY = 1.0
 # Settings that cannot change while running, and why.
 _FIXED = {
     "store_path": "the store in use stays open",
+    "store_url": "the store in use stays open",
     "output_dir": "the output directory is served and watched as it was",
     "articles_dir": "the watcher watches the folders it started with",
     "sources_dir": "the watcher watches the folders it started with",

@@ -48,7 +48,8 @@ def add_source(
     url = normalise_url(url)
     if not check_url(url):
         raise SourceError(url, "not an absolute http(s) URL")
-    found = find_feed(url, settings or FetchSettings(), pick=pick, choose=choose)
+    found = find_feed(url, settings or FetchSettings(), pick=pick, choose=choose,
+                      proxy=config.proxy)
     source = SourceConfig(url=found.url, title=title or found.title, tags=tags)
     added = append_sources(config, [source])
     return Added(source, found.page, found.candidates, found.chosen, already=not added)

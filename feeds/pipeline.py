@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Config, FetchSettings
+from .config import Config, FetchSettings, store_location
+from .errors import UsageError
 from .local.read import ArticlesResult, read_articles
 from .lock import ProjectLock
 from .model import (
@@ -52,7 +54,7 @@ from .publish.subscriptions import (
 from .publish.websub import owed_pings, plan_round, settle
 from .publish.write import WriteReport
 from .sources import read_sources
-from .store import Store
+from .store import open_at
 from .store.protocol import EntryStore
 
 if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
@@ -87,7 +89,7 @@ class Notified:
 
 def open_store(config: Config) -> EntryStore:
     """A session of the project's store: the one place that names its implementation."""
-    return Store(config.store_path)
+    return open_at(config.store_url, config.store_path)
 
 
 def lock_for(config: Config, wait: float = 60.0) -> ProjectLock:
@@ -374,7 +376,7 @@ def feed_links(config: Config, sources: Sequence[SourceConfig]) -> dict[str, str
 
     A project never built has no store, and asking must not create one.
     """
-    if not sources or not config.store_path.is_file():
+    if not sources or (config.store_url is None and not config.store_path.is_file()):
         return {}
     links = {}
     with open_store(config) as store:
@@ -473,3 +475,33 @@ def fetch(
             on_problem(problem)
     return Pipeline(config).refresh(listed.sources, only_due=False, only_url=only_url,
                                     settings=settings, progress=progress)
+
+
+@dataclass(frozen=True)
+class Migrated:
+    """What `feeds store migrate` copied: where to, and the rows of each table."""
+
+    target: str
+    counts: dict[str, int]
+
+
+def migrate_store(config: Config, to: str, *, replace: bool = False) -> Migrated:
+    """Copy the project's store, whole, to the store `to` names (a PostgreSQL URL or a file's path).
+
+    Either way round, SQLite to PostgreSQL or back. The project's lock is
+    held, so no build writes meanwhile; the copy is verified table by table
+    (see `Tables.copy_from`). The project goes on using its store until
+    its configuration names the new one.
+    """
+    target = store_location(to, "--to")
+    url: str | None = target.get("store_url")
+    path = Path(target.get("store_path") or config.store_path).absolute()
+    same = (url == config.store_url if url is not None or config.store_url is not None
+            else path.resolve() == config.store_path.resolve())
+    if same:
+        raise UsageError(f"{to}: that is the project's own store; name another to copy it to")
+    if config.store_url is None and not config.store_path.is_file():
+        raise UsageError(f"{config.store_path}: no store to copy yet; build the project first")
+    with (lock_for(config), open_at(config.store_url, config.store_path) as source,
+          open_at(url, path) as copy):
+        return Migrated(copy.shown, copy.copy_from(source, replace=replace))

@@ -92,10 +92,24 @@ _CONFIG = """\
 # articles = "sources/articles"
 # sources = "sources"
 # output = "output"
+# The store is a SQLite file, or a PostgreSQL database named by its URL
+# ("postgresql://user@host/db", with `pip install 'feeds[postgresql]'`); the
+# FEEDS_STORE environment variable overrides it and keeps passwords out of here.
 # store = ".feeds/state.sqlite3"
 
 # Default poll interval of a remote source (s, m, h, d, w).
 # every = "30m"
+
+# Remote sources go through the proxy the environment names (HTTP_PROXY,
+# HTTPS_PROXY, ALL_PROXY, NO_PROXY, read as httpx and curl read them); a proxy
+# here (http, https or socks5) replaces it, "direct" uses none. A source's own
+# `proxy` in sources/links.toml wins over both.
+# proxy = "http://proxy.example:3128"
+
+# What a 429/503 Retry-After pauses: "site", every feed of the answering
+# domain; or "source", only the feed that got it (many feeds on one host,
+# such as an RSSHub of your own). A source's own setting wins.
+# retry_after_scope = "site"
 
 # Per source, keep at least the newest N entries and everything newer than D days.
 # retention_entries = 200
@@ -123,6 +137,14 @@ _LINKS = """\
 # include = ["(?i)battery"]                  # keep only entries matching one
 # exclude = ["sponsored"]                    # drop entries matching one
 # enabled = true
+# How it is fetched (each optional; secrets never go in this file):
+# proxy = "socks5://127.0.0.1:1080"          # or "direct"; else feeds.toml's, else the environment's
+# user_agent = "Mozilla/5.0 (compatible)"    # instead of feeds' own
+# headers = { "Accept-Language" = "en" }     # sent to this source's own site only
+# cookies = { consent = "yes" }              # likewise
+# auth = { user_env = "NEWS_USER", password_env = "NEWS_PASS" }   # basic auth from the
+#                                            # environment; bearer: { token_env = "NEWS_TOKEN" }
+# retry_after_scope = "source"               # a 429/503 pauses this feed, not its site
 """
 
 _ARTICLE = """\

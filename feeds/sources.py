@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from .config import Config, parse_duration, shown_path, toml_error
+from .config import RETRY_AFTER_SCOPES, Config, parse_duration, shown_path, toml_error
 from .errors import SourceError
-from .model import Problem, SourceConfig
+from .model import Problem, SourceAuth, SourceConfig, SourceHTTP
 from .publish.write import atomic_write
+from .remote.proxies import check_proxy
 
 LINKS_NAME = "links.toml"
 
@@ -38,7 +39,15 @@ _SOURCE_KEYS = {
     "include": "a list of regular expressions",
     "exclude": "a list of regular expressions",
     "enabled": "true or false",
+    # How the source is fetched (see `_source_http`).
+    "proxy": "a proxy URL such as \"http://proxy.example:3128\", or \"direct\"",
+    "user_agent": "a string",
+    "headers": "a table of header names to strings",
+    "cookies": "a table of cookie names to strings",
+    "auth": "{ user_env = \"NAME\", password_env = \"NAME\" } or { token_env = \"NAME\" }",
+    "retry_after_scope": "\"site\" or \"source\"",
 }
+_HTTP_KEYS = ("proxy", "user_agent", "headers", "cookies", "auth", "retry_after_scope")
 
 # A `[[source]]` header line. tomllib reports no positions, so the line of
 # each table is found in the text (see `_table_lines`).
@@ -228,7 +237,9 @@ def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
             raise SourceError(
                 where, f"unknown key {key!r} (known keys: {', '.join(sorted(_SOURCE_KEYS))})")
         if not _valid(key, value):
-            raise SourceError(where, f"{key!r} must be {_SOURCE_KEYS[key]}, not {given[key]!r}")
+            # Whatever was put where credentials go is not repeated: it may be one.
+            shown = "" if key in ("headers", "cookies", "auth") else f", not {given[key]!r}"
+            raise SourceError(where, f"{key!r} must be {_SOURCE_KEYS[key]}{shown}")
     if "url" not in table:
         raise SourceError(where, "missing required key 'url'")
     every = None
@@ -253,7 +264,75 @@ def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
         exclude=tuple(table.get("exclude", ())),
         enabled=table.get("enabled", True),
         origin=origin,
+        http=_source_http(table, where),
     )
+
+
+# Headers the fetcher sets itself, or that other keys give.
+_OWN_HEADERS = {
+    "host": "is set by the fetcher", "accept-encoding": "is set by the fetcher",
+    "if-none-match": "is set by the fetcher", "if-modified-since": "is set by the fetcher",
+    "connection": "is set by the fetcher", "keep-alive": "is set by the fetcher",
+    "content-length": "is set by the fetcher", "transfer-encoding": "is set by the fetcher",
+    "te": "is set by the fetcher", "upgrade": "is set by the fetcher",
+    "proxy-authorization": "comes from the proxy URL",
+    "authorization": "comes from 'auth'", "cookie": "comes from 'cookies'",
+    "user-agent": "comes from 'user_agent'",
+}
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _source_http(table: dict[str, Any], where: str) -> SourceHTTP | None:
+    """How the source is fetched, when its table says anything about it; SourceError if wrong."""
+    if not any(key in table for key in _HTTP_KEYS):
+        return None
+    proxy = table["proxy"].strip() if "proxy" in table else None
+    if proxy is not None and (why := check_proxy(proxy)) is not None:
+        raise SourceError(where, f"'proxy' {why}")
+    if table.get("retry_after_scope", "site") not in RETRY_AFTER_SCOPES:
+        raise SourceError(where, f"'retry_after_scope' must be {_SOURCE_KEYS['retry_after_scope']}")
+    user_agent = table.get("user_agent")
+    if user_agent is not None and not (user_agent.isascii() and user_agent.isprintable()):
+        raise SourceError(where, "'user_agent' must be one line of ASCII characters")
+    headers = _pairs(table, "headers", where)
+    for name, _ in headers:
+        if name.lower() in _OWN_HEADERS:
+            raise SourceError(where, f"'headers': {name!r} {_OWN_HEADERS[name.lower()]}")
+    cookies = _pairs(table, "cookies", where)
+    if any(c in value for _, value in cookies for c in ";,\" "):
+        raise SourceError(where, "'cookies': a value cannot hold ';', ',', '\"' or spaces")
+    return SourceHTTP(proxy=proxy, user_agent=user_agent, headers=headers, cookies=cookies,
+                      auth=_auth(table, where), retry_after_scope=table.get("retry_after_scope"))
+
+
+def _pairs(table: dict[str, Any], key: str, where: str) -> tuple[tuple[str, str], ...]:
+    """A table of names (HTTP tokens) to one-line strings, in the order given."""
+    pairs = tuple(table.get(key, {}).items())
+    for name, value in pairs:
+        if not _TOKEN.fullmatch(name):
+            raise SourceError(where, f"{key!r}: {name!r} is not a valid name")
+        if not isinstance(value, str) or not (value.isascii() and value.isprintable()):
+            # The value is not quoted: it may be a secret someone put there anyway.
+            raise SourceError(where, f"{key!r}: the value of {name!r} must be a one-line "
+                                     "string of ASCII characters")
+    return pairs
+
+
+def _auth(table: dict[str, Any], where: str) -> SourceAuth | None:
+    """The environment variables holding the source's credentials, checked for shape only."""
+    if "auth" not in table:
+        return None
+    given = table["auth"]
+    keys = set(given)
+    if keys not in ({"user_env", "password_env"}, {"token_env"}):
+        raise SourceError(where, f"'auth' must be {_SOURCE_KEYS['auth']}: the names of "
+                                 "environment variables holding the secrets, never the secrets")
+    for key in sorted(keys):
+        if not isinstance(given[key], str) or not _ENV_NAME.fullmatch(given[key]):
+            raise SourceError(where, f"'auth': {key!r} must name an environment variable "
+                                     "(letters, digits and '_')")
+    return SourceAuth(**given)
 
 
 def _valid(key: str, value: Any) -> bool:
@@ -263,6 +342,8 @@ def _valid(key: str, value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(x, str) and x.strip() for x in value)
     if key == "enabled":
         return isinstance(value, bool)
+    if key in ("headers", "cookies", "auth"):
+        return isinstance(value, dict)
     return isinstance(value, str) and bool(value.strip())
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,11 +20,27 @@ if str(TESTS) not in sys.path:
 
 from feedserver import feed_server  # noqa: E402, F401  (a fixture, used by name)
 
+if TYPE_CHECKING:
+    from feeds.store import Tables
+
+# A store named in the environment would become every test's store: the
+# tests that want one name it themselves.
+os.environ.pop("FEEDS_STORE", None)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One user cache directory for the whole run, outside $HOME."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_proxy_from_outside() -> None:
+    """Tests talk to loopback directly: a proxy set where they run (feeds honours
+    HTTP_PROXY and the like) must not carry them. tests/test_proxy.py sets its own."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        os.environ.pop(name, None)
+        os.environ.pop(name.upper(), None)
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +124,52 @@ def _fresh_slug_cache() -> None:
     from feeds.text.slug import slugify
 
     slugify.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """A PostgreSQL cluster for the whole run, started on first use (see tests/pgcluster.py).
+
+    A cluster that cannot start fails the tests that need it. Only outside CI,
+    FEEDS_TEST_POSTGRESQL=skip skips them instead, on a machine without PostgreSQL.
+    """
+    from pgcluster import start_cluster
+
+    if os.environ.get("FEEDS_TEST_POSTGRESQL") == "skip" and not os.environ.get("CI"):
+        pytest.skip("FEEDS_TEST_POSTGRESQL=skip: the PostgreSQL store is not tested")
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: object) -> Iterator[str]:
+    """The URL of a new PostgreSQL database for this test alone."""
+    from pgcluster import Cluster
+
+    from feeds.store.postgres import close_pools
+
+    assert isinstance(pg_cluster, Cluster)
+    yield pg_cluster.new_database()
+    close_pools()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Tables]:
+    """Opens a session of this test's store, on each backend in turn (the same store each time)."""
+    from feeds.store import open_at
+
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return lambda: open_at(url, tmp_path / "s.sqlite3")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test on each store: for PostgreSQL, FEEDS_STORE names a new database.
+
+    The configuration the test loads, and every child process it starts,
+    then use that store, as a deployment naming it in the environment does.
+    """
+    if request.param == "postgresql":
+        monkeypatch.setenv("FEEDS_STORE", request.getfixturevalue("pg_url"))
+    return str(request.param)

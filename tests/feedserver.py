@@ -83,8 +83,13 @@ Handler = Callable[[RecordedRequest], Response]
 class FeedServer:
     """A ThreadingHTTPServer on 127.0.0.1 (a free port) serving registered routes."""
 
-    def __init__(self, port: int = 0) -> None:
-        """On a free port, or on `port` (a test bringing back a server that was down)."""
+    def __init__(self, port: int = 0, host: str = HOST) -> None:
+        """On a free port, or on `port` (a test bringing back a server that was down).
+
+        `host` may be another loopback address (127.0.0.2) for a second site.
+        """
+        assert host.startswith("127."), "tests listen on loopback only"
+        self.host = host
         self._routes: dict[str, Handler] = {}
         self._any_query: dict[str, Handler] = {}
         self._requests: list[RecordedRequest] = []
@@ -94,7 +99,7 @@ class FeedServer:
         # Set on stop: wakes handlers sleeping in a delay or a drip, so a
         # test that gave up on a slow response does not hold up teardown.
         self.stopping = threading.Event()
-        self._httpd = _HTTPServer((HOST, port), _RequestHandler)
+        self._httpd = _HTTPServer((host, port), _RequestHandler)
         self._httpd.app = self
         # A short poll interval makes shutdown (and so each test's teardown) quick.
         self._thread = threading.Thread(
@@ -105,9 +110,9 @@ class FeedServer:
     def port(self) -> int:
         return int(self._httpd.server_address[1])
 
-    def url(self, path: str = "/", host: str = HOST) -> str:
+    def url(self, path: str = "/", host: str | None = None) -> str:
         """The absolute URL of `path`; `host="localhost"` gives a second domain."""
-        return f"http://{host}:{self.port}{path}"
+        return f"http://{host or self.host}:{self.port}{path}"
 
     def route(self, path: str, answer: Response | Handler, *, any_query: bool = False) -> str:
         """Serve `answer` at `path` (query string included, if any); returns its URL.

@@ -16,7 +16,7 @@ from remote_feeds import atom, json_feed, rss
 
 from feeds import build, fetch
 from feeds.config import FetchSettings, load_config
-from feeds.store import Store
+from feeds.pipeline import open_store
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
 RSS_ITEMS = [("r1", "Quantum sensors leave the lab", "Sensors measure gravity."),
@@ -128,7 +128,8 @@ def test_failing_source_keeps_its_entries_and_shows_its_error(
     ids=["html", "empty", "oversize", "slow", "404"],
 )
 def test_each_failure_is_recorded_and_never_loses_entries(
-    project: Path, feed_server: FeedServer, response: Response, kind: str, message: str
+    project: Path, feed_server: FeedServer, response: Response, kind: str, message: str,
+    backend: str,
 ) -> None:
     url = feed_server.route("/feed", Response(body=rss(RSS_ITEMS)))
     write_links(project, url)
@@ -139,7 +140,7 @@ def test_each_failure_is_recorded_and_never_loses_entries(
     [outcome] = fetch(config, settings=settings)
     assert outcome.status == "error"
     assert message in (outcome.message or "")
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         state = store.source(url)
         assert state is not None and state.last_error_kind == kind and state.entry_count == 2
     build(config, fetch=False)
@@ -147,13 +148,13 @@ def test_each_failure_is_recorded_and_never_loses_entries(
 
 
 def test_malformed_but_usable_feed_is_accepted_with_a_warning(
-    project: Path, feed_server: FeedServer
+    project: Path, feed_server: FeedServer, backend: str
 ) -> None:
     broken = rss(RSS_ITEMS).replace("</channel>", "<oops></channel>")
     write_links(project, feed_server.route("/feed", Response(body=broken)))
     config = load_config(project)
     build(config, settings=FAST)
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         [state] = store.sources()
     assert state.status == "ok" and state.warning
     assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 2
@@ -184,14 +185,14 @@ def test_gone_source_stops_polling(project: Path, feed_server: FeedServer) -> No
 
 
 def test_retry_after_pauses_the_site_without_counting_an_error(
-    project: Path, feed_server: FeedServer
+    project: Path, feed_server: FeedServer, backend: str
 ) -> None:
     url = feed_server.route("/feed", Response(status=429, headers={"Retry-After": "120"}))
     write_links(project, url)
     config = load_config(project)
     [outcome] = fetch(config, settings=FAST)
     assert outcome.status == "error"
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         state = store.source(url)
         assert state is not None and state.error_count == 0 and state.status == "throttled"
         assert store.domain_blocks(0)
@@ -200,8 +201,54 @@ def test_retry_after_pauses_the_site_without_counting_an_error(
     assert len(feed_server.requests_for("/feed")) == 1
 
 
+def _limited_and_fine(project: Path, feed_server: FeedServer, per_source: str,
+                      in_config: str) -> tuple[str, str]:
+    """Two feeds of one site: the first answers 429 asking for two minutes, the second its feed."""
+    limited = feed_server.route("/limited", Response(status=429, headers={"Retry-After": "120"}))
+    fine = feed_server.route("/fine", Response(body=rss(RSS_ITEMS),
+                                               content_type="application/rss+xml"))
+    (project / "sources" / "links.toml").write_text(
+        f'[[source]]\nurl = "{limited}"\n{per_source}\n[[source]]\nurl = "{fine}"\n',
+        encoding="utf-8")
+    (project / "feeds.toml").write_text(in_config, encoding="utf-8")
+    return limited, fine
+
+
+@pytest.mark.parametrize(("per_source", "in_config"), [
+    ('retry_after_scope = "source"\n', ""),
+    ("", 'retry_after_scope = "source"\n'),
+], ids=["per-source", "feeds.toml"])
+def test_retry_after_scoped_to_the_source_pauses_that_feed_only(
+    backend: str, project: Path, feed_server: FeedServer, per_source: str, in_config: str
+) -> None:
+    limited, _ = _limited_and_fine(project, feed_server, per_source, in_config)
+    config = load_config(project)
+    assert [o.status for o in fetch(config, settings=FAST)] == ["error", "ok"]
+    assert len(feed_server.requests_for("/fine")) == 1  # its sibling went on in the same run
+    with open_store(config) as store:
+        blocks = store.domain_blocks(0)
+        state = store.source(limited)
+        assert state is not None and state.status == "throttled" and state.error_count == 0
+    assert list(blocks) == [limited]  # the feed is paused, not its site
+    # The pause holds in the next run, even one that fetches everything now.
+    assert [o.status for o in fetch(config, settings=FAST)] == ["deferred", "ok"]
+    assert len(feed_server.requests_for("/limited")) == 1
+    assert len(feed_server.requests_for("/fine")) == 2
+
+
+def test_retry_after_scoped_to_the_site_pauses_its_other_feeds_in_the_same_run(
+    backend: str, project: Path, feed_server: FeedServer
+) -> None:
+    _limited_and_fine(project, feed_server, "", 'retry_after_scope = "site"\n')
+    config = load_config(project)
+    assert [o.status for o in fetch(config, settings=FAST)] == ["error", "deferred"]
+    assert feed_server.requests_for("/fine") == []
+    with open_store(config) as store:
+        assert list(store.domain_blocks(0)) == ["127.0.0.1"]
+
+
 def test_permanent_redirect_is_adopted_after_three_fetches_and_ids_survive(
-    project: Path, feed_server: FeedServer
+    project: Path, feed_server: FeedServer, backend: str
 ) -> None:
     old = feed_server.route("/old", Response(body=rss(RSS_ITEMS)))
     write_links(project, old)
@@ -212,7 +259,7 @@ def test_permanent_redirect_is_adopted_after_three_fetches_and_ids_survive(
     feed_server.route("/old", Response(status=301, headers={"Location": "/new"}))
     for expected in (old, old, new):
         fetch(config, settings=FAST)
-        with Store(config.store_path) as store:
+        with open_store(config) as store:
             state = store.source(old)
             assert state is not None and state.url == expected
     feed_server.route("/old", Response(status=404))
@@ -222,14 +269,15 @@ def test_permanent_redirect_is_adopted_after_three_fetches_and_ids_survive(
     assert {e.id for e in assert_valid_atom(project / "output" / "all.atom").entries} == ids
 
 
-def test_temporary_redirect_never_changes_the_url(project: Path, feed_server: FeedServer) -> None:
+def test_temporary_redirect_never_changes_the_url(project: Path, feed_server: FeedServer,
+                                                  backend: str) -> None:
     feed_server.route("/elsewhere", Response(body=rss(RSS_ITEMS)))
     url = feed_server.route("/feed", Response(status=302, headers={"Location": "/elsewhere"}))
     write_links(project, url)
     config = load_config(project)
     for _ in range(4):
         fetch(config, settings=FAST)
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         state = store.source(url)
         assert state is not None and state.url == url and state.status == "ok"
 
@@ -336,7 +384,7 @@ def test_opml_round_trips_with_a_real_feed_reader(
 
 
 def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
-    project: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+    project: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     """With room for one waiting body per core, fetching waits on parsing; all 30 sources land.
 
@@ -355,7 +403,7 @@ def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
     config = load_config(project)
     outcomes = fetch(config, settings=FAST)
     assert [(o.status, o.new) for o in outcomes] == [("ok", 150)] * 30
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         assert sum(store.count_entries(o.key) for o in outcomes) == 30 * 150
     build(config, fetch=False)
     assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 50
@@ -363,7 +411,7 @@ def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
 
 @pytest.mark.parametrize("fast_sources", [2, 9])  # parsed here, and by the worker pool
 def test_each_source_is_stored_as_it_finishes_not_after_the_slowest(
-    feed_server: FeedServer, project: Path, fast_sources: int
+    feed_server: FeedServer, project: Path, fast_sources: int, backend: str
 ) -> None:
     import time
     from dataclasses import replace
@@ -383,10 +431,10 @@ def test_each_source_is_stored_as_it_finishes_not_after_the_slowest(
 
     def on_outcome(outcome: SourceOutcome) -> None:
         stored[outcome.url] = time.monotonic()
-        with Store(config.store_path) as other:  # committed: another connection sees it
+        with open_store(config) as other:  # committed: another connection sees it
             seen[outcome.url] = (outcome.status, outcome.new, other.count_entries(outcome.key))
 
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         outcomes = refresh(config, store, load_sources(config), on_outcome=on_outcome,
                            settings=replace(FAST, read_timeout=6, total_timeout=8))
     assert len(outcomes) == len(stored) == fast_sources + 1

@@ -361,3 +361,36 @@ def test_a_process_that_parsed_its_share_hands_further_articles_to_a_worker(
         path = project / entry.origin
         assert entry == parse_article(path.read_bytes(), entry.origin, path.stem, config)
     assert set(second.ids) == {e.id for e in first.entries} | {e.id for e in second.entries}
+
+
+def test_one_read_starts_its_workers_once_for_the_heads_and_the_shown_articles(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers forked late would start as large as the reading process had grown."""
+    import feeds.workers
+
+    monkeypatch.setattr(PARSE_POOL, "pool_min", 20)
+    monkeypatch.setattr(PARSE_POOL, "files_per_worker", 40)
+    started: list[int] = []
+    real = feeds.workers.worker_pool
+
+    def counted(workers: int | None = None) -> object:
+        started.append(workers or 0)
+        return real(workers)
+
+    monkeypatch.setattr(feeds.workers, "worker_pool", counted)
+    folder = project / "sources" / "articles"
+    for old in folder.iterdir():
+        old.unlink()
+    for i in range(30):
+        _write_report(folder, f"a{i:03}.md", f"number {i}")
+    config = _config(project)
+    result = read_articles(config, to_show=_to_show(config))
+    assert len(result.entries) == 30  # every head read, then every article parsed whole
+    assert len(started) == 1
+    # Beyond what the kept workers may render, fresh pools take the rest.
+    for i in range(30, 120):
+        _write_report(folder, f"a{i:03}.md", f"number {i}")
+    started.clear()
+    more = read_articles(config, to_show=_to_show(config))
+    assert len(more.entries) == 120 and len(started) > 1

@@ -346,9 +346,10 @@ def _assert_feeds_of_every_article(project: Path) -> None:
 
 
 def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all(
-    project: Path,
+    backend: str, project: Path,
 ) -> None:
-    from feeds.store import LOCAL, Store
+    from feeds.pipeline import open_store
+    from feeds.store import LOCAL
 
     folder = project / "sources" / "articles"
     # Without pages: with them every article has a page, so every one is parsed.
@@ -372,7 +373,7 @@ def test_only_articles_a_feed_can_show_are_parsed_yet_the_feeds_are_those_of_all
     assert [str(p) for p in first.problems] == [
         "sources/articles/brief-071.md:4: 'tags' must be a list of tags, not a int"]
     assert first.entries == 61  # every article is published...
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         stored = store.count_entries(LOCAL)
         assert len(store.article_cache()) == 61
     assert stored < 30  # ...but few are parsed and stored

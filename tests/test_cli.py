@@ -75,7 +75,7 @@ def test_root_option_and_check_writes_nothing(run_cli: CliRunner, project: Path,
 
 
 def test_sources_as_json_hold_every_field_readably(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        backend: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`feeds sources --json`: every field of every source, text as written, a field a line."""
     import json
     from dataclasses import asdict
@@ -84,17 +84,20 @@ def test_sources_as_json_hold_every_field_readably(
 
     from feeds.cli import main
     from feeds.config import load_config
-    from feeds.store import Store
+    from feeds.pipeline import open_store
 
     write_links(project, "http://a.example/", "http://b.example/")
-    with Store(load_config(project).store_path) as store:
+    with open_store(load_config(project)) as store:
         store.ensure_sources(["http://a.example/", "http://b.example/"])
         store.update_source("http://b.example/", {"title": "Café ☕", "error_count": 2})
         states = store.sources()
     assert main(["--root", str(project), "sources", "--json"]) == 0
     text = capsys.readouterr().out
-    assert json.loads(text) == [asdict(s) for s in states]
+    # How each is fetched follows its state: here, as every source is by default.
+    how = {"proxy": "environment", "user_agent": None, "headers": None, "cookies": None,
+           "auth": None, "retry_after_scope": "site"}
+    assert json.loads(text) == [asdict(s) | how for s in states]
     assert '"title": "Café ☕"' in text  # not \u escapes
     lines = text.splitlines()
     assert lines[:3] == ["[", "  {", '    "key": "http://a.example/",']
-    assert len(lines) == 2 + len(states) * (len(asdict(states[0])) + 2)
+    assert len(lines) == 2 + len(states) * (len(asdict(states[0])) + len(how) + 2)

@@ -32,6 +32,9 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
         ("[[custom]]\ntitle = \"x\"\nlang = \"zh\"", "[[custom]] #1: missing required key 'name'"),
         ("[[custom]]\nname = \"a\"\ntitle = \"x\"", "give at least one of"),
         ("[[custom]]\nname = \"a\"\ntitle = \"x\"\ncolour = \"red\"", "unknown key 'colour'"),
+        ('proxy = "ftp://proxy:21"', "feeds.toml: 'proxy' must be a proxy URL such as"),
+        ('proxy = "http://proxy:port"', "feeds.toml: 'proxy' is not a URL"),
+        ('retry_after_scope = "domain"', "'retry_after_scope' must be \"site\" or \"source\""),
         ("title = ", "feeds.toml:1: not valid TOML: Invalid value"),
         ("title = \"x\"\nauthor = \"y", "feeds.toml:2: not valid TOML: Illegal character"),
     ],
@@ -41,6 +44,14 @@ def test_invalid_configuration_names_file_and_key(tmp_path: Path, toml: str, mes
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     assert message in str(info.value)
+
+
+def test_proxy_and_retry_after_scope(tmp_path: Path) -> None:
+    assert (load_config(tmp_path).proxy, load_config(tmp_path).retry_after_scope) == (None, "site")
+    (tmp_path / "feeds.toml").write_text(
+        'proxy = " socks5://127.0.0.1:1080 "\nretry_after_scope = "source"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert (config.proxy, config.retry_after_scope) == ("socks5://127.0.0.1:1080", "source")
 
 
 def test_custom_feed_and_paths(tmp_path: Path) -> None:
@@ -84,3 +95,38 @@ def test_the_tag_authority_is_an_ascii_dns_name(tmp_path: Path, base_url: str, a
     """RFC 4151 tag: ids name an ASCII host; ASCII hosts are kept as they are."""
     (tmp_path / "feeds.toml").write_text(f'base_url = "{base_url}"\n', encoding="utf-8")
     assert load_config(tmp_path).authority == authority
+
+
+def test_the_store_is_a_file_or_a_database_and_feeds_store_overrides_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FEEDS_STORE (a URL or a path) keeps a database's password out of feeds.toml."""
+    url = "postgresql://feeds@db.example:5433/feeds"
+    (tmp_path / "feeds.toml").write_text(f'store = "{url}"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert (config.store_url, config.store_path) == (url, tmp_path.resolve() / ".feeds/state.sqlite3")
+    monkeypatch.setenv("FEEDS_STORE", "elsewhere/s.sqlite3")
+    config = load_config(tmp_path)
+    assert (config.store_url, config.store_path) == (None, tmp_path.resolve() / "elsewhere/s.sqlite3")
+    monkeypatch.setenv("FEEDS_STORE", "postgres://u:secret@127.0.0.1/other")
+    assert load_config(tmp_path).store_url == "postgres://u:secret@127.0.0.1/other"
+    (tmp_path / "feeds.toml").unlink()
+    assert load_config(tmp_path).store_url == "postgres://u:secret@127.0.0.1/other"
+    monkeypatch.delenv("FEEDS_STORE")
+    assert load_config(tmp_path).store_url is None
+
+
+@pytest.mark.parametrize(("location", "message"), [
+    ("postgresql://", "feeds.toml: 'store': the database URL names neither a host nor a database"),
+    ("postgresql://h:port/db", "feeds.toml: 'store': Port could not be cast"),
+])
+def test_a_store_url_that_cannot_be_a_database_is_refused(
+        tmp_path: Path, location: str, message: str) -> None:
+    (tmp_path / "feeds.toml").write_text(f'store = "{location}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        load_config(tmp_path)
+
+
+def test_a_bad_feeds_store_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDS_STORE", "postgresql://")
+    with pytest.raises(ConfigError, match=r"^FEEDS_STORE: the database URL names neither"):
+        load_config(tmp_path)

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +25,7 @@ from feeds.config import HUB_LEASE_MAX_SECONDS, config_from_mapping, load_config
 from feeds.daemon import Daemon as FeedsDaemon
 from feeds.errors import ConfigError, SubscriptionError
 from feeds.model import HubRequest, PendingDelivery, Subscription
-from feeds.pipeline import Pipeline, build
+from feeds.pipeline import Pipeline, build, open_store
 from feeds.publish.subscriptions import (
     DEFAULT_LEASE_SECONDS,
     MAX_DELIVERY_ATTEMPTS,
@@ -38,7 +38,7 @@ from feeds.publish.subscriptions import (
     verification_accepted,
 )
 from feeds.serve import Server
-from feeds.store import Store
+from feeds.store import Store, Tables
 
 SECRET = "a shared secret"
 
@@ -84,13 +84,9 @@ def _subscribe(base: str, mode: str, topic: str, callback: str, **extra: str) ->
 
 
 def _stored(root: Path) -> set[tuple[str, str]]:
-    db = sqlite3.connect(root / ".feeds" / "state.sqlite3")
-    try:
-        return set(db.execute("SELECT topic, callback FROM hub_subscriptions"))
-    except sqlite3.OperationalError:
-        return set()
-    finally:
-        db.close()
+    """(topic, callback) of each subscription the project's store keeps, whichever store it is."""
+    with open_store(load_config(root)) as store:
+        return {(s.topic, s.callback) for s in store.subscriptions()}
 
 
 @pytest.fixture
@@ -255,11 +251,11 @@ def test_a_private_callback_is_refused_and_never_requested(
     assert not (config.store_path.exists() and _stored(built))
 
 
-def test_a_host_has_at_most_its_share_of_subscriptions(built: Path,
+def test_a_host_has_at_most_its_share_of_subscriptions(backend: str, built: Path,
                                                       feed_server: FeedServer) -> None:
     config = replace(load_config(built), hub_allow_private=True)
     topic = config.base_url + "lang/en.atom"
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         for n in (1, 2):
             store.subscribe(Subscription(topic, f"http://127.0.0.1:9/{n}", None, 2e9, 1.0))
     form = {"hub.mode": "subscribe", "hub.topic": topic}
@@ -291,13 +287,14 @@ def test_a_failed_verification_changes_nothing(built: Path, feed_server: FeedSer
     assert {c for _, c in _stored(built)} == {feed_server.url("/good")}
 
 
-def test_a_delivery_not_taken_is_retried_until_it_is(built: Path, feed_server: FeedServer) -> None:
+def test_a_delivery_not_taken_is_retried_until_it_is(backend: str, built: Path,
+                                                     feed_server: FeedServer) -> None:
     config = replace(load_config(built), hub_allow_private=True, hub_retry_seconds=1)
     topic = config.base_url + "lang/en.atom"
     answers = iter([Response(status=503, content_type=None), Response(status=204,
                                                                      content_type=None)])
     callback = feed_server.route("/flaky", lambda _request: next(answers))
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         store.subscribe(Subscription(topic, callback, None, time.time() + 600, time.time()))
         store.owe_deliveries([topic], time.time())
     first = Pipeline(config).distribute()
@@ -323,17 +320,28 @@ def test_a_store_of_the_previous_schema_gains_the_subscription_tables(tmp_path: 
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.subscriptions() == [] and store.pending_deliveries() == []
-        store.subscribe(Subscription("t", "c", "s", 100.0, 1.0))
-        store.owe_deliveries(["t", "other"], now=5.0)
-        assert store.pending_deliveries() == [PendingDelivery("t", "c", 0, 5.0)]
-        failed = PendingDelivery("t", "c", 1, 9.0, "HTTP 500")
-        store.settle_deliveries([], [failed], [], began=6.0)
-        assert store.pending_deliveries() == [failed]
-        assert store.drop_expired(100.0) == 1
-        # What an ended subscription was owed goes with it.
-        assert store.subscriptions() == [] and store.pending_deliveries() == []
+        _keeps_and_settles_subscriptions(store)
     assert SCHEMA_VERSION == 7
+
+
+def test_subscriptions_are_kept_and_settled_by_either_store(store_at: Callable[[], Tables]) -> None:
+    with store_at() as store:
+        _keeps_and_settles_subscriptions(store)
+
+
+def _keeps_and_settles_subscriptions(store: Tables) -> None:
+    assert store.subscriptions() == [] and store.pending_deliveries() == []
+    store.subscribe(Subscription("t", "c", "s", 100.0, 1.0))
+    store.owe_deliveries(["t", "other"], now=5.0)
+    assert store.pending_deliveries() == [PendingDelivery("t", "c", 0, 5.0)]
+    store.owe_deliveries(["t"], now=7.0)  # owed again: due at the earlier time still
+    assert store.pending_deliveries() == [PendingDelivery("t", "c", 0, 5.0)]
+    failed = PendingDelivery("t", "c", 1, 9.0, "HTTP 500")
+    store.settle_deliveries([], [failed], [], began=8.0)
+    assert store.pending_deliveries() == [failed]
+    assert store.drop_expired(100.0) == 1
+    # What an ended subscription was owed goes with it.
+    assert store.subscriptions() == [] and store.pending_deliveries() == []
 
 
 # --- the rules, with plain values -------------------------------------------------

@@ -19,7 +19,7 @@ TEXT = {"feeds.text"}
 PURE = TEXT | {
     "feeds.local.article", "feeds.local.front", "feeds.remote.normalise", "feeds.remote.parse",
     "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
-    "feeds.remote.guard",
+    "feeds.remote.guard", "feeds.remote.proxies", "feeds.remote.options",
     "feeds.publish.select",
     "feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfeed", "feeds.publish.index",
     "feeds.publish.paths", "feeds.publish.entrylinks", "feeds.publish.site", "feeds.publish.archives",
@@ -39,8 +39,8 @@ NETWORK = {"feeds.remote.http", "feeds.remote.transport", "feeds.remote.ping",
            "feeds.remote.callbacks", "httpx",
            "httpcore"}
 # Libraries of I/O no pure module may import.
-IO_LIBRARIES = {"httpx", "sqlite3", "apscheduler", "watchfiles", "uvicorn", "starlette",
-                "socket", "subprocess"}
+IO_LIBRARIES = {"httpx", "sqlite3", "psycopg", "psycopg_pool", "apscheduler", "watchfiles",
+                "uvicorn", "starlette", "socket", "subprocess"}
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import StoreError
-from feeds.model import Entry, Incoming, Variant
-from feeds.store import SCHEMA_VERSION, Store, decide_updated, local_updated
+from feeds.model import CachedArticle, Entry, Incoming, Variant
+from feeds.store import SCHEMA_VERSION, Store, Tables, decide_updated, local_updated
+
+# Opens a session of a test's store, on the backend the test runs on (see conftest's `store_at`).
+OpenStore = Callable[[], Tables]
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -47,12 +51,12 @@ def test_local_updated_is_the_files_own() -> None:
     assert local_updated(("h", T0.isoformat(), NOW.isoformat()), "h", T0) == (T0, True)
 
 
-def test_a_local_article_edited_and_reverted_keeps_its_time(tmp_path: Path) -> None:
+def test_a_local_article_edited_and_reverted_keeps_its_time(store_at: OpenStore) -> None:
     from dataclasses import replace
 
     article = replace(_entry(1), origin="sources/articles/a.md")
     edited = replace(_entry(1, "edited"), origin="sources/articles/a.md")
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         for offered, stats in ((article, (1, 0, 0)), (edited, (0, 1, 0)), (edited, (0, 0, 1)),
                                (article, (0, 1, 0))):
             result = store.sync_local([Incoming(offered, T0)])
@@ -60,8 +64,8 @@ def test_a_local_article_edited_and_reverted_keeps_its_time(tmp_path: Path) -> N
             assert store.entries() == [offered]  # dated T0, as its file says
 
 
-def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite3") as store:
+def test_unchanged_entries_keep_their_time_and_changes_bump_it(store_at: OpenStore) -> None:
+    with store_at() as store:
         store.ensure_sources(["src"])
         stats = store.update_source("src", {}, [Incoming(_entry(1), None)], T0)
         assert stats.new == 1
@@ -77,7 +81,7 @@ def test_unchanged_entries_keep_their_time_and_changes_bump_it(tmp_path: Path) -
 
 @pytest.mark.parametrize("ahead", ["no", "stored form", "encoded", "encoded without digest"])
 def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
-    tmp_path: Path, ahead: str
+    store_at: OpenStore, ahead: str
 ) -> None:
     """Workers hand over stored forms; a silent edit still gets the store's own date."""
     from dataclasses import replace
@@ -91,7 +95,7 @@ def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
             return Incoming(entry, None, encoded=encode_entry(entry), digest=digest)
         return Incoming(stored_form(entry) if ahead == "stored form" else entry, None)
 
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.ensure_sources(["src"])
         first = replace(_entry(1, when=T0), published=T0 - timedelta(days=1))
         assert store.update_source("src", {}, [offered(first)], T0).new == 1
@@ -128,8 +132,8 @@ def test_a_stored_form_holds_what_the_entry_encodes_to() -> None:
     assert decode_entry(form.data) == entry and form.sort_time == T0
 
 
-def test_an_id_offered_twice_in_one_update_is_stored_once(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite3") as store:
+def test_an_id_offered_twice_in_one_update_is_stored_once(store_at: OpenStore) -> None:
+    with store_at() as store:
         store.ensure_sources(["src"])
         twice = [Incoming(_entry(1), None), Incoming(_entry(1), None),
                  Incoming(_entry(1, "edited"), None)]
@@ -139,8 +143,8 @@ def test_an_id_offered_twice_in_one_update_is_stored_once(tmp_path: Path) -> Non
         assert kept.variants[0].content_html == "<p>edited</p>"
 
 
-def test_failed_transaction_stores_nothing(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite3") as store:
+def test_failed_transaction_stores_nothing(store_at: OpenStore) -> None:
+    with store_at() as store:
         store.ensure_sources(["src"])
         with pytest.raises(ValueError):
             store.update_source("src", {"no_such_field": 1}, [Incoming(_entry(1), None)], NOW)
@@ -150,8 +154,8 @@ def test_failed_transaction_stores_nothing(tmp_path: Path) -> None:
         assert source is not None and source.title == "T" and source.entry_count == 1
 
 
-def test_duplicates_by_canonical_link_are_published_once(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite3") as store:
+def test_duplicates_by_canonical_link_are_published_once(store_at: OpenStore) -> None:
+    with store_at() as store:
         store.ensure_sources(["a", "b"])
         store.update_source("a", {}, [Incoming(_entry(1), None, "//x.org/1")], T0)
         store.update_source("b", {}, [Incoming(_entry(2), None, "//x.org/1"),
@@ -159,8 +163,8 @@ def test_duplicates_by_canonical_link_are_published_once(tmp_path: Path) -> None
         assert [e.id for e in store.published_entries()] == ["urn:e1", "urn:e3"]
 
 
-def test_retention_keeps_newest_and_recent(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite3") as store:
+def test_retention_keeps_newest_and_recent(store_at: OpenStore) -> None:
+    with store_at() as store:
         store.ensure_sources(["src"])
         incoming = [Incoming(_entry(i, when=NOW - timedelta(days=i * 10)), None)
                     for i in range(10)]
@@ -171,8 +175,8 @@ def test_retention_keeps_newest_and_recent(tmp_path: Path) -> None:
         assert sorted(e.id for e in store.entries()) == [f"urn:e{i}" for i in range(5)]
 
 
-def test_retention_applies_with_the_update_that_brought_the_entries(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite3") as store:
+def test_retention_applies_with_the_update_that_brought_the_entries(store_at: OpenStore) -> None:
+    with store_at() as store:
         store.ensure_sources(["src"])
         incoming = [Incoming(_entry(i, when=NOW - timedelta(days=i * 10)), None)
                     for i in range(10)]
@@ -247,21 +251,43 @@ def test_a_store_from_an_earlier_version_reads_every_article_again(tmp_path: Pat
         assert store.article_cache() == {}
 
 
-def test_article_records_know_the_languages_of_their_stored_entry(tmp_path: Path) -> None:
+def test_article_records_know_the_languages_of_their_stored_entry(store_at: OpenStore) -> None:
     from feeds.model import ArticleHead, CachedArticle
 
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         head = ArticleHead("urn:a", T0, ("科技",), ("desk",), "zh")
         entry = Entry(id="urn:a", variants=(Variant("zh", "新", "<p>新</p>"),), updated=T0,
                       published=T0, tags=("科技",), authors=("desk",))
         store.sync_local([Incoming(entry, T0)], keep=(), cache={
             "a.md": CachedArticle("e", 2, 2, "urn:a", head),
             "draft.md": CachedArticle("d", 1, 1, None)})
-        assert store.article_cache() == {
+        assert _decoded(store.article_cache()) == {
             "a.md": CachedArticle("e", 2, 2, "urn:a", head, ("zh",)),
             "draft.md": CachedArticle("d", 1, 1, None)}
         store.sync_local([], keep=(), cache={})  # the entry goes; the record stays
-        assert store.article_cache()["a.md"] == CachedArticle("e", 2, 2, "urn:a", head, None)
+        assert _decoded(store.article_cache())["a.md"] == CachedArticle("e", 2, 2, "urn:a", head)
+
+
+def test_an_article_record_handed_back_with_its_head_undecoded_keeps_it(
+        store_at: OpenStore) -> None:
+    """A rebuild that only touched a file writes its record back without decoding the head."""
+    from feeds.model import ArticleHead, CachedArticle
+
+    with store_at() as store:
+        head = ArticleHead("urn:a", T0, ("科技",), ("desk",), "zh")
+        store.sync_local([], keep=(), cache={"a.md": CachedArticle("e", 2, 2, "urn:a", head)})
+        kept = store.article_cache()["a.md"]
+        assert kept.head is None and kept.head_text is not None  # as the store keeps it
+        store.sync_local([], keep=(), cache={"a.md": replace(kept, size=3, mtime_ns=3)})
+        assert _decoded(store.article_cache()) == {
+            "a.md": CachedArticle("e", 3, 3, "urn:a", head)}
+
+
+def _decoded(cache: Mapping[str, CachedArticle]) -> dict[str, CachedArticle]:
+    """Each record with its head decoded, as a rebuild that needs it sees it."""
+    from feeds.codec import cached_head
+
+    return {path: replace(c, head=cached_head(c), head_text=None) for path, c in cache.items()}
 
 
 def test_deferred_checkpoints_merge_the_log_while_writing(tmp_path: Path) -> None:
@@ -325,7 +351,7 @@ _STORED_BEFORE = (
 _HASH_BEFORE = "7c1925a8164e082e4a8d70363af54d065bb4c164eb5e5411a5f26683ddd844cf"
 
 
-def test_author_contacts_change_only_entries_that_have_them(tmp_path: Path) -> None:
+def test_author_contacts_change_only_entries_that_have_them(store_at: OpenStore) -> None:
     """Entries stored without contacts still load and hash as before; a dropped email is stored once."""
     from feeds.codec import decode_entry, stored_form
     from feeds.model import Person
@@ -334,7 +360,7 @@ def test_author_contacts_change_only_entries_that_have_them(tmp_path: Path) -> N
     assert old.contacts == () and old.authors == ("Jo",)
     assert stored_form(old).data == _STORED_BEFORE
     assert stored_form(old).digest == _HASH_BEFORE
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.update_source("src", {}, [Incoming(old, T0)], NOW)
         assert store.update_source("src", {}, [Incoming(old, T0)], NOW).unchanged == 1
         reachable = replace(old, contacts=(Person("Jo", "jo@example.org", "https://jo.example/"),))
@@ -432,9 +458,9 @@ def test_a_write_sqlite_refuses_stores_nothing_of_its_transaction(tmp_path: Path
         assert store.sync_local([Incoming(_entry(2), T0)], keep=["urn:e1"]).new == 1
 
 
-def test_an_error_while_syncing_articles_stores_none_of_them(tmp_path: Path) -> None:
+def test_an_error_while_syncing_articles_stores_none_of_them(store_at: OpenStore) -> None:
     """A build that fails half-way through its articles stores none of those it had offered."""
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         with pytest.raises(RuntimeError, match="parser broke"), store.local_sync() as sync:
             sync.add(Incoming(_entry(1), T0))
             raise RuntimeError("parser broke")
@@ -465,9 +491,9 @@ def test_the_integrity_check_tells_a_damaged_store_from_a_healthy_one(tmp_path: 
 # --- Local articles: what is kept, what is forgotten -------------------------------
 
 
-def test_an_article_not_parsed_again_stays_while_its_file_does(tmp_path: Path) -> None:
+def test_an_article_not_parsed_again_stays_while_its_file_does(store_at: OpenStore) -> None:
     """A rebuild offers only changed articles: those kept stay, the others are dropped."""
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.sync_local([Incoming(_entry(i), T0) for i in (1, 2, 3)])
         stats = store.sync_local([Incoming(_entry(3, "edited"), T0)], keep=["urn:e1"])
         assert (stats.changed, stats.removed) == (1, 1)
@@ -477,12 +503,12 @@ def test_an_article_not_parsed_again_stays_while_its_file_does(tmp_path: Path) -
         assert [e.id for e in store.entries()] == ["urn:e3"]
 
 
-def test_the_records_of_article_files_gone_are_forgotten(tmp_path: Path) -> None:
+def test_the_records_of_article_files_gone_are_forgotten(store_at: OpenStore) -> None:
     """`present` names the files on disk; a record of any other is dropped, and none without it."""
     from feeds.model import CachedArticle
 
     a, b = CachedArticle("a", 1, 1, None), CachedArticle("b", 2, 2, None)
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.sync_local([], cache={"a.md": a, "b.md": b})
         store.sync_local([])
         assert store.article_cache() == {"a.md": a, "b.md": b}
@@ -493,14 +519,14 @@ def test_the_records_of_article_files_gone_are_forgotten(tmp_path: Path) -> None
 # --- Sources ---------------------------------------------------------------------
 
 
-def test_a_moved_feed_configured_at_its_new_address_stays_one_source(tmp_path: Path) -> None:
+def test_a_moved_feed_configured_at_its_new_address_stays_one_source(store_at: OpenStore) -> None:
     """Once a permanent move is adopted, its new URL in the source list names the same source.
 
     So a user who updates the list keeps the source's entries (and their
     ids, derived from the key) instead of getting a second copy of the feed.
     """
     old, new = "http://a.example/feed", "https://a.example/feed"
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.ensure_sources([old])
         store.update_source(old, {"url": new}, [Incoming(_entry(1), None)], NOW, alias=new)
         assert store.resolve_key(new) == old
@@ -511,30 +537,30 @@ def test_a_moved_feed_configured_at_its_new_address_stays_one_source(tmp_path: P
 
 
 @pytest.mark.parametrize("field", ["key", "entry_count", "colour"])
-def test_a_source_change_must_name_a_field_a_fetch_can_set(tmp_path: Path, field: str) -> None:
+def test_a_source_change_must_name_a_field_a_fetch_can_set(store_at: OpenStore, field: str) -> None:
     """The key is the source's identity and the entry count is counted: neither can be set."""
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.ensure_sources(["src"])
         with pytest.raises(ValueError, match=rf"^unknown source fields: \['{field}'\]$"):
             store.update_source("src", {field: "x", "title": "T"})
         assert [(s.key, s.title, s.entry_count) for s in store.sources()] == [("src", None, 0)]
 
 
-def test_a_fetch_that_brings_no_entries_counts_none(tmp_path: Path) -> None:
+def test_a_fetch_that_brings_no_entries_counts_none(store_at: OpenStore) -> None:
     """An empty feed, a 304 or a failure changes no entry, and the counts say so."""
     from feeds.model import UpsertStats
 
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.ensure_sources(["src"])
         assert store.update_source("src", {"status": "ok"}, [], NOW) == UpsertStats()
         assert store.update_source("src", {"status": "error"}) == UpsertStats()
 
 
-def test_a_sync_counts_every_article_it_was_offered(tmp_path: Path) -> None:
+def test_a_sync_counts_every_article_it_was_offered(store_at: OpenStore) -> None:
     """The build's summary counts each new, edited and unchanged article, not the last one's kind."""
     from feeds.model import UpsertStats
 
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         first = [Incoming(_entry(i), T0) for i in (1, 2, 3, 4)]
         assert store.sync_local(first) == UpsertStats(new=4)
         offered = [Incoming(_entry(5), T0), Incoming(_entry(1), T0),
@@ -543,22 +569,22 @@ def test_a_sync_counts_every_article_it_was_offered(tmp_path: Path) -> None:
         assert store.sync_local(offered) == UpsertStats(new=2, changed=2, unchanged=2)
 
 
-def test_a_local_article_is_published_rather_than_a_copy_seen_at_its_time(tmp_path: Path) -> None:
+def test_a_local_article_is_published_rather_than_a_copy_seen_at_its_time(store_at: OpenStore) -> None:
     """Of a site's own article and a feed's copy of it first seen at the same instant, the
     article is published; the feed newest first, whatever order the copies came in."""
     article = replace(_entry(9), updated=NOW, published=NOW, origin="sources/articles/a.md")
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.sync_local([Incoming(article, NOW, "//x.org/a")])
         store.update_source("src", {}, [Incoming(_entry(1), None, "//x.org/a"),
                                         Incoming(_entry(2, when=T0), T0)], NOW)
         assert [e.id for e in store.published_listings()] == ["urn:e9", "urn:e2"]
 
 
-def test_an_update_counts_every_entry_it_brought(tmp_path: Path) -> None:
+def test_an_update_counts_every_entry_it_brought(store_at: OpenStore) -> None:
     """A fetch's summary counts each new, changed and unchanged entry of the feed."""
     from feeds.model import UpsertStats
 
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.update_source("src", {}, [Incoming(_entry(i), None) for i in (1, 2, 3, 4)], T0)
         offered = [Incoming(_entry(1, "edited"), None), Incoming(_entry(2), None),
                    Incoming(_entry(5), None), Incoming(_entry(3, "edited"), None),
@@ -566,18 +592,18 @@ def test_an_update_counts_every_entry_it_brought(tmp_path: Path) -> None:
         assert store.update_source("src", {}, offered, NOW) == UpsertStats(2, 2, 2)
 
 
-def test_undated_entries_fetched_together_keep_the_feeds_order(tmp_path: Path) -> None:
+def test_undated_entries_fetched_together_keep_the_feeds_order(store_at: OpenStore) -> None:
     """Entries without dates are listed as their feed lists them, newest (first) on top."""
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         feed_order = [Incoming(replace(_entry(i), published=None), None) for i in (3, 1, 2)]
         store.update_source("src", {}, feed_order, NOW)
         assert [e.id for e in store.published_listings()] == ["urn:e3", "urn:e1", "urn:e2"]
 
 
-def test_a_source_with_more_entries_than_one_query_takes_is_known_in_full(tmp_path: Path) -> None:
+def test_a_source_with_more_entries_than_one_query_takes_is_known_in_full(store_at: OpenStore) -> None:
     """Entries are looked up 500 at a time; a large feed is recognised and published whole."""
     many = [Incoming(_entry(i), None) for i in range(1201)]
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.update_source("src", {}, many, T0)
         assert store.update_source("src", {}, many, NOW).unchanged == 1201
         assert len(store.published_entries()) == 1201
@@ -629,18 +655,17 @@ def test_a_store_another_connection_migrated_part_way_is_migrated_the_rest(tmp_p
     db.close()
 
 
-def test_the_store_remembers_exactly_the_feeds_last_written(tmp_path: Path) -> None:
+def test_the_store_remembers_exactly_the_feeds_last_written(store_at: OpenStore) -> None:
     """A feed no longer written is forgotten, so a build that brings it back writes it again."""
-    path = tmp_path / "s.sqlite3"
-    with Store(path) as store:
+    with store_at() as store:
         assert store.output_fingerprints() == {}
         store.record_outputs({"all.atom": ("f1", "s1"), "lang/en.atom": ("f2", "s2")})
         store.record_outputs({"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")})
-    with Store(path) as store:
+    with store_at() as store:
         assert store.output_fingerprints() == {"all.atom": ("f3", "s3"), "tag/x.atom": ("f4", "s4")}
 
 
-def test_an_entry_version_changes_with_everything_its_pages_and_archives_show(tmp_path: Path) -> None:
+def test_an_entry_version_changes_with_everything_its_pages_and_archives_show(store_at: OpenStore) -> None:
     """Pages and archives are kept while their entries' versions are: a version must change
     whenever what the store holds of an entry changes, its source feed's date included."""
     from dataclasses import replace
@@ -648,7 +673,7 @@ def test_an_entry_version_changes_with_everything_its_pages_and_archives_show(tm
     from feeds.model import SourceRef
 
     entry = replace(_entry(1), source=SourceRef("urn:feed", "Feed", "https://example.org/", T0))
-    with Store(tmp_path / "s.sqlite3") as store:
+    with store_at() as store:
         store.ensure_sources(["src"])
         pairs = []
         for changed in (entry,
@@ -663,3 +688,157 @@ def test_an_entry_version_changes_with_everything_its_pages_and_archives_show(tm
         # One version per distinct stored form: none missed, none invented.
         versions, forms = {v for v, _ in pairs}, {f for _, f in pairs}
         assert len(versions) == len(forms) == len(set(pairs)) >= 3
+
+
+# --- Either backend ------------------------------------------------------------------
+
+
+def test_reads_in_a_snapshot_see_one_state_while_another_session_writes(
+        store_at: OpenStore) -> None:
+    """A publish lists entries, then reads their texts: a refresh committing meanwhile changes
+    neither; once the snapshot ends, its reads see the new state."""
+    with store_at() as reader, store_at() as writer:
+        writer.update_source("src", {}, [Incoming(_entry(1), None)], T0)
+        with reader.snapshot():
+            assert [e.id for e in reader.published_listings()] == ["urn:e1"]
+            writer.update_source("src", {}, [Incoming(_entry(2), None),
+                                             Incoming(_entry(1, "edited"), None)], NOW)
+            assert [e.id for e in reader.published_listings()] == ["urn:e1"]
+            assert "edited" not in reader.entry_texts(["urn:e1"])["urn:e1"]
+        assert sorted(e.id for e in reader.published_listings()) == ["urn:e1", "urn:e2"]
+
+
+def test_every_table_is_counted_copied_and_emptied(store_at: OpenStore, tmp_path: Path) -> None:
+    """What `feeds store migrate` builds on: rows read from one store load into another whole."""
+    from feeds.model import CachedArticle, Ping, Subscription
+    from feeds.store.tables import TABLES
+
+    with store_at() as store:
+        store.ensure_sources(["a"])
+        store.update_source("a", {"etag": '"x"', "next_due": 1.5}, [Incoming(_entry(1), None)],
+                            NOW, alias="b")
+        store.block_domain("example.org", 9.0)
+        store.sync_local([Incoming(replace(_entry(2), origin="a.md"), T0)],
+                         cache={"a.md": CachedArticle("d", 1, 2**40, "urn:e2")})
+        store.record_outputs({"all.atom": ("f", "s")})
+        store.owe_pings([Ping("h", "u")], 1.0)
+        store.settle_pings([Ping("h", "u")], [], [], 2.0, began=1.5)
+        store.subscribe(Subscription("t", "c", None, 9e9, 1.0))
+        store.owe_deliveries(["t"], 3.0)
+        store.owe_pings([Ping("h", "u")], 4.0)
+        counts = store.row_counts()
+        assert set(counts) == set(TABLES) and all(counts.values()), counts
+        copy = Store(tmp_path / "copy.sqlite3")
+        with copy, copy._transaction():
+            for table in TABLES:
+                copy.load(table, store.rows(table))
+        with Store(tmp_path / "copy.sqlite3") as copy:
+            assert copy.row_counts() == counts
+            assert copy.sources() == store.sources()
+            assert copy.published_entries() == store.published_entries()
+            assert copy.article_cache() == store.article_cache()
+            with copy._transaction():
+                copy.empty()
+            assert set(copy.row_counts().values()) == {0}
+
+
+# --- PostgreSQL --------------------------------------------------------------------
+
+
+def test_a_postgresql_store_newer_than_this_feeds_is_refused(pg_url: str) -> None:
+    import psycopg
+
+    from feeds.store import open_at
+    from feeds.store.pgschema import SCHEMA_VERSION as PG_VERSION
+    from feeds.store.postgres import close_pools
+
+    open_at(pg_url, Path()).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM feeds_schema").fetchall() == [(PG_VERSION,)]
+        conn.execute("UPDATE feeds_schema SET version = version + 1")
+    close_pools()  # a new process, as far as the store can tell
+    with pytest.raises(StoreError, match=f"^{re.escape(pg_url)}: the store has schema version "
+                                         f"{PG_VERSION + 1}, newer than this feeds"):
+        open_at(pg_url, Path())
+
+
+def test_processes_opening_a_new_postgresql_store_at_once_migrate_it_once(pg_url: str) -> None:
+    """Workers started together each migrate under one advisory lock: one does, the rest wait."""
+    import subprocess
+    import sys
+
+    from conftest import child_env
+
+    code = ("import sys; from pathlib import Path; from feeds.store import open_at\n"
+            "with open_at(sys.argv[1], Path()) as s: s.ensure_sources([sys.argv[2]])\n")
+    children = [subprocess.Popen([sys.executable, "-c", code, pg_url, f"src{n}"],
+                                 env=child_env(), stderr=subprocess.PIPE, text=True)
+                for n in range(4)]
+    errors = [child.communicate(timeout=120)[1] for child in children]
+    assert [child.returncode for child in children] == [0] * 4, errors
+    from feeds.store import open_at
+
+    with open_at(pg_url, Path()) as store:
+        assert [s.key for s in store.sources()] == [f"src{n}" for n in range(4)]
+
+
+def test_an_unreachable_postgresql_store_is_named_without_its_password() -> None:
+    from feeds.store import open_at
+
+    url = "postgresql://feeds:s3cret@127.0.0.1:1/nothing"
+    with pytest.raises(StoreError) as raised:
+        open_at(url, Path())
+    message = str(raised.value)
+    assert message.startswith("postgresql://feeds:***@127.0.0.1:1/nothing: cannot open the store: ")
+    assert "s3cret" not in message
+
+
+def test_a_postgresql_store_without_its_driver_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from feeds.store import open_at
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "feeds.store.postgres", raising=False)
+    with pytest.raises(StoreError, match=r"pip install 'feeds\[postgresql\]'"):
+        open_at("postgresql://127.0.0.1/db", Path())
+
+
+def test_a_write_postgresql_refuses_stores_nothing_of_its_transaction(pg_url: str) -> None:
+    """As with SQLite: the error names the store, nothing of the transaction stays, and the
+    session can write again at once."""
+    import psycopg
+
+    from feeds.model import CachedArticle
+    from feeds.store import open_at
+
+    with open_at(pg_url, Path()) as store, psycopg.connect(pg_url, autocommit=True) as other:
+        store.sync_local([Incoming(_entry(1), T0)])
+        other.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                      "$$ BEGIN RAISE EXCEPTION 'refused here'; END $$")
+        other.execute("CREATE TRIGGER refuse BEFORE INSERT ON article_cache "
+                      "FOR EACH ROW EXECUTE FUNCTION refuse()")
+        with pytest.raises(StoreError, match=f"^{re.escape(pg_url)}: cannot write the store: "
+                                             "refused here"):
+            store.sync_local([Incoming(_entry(2), T0)],
+                             cache={"b.md": CachedArticle("d", 1, 1, "urn:e2")})
+        assert [e.id for e in store.entries()] == ["urn:e1"]
+        other.execute("DROP TRIGGER refuse ON article_cache")
+        assert store.sync_local([Incoming(_entry(2), T0)], keep=["urn:e1"]).new == 1
+
+
+def test_rows_come_in_code_point_order_whatever_the_databases_locale(store_at: OpenStore) -> None:
+    """SQLite orders text by its bytes; a PostgreSQL database in a language's order would list
+    sources, and break ties between entries, otherwise (the tests' databases sort as English)."""
+    from feeds.model import Ping
+
+    keys = ["b", "B", "a", "a-c", "ab", "é"]
+    with store_at() as store:
+        store.ensure_sources(keys)
+        assert [s.key for s in store.sources()] == sorted(keys) == ["B", "a", "a-c", "ab", "b", "é"]
+        store.update_source("b", {}, [Incoming(replace(_entry(0), id=f"urn:{k}"), T0)
+                                      for k in keys], NOW)
+        assert [e.id for e in store.published_listings()] == [f"urn:{k}" for k in sorted(keys)]
+        store.owe_pings([Ping("h", k) for k in keys], 1.0)
+        assert [p.url for p in store.pending_pings()] == sorted(keys)

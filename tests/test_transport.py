@@ -97,3 +97,33 @@ def test_a_failed_request_frees_its_site() -> None:
                 return (await client.get(server.url("/feed"))).content, pools.open_pools
 
         assert asyncio.run(run()) == (b"<feed/>", 1)
+
+
+def test_a_site_reached_directly_and_through_a_proxy_has_a_pool_for_each(
+    servers: list[FeedServer],
+) -> None:
+    from proxyserver import ForwardProxy
+
+    from feeds.remote.proxies import rules_from_environment
+    from feeds.remote.transport import PROXY_EXTENSION
+
+    a, b, _c = servers
+    with ForwardProxy() as proxy:
+        # As HTTP_PROXY would say, with b exempt by NO_PROXY.
+        pools = OriginPools(8, httpx.Limits(max_keepalive_connections=1),
+                            proxies=rules_from_environment(
+                                {"http": proxy.url, "no": f"127.0.0.1:{b.port}"}))
+
+        async def run() -> list[int]:
+            async with httpx.AsyncClient(transport=pools) as client:
+                counts = []
+                for url, route in [(a.url("/feed"), None), (a.url("/feed"), "direct"),
+                                   (b.url("/feed"), None), (a.url("/feed"), None)]:
+                    extensions = {} if route is None else {PROXY_EXTENSION: route}
+                    request = client.build_request("GET", url, extensions=extensions)
+                    assert (await client.send(request)).content == b"<feed/>"
+                    counts.append(pools.open_pools)
+                return counts
+
+        assert asyncio.run(run()) == [1, 2, 3, 3]
+        assert proxy.urls() == [a.url("/feed"), a.url("/feed")]

@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from feeds import build
 from feeds.config import Config, FetchSettings, load_config
 from feeds.model import PendingPing, Ping, PingResult
-from feeds.pipeline import BuildResult, hub_states
+from feeds.pipeline import BuildResult, hub_states, open_store
 from feeds.publish.paths import feed_url
 from feeds.publish.websub import MAX_RETRY_SECONDS, owed_pings, plan_round, retry_delay, settle
 from feeds.serve import health_report, health_status
-from feeds.store import Store
+from feeds.store import Store, Tables
 
 FEED_SUFFIXES = (".atom", ".rss", ".json")
 ACCEPTED = Response(status=204, content_type=None)
@@ -141,13 +141,14 @@ def test_hubs_are_told_of_exactly_the_feeds_whose_bytes_changed(
     assert all(h.pending == 0 and h.last_success is not None for h in hub_states(config))
 
 
-def test_no_hub_configured_sends_nothing(project: Path, feed_server: FeedServer) -> None:
+def test_no_hub_configured_sends_nothing(backend: str, project: Path,
+                                         feed_server: FeedServer) -> None:
     """Rule: without `hubs` a build pings nobody and owes nothing."""
     config = replace(_project(project, feed_server.route("/hub", ACCEPTED)), hubs=())
     result = build(config)
     assert result.report is not None and result.report.written
     assert feed_server.requests == [] and hub_states(config) == []
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         assert store.pending_pings() == []
 
 
@@ -175,8 +176,8 @@ def reopened_hub() -> Iterator[Callable[[int], FeedServer]]:
     ("hangs", "timed out after"),
 ])
 def test_a_failing_hub_fails_no_build_and_its_pings_wait_in_the_store(
-        project: Path, feed_server: FeedServer, reopened_hub: Callable[[int], FeedServer],
-        failure: str, cause: str) -> None:
+        backend: str, project: Path, feed_server: FeedServer,
+        reopened_hub: Callable[[int], FeedServer], failure: str, cause: str) -> None:
     """Rule: a hub that refuses, errs or hangs leaves the build published and exit 0; its
     pings are pending with the cause, shown by `feeds sources` and /healthz, and the next
     build once the hub works delivers them all and empties the list."""
@@ -198,7 +199,7 @@ def test_a_failing_hub_fails_no_build_and_its_pings_wait_in_the_store(
                      for p in config.output_dir.rglob("*") if p.suffix in FEED_SUFFIXES)
     assert "tags/ai.atom" in written and "all.json" in written
 
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         pending = store.pending_pings()
     assert sorted(p.url for p in pending) == sorted(feed_url(path, config) for path in written)
     assert all(p.hub == hub and p.attempts == 1 and cause in (p.last_error or "")
@@ -246,7 +247,8 @@ def test_offline_build_keeps_its_pings_for_later(project: Path, feed_server: Fee
     assert hub_states(config)[0].pending == 0
 
 
-def test_a_removed_hub_is_owed_nothing(project: Path, feed_server: FeedServer) -> None:
+def test_a_removed_hub_is_owed_nothing(backend: str, project: Path,
+                                       feed_server: FeedServer) -> None:
     """Rule: pings for a hub taken out of the configuration are dropped, never sent."""
     gone = f"http://127.0.0.1:{_closed_port()}/hub"
     config = _project(project, gone)
@@ -256,7 +258,7 @@ def test_a_removed_hub_is_owed_nothing(project: Path, feed_server: FeedServer) -
     config = replace(config, hubs=(kept,))
     _wait_until_due(replace(config, hubs=(gone,)))
     build(config, settings=QUICK)
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         assert store.pending_pings() == []
     assert [h.url for h in hub_states(config)] == [kept]
 
@@ -410,17 +412,16 @@ def test_hub_failing_makes_health_degraded_never_down() -> None:
 
 
 def test_pending_pings_survive_a_reopened_store_and_a_new_change_comes_forward(
-        tmp_path: Path) -> None:
+        store_at: Callable[[], Tables]) -> None:
     """Rule: undelivered pings are kept across restarts; a feed changed again is due at once,
     its failures still counted; a delivery forgets it and notes the hub's success, unless
     the feed changed again after the round began."""
-    path = tmp_path / "s.sqlite3"
-    with Store(path) as store:
+    with store_at() as store:
         store.owe_pings([Ping("h", "u1"), Ping("h", "u2")], now=10.0)
         store.settle_pings([], [PendingPing("h", "u1", 1, 70.0, "refused"),
                                 PendingPing("h", "u2", 1, 70.0, "refused")], [], now=10.0,
                            began=10.0)
-    with Store(path) as store:
+    with store_at() as store:
         assert [(p.url, p.attempts, p.next_try) for p in store.pending_pings()] == [
             ("u1", 1, 70.0), ("u2", 1, 70.0)]
         store.owe_pings([Ping("h", "u2")], now=20.0)

@@ -9,7 +9,9 @@ size costs the memory of a few articles.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -81,6 +83,28 @@ class ParsePool:
         self.pool_min = pool_min  # below this many files a process pool costs more than it saves
         self.files_per_worker = files_per_worker
         self.rendered_here = 0  # files this process has rendered itself
+        self._keeping = False
+        self._kept: _KeptWorkers | None = None
+
+    @contextmanager
+    def kept(self) -> Iterator[None]:
+        """Within the block, the workers the first `map` starts serve every later one, while
+        they have renders to spare.
+
+        A read forks its workers when it starts, while this process is
+        small; workers forked later, to render the articles a feed shows,
+        would each start as large as this process had grown by then (the
+        heads of every article read), and a cold build of 100,000 articles
+        was counted twice its size.
+        """
+        self._keeping = True
+        try:
+            yield
+        finally:
+            self._keeping = False
+            kept, self._kept = self._kept, None
+            if kept is not None:
+                kept.pool.shutdown(cancel_futures=True)
 
     def map(self, step: Callable[[ArticleFile], FileRead], files: Sequence[ArticleFile], *,
             renders: bool) -> Generator[FileRead, None, None]:
@@ -105,10 +129,33 @@ class ParsePool:
         from . import article  # noqa: F401
 
         chunk = max(1, min(200, len(files) // (workers * 8)))
+        kept = self._kept_workers(workers, worker_pool)
+        if kept is not None and (not renders or len(files) <= kept.renders_left):
+            kept.renders_left -= len(files) if renders else 0
+            yield from kept.pool.map(step, files, chunksize=chunk)
+            return
         batch = workers * self.files_per_worker if renders else len(files)
         for start in range(0, len(files), batch):
             with worker_pool(workers) as pool:
                 yield from pool.map(step, files[start : start + batch], chunksize=chunk)
+
+
+    def _kept_workers(self, workers: int,
+                      start: Callable[[int], ProcessPoolExecutor]) -> _KeptWorkers | None:
+        """The workers kept for the block (see `kept`), started now if not yet; None outside one."""
+        if not self._keeping:
+            return None
+        if self._kept is None:
+            self._kept = _KeptWorkers(start(workers), workers * self.files_per_worker)
+        return self._kept
+
+
+@dataclass
+class _KeptWorkers:
+    """Workers kept for a read, and how many more files they may render between them."""
+
+    pool: ProcessPoolExecutor
+    renders_left: int
 
 
 PARSE_POOL = ParsePool(pool_min=200, files_per_worker=500)

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import NamedTuple
 
+from ..codec import cached_head
 from ..config import Config
 from ..model import ArticleHead, CachedArticle, Entry, Problem
 from .pool import PARSE_POOL, FileRead, Parsed, read_file
@@ -74,7 +74,12 @@ def read_articles(
     """
     if not config.articles_dir.is_dir():
         return ArticlesResult((), (), 0, 0)
-    cache = cache or {}
+    with PARSE_POOL.kept():
+        return _read_articles(config, cache or {}, to_show, on_entry)
+
+
+def _read_articles(config: Config, cache: Mapping[str, CachedArticle], to_show: ToShow | None,
+                   on_entry: OnEntry | None) -> ArticlesResult:
     listing = list_articles(config, cache)
     fingerprint = settings_fingerprint(config).encode()
     found = scan(listing.files, cache, fingerprint, time.time_ns() - RACY_NS)
@@ -100,12 +105,29 @@ def read_articles(
                           len(walk.heads))
 
 
-class _Head(NamedTuple):
-    """An article read, parsed or not: its head, file and digest."""
+class _Head:
+    """An article read, parsed or not: its file, digest and head.
 
-    head: ArticleHead
-    file: ArticleFile
-    digest: str
+    The head of an unchanged file is decoded from its cache record only
+    when asked for: a rebuild whose every article is stored never is.
+    """
+
+    __slots__ = ("_cached", "_head", "digest", "file")
+
+    def __init__(self, file: ArticleFile, digest: str, head: ArticleHead | None = None,
+                 cached: CachedArticle | None = None) -> None:
+        self.file = file
+        self.digest = digest
+        self._head = head
+        self._cached = cached
+
+    @property
+    def head(self) -> ArticleHead:
+        if self._head is None:
+            assert self._cached is not None  # one of the two is always given
+            self._head = cached_head(self._cached)
+            assert self._head is not None  # a record with an id has a head
+        return self._head
 
 
 class _Walk:
@@ -127,16 +149,16 @@ class _Walk:
 
     def known(self, file: ArticleFile, cached: CachedArticle) -> None:
         """An unchanged file: its record says what it holds."""
-        if cached.head is None:
+        if cached.entry_id is None or (cached.head is None and cached.head_text is None):
             self.drafts += 1
-        elif not self._claim(cached.head, file, cached.digest):
+        elif not self._claim(cached.entry_id, _Head(file, cached.digest, cached.head, cached)):
             # A file earlier in path order took its id since it was read, and
             # the entry stored under that id may now be that file's: its
             # record is forgotten, so that it is read again.
             self.forgotten.add(file.shown)
         elif cached.languages is not None:
-            self.languages[cached.head.id] = cached.languages
-            self.ids.append(cached.head.id)
+            self.languages[cached.entry_id] = cached.languages
+            self.ids.append(cached.entry_id)
 
     def read(self, file: ArticleFile, read: FileRead, stat: tuple[int, int]) -> None:
         """A new or changed file, read now."""
@@ -149,22 +171,23 @@ class _Walk:
             self.drafts += 1
             self.updates[file.shown] = CachedArticle(read.digest, size, mtime, None)
             return
-        if not self._claim(read.head, file, read.digest):
+        if not self._claim(read.head.id, _Head(file, read.digest, read.head)):
             return  # not cached: it is read again until it has an id of its own
         self.updates[file.shown] = CachedArticle(read.digest, size, mtime, read.head.id,
                                                  read.head)
         if read.parsed is not None:
             self._offer(file, read.parsed)
 
-    def _claim(self, head: ArticleHead, file: ArticleFile, digest: str) -> bool:
-        """Give `head`'s id to `file`, unless an earlier file has it (a problem then)."""
-        if head.id in self.owners:
+    def _claim(self, entry_id: str, read: _Head) -> bool:
+        """Give `entry_id` to the file `read`, unless an earlier file has it (a problem then)."""
+        file = read.file
+        if entry_id in self.owners:
             self.problems.append(Problem(f"{file.shown}:{_id_line(file.path)}",
-                                         f"id {head.id!r} is already used by "
-                                         f"{self.owners[head.id]}"))
+                                         f"id {entry_id!r} is already used by "
+                                         f"{self.owners[entry_id]}"))
             return False
-        self.owners[head.id] = file.shown
-        self.heads[head.id] = _Head(head, file, digest)
+        self.owners[entry_id] = file.shown
+        self.heads[entry_id] = read
         return True
 
     def _offer(self, file: ArticleFile, parsed: Parsed) -> None:
@@ -188,6 +211,8 @@ class _Walk:
         front matter was read is left for the next build, which reads it
         again.
         """
+        if self.languages.keys() >= self.heads.keys():
+            return  # every article is stored as it is now: nothing a feed shows is missing
         listed = [read.head for read in self.heads.values()]
         changed: set[str] = set()
         while True:

@@ -27,12 +27,12 @@ from datetime import UTC
 import httpx
 
 from ..config import FetchSettings
-from ..model import FetchRequest, FetchResult
+from ..model import FetchRequest, FetchResult, RequestOptions
 from .decoders import BodyDecoder, DecodeError, accept_encoding
 from .domains import registrable_domain
 from .failures import Failure, describe_httpx_error, seconds, size
 from .politeness import Politeness
-from .transport import OriginPools
+from .transport import PROXY_EXTENSION, SHOWN_PROXY_EXTENSION, OriginPools
 
 __all__ = [
     "fetch_all",
@@ -240,12 +240,26 @@ async def _fetch_one(
             Failure("timeout", f"timed out after {seconds(settings.total_timeout)} s in total")
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        result = attempt.failure(describe_httpx_error(exc, attempt.url, attempt.reading_body, settings))
+        told = describe_httpx_error(exc, attempt.url, attempt.reading_body, settings)
+        if (via := _proxy_of(exc)) is not None:
+            # "connection refused" alone would send a user behind a proxy to the wrong host.
+            told = Failure(told.kind, f"{told.message} (through the proxy {via})")
+        result = attempt.failure(told)
     except Exception as exc:
         # A bug here must not cost the other sources their fetch; log it loudly.
         log.exception("unexpected error fetching %s", request.url)
         result = attempt.failure(Failure("network", f"unexpected error: {exc!r}"))
     return replace(result, elapsed=time.monotonic() - started)
+
+
+def _proxy_of(exc: httpx.HTTPError | httpx.InvalidURL) -> str | None:
+    """The proxy (as fit to print) the failed request went through, if any."""
+    try:
+        request = exc.request if isinstance(exc, httpx.RequestError) else None
+    except RuntimeError:  # raised before any request was built
+        return None
+    via = request.extensions.get(SHOWN_PROXY_EXTENSION) if request is not None else None
+    return via if isinstance(via, str) else None
 
 
 async def _fetch_following_redirects(
@@ -255,11 +269,15 @@ async def _fetch_following_redirects(
     attempt: _Attempt,
 ) -> FetchResult:
     """Follow redirects by hand, to see the first hop's status and to catch loops."""
-    headers = _conditional_headers(request)
+    conditional = _conditional_headers(request)
+    options = request.options
+    extensions = {} if options.proxy is None else {PROXY_EXTENSION: options.proxy}
     visited = {str(httpx.URL(request.url))}
     redirects = 0
     while True:
-        outgoing = client.build_request("GET", attempt.url, headers=headers)
+        headers = _source_headers(options, httpx.URL(attempt.url)) | conditional
+        outgoing = client.build_request("GET", attempt.url, headers=headers,
+                                        extensions=extensions)
         response = await client.send(outgoing, stream=True)
         try:
             attempt.saw(response)
@@ -278,6 +296,30 @@ async def _fetch_following_redirects(
             attempt.url = target
         finally:
             await response.aclose()
+
+
+def _source_headers(options: RequestOptions, url: httpx.URL) -> dict[str, str]:
+    """The source's own headers for a request to `url`: credentials only to its own site.
+
+    A redirect to another host, or from https down to http, must not carry
+    a password, a token or a session cookie there, as browsers and httpx
+    itself drop Authorization on such a redirect.
+    """
+    headers: dict[str, str] = {}
+    if options.user_agent:
+        headers["User-Agent"] = options.user_agent
+    if options.credentials and options.origin and _same_site(httpx.URL(options.origin), url):
+        headers.update(options.credentials)
+    return headers
+
+
+def _same_site(origin: httpx.URL, url: httpx.URL) -> bool:
+    """Whether `url` is at `origin`, or at its https upgrade (same host, default port)."""
+    if url.host != origin.host:
+        return False
+    if url.scheme == origin.scheme:
+        return url.port == origin.port
+    return origin.scheme == "http" and url.scheme == "https" and url.port is None
 
 
 def _conditional_headers(request: FetchRequest) -> dict[str, str]:

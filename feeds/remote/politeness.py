@@ -3,7 +3,10 @@
 Being a good citizen matters as much as being fast: requests to one
 registrable domain are serialised and spaced out, and a 429/503 holds back
 the rest of that domain for the run (the caller carries the pause into
-later runs through `blocked_until`).
+later runs through `blocked_until`). A source whose pauses are its own
+(`retry_after_scope = "source"`: many feeds of one service, each with its
+own limit) is paused alone: `blocked_until` then holds its URL, and its
+siblings on the site go on.
 """
 
 from __future__ import annotations
@@ -41,8 +44,12 @@ class Politeness:
         self._spacing = settings.domain_spacing
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._domains: dict[str, _Domain] = {}
-        for domain, until in blocked_until.items():
-            self._domain(domain).blocked_until = until
+        self._sources: dict[str, float] = {}  # source URL → time.time() it may be asked again
+        for key, until in blocked_until.items():
+            if "://" in key:
+                self._sources[key] = until
+            else:
+                self._domain(key).blocked_until = until
 
     def _domain(self, key: str) -> _Domain:
         return self._domains.setdefault(key, _Domain())
@@ -55,6 +62,8 @@ class Politeness:
     ) -> FetchResult:
         """Run `fetch_one` when the domain's turn comes, or defer the request."""
         domain = self._domain(key)
+        if self._sources.get(request.url, 0.0) > time.time():
+            return _deferred(request, "this feed", self._sources[request.url] - time.time())
         if (deferred := self._deferred(key, domain, request)) is not None:
             return deferred
         # Wait out the spacing before taking an overall slot, so a domain's
@@ -69,7 +78,8 @@ class Politeness:
                     return deferred
                 domain.last_start = time.monotonic()
             result = await fetch_one(request)
-        if result.retry_after is not None and result.error_kind == "http":
+        if (result.retry_after is not None and result.error_kind == "http"
+                and not request.options.pause_source):
             # The domain that answered is the one asking for a pause, which
             # after a redirect need not be the one the request named.
             self._pause(registrable_domain(result.final_url), result.retry_after)
@@ -85,15 +95,19 @@ class Politeness:
         remaining = domain.blocked_until - time.time()
         if not domain.paused and remaining <= 0:
             return None
-        remaining = max(remaining, 0.0)
-        return FetchResult(
-            url=request.url,
-            final_url=request.url,
-            status=0,
-            error=f"not sent: {key} asked for a pause; retry in {remaining:.0f} s",
-            error_kind="deferred",
-            retry_after=remaining,
-        )
+        return _deferred(request, key, remaining)
+
+
+def _deferred(request: FetchRequest, who: str, remaining: float) -> FetchResult:
+    remaining = max(remaining, 0.0)
+    return FetchResult(
+        url=request.url,
+        final_url=request.url,
+        status=0,
+        error=f"not sent: {who} asked for a pause; retry in {remaining:.0f} s",
+        error_kind="deferred",
+        retry_after=remaining,
+    )
 
 
 async def sleep_until(moment: float) -> None:

@@ -21,14 +21,24 @@ from typing import Any
 
 from ..codec import stored_form
 from ..config import Config, FetchSettings
-from ..errors import ParseError
-from ..model import Entry, FetchRequest, FetchResult, Incoming, ParsedFeed, SourceConfig, SourceState
+from ..errors import ParseError, SourceError
+from ..model import (
+    Entry,
+    ErrorKind,
+    FetchRequest,
+    FetchResult,
+    Incoming,
+    ParsedFeed,
+    SourceConfig,
+    SourceState,
+)
 from ..schedule import is_due
 from ..store.protocol import EntryStore
 from ..workers import worker_pool
 from .decide import decide
 from .domains import registrable_domain
 from .http import fetch_all_sync
+from .options import request_options
 
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8
@@ -130,9 +140,11 @@ def refresh(
     if not chosen:
         return []
     run = _Refresh(config, store, chosen, configs, clock, on_outcome, progress)
-    requests = [FetchRequest(s.url, s.etag, s.last_modified) for s in chosen]
+    requests, unsent = _requests(config, chosen, configs)
     try:
         with store.checkpoints_deferred():
+            for result in unsent:
+                run.on_result(result)
             fetch_all_sync(requests, settings or FetchSettings(), keep_bodies=False,
                            blocked_until=store.domain_blocks(started), on_result=run.on_result,
                            admit=run.parsing.admit if run.parsing is not None else None)
@@ -142,6 +154,21 @@ def refresh(
         if run.parsing is not None:
             run.parsing.close()
     return [outcome for outcome in run.outcomes if outcome is not None]
+
+
+def _requests(config: Config, chosen: Sequence[SourceState], configs: dict[str, SourceConfig]
+              ) -> tuple[list[FetchRequest], list[FetchResult]]:
+    """A request for each chosen source, or a failure for one whose credentials are missing."""
+    requests, unsent = [], []
+    for state in chosen:
+        try:
+            options = request_options(configs[state.key], config, os.environ)
+        except SourceError as exc:
+            unsent.append(FetchResult(state.url, state.url, 0, error=exc.reason,
+                                      error_kind=ErrorKind.CONFIG))
+            continue
+        requests.append(FetchRequest(state.url, state.etag, state.last_modified, options))
+    return requests, unsent
 
 
 Parse = Future[_Prepared | ParseError]
@@ -278,7 +305,10 @@ def _record(
     parsed = prepared.feed if isinstance(prepared, _Prepared) else prepared
     decision = decide(state, every, result, parsed, now)
     if decision.blocked_until is not None:
-        store.block_domain(registrable_domain(result.final_url or state.url),
+        # A pause scoped to the source is kept under its URL, one to the site under its domain.
+        scope = (source.http.retry_after_scope if source.http else None) or config.retry_after_scope
+        store.block_domain(state.url if scope == "source"
+                           else registrable_domain(result.final_url or state.url),
                            decision.blocked_until)
     changes = {f.name: getattr(decision.state, f.name) for f in fields(SourceState)
                if getattr(decision.state, f.name) != getattr(state, f.name)}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..config import FetchSettings
 from ..errors import FetchError, NotAFeedError, UsageError
-from ..model import FetchRequest, FetchResult
+from ..model import FetchRequest, FetchResult, RequestOptions
 from .discover import discover_feeds, looks_like_html
 from .http import fetch_all_sync
 from .parse import parse_feed
@@ -34,7 +34,8 @@ class Found:
 
 
 def find_feed(url: str, settings: FetchSettings, *, pick: int | None = None,
-              choose: Callable[[Sequence[Candidate]], int] | None = None) -> Found:
+              choose: Callable[[Sequence[Candidate]], int] | None = None,
+              proxy: str | None = None) -> Found:
     """The feed at `url`, or the one the page at `url` announces.
 
     Of the feeds a page announces, the `pick`-th (from 1) is taken if given,
@@ -42,9 +43,10 @@ def find_feed(url: str, settings: FetchSettings, *, pick: int | None = None,
     choice), else the first: the main feed, comment feeds ranking last.
     Raises FetchError when it cannot be fetched, ParseError when it is
     neither a feed nor a page that links to one, UsageError for a `pick`
-    the page does not have.
+    the page does not have. `proxy` (feeds.toml's) replaces the environment's.
     """
-    result = _fetch(url, settings)
+    options = RequestOptions(proxy=proxy)
+    result = _fetch(url, settings, options)
     assert result.body is not None
     if not looks_like_html(result.body, result.header("content-type")):
         if pick not in (None, 1):
@@ -64,11 +66,12 @@ def find_feed(url: str, settings: FetchSettings, *, pick: int | None = None,
     elif choose is not None and len(found) > 1:
         chosen = choose(found)
     feed_url = found[chosen][0]
-    return Found(feed_url, _title(_fetch(feed_url, settings)), url, tuple(found), chosen)
+    return Found(feed_url, _title(_fetch(feed_url, settings, options)), url, tuple(found),
+                 chosen)
 
 
-def _fetch(url: str, settings: FetchSettings) -> FetchResult:
-    result = fetch_all_sync([FetchRequest(url)], settings)[0]
+def _fetch(url: str, settings: FetchSettings, options: RequestOptions) -> FetchResult:
+    result = fetch_all_sync([FetchRequest(url, options=options)], settings)[0]
     if not result.ok or result.body is None:
         raise FetchError(f"{url}: {result.error or 'no content'}")
     return result

@@ -1,23 +1,22 @@
 """The entries tables: what a fetch or a sync stores, what publishing lists and reads.
 
-`EntryTables` is the part of `Store` that keeps entries; it works on the
-connection and transactions the Store opens.
+`EntryTables` is the part of a store that keeps entries, the article cache
+and the fingerprints of written files; it works on the connection and
+transactions the store opens, and its SQL runs on SQLite and PostgreSQL
+alike (see `dialect`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ..codec import (
     content_hash,
     decode_entry,
-    decode_head,
     decode_listing,
     encode_head,
     encode_listing,
@@ -26,6 +25,7 @@ from ..codec import (
 )
 from ..model import CachedArticle, Entry, Incoming, Listing, StoredForm, UpsertStats
 from .dates import decide_updated, local_updated
+from .dialect import Connection, Dialect
 from .schema import LOCAL
 
 
@@ -45,8 +45,8 @@ def _stored_form(item: Incoming, updated: datetime) -> StoredForm:
 class EntryTables:
     """Entries, the article cache and retention, over the Store's connection."""
 
-    path: Path
-    _db: sqlite3.Connection
+    _db: Connection
+    _dialect: Dialect
     _transaction: Callable[[], AbstractContextManager[None]]
 
     def _upsert(self, origin: str, incoming: Iterable[Incoming],
@@ -170,10 +170,13 @@ class EntryTables:
         self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
         if cache is not None:
             self._db.executemany(
-                "INSERT OR REPLACE INTO article_cache (path, digest, size, mtime_ns, entry_id, head) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO article_cache (path, digest, size, mtime_ns, entry_id, head) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "digest = excluded.digest, size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                "entry_id = excluded.entry_id, head = excluded.head",
                 ((path, c.digest, c.size, c.mtime_ns, c.entry_id,
-                  None if c.head is None else encode_head(c.head)) for path, c in cache.items()),
+                  c.head_text if c.head is None else encode_head(c.head))
+                 for path, c in cache.items()),
             )
         if present is not None:
             on_disk = set(present)
@@ -191,9 +194,8 @@ class EntryTables:
                LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?""", (LOCAL,))
         return {
             path: CachedArticle(
-                digest, size, mtime, entry_id,
-                None if head is None else decode_head(entry_id, head),
-                None if listing is None else listing_languages(listing))
+                digest, size, mtime, entry_id, None,
+                None if listing is None else listing_languages(listing), head)
             for path, digest, size, mtime, entry_id, head, listing in rows
         }
 
@@ -241,7 +243,7 @@ class EntryTables:
         # (volatile, so not a change of the entry), which an Atom entry shows.
         rows = self._db.execute(
             "SELECT id, content_hash, updated, origin, CASE WHEN origin = ? THEN NULL "
-            "ELSE json_extract(data, '$.source[3]') END FROM entries", (LOCAL,))
+            f"ELSE {self._dialect.source_updated} END FROM entries", (LOCAL,))
         return {entry_id: (f"{digest}@{updated}@{origin}@{source_updated}", origin == LOCAL)
                 for entry_id, digest, updated, origin, source_updated in rows}
 
@@ -255,7 +257,33 @@ class EntryTables:
         return int(self._db.execute(
             "SELECT COUNT(*) FROM entries WHERE origin = ?", (origin,)).fetchone()[0])
 
-    # --- sources ---------------------------------------------------------
+    # --- written files ------------------------------------------------------
+
+    def output_fingerprints(self) -> dict[str, tuple[str, str]]:
+        """Output path → (fingerprint of what it was rendered from, SHA-256 of its bytes)."""
+        rows = self._db.execute("SELECT path, fingerprint, sha256 FROM outputs")
+        return {path: (fp, sha) for path, fp, sha in rows}
+
+    def record_outputs(self, outputs: Mapping[str, tuple[str, str]],
+                       before: Mapping[str, tuple[str, str]] | None = None) -> None:
+        """Remember the fingerprints of exactly the files now written.
+
+        Only what changed is written: a rebuild keeps most of its pages.
+        `before` is what `output_fingerprints` said, if the caller has it.
+        """
+        with self._transaction():
+            if before is None:
+                before = self.output_fingerprints()
+            self._db.executemany("DELETE FROM outputs WHERE path = ?",
+                                 ((path,) for path in before.keys() - outputs.keys()))
+            self._db.executemany(
+                "INSERT INTO outputs (path, fingerprint, sha256) VALUES (?, ?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                "sha256 = excluded.sha256",
+                ((path, fp, sha) for path, (fp, sha) in outputs.items()
+                 if before.get(path) != (fp, sha)))
+
+    # --- retention ---------------------------------------------------------
 
     def apply_retention(self, key: str, keep_entries: int, keep_days: int, now: datetime) -> int:
         """Drop a source's entries that are neither among its newest nor recent.
@@ -275,8 +303,6 @@ class EntryTables:
             (key, cutoff, key, keep_entries),
         )
         return cursor.rowcount
-
-    # --- domains (Retry-After for a whole site) -----------------------------
 
 
 class LocalSync:

@@ -1,24 +1,25 @@
 """The WebSub tables: pings a hub has not taken yet, and how each hub last answered.
 
-`HubTables` is the part of `Store` that keeps them; it works on the
-connection and transactions the Store opens. What is owed and when a
+`HubTables` is the part of a store that keeps them; it works on the
+connection and transactions the store opens. What is owed and when a
 failed ping is due again are decided elsewhere (`publish.websub`); this
 only remembers it, so that a ping survives a restart until a hub takes it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 
 from ..model import HubState, PendingPing, Ping
+from .dialect import Connection, Dialect
 
 
 class HubTables:
     """Pending pings and hub states, over the Store's connection."""
 
-    _db: sqlite3.Connection
+    _db: Connection
+    _dialect: Dialect
     _transaction: Callable[[], AbstractContextManager[None]]
 
     def owe_pings(self, pings: Iterable[Ping], now: float) -> None:
@@ -32,8 +33,8 @@ class HubTables:
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO hub_pings (hub, url, attempts, next_try, owed) VALUES (?, ?, 0, ?, ?) "
-                "ON CONFLICT(hub, url) DO UPDATE SET next_try = MIN(next_try, excluded.next_try), "
-                "owed = excluded.owed",
+                "ON CONFLICT(hub, url) DO UPDATE SET next_try = "
+                f"{self._dialect.least}(hub_pings.next_try, excluded.next_try), owed = excluded.owed",
                 ((p.hub, p.url, now, now) for p in pings))
 
     def pending_pings(self) -> list[PendingPing]:
@@ -62,7 +63,8 @@ class HubTables:
                 "INSERT INTO hub_pings (hub, url, attempts, next_try, last_error, owed) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(hub, url) DO UPDATE SET "
                 "attempts = excluded.attempts, last_error = excluded.last_error, "
-                "next_try = CASE WHEN owed > ? THEN next_try ELSE excluded.next_try END",
+                "next_try = CASE WHEN hub_pings.owed > ? THEN hub_pings.next_try "
+                "ELSE excluded.next_try END",
                 ((p.hub, p.url, p.attempts, p.next_try, p.last_error, began, began)
                  for p in failed))
             self._db.executemany(
@@ -79,7 +81,8 @@ class HubTables:
     def hub_states(self) -> list[HubState]:
         """Every hub pinged or owed a ping, by URL."""
         pending = {hub: (count, failing, next_try) for hub, count, failing, next_try in
-                   self._db.execute("SELECT hub, COUNT(*), SUM(attempts > 0), MIN(next_try) "
+                   self._db.execute("SELECT hub, COUNT(*), COUNT(CASE WHEN attempts > 0 THEN 1 END), "
+                                    "MIN(next_try) "
                                     "FROM hub_pings GROUP BY hub")}
         known = {hub: (success, error, failure) for hub, success, error, failure in
                  self._db.execute("SELECT hub, last_success, last_error, last_failure FROM hubs")}

@@ -1,9 +1,9 @@
 """What the pipeline and the refresh need of a store, as a Protocol.
 
-The SQLite `Store` is one implementation; a second (PostgreSQL, shared by
-many machines) has only to provide these methods for the pipeline to use
-it unchanged. Methods a store offers beyond them (inspection for tests,
-integrity checks) are its own business.
+The SQLite `Store` and the `PostgresStore` (a database many machines can
+share) both provide these methods, and the pipeline uses either
+unchanged. Methods a store offers beyond them (inspection for tests,
+integrity checks, copying a whole store) are its own business.
 """
 
 from __future__ import annotations
@@ -94,9 +94,15 @@ class EntryStore(PublishedEntries, Protocol):
         """Record a fetch's outcome and its entries in one transaction."""
 
     def domain_blocks(self, now: float) -> dict[str, float]:
-        """Registrable domain → the time before which it asked not to be asked."""
+        """Registrable domain → the time before which it asked not to be asked.
 
-    def block_domain(self, domain: str, until: float) -> None: ...
+        A source whose Retry-After pauses only itself (`retry_after_scope =
+        "source"`) is kept here too, under its URL: a key holding `://` is a
+        source, any other a domain.
+        """
+
+    def block_domain(self, domain: str, until: float) -> None:
+        """Keep a pause of `domain` (or of one source, by its URL) until `until`."""
 
     def checkpoints_deferred(self) -> AbstractContextManager[None]:
         """Many small transactions in a row, made cheap while it lasts."""

@@ -14,20 +14,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import fields
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ..codec import decode_entry, encode_listing
 from ..errors import StoreError
-from ..model import Incoming, SourceState, UpsertStats
-from .entries import EntryTables
-from .hubs import HubTables
+from .dialect import SQLITE, Connection
 from .schema import MIGRATIONS, SCHEMA_VERSION
-from .subscriptions import SubscriptionTables
+from .tables import Tables
 
 
 def _checkpoint_every(path: Path, every: float, stop: threading.Event) -> None:
@@ -48,24 +43,27 @@ def _checkpoint_every(path: Path, every: float, stop: threading.Event) -> None:
 _BUSY_SECONDS = 30
 
 
-class Store(EntryTables, HubTables, SubscriptionTables):
-    """The SQLite store behind intention-revealing methods; SQL stays in here."""
+class Store(Tables):
+    """The SQLite store behind intention-revealing methods; SQL stays in here and in its tables."""
+
+    _dialect = SQLITE
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self.shown = str(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
+            self._sqlite = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
-        self._db.row_factory = sqlite3.Row
+        self._db: Connection = self._sqlite
         try:
             self._use_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self._sqlite.close()
             raise StoreError(f"{self.path}: the store is damaged or not a feeds store: {exc}") from exc
 
     def _use_wal(self) -> None:
@@ -88,13 +86,7 @@ class Store(EntryTables, HubTables, SubscriptionTables):
                 time.sleep(0.01)
 
     def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._sqlite.close()
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -134,7 +126,7 @@ class Store(EntryTables, HubTables, SubscriptionTables):
             self._db.execute("COMMIT")
         except BaseException as exc:
             # A failed COMMIT (a full disk) leaves the transaction open too.
-            if self._db.in_transaction:
+            if self._sqlite.in_transaction:
                 with suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
@@ -154,7 +146,7 @@ class Store(EntryTables, HubTables, SubscriptionTables):
         try:
             yield
         finally:
-            if self._db.in_transaction:
+            if self._sqlite.in_transaction:
                 with suppress(sqlite3.Error):
                     self._db.execute("COMMIT")
 
@@ -185,110 +177,6 @@ class Store(EntryTables, HubTables, SubscriptionTables):
             with suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_autocheckpoint=1000")
                 self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def output_fingerprints(self) -> dict[str, tuple[str, str]]:
-        """Output path → (fingerprint of what it was rendered from, SHA-256 of its bytes)."""
-        rows = self._db.execute("SELECT path, fingerprint, sha256 FROM outputs")
-        return {path: (fp, sha) for path, fp, sha in rows}
-
-    def record_outputs(self, outputs: Mapping[str, tuple[str, str]],
-                       before: Mapping[str, tuple[str, str]] | None = None) -> None:
-        """Remember the fingerprints of exactly the files now written.
-
-        Only what changed is written: a rebuild keeps most of its pages.
-        `before` is what `output_fingerprints` said, if the caller has it.
-        """
-        with self._transaction():
-            if before is None:
-                before = self.output_fingerprints()
-            self._db.executemany("DELETE FROM outputs WHERE path = ?",
-                                 ((path,) for path in before.keys() - outputs.keys()))
-            self._db.executemany(
-                "INSERT OR REPLACE INTO outputs (path, fingerprint, sha256) VALUES (?, ?, ?)",
-                ((path, fp, sha) for path, (fp, sha) in outputs.items()
-                 if before.get(path) != (fp, sha)))
-
-    def resolve_key(self, url: str) -> str:
-        """The source key configured URL `url` belongs to (following aliases)."""
-        row = self._db.execute("SELECT key FROM aliases WHERE url = ?", (url,)).fetchone()
-        return str(row[0]) if row is not None else url
-
-    def ensure_sources(self, urls: Iterable[str]) -> None:
-        """Add configured sources the store does not know yet (status new, due now)."""
-        with self._transaction():
-            for url in urls:
-                key = self.resolve_key(url)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO sources (key, url) VALUES (?, ?)", (key, url)
-                )
-
-    def source(self, key: str) -> SourceState | None:
-        row = self._db.execute("SELECT * FROM sources WHERE key = ?", (key,)).fetchone()
-        return None if row is None else self._source_state(row)
-
-    def sources(self) -> list[SourceState]:
-        rows = self._db.execute("SELECT * FROM sources ORDER BY key").fetchall()
-        return [self._source_state(r) for r in rows]
-
-    def _source_state(self, row: sqlite3.Row) -> SourceState:
-        values = dict(row)
-        values["entry_count"] = self.count_entries(values["key"])
-        return SourceState(**values)
-
-    def update_source(
-        self,
-        key: str,
-        changes: dict[str, Any],
-        incoming: Sequence[Incoming] | None = None,
-        now: datetime | None = None,
-        *,
-        alias: str | None = None,
-        retention: tuple[int, int] | None = None,
-    ) -> UpsertStats:
-        """Record a fetch's outcome and its entries in one transaction.
-
-        `changes` sets SourceState fields; `incoming` (on success) is upserted
-        with the source as origin. Entries already stored are deleted only by
-        `retention` (keep entries, keep days: see `apply_retention`), applied
-        after the upsert in the same transaction, so a failing source keeps
-        what it had.
-        """
-        allowed = {f.name for f in fields(SourceState)} - {"key", "entry_count"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValueError(f"unknown source fields: {sorted(unknown)}")
-        stats = UpsertStats()
-        with self._transaction():
-            if changes:
-                assignments = ", ".join(f"{name} = ?" for name in changes)
-                self._db.execute(
-                    f"UPDATE sources SET {assignments} WHERE key = ?", (*changes.values(), key)
-                )
-            if alias is not None:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO aliases (url, key) VALUES (?, ?)", (alias, key)
-                )
-            if incoming:
-                assert now is not None
-                stats = self._upsert(key, incoming, now)
-            if retention is not None:
-                assert now is not None
-                self._retain(key, *retention, now)
-        return stats
-
-    def domain_blocks(self, now: float) -> dict[str, float]:
-        rows = self._db.execute(
-            "SELECT domain, blocked_until FROM domains WHERE blocked_until > ?", (now,))
-        return {r[0]: r[1] for r in rows}
-
-    def block_domain(self, domain: str, until: float) -> None:
-        with self._transaction():
-            self._db.execute(
-                "INSERT INTO domains (domain, blocked_until) VALUES (?, ?) "
-                "ON CONFLICT(domain) DO UPDATE SET blocked_until = "
-                "MAX(blocked_until, excluded.blocked_until)",
-                (domain, until),
-            )
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

@@ -1,7 +1,7 @@
 """The tables of feeds' own WebSub hub: verified subscriptions, and deliveries not yet taken.
 
-`SubscriptionTables` is the part of `Store` that keeps them, on the
-connection and transactions the Store opens. Which requests are taken,
+`SubscriptionTables` is the part of a store that keeps them, on the
+connection and transactions the store opens. Which requests are taken,
 what is due and when a failed delivery is tried again are decided in
 `publish.subscriptions`; this only remembers it, so that a subscription
 (and what its subscriber is owed) survives a restart.
@@ -9,17 +9,18 @@ what is due and when a failed delivery is tried again are decided in
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 
 from ..model import PendingDelivery, Subscription
+from .dialect import Connection, Dialect
 
 
 class SubscriptionTables:
     """Subscriptions and pending deliveries, over the Store's connection."""
 
-    _db: sqlite3.Connection
+    _db: Connection
+    _dialect: Dialect
     _transaction: Callable[[], AbstractContextManager[None]]
 
     def subscribe(self, subscription: Subscription) -> None:
@@ -62,7 +63,8 @@ class SubscriptionTables:
                 "SELECT topic, callback, 0, ?, ? FROM hub_subscriptions "
                 "WHERE topic = ? AND expires > ? "
                 "ON CONFLICT(topic, callback) DO UPDATE SET "
-                "next_try = MIN(next_try, excluded.next_try), owed = excluded.owed",
+                f"next_try = {self._dialect.least}(hub_deliveries.next_try, excluded.next_try), "
+                "owed = excluded.owed",
                 ((now, now, topic, now) for topic in topics))
 
     def pending_deliveries(self) -> list[PendingDelivery]:

@@ -1,0 +1,108 @@
+"""The PostgreSQL store's schema: each migration in order; `feeds_schema.version` counts those applied.
+
+It holds what SQLite's migrations 1–7 built, in PostgreSQL's types: times
+as double precision epoch seconds, sizes as bigint, and every text a key
+or an order is taken from in the "C" collation, so that rows sort by code
+point as SQLite sorts them (and feeds come out byte for byte the same)
+whatever the database's locale. A source's row can gain the columns of a
+fetch worker's lease in a later migration without touching the rest.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: everything SQLite's schema 7 holds
+    """
+    CREATE TABLE sources (
+        key TEXT COLLATE "C" PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT,
+        status TEXT NOT NULL DEFAULT 'new',
+        etag TEXT,
+        last_modified TEXT,
+        last_fetch DOUBLE PRECISION,
+        last_success DOUBLE PRECISION,
+        last_error TEXT,
+        last_error_kind TEXT,
+        error_count BIGINT NOT NULL DEFAULT 0,
+        next_due DOUBLE PRECISION,
+        redirect_target TEXT,
+        redirect_count BIGINT NOT NULL DEFAULT 0,
+        warning TEXT,
+        feed_id TEXT,
+        feed_link TEXT,
+        feed_updated TEXT
+    );
+    CREATE INDEX sources_by_due ON sources(next_due);
+    CREATE TABLE aliases (
+        url TEXT COLLATE "C" PRIMARY KEY,
+        key TEXT COLLATE "C" NOT NULL REFERENCES sources(key) ON DELETE CASCADE
+    );
+    CREATE TABLE domains (
+        domain TEXT COLLATE "C" PRIMARY KEY,
+        blocked_until DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE entries (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        origin TEXT COLLATE "C" NOT NULL,
+        canonical_link TEXT COLLATE "C",
+        content_hash TEXT NOT NULL,
+        declared_updated TEXT,
+        updated TEXT NOT NULL,
+        sort_time DOUBLE PRECISION NOT NULL,
+        first_seen DOUBLE PRECISION NOT NULL,
+        data TEXT NOT NULL,
+        listing TEXT
+    );
+    CREATE INDEX entries_by_origin ON entries(origin, sort_time);
+    CREATE INDEX entries_by_canonical ON entries(canonical_link);
+    CREATE TABLE article_cache (
+        path TEXT COLLATE "C" PRIMARY KEY,
+        digest TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        mtime_ns BIGINT NOT NULL,
+        entry_id TEXT COLLATE "C",
+        head TEXT
+    );
+    CREATE TABLE outputs (
+        path TEXT COLLATE "C" PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        sha256 TEXT NOT NULL
+    );
+    CREATE TABLE hub_pings (
+        hub TEXT COLLATE "C" NOT NULL,
+        url TEXT COLLATE "C" NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_try DOUBLE PRECISION NOT NULL,
+        last_error TEXT,
+        owed DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (hub, url)
+    );
+    CREATE TABLE hubs (
+        hub TEXT COLLATE "C" PRIMARY KEY,
+        last_success DOUBLE PRECISION,
+        last_error TEXT,
+        last_failure DOUBLE PRECISION
+    );
+    CREATE TABLE hub_subscriptions (
+        topic TEXT COLLATE "C" NOT NULL,
+        callback TEXT COLLATE "C" NOT NULL,
+        secret TEXT,
+        expires DOUBLE PRECISION NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (topic, callback)
+    );
+    CREATE TABLE hub_deliveries (
+        topic TEXT COLLATE "C" NOT NULL,
+        callback TEXT COLLATE "C" NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_try DOUBLE PRECISION NOT NULL,
+        last_error TEXT,
+        owed DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (topic, callback),
+        FOREIGN KEY (topic, callback) REFERENCES hub_subscriptions(topic, callback)
+            ON DELETE CASCADE
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,118 @@
+"""The sources tables: each remote source's fetch state, its old addresses, and sites that asked for a pause.
+
+`SourceTables` is the part of a store that keeps them, over the connection
+and transactions the store opens; its SQL runs on SQLite and PostgreSQL
+alike (see `dialect`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from ..model import Incoming, SourceState, UpsertStats
+from .dialect import Connection, Dialect
+
+# The columns a SourceState is read from, named: a store may keep more in
+# a source's row (a worker's lease, say) than the state the pipeline sees.
+_STATE_COLUMNS = tuple(f.name for f in fields(SourceState) if f.name != "entry_count")
+
+
+class SourceTables:
+    """Sources, aliases and domain blocks, over the store's connection."""
+
+    _db: Connection
+    _dialect: Dialect
+    _transaction: Callable[[], AbstractContextManager[None]]
+
+    # Provided by EntryTables, which keeps the entries a source brings.
+    _upsert: Callable[[str, Iterable[Incoming], datetime | None], UpsertStats]
+    _retain: Callable[[str, int, int, datetime], int]
+    count_entries: Callable[[str], int]
+
+    def resolve_key(self, url: str) -> str:
+        """The source key configured URL `url` belongs to (following aliases)."""
+        row = self._db.execute("SELECT key FROM aliases WHERE url = ?", (url,)).fetchone()
+        return str(row[0]) if row is not None else url
+
+    def ensure_sources(self, urls: Iterable[str]) -> None:
+        """Add configured sources the store does not know yet (status new, due now)."""
+        with self._transaction():
+            for url in urls:
+                key = self.resolve_key(url)
+                self._db.execute(
+                    "INSERT INTO sources (key, url) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+                    (key, url))
+
+    def source(self, key: str) -> SourceState | None:
+        found = self._source_rows("WHERE key = ?", (key,))
+        return found[0] if found else None
+
+    def sources(self) -> list[SourceState]:
+        return self._source_rows("ORDER BY key", ())
+
+    def _source_rows(self, clause: str, parameters: Sequence[Any]) -> list[SourceState]:
+        rows = self._db.execute(
+            f"SELECT {', '.join(_STATE_COLUMNS)} FROM sources {clause}", parameters).fetchall()
+        states = []
+        for row in rows:
+            values = dict(zip(_STATE_COLUMNS, row, strict=True))
+            states.append(SourceState(**values, entry_count=self.count_entries(values["key"])))
+        return states
+
+    def update_source(
+        self,
+        key: str,
+        changes: dict[str, Any],
+        incoming: Sequence[Incoming] | None = None,
+        now: datetime | None = None,
+        *,
+        alias: str | None = None,
+        retention: tuple[int, int] | None = None,
+    ) -> UpsertStats:
+        """Record a fetch's outcome and its entries in one transaction.
+
+        `changes` sets SourceState fields; `incoming` (on success) is upserted
+        with the source as origin. Entries already stored are deleted only by
+        `retention` (keep entries, keep days: see `apply_retention`), applied
+        after the upsert in the same transaction, so a failing source keeps
+        what it had.
+        """
+        unknown = set(changes) - set(_STATE_COLUMNS[1:])
+        if unknown:
+            raise ValueError(f"unknown source fields: {sorted(unknown)}")
+        stats = UpsertStats()
+        with self._transaction():
+            if changes:
+                assignments = ", ".join(f"{name} = ?" for name in changes)
+                self._db.execute(
+                    f"UPDATE sources SET {assignments} WHERE key = ?", (*changes.values(), key)
+                )
+            if alias is not None:
+                self._db.execute(
+                    "INSERT INTO aliases (url, key) VALUES (?, ?) "
+                    "ON CONFLICT(url) DO UPDATE SET key = excluded.key", (alias, key))
+            if incoming:
+                assert now is not None
+                stats = self._upsert(key, incoming, now)
+            if retention is not None:
+                assert now is not None
+                self._retain(key, *retention, now)
+        return stats
+
+    def domain_blocks(self, now: float) -> dict[str, float]:
+        rows = self._db.execute(
+            "SELECT domain, blocked_until FROM domains WHERE blocked_until > ?", (now,))
+        return {r[0]: r[1] for r in rows}
+
+    def block_domain(self, domain: str, until: float) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO domains (domain, blocked_until) VALUES (?, ?) "
+                "ON CONFLICT(domain) DO UPDATE SET blocked_until = "
+                f"{self._dialect.greatest}(domains.blocked_until, excluded.blocked_until)",
+                (domain, until),
+            )
