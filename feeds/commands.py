@@ -236,6 +236,8 @@ def _print_source(s: SourceState, asking: Mapping[str, str | None]) -> None:
              if value and (key, value) not in (("proxy", "environment"), ("retry_after_scope", "site"))]
     if shown:
         print("  " + "   ".join(shown))
+    if s.page_error:
+        print(f"  full text: {s.page_error}")
 
 
 def _print_hub(h: HubState) -> None:

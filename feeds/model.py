@@ -312,6 +312,22 @@ class RenderedFeed:
 
 
 @dataclass(frozen=True)
+class RewriteRule:
+    """One `[[source.rewrite]]` rule of a source, applied to its entries before sanitising.
+
+    Either `remove` (a CSS selector: matching elements go from the content)
+    or `replace` (a regular expression, replaced by `with_` in `field`,
+    "title" or "content"). `where` is `path:line` of the rule, for messages.
+    """
+
+    remove: str | None = None
+    replace: str | None = None
+    with_: str = ""
+    field: str = "content"
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """A remote feed someone follows, as configured (links.toml or OPML)."""
 
@@ -324,6 +340,8 @@ class SourceConfig:
     exclude: tuple[str, ...] = ()
     enabled: bool = True
     origin: str = ""  # where it was configured, e.g. "sources/links.toml"
+    full_text: bool = False  # fetch each summary-only entry's page for its article
+    rewrite: tuple[RewriteRule, ...] = ()  # [[source.rewrite]] rules, in order
     # How its requests are sent (see SourceHTTP); None: as every other source's.
     http: SourceHTTP | None = None
 
@@ -532,6 +550,27 @@ class SourceState:
     feed_link: str | None = None
     feed_updated: str | None = None
     entry_count: int = 0
+    page_error: str | None = None  # the last full-text page that could not be read, and why
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """An entry's page as last fetched for its full text, kept by the entry's canonical link.
+
+    `content_html` is the sanitised article (None when none was ever read);
+    `error` why the last fetch gave none; `entry_digest` the digest of the
+    entry's own text when the page was fetched, so a changed entry is
+    fetched again. `etag` and `last_modified` make the next fetch conditional.
+    """
+
+    link: str
+    url: str
+    fetched: float
+    content_html: str | None = None
+    error: str | None = None
+    entry_digest: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 # --- WebSub hubs ----------------------------------------------------------

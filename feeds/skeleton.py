@@ -137,6 +137,7 @@ _LINKS = """\
 # include = ["(?i)battery"]                  # keep only entries matching one
 # exclude = ["sponsored"]                    # drop entries matching one
 # enabled = true
+# full_text = true                           # fetch the article of summary-only entries
 # How it is fetched (each optional; secrets never go in this file):
 # proxy = "socks5://127.0.0.1:1080"          # or "direct"; else feeds.toml's, else the environment's
 # user_agent = "Mozilla/5.0 (compatible)"    # instead of feeds' own
@@ -145,6 +146,14 @@ _LINKS = """\
 # auth = { user_env = "NEWS_USER", password_env = "NEWS_PASS" }   # basic auth from the
 #                                            # environment; bearer: { token_env = "NEWS_TOKEN" }
 # retry_after_scope = "source"               # a 429/503 pauses this feed, not its site
+#
+# Rewrite rules of the source above, applied in order before sanitising:
+# [[source.rewrite]]
+# remove = "div.ad, .share-buttons"          # remove elements (CSS selector)
+# [[source.rewrite]]
+# replace = "^Sponsored: "                   # a regular expression (Python's re)
+# with = ""                                  # its replacement (\\1 names a group)
+# in = "title"                               # "title" or "content" (the default)
 """
 
 _ARTICLE = """\

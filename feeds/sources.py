@@ -22,9 +22,10 @@ from lxml import etree
 
 from .config import RETRY_AFTER_SCOPES, Config, parse_duration, shown_path, toml_error
 from .errors import SourceError
-from .model import Problem, SourceAuth, SourceConfig, SourceHTTP
+from .model import Problem, RewriteRule, SourceAuth, SourceConfig, SourceHTTP
 from .publish.write import atomic_write
 from .remote.proxies import check_proxy
+from .text.rewrite import rule_problem
 
 LINKS_NAME = "links.toml"
 
@@ -46,12 +47,24 @@ _SOURCE_KEYS = {
     "cookies": "a table of cookie names to strings",
     "auth": "{ user_env = \"NAME\", password_env = \"NAME\" } or { token_env = \"NAME\" }",
     "retry_after_scope": "\"site\" or \"source\"",
+    # What is published of it (see remote.fulltext and text.rewrite).
+    "full_text": "true or false",
+    "rewrite": "a list of [[source.rewrite]] tables",
 }
 _HTTP_KEYS = ("proxy", "user_agent", "headers", "cookies", "auth", "retry_after_scope")
+
+_RULE_KEYS = {
+    "remove": "a CSS selector such as \"div.ad\"",
+    "replace": "a regular expression",
+    "with": "a string (the replacement; \\1 names a group)",
+    "in": "\"title\" or \"content\"",
+}
 
 # A `[[source]]` header line. tomllib reports no positions, so the line of
 # each table is found in the text (see `_table_lines`).
 _HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*(?:source|"source"|'source')[ \t]*\]\][ \t]*(?:#.*)?$""")
+# A `[[source.rewrite]]` header line: the rules of the [[source]] above it.
+_RULE_HEADER = re.compile(r"""^[ \t]*\[\[[ \t]*["']?source["']?[ \t]*\.[ \t]*["']?rewrite["']?[ \t]*\]\]""")
 
 
 @dataclass(frozen=True)
@@ -172,13 +185,16 @@ def _read_links(path: Path, shown: str) -> SourceList:
                                 "'source' must be an array of tables ([[source]])"))
         return SourceList((), tuple(problems))
     sources = []
-    for (i, table), line in zip(enumerate(tables, 1), _table_lines(text, len(tables)),
-                                strict=True):
+    lines = _table_lines(text, len(tables))
+    for (i, table), line in zip(enumerate(tables, 1), lines, strict=True):
         label = f"[[source]] #{i}"
         if isinstance(table, dict) and isinstance(table.get("url"), str):
             label += f" ({table['url']})"
+        rules = table.get("rewrite") if isinstance(table, dict) else None
+        rules_at = [f"{shown}:{n}" for n in _rule_lines(
+            text, line, (*lines, 0)[i], len(rules) if isinstance(rules, list) else 0)]
         try:
-            sources.append(source_from_table(table, f"{shown}:{line}", shown))
+            sources.append(source_from_table(table, f"{shown}:{line}", shown, rules_at))
         except SourceError as exc:
             problems.append(Problem(exc.where, f"{label}: {exc.reason}"))
     return SourceList(tuple(sources), tuple(problems))
@@ -206,6 +222,17 @@ def _table_lines(text: str, count: int) -> list[int]:
     return [n for n, _ in candidates]
 
 
+def _rule_lines(text: str, first: int, end: int, count: int) -> list[int]:
+    """The line of each of the `count` [[source.rewrite]] headers between line `first` and `end`.
+
+    `end` is the next [[source]]'s line, 0 for the end of the text. Rules
+    written inline (`rewrite = [{...}]`) are placed on their table's line.
+    """
+    found = [number for number, line in enumerate(text.split("\n"), 1)
+             if first < number and (not end or number < end) and _RULE_HEADER.match(line)]
+    return found if len(found) == count else [first] * count
+
+
 def _parses(text: str) -> bool:
     try:
         tomllib.loads(text)
@@ -224,8 +251,12 @@ def _key_line(text: str, key: str) -> int:
     return 1
 
 
-def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
-    """A SourceConfig from one [[source]] table; SourceError at `where` names the key."""
+def source_from_table(table: Any, where: str, origin: str,
+                      rules_at: Sequence[str] = ()) -> SourceConfig:
+    """A SourceConfig from one [[source]] table; SourceError at `where` names the key.
+
+    `rules_at` is the `path:line` of each of its [[source.rewrite]] rules.
+    """
     if not isinstance(table, dict):
         raise SourceError(where, "must be a table")
     given = dict(table)
@@ -254,6 +285,8 @@ def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
                 re.compile(pattern)
             except re.error as exc:
                 raise SourceError(where, f"{key!r} pattern {pattern!r} is invalid: {exc}") from exc
+    rules = tuple(_rewrite_rule(rule, n, rules_at[n - 1] if n <= len(rules_at) else where)
+                  for n, rule in enumerate(table.get("rewrite", ()), 1))
     return SourceConfig(
         url=table["url"],
         title=table.get("title"),
@@ -264,6 +297,8 @@ def source_from_table(table: Any, where: str, origin: str) -> SourceConfig:
         exclude=tuple(table.get("exclude", ())),
         enabled=table.get("enabled", True),
         origin=origin,
+        full_text=table.get("full_text", False),
+        rewrite=rules,
         http=_source_http(table, where),
     )
 
@@ -335,13 +370,38 @@ def _auth(table: dict[str, Any], where: str) -> SourceAuth | None:
     return SourceAuth(**given)
 
 
+def _rewrite_rule(table: dict[str, Any], n: int, where: str) -> RewriteRule:
+    """Rule `n` of a source's [[source.rewrite]] tables; SourceError at `where` says what is wrong."""
+    def fail(reason: str) -> SourceError:
+        return SourceError(where, f"rewrite rule #{n}: {reason}")
+
+    for key, value in table.items():
+        if key not in _RULE_KEYS:
+            raise fail(f"unknown key {key!r} (known keys: {', '.join(sorted(_RULE_KEYS))})")
+        if not isinstance(value, str) or (key != "with" and not value.strip()) or (
+                key == "in" and value not in ("title", "content")):
+            raise fail(f"{key!r} must be {_RULE_KEYS[key]}, not {value!r}")
+    if ("remove" in table) == ("replace" in table):
+        raise fail("needs exactly one of 'remove' (a CSS selector) or 'replace' (a pattern)")
+    if "remove" in table and ("with" in table or "in" in table):
+        raise fail("'with' and 'in' go with 'replace', not with 'remove'")
+    rule = RewriteRule(remove=table.get("remove"), replace=table.get("replace"),
+                       with_=table.get("with", ""), field=table.get("in", "content"),
+                       where=where)
+    if (problem := rule_problem(rule)) is not None:
+        raise fail(problem)
+    return rule
+
+
 def _valid(key: str, value: Any) -> bool:
     if key == "url":
         return isinstance(value, str) and check_url(value)
     if key in ("tags", "include", "exclude"):
         return isinstance(value, list) and all(isinstance(x, str) and x.strip() for x in value)
-    if key == "enabled":
+    if key in ("enabled", "full_text"):
         return isinstance(value, bool)
+    if key == "rewrite":
+        return isinstance(value, list) and all(isinstance(x, dict) for x in value)
     if key in ("headers", "cookies", "auth"):
         return isinstance(value, dict)
     return isinstance(value, str) and bool(value.strip())

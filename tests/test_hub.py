@@ -321,7 +321,7 @@ def test_a_store_of_the_previous_schema_gains_the_subscription_tables(tmp_path: 
     db.close()
     with Store(path) as store:
         _keeps_and_settles_subscriptions(store)
-    assert SCHEMA_VERSION == 7
+    assert SCHEMA_VERSION >= 7 and "hub_subscriptions" in MIGRATIONS[6]
 
 
 def test_subscriptions_are_kept_and_settled_by_either_store(store_at: Callable[[], Tables]) -> None:

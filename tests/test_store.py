@@ -710,7 +710,7 @@ def test_reads_in_a_snapshot_see_one_state_while_another_session_writes(
 
 def test_every_table_is_counted_copied_and_emptied(store_at: OpenStore, tmp_path: Path) -> None:
     """What `feeds store migrate` builds on: rows read from one store load into another whole."""
-    from feeds.model import CachedArticle, Ping, Subscription
+    from feeds.model import CachedArticle, CachedPage, Ping, Subscription
     from feeds.store.tables import TABLES
 
     with store_at() as store:
@@ -726,6 +726,9 @@ def test_every_table_is_counted_copied_and_emptied(store_at: OpenStore, tmp_path
         store.subscribe(Subscription("t", "c", None, 9e9, 1.0))
         store.owe_deliveries(["t"], 3.0)
         store.owe_pings([Ping("h", "u")], 4.0)
+        store.update_source("a", {"page_error": "p: HTTP 404"},
+                            [Incoming(_entry(3), None, "example.org/3")], NOW)
+        store.record_pages([CachedPage("example.org/3", "http://example.org/3", 5.0, "<p>A</p>")])
         counts = store.row_counts()
         assert set(counts) == set(TABLES) and all(counts.values()), counts
         copy = Store(tmp_path / "copy.sqlite3")
@@ -737,6 +740,7 @@ def test_every_table_is_counted_copied_and_emptied(store_at: OpenStore, tmp_path
             assert copy.sources() == store.sources()
             assert copy.published_entries() == store.published_entries()
             assert copy.article_cache() == store.article_cache()
+            assert copy.cached_pages(["example.org/3"]) == store.cached_pages(["example.org/3"])
             with copy._transaction():
                 copy.empty()
             assert set(copy.row_counts().values()) == {0}

@@ -9,26 +9,30 @@ Every string passes through `sanitise`, like everything parsed from XML.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import NotAFeedError, ParseError
-from ..model import Enclosure, ParsedEntry, ParsedFeed, Person
+from ..model import Enclosure, ParsedEntry, ParsedFeed, Person, RewriteRule
 from ..text.links import absolute_url, author_contact, host_name
 from ..text.media import enclosure, keep_enclosures, media_kind, media_url
+from ..text.rewrite import rewrite_html, rewrite_title
 from ..text.sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
 from .fields import declared_language, unique
 
 
 def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,
-                    max_categories: int | None = None) -> ParsedFeed:
+                    max_categories: int | None = None,
+                    rules: Sequence[RewriteRule] = ()) -> ParsedFeed:
     """The feed in `data`, a JSON Feed fetched from `url`.
 
     Raises ParseError when `data` is not JSON, or is JSON but not a JSON Feed
     (no `version` naming jsonfeed.org, or no `items` list). Items that are
     not objects are skipped and reported in `warning`; so are the items after
     the first `max_items`. An item keeps at most `max_categories` tags.
+    The source's rewrite `rules` apply to titles and content before sanitising.
     """
     doc = _load(data)
     if not isinstance(doc, dict):
@@ -44,7 +48,7 @@ def parse_json_feed(data: bytes, url: str, *, max_items: int | None = None,
     feed_people = (_authors(doc), _contacts(doc, link or url))
     read = items if max_items is None else items[:max_items]
     entries = tuple(
-        _entry(item, link or url, feed_people, max_categories)
+        _entry(item, link or url, feed_people, max_categories, rules)
         for item in read if isinstance(item, dict)
     )
     skipped = len(read) - len(entries)
@@ -97,7 +101,7 @@ def _is_jsonfeed_version(value: object) -> bool:
 
 def _entry(item: dict[str, Any], feed_base: str,
            feed_people: tuple[tuple[str, ...], tuple[Person, ...]],
-           max_categories: int | None) -> ParsedEntry:
+           max_categories: int | None, rules: Sequence[RewriteRule] = ()) -> ParsedEntry:
     guid = item.get("id")
     # The spec says id is a string, but 1.0 feeds in the wild use numbers.
     if isinstance(guid, int | float) and not isinstance(guid, bool):
@@ -113,9 +117,11 @@ def _entry(item: dict[str, Any], feed_base: str,
     content_text = _str(item.get("content_text"))
     summary = _str(item.get("summary"))
     if content_html and content_html.strip():
-        content = sanitise_html(content_html, base)
+        content = sanitise_html(rewrite_html(content_html, rules) if rules else content_html, base)
     elif content_text and content_text.strip():
         content = text_to_html(content_text)
+        if rules:
+            content = sanitise_html(rewrite_html(content, rules), base)
     else:
         content = ""
     summary_html = text_to_html(summary) if summary and summary.strip() else None
@@ -129,7 +135,7 @@ def _entry(item: dict[str, Any], feed_base: str,
     return ParsedEntry(
         guid=guid or None,
         link=link,
-        title=collapse_text(_str(item.get("title")) or ""),
+        title=rewrite_title(collapse_text(_str(item.get("title")) or ""), rules),
         content_html=content,
         summary_html=summary_html,
         published=_date(item.get("date_published")),

@@ -30,7 +30,7 @@ import feedparser
 import feedparser.api
 
 from ..errors import NotAFeedError, ParseError
-from ..model import Enclosure, Episode, ParsedEntry, ParsedFeed, Person
+from ..model import Enclosure, Episode, ParsedEntry, ParsedFeed, Person, RewriteRule
 from ..text.links import absolute_url, author_contact, host_name
 from ..text.media import (
     duration_seconds,
@@ -41,6 +41,7 @@ from ..text.media import (
     media_url,
     type_of,
 )
+from ..text.rewrite import rewrite_html, rewrite_title
 from ..text.sanitise import (
     clean_text,
     collapse_text,
@@ -81,7 +82,7 @@ _SY_PERIODS = {
 
 
 def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
-               max_items: int = MAX_ITEMS) -> ParsedFeed:
+               max_items: int = MAX_ITEMS, rules: Sequence[RewriteRule] = ()) -> ParsedFeed:
     """The feed in `data`, fetched from `url` with response `headers`.
 
     Raises ParseError ("not a feed: ...") when `data` holds no feed: empty,
@@ -90,7 +91,8 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     too costly to parse. A feed that is broken but usable (malformed XML
     with entries, a wrong declared charset, an undeclared one that had to
     be detected, ignored entity declarations, more than `max_items` items)
-    is returned with `warning` set.
+    is returned with `warning` set. The source's rewrite `rules` apply to
+    every entry's title and content, before sanitising.
     """
     content_type = _header(headers, "content-type")
     head = data.lstrip(BLANK).removeprefix(BOM).lstrip(BLANK)[:1024]
@@ -102,7 +104,7 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
         converted, note = _json_as_utf8(data, content_type)
         try:
             parsed = parse_json_feed(converted, url, max_items=max_items,
-                                     max_categories=MAX_CATEGORIES)
+                                     max_categories=MAX_CATEGORIES, rules=rules)
         except ParseError:
             if converted is data:
                 raise
@@ -162,7 +164,8 @@ def parse_feed(data: bytes, url: str, headers: Headers | None = None, *,
     feed_contacts = _contacts(feed, link or url) if typed else ()
     entries = tuple(
         entry for entry in (
-            _entry(raw, url, link, (feed_authors, feed_contacts), typed) for raw in raw_entries
+            _entry(raw, url, link, (feed_authors, feed_contacts), typed, rules)
+            for raw in raw_entries
         ) if entry.guid or entry.link or entry.title or entry.content_html
     )
     return ParsedFeed(
@@ -288,7 +291,8 @@ def _describe(exc: object, line_shift: int) -> str:
 
 
 def _entry(raw: Any, url: str, feed_link: str | None,
-           feed_people: tuple[tuple[str, ...], tuple[Person, ...]], typed: bool) -> ParsedEntry:
+           feed_people: tuple[tuple[str, ...], tuple[Person, ...]], typed: bool,
+           rules: Sequence[RewriteRule] = ()) -> ParsedEntry:
     # feedparser resolves <link> against xml:base itself; a link still
     # relative after that (RSS has no xml:base) means the site, and feeds are
     # often served from elsewhere (FeedBurner), so the site link is the base.
@@ -297,8 +301,8 @@ def _entry(raw: Any, url: str, feed_link: str | None,
     summary = _field(raw, "summary_detail")
     if content is None and summary is not None and _field(summary, "value"):
         content, summary = summary, None
-    content_html = _html(content, url, link or feed_link or url)
-    summary_html = _html(summary, url, link or feed_link or url)
+    content_html = _html(content, url, link or feed_link or url, rules)
+    summary_html = _html(summary, url, link or feed_link or url, rules)
     if summary_html == content_html or not summary_html:
         summary_html = None
 
@@ -315,7 +319,7 @@ def _entry(raw: Any, url: str, feed_link: str | None,
     return ParsedEntry(
         guid=_identifier(_field(raw, "id")),
         link=link,
-        title=_text(_field(raw, "title_detail"), _field(raw, "title"), typed),
+        title=rewrite_title(_text(_field(raw, "title_detail"), _field(raw, "title"), typed), rules),
         content_html=content_html or "",
         summary_html=summary_html,
         published=_utc(_field(raw, "published_parsed")),
@@ -418,7 +422,8 @@ def _content_detail(raw: Any) -> Any:
     return contents[0] if contents else None
 
 
-def _html(detail: Any, url: str, fallback_base: str) -> str | None:
+def _html(detail: Any, url: str, fallback_base: str,
+          rules: Sequence[RewriteRule] = ()) -> str | None:
     """A feedparser text construct as sanitised HTML with absolute URLs.
 
     The base is the construct's own xml:base when it has one (feedparser
@@ -428,10 +433,12 @@ def _html(detail: Any, url: str, fallback_base: str) -> str | None:
     if detail is None:
         return None
     value = _field(detail, "value") or ""
-    if _field(detail, "type") == "text/plain":
+    if _field(detail, "type") == "text/plain" and not rules:
         return text_to_html(value)
+    if _field(detail, "type") == "text/plain":
+        value = text_to_html(value)
     base = absolute_url(_field(detail, "base") or None, url) or fallback_base
-    return sanitise_html(value, base)
+    return sanitise_html(rewrite_html(value, rules) if rules else value, base)
 
 
 def _text(detail: Any, fallback: object, typed: bool) -> str:

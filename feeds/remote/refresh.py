@@ -39,6 +39,7 @@ from .decide import decide
 from .domains import registrable_domain
 from .http import fetch_all_sync
 from .options import request_options
+from .pages import FullText
 
 # Below this many bodies a process pool costs more than it saves.
 _POOL_MIN = 8
@@ -82,13 +83,15 @@ def _prepare(
 
     assert result.body is not None
     try:
-        parsed = parse_feed(result.body, result.final_url, result.headers)
+        parsed = parse_feed(result.body, result.final_url, result.headers, rules=source.rewrite)
     except ParseError as exc:
         return exc
     except Exception as exc:  # a parser crash on hostile bytes must not stop the rest
         return ParseError(f"could not parse the feed: {type(exc).__name__}: {exc}")
     when = datetime.fromtimestamp(now, UTC)
     incoming = normalise_feed(parsed, source, key, result.final_url, config, when)
+    if source.full_text:  # their articles are put in before they are stored (see pages.py)
+        return _Prepared(replace(parsed, entries=()), tuple(incoming))
     encoded = tuple(replace(item, entry=stored_form(item.entry))
                     if isinstance(item.entry, Entry) else item for item in incoming)
     return _Prepared(replace(parsed, entries=()), encoded)
@@ -150,6 +153,7 @@ def refresh(
                            admit=run.parsing.admit if run.parsing is not None else None)
             if run.parsing is not None:
                 run.parsing.finish()
+            run.full_text.fetch(settings or FetchSettings())
     finally:
         if run.parsing is not None:
             run.parsing.close()
@@ -257,6 +261,7 @@ class _Refresh:
         self._position = {s.url: i for i, s in enumerate(chosen)}
         self.outcomes: list[SourceOutcome | None] = [None] * len(chosen)
         self._done = 0
+        self.full_text = FullText(config, store, clock)
         self.parsing: _ParseQueue | None = None
         if len(chosen) >= _POOL_MIN and (os.cpu_count() or 1) > 1:
             self.parsing = _ParseQueue(self._record,
@@ -284,6 +289,10 @@ class _Refresh:
 
     def _record(self, i: int, result: FetchResult, prepared: _Prepared | ParseError | None) -> None:
         state = self._chosen[i]
+        source = self._configs[state.key]
+        if source.full_text and isinstance(prepared, _Prepared):
+            prepared = replace(prepared, incoming=self.full_text.prepare(
+                state.key, source, prepared.incoming))
         outcome = _record(self._config, self._store, state, self._configs[state.key], result,
                           prepared, self._clock())
         self.outcomes[i] = outcome
@@ -313,6 +322,8 @@ def _record(
     changes = {f.name: getattr(decision.state, f.name) for f in fields(SourceState)
                if getattr(decision.state, f.name) != getattr(state, f.name)}
     changes["last_fetch"] = now
+    if state.page_error and not source.full_text:
+        changes["page_error"] = None  # full text was turned off: its last failure is moot
     if not decision.store_feed:
         store.update_source(state.key, changes, alias=decision.alias)
         return SourceOutcome(state.key, state.url, decision.outcome, message=decision.message)

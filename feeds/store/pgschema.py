@@ -104,5 +104,20 @@ MIGRATIONS: tuple[str, ...] = (
             ON DELETE CASCADE
     );
     """,
+    # 2: SQLite's 8: the article pages of `full_text` sources, and each
+    # source's last page failure
+    """
+    CREATE TABLE pages (
+        link TEXT COLLATE "C" PRIMARY KEY,
+        url TEXT NOT NULL,
+        fetched DOUBLE PRECISION NOT NULL,
+        content_html TEXT,
+        error TEXT,
+        entry_digest TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT
+    );
+    ALTER TABLE sources ADD COLUMN page_error TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

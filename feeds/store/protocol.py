@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from ..model import (
     CachedArticle,
+    CachedPage,
     HubState,
     Incoming,
     Listing,
@@ -106,6 +107,13 @@ class EntryStore(PublishedEntries, Protocol):
 
     def checkpoints_deferred(self) -> AbstractContextManager[None]:
         """Many small transactions in a row, made cheap while it lasts."""
+
+    # --- full-text pages
+    def cached_pages(self, links: Iterable[str]) -> dict[str, CachedPage]:
+        """Canonical link → the article page kept for it, of those of `links` that have one."""
+
+    def record_pages(self, pages: Iterable[CachedPage]) -> None:
+        """Keep `pages` by their links; forget pages no stored entry links to."""
 
     # --- WebSub hubs
     def owe_pings(self, pings: Iterable[Ping], now: float) -> None:

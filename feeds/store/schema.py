@@ -130,5 +130,20 @@ MIGRATIONS: tuple[str, ...] = (
             ON DELETE CASCADE
     );
     """,
+    # 8: the article pages of `full_text` sources, by the entry's canonical
+    # link, with their validators, and each source's last page failure
+    """
+    CREATE TABLE pages (
+        link TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        fetched REAL NOT NULL,
+        content_html TEXT,
+        error TEXT,
+        entry_digest TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT
+    );
+    ALTER TABLE sources ADD COLUMN page_error TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,7 +1,7 @@
 """Every table a store keeps, in the order a copy fills them, with the plain reads and writes of a copy.
 
 `Tables` composes the per-domain parts (sources, entries, hubs,
-subscriptions); the SQLite and PostgreSQL stores add a connection, its
+subscriptions, pages); the SQLite and PostgreSQL stores add a connection, its
 transactions and their schema. `feeds store migrate` copies one store
 into another table by table through `rows` and `load`.
 """
@@ -15,6 +15,7 @@ from typing import Any, Self
 from ..errors import StoreError
 from .entries import EntryTables
 from .hubs import HubTables
+from .pages import PageTables
 from .sources import SourceTables
 from .subscriptions import SubscriptionTables
 
@@ -23,7 +24,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "sources": ("key", "url", "title", "status", "etag", "last_modified", "last_fetch",
                 "last_success", "last_error", "last_error_kind", "error_count", "next_due",
                 "redirect_target", "redirect_count", "warning", "feed_id", "feed_link",
-                "feed_updated"),
+                "feed_updated", "page_error"),
     "aliases": ("url", "key"),
     "domains": ("domain", "blocked_until"),
     "entries": ("id", "origin", "canonical_link", "content_hash", "declared_updated", "updated",
@@ -34,10 +35,12 @@ TABLES: dict[str, tuple[str, ...]] = {
     "hubs": ("hub", "last_success", "last_error", "last_failure"),
     "hub_subscriptions": ("topic", "callback", "secret", "expires", "created"),
     "hub_deliveries": ("topic", "callback", "attempts", "next_try", "last_error", "owed"),
+    "pages": ("link", "url", "fetched", "content_html", "error", "entry_digest", "etag",
+              "last_modified"),
 }
 
 
-class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables):
+class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables, PageTables):
     """All of a store's tables over one connection; a session, closed when its block ends."""
 
     shown: str  # how messages name the store
