@@ -20,7 +20,7 @@ PURE = TEXT | {
     "feeds.local.article", "feeds.local.front", "feeds.remote.normalise", "feeds.remote.parse",
     "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
     "feeds.remote.guard", "feeds.remote.fulltext", "feeds.remote.extract",
-    "feeds.remote.proxies", "feeds.remote.options",
+    "feeds.remote.proxies", "feeds.remote.options", "feeds.remote.fastxml",
     "feeds.publish.select",
     "feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfeed", "feeds.publish.index",
     "feeds.publish.paths", "feeds.publish.entrylinks", "feeds.publish.site", "feeds.publish.archives",

@@ -1,4 +1,4 @@
-"""Guarding feedparser against hostile documents: no DTD, a bounded number of items and tags.
+"""Guarding the XML readers against hostile documents: no DTD, a bounded number of items and tags.
 
 Remote documents are untrusted, and a parse costs far more than its bytes.
 """
@@ -27,7 +27,8 @@ MAX_TAGS = 300_000
 # `replace_doctype`, whose result both of its parsers read: expat first, and
 # sgmllib (its "loose" parser) when expat refuses the document. That hand-over
 # is the one place that sees the bytes actually parsed, whatever the
-# document's encoding, so `_guard_document` takes it over.
+# document's encoding, so `guard_document` takes it over (and `fastxml`
+# guards the same bytes with it).
 #
 # feedparser's own `replace_doctype` keeps the "safe" entity declarations of
 # the DTD's internal subset and gives them to both parsers. expat limits
@@ -62,7 +63,7 @@ _ITEM_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
 _DECLARATION_MARK = re.compile(rb"[\"'<\[\]>]")
 
 
-def _guard_document(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
+def guard_document(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
     """feedparser's `replace_doctype`, made safe: no DTD, at most `max_items` items.
 
     Returns what feedparser expects: the RSS version a DOCTYPE names
@@ -96,6 +97,11 @@ def _guard_document(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
     if tags > MAX_TAGS:
         raise Refused(f"{tags:,} tags, more than the {MAX_TAGS:,} read from one document")
     return version, data, {}
+
+
+def has_doctype(data: bytes) -> bool:
+    """Whether the document's prolog holds a document type declaration."""
+    return _doctype_span(data) is not None
 
 
 def _doctype_span(data: bytes) -> tuple[int, int] | None:
@@ -182,7 +188,7 @@ def _first_items(data: bytes, guard: Guard) -> bytes:
 
 
 def install_guard() -> None:
-    """Make feedparser hand every document to `_guard_document`, and read XML with `sax`."""
-    feedparser.api.replace_doctype = _guard_document
+    """Make feedparser hand every document to `guard_document`, and read XML with `sax`."""
+    feedparser.api.replace_doctype = guard_document
     if "feeds.remote.sax" not in feedparser.api.PREFERRED_XML_PARSERS:
         feedparser.api.PREFERRED_XML_PARSERS.insert(0, "feeds.remote.sax")
