@@ -386,9 +386,11 @@ def test_the_same_file_listed_twice_is_one_file_with_what_both_said() -> None:
 @pytest.mark.parametrize(("value", "explicit"), [
     ("true", True), ("yes", True), ("explicit", True), ("false", False), ("no", False),
     ("clean", False), ("maybe", None)])
-def test_itunes_explicit_is_read_in_apples_words_old_and_new(value: str, explicit: bool | None) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-reader", "feedparser"])
+def test_itunes_explicit_is_read_in_apples_words_old_and_new(value: str, explicit: bool | None,
+                                                              fast: bool) -> None:
     [entry] = parse_feed(_rss_item(f"<itunes:explicit>{value}</itunes:explicit>"),
-                         "http://site.example/feed").entries
+                         "http://site.example/feed", fast=fast).entries
     assert (entry.episode.explicit if entry.episode else None) is explicit
 
 

@@ -56,7 +56,7 @@ from ..text.sanitise import (
     untyped_text,
 )
 from .fastxml import XmlRead, read_xml
-from .fields import declared_language, unique
+from .fields import declared_language, explicit, unique
 from .guard import BLANK, BOM, GUARD, MAX_ITEMS, Guard, Refused, install_guard
 from .jsonfeed import parse_json_feed
 
@@ -436,11 +436,11 @@ _MAX_EPISODE = 10**6
 
 def _episode(raw: Any) -> Episode | None:
     """The item's iTunes episode tags, or None when it has none worth saying again."""
-    explicit = _field(raw, "itunes_explicit")
+    marked = _field(raw, "itunes_explicit")
     kind = _field(raw, "itunes_episodetype")
     kind = kind.strip().lower() if isinstance(kind, str) else None
     found = Episode(
-        explicit=explicit if isinstance(explicit, bool) else None,
+        explicit=marked if isinstance(marked, bool) else None,
         episode=_episode_number(_field(raw, "itunes_episode")),
         season=_episode_number(_field(raw, "itunes_season")),
         kind=kind if kind in _EPISODE_TYPES else None,
@@ -607,20 +607,13 @@ def _positive_int(value: object) -> int | None:
     return number if number > 0 else None
 
 
-_EXPLICIT = {"yes": True, "true": True, "explicit": True, "no": False, "false": False,
-             "clean": False}
-
-
 def _end_itunes_explicit(parser: Any) -> None:
-    """feedparser's `itunes:explicit` ending, reading Apple's current words too.
+    """feedparser's `itunes:explicit` ending, reading Apple's current words too (see `explicit`).
 
-    feedparser 6 takes only `yes` (explicit) and `clean` (not), and makes
-    `true` and `false`, which Apple's podcast specification asks for today,
-    unknown: an explicit episode republished without the mark.
+    Without it an explicit episode would be republished without the mark;
+    the fast reader (`fastxml`) reads the element the same way.
     """
-    value = parser.pop("itunes_explicit", 0)
-    word = value.strip().lower() if isinstance(value, str) else ""
-    parser._get_context()["itunes_explicit"] = _EXPLICIT.get(word)
+    parser._get_context()["itunes_explicit"] = explicit(parser.pop("itunes_explicit", 0))
 
 
 def _install_itunes_explicit() -> None:
