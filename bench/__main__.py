@@ -15,10 +15,17 @@ Scenarios:
 4. refresh: `feeds fetch` of M loopback feeds × K entries behind a per-request
    latency, empty store, default politeness settings;
 5. the same refresh again, every source answering 304 Not Modified;
+   4f. the refresh with one feed in ten summary-only and followed with
+   `full_text = true`: the pages of the entries it shows are fetched from the
+   same hosts, with the same latency, and their articles extracted;
 6. peers, if installed: Pelican building the same N articles with its all,
    category, tag and translation Atom feeds (6a′: and its article, tag,
    category and index pages and RSS feeds); reader updating the same M
-   feeds with its defaults (a fresh database, then a second pass of 304s).
+   feeds with its defaults (a fresh database, then a second pass of 304s);
+7. with --soak, the soak (bench/soak.py): `feeds run --serve` for MINUTES
+   over a few thousand articles and M loopback feeds that change from round
+   to round, its memory sampled over time: RSS after warm-up against RSS at
+   the end. Not run by default; --soak-only runs it alone.
 
 Each scenario checks that it measured real work (feeds written, M×K entries
 stored, every request answered 304 ...) and fails loudly otherwise. The
@@ -50,6 +57,7 @@ from bench.corpus import Article, edit_article, write_feeds_corpus, write_pelica
 from bench.measure import Measurement, run_measured
 from bench.peers import PeerEnv, prepare_peers, read_summary, write_pelican_config, write_reader_script
 from bench.remote import FeedServer, generate_feeds, loopback_hosts
+from bench.soak import SoakOptions, run_soak, soak_report, write_samples
 
 BENCH = Path(__file__).resolve().parent
 DEFAULT_WORK = BENCH / ".work" / "run"
@@ -64,6 +72,12 @@ TINY = {"articles": 20, "feeds": 6, "entries": 3, "latency_ms": 5.0, "runs": 1}
 DEFAULTS = {"articles": 10000, "feeds": 1000, "entries": 50, "latency_ms": 100.0, "runs": 3}
 
 RSS_TARGET_MB = 300.0
+
+# The soak: its length when --soak names none, and its sizes (a few thousand
+# articles, entries per feed) unless --articles or --entries are smaller.
+SOAK_MINUTES, TINY_SOAK_MINUTES = 15.0, 0.25
+SOAK_ARTICLES, SOAK_ENTRIES = 3000, 20
+SOAK_WARMUP, TINY_SOAK_WARMUP = 20, 2
 
 
 class ScenarioError(Exception):
@@ -367,7 +381,13 @@ def pelican_scenario(args: argparse.Namespace, work: Path, peers: PeerEnv, *,
 
 
 def store_entries(args: argparse.Namespace, project: Path) -> tuple[int, Counter[str]]:
-    """Entries stored per `feeds sources --json`, and the sources by status.
+    """Entries stored per `feeds sources --json`, and the sources by status."""
+    states = source_states(args, project)
+    return sum(int(s["entry_count"]) for s in states), Counter(str(s["status"]) for s in states)
+
+
+def source_states(args: argparse.Namespace, project: Path) -> list[dict[str, object]]:
+    """What `feeds sources --json` says of every source.
 
     Run in the project, like the measured commands: from the repository root
     `python -m feeds` would import the checkout's feeds/ instead of the
@@ -377,8 +397,8 @@ def store_entries(args: argparse.Namespace, project: Path) -> tuple[int, Counter
                           capture_output=True, text=True, check=False, timeout=300, cwd=project)
     if done.returncode != 0:
         raise ScenarioError(f"feeds sources --json failed: {done.stderr.strip()[-300:]}")
-    states = json.loads(done.stdout)
-    return sum(int(s["entry_count"]) for s in states), Counter(str(s["status"]) for s in states)
+    states: list[dict[str, object]] = json.loads(done.stdout)
+    return states
 
 
 def describe(counts: Counter[int], peak: int) -> str:
@@ -457,6 +477,61 @@ def remote_scenarios(
     return scenarios
 
 
+# One feed in this many is summary-only and followed with `full_text = true` in 4f.
+FULL_TEXT_EVERY = 10
+
+
+def full_text_scenario(args: argparse.Namespace, work: Path) -> Scenario:
+    """4f: the refresh of scenario 4 with one feed in ten summary-only and `full_text` on for it.
+
+    Each entry of those feeds links a page of its own on the feed's host
+    (navigation, an advertisement, the article, comments), served with the
+    same latency; the refresh fetches the pages of the entries a feed shows
+    and extracts their articles.
+    """
+    m_feeds, k = args.feeds, args.entries
+    hosts = loopback_hosts(min(MAX_HOSTS, m_feeds))
+    scenario = Scenario("refresh-fulltext",
+                        f"4f. refresh, {m_feeds} feeds × {k} entries, one in "
+                        f"{FULL_TEXT_EVERY} with full_text, empty store",
+                        "feeds fetch --root DIR", Target(None))
+    documents = generate_feeds(args.seed, m_feeds, k, len(hosts), summary_every=FULL_TEXT_EVERY)
+    feeds = [d for d in documents if d.kind != "html"]
+    summary_only = {d.number for d in documents if d.kind == "html"}
+    # Only the entries a feed can show have their pages fetched.
+    pages = len(summary_only) * min(k, ENTRIES_PER_FEED)
+
+    def run() -> None:
+        with FeedServer(documents, hosts, args.latency_ms / 1000) as server:
+            project = work / "remote-fulltext"
+            remove(project)
+            (project / "sources" / "articles").mkdir(parents=True)
+            (project / "sources" / "links.toml").write_text("".join(
+                f'[[source]]\nurl = "{server.url(d)}"\n'
+                + ("full_text = true\n" if d.number in summary_only else "") + "\n"
+                for d in feeds), encoding="utf-8")
+            argv = feeds_argv(args, "fetch", "--root", str(project))
+            for r in range(1, args.runs + 1):
+                remove(project / ".feeds", project / "output")
+                server.take_stats()
+                measured(scenario, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+                counts, peak = server.take_stats()
+                if counts.get(200, 0) != m_feeds + pages or sum(counts.values()) != m_feeds + pages:
+                    raise ScenarioError(f"run {r}: expected {m_feeds} feeds and {pages} pages "
+                                        f"answered 200, got {dict(counts)}")
+                states = source_states(args, project)
+                failed = [s["page_error"] for s in states if s.get("page_error")]
+                if sum(s["status"] == "ok" for s in states) != m_feeds or failed:
+                    raise ScenarioError(f"run {r}: sources {Counter(str(s['status']) for s in states)}"
+                                        f", page errors {failed[:3]}")
+            scenario.notes += [describe(counts, peak),
+                               f"{len(summary_only)} summary-only feeds, {pages} pages fetched "
+                               "and their articles extracted"]
+
+    attempt(scenario, run)
+    return scenario
+
+
 def reader_runs(
     args: argparse.Namespace, work: Path, peers: PeerEnv, server: FeedServer, urls: list[str],
     cold: Scenario, again: Scenario,
@@ -502,6 +577,28 @@ def reader_runs(
 
     attempt(cold, run_cold)
     attempt(again, run_again)
+
+
+# --- The soak -------------------------------------------------------------------------------
+
+
+def soak_scenario(args: argparse.Namespace, work: Path) -> tuple[str, bool]:
+    """Scenario 7 when asked for: its report section, and whether it failed."""
+    if args.soak is None:
+        return "", False
+    tiny = args.tiny
+    opts = SoakOptions(
+        minutes=args.soak, feeds=args.feeds, entries=min(args.entries, SOAK_ENTRIES),
+        articles=min(args.articles, SOAK_ARTICLES), latency=args.latency_ms / 1000,
+        seed=args.seed, warmup=args.soak_warmup, interval=0.5 if tiny else 2.0,
+        save_every=1.0 if tiny else 5.0, hosts=MAX_HOSTS, trace=args.soak_trace)
+    result = run_soak(args.feeds_python, work, opts, log)
+    csv_path = (args.out.with_name(args.out.stem + "-soak.csv") if args.out is not None
+                else work / "soak.csv")
+    write_samples(csv_path, result.samples)
+    log(f"soak: {result.rounds} rounds; RSS after warm-up {result.warm() or 0:.0f} MB, final "
+        f"{result.final() or 0:.0f} MB; samples in {csv_path}")
+    return soak_report(result, csv_path), result.error is not None
 
 
 # --- Report ------------------------------------------------------------------------------
@@ -641,9 +738,15 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], peers: PeerEnv |
         f"- software: Python {info['python']}; {', '.join(versions)}",
         f"- parameters: {args.articles} articles; {args.feeds} feeds × {args.entries} entries "
         f"on {hosts} loopback hosts, {args.latency_ms:g} ms latency per request; "
-        f"median of {args.runs} runs (peers: {args.peer_runs}); seed {args.seed}",
+        f"median of {args.runs} runs (peers: {args.peer_runs}); seed {args.seed}"
+        if scenarios else f"- parameters: the soak's, below; {args.latency_ms:g} ms latency per "
+        f"request on {hosts} loopback hosts; seed {args.seed}",
         f"- whole benchmark: {elapsed / 60:.1f} min; load average (1 min) {info['load']} at the "
         f"start, {load_average()} at the end",
+    ]
+    if not scenarios:  # the soak alone
+        return "\n".join(lines) + "\n"
+    lines += [
         "",
         "| scenario | command | wall (median) | wall (min–max) | CPU (median) | peak RSS, tree "
         "| peak PSS, tree | target | met | RSS < 300 MB | others' load |",
@@ -698,7 +801,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "rebuild, (3) rebuild after one edited article, (1b-3b) the same with every format "
             "and the pages, (1c-3c) with archives, (4) `feeds fetch` of M loopback "
             "feeds × K entries behind a per-request latency into an empty store, (5) the same "
-            "fetch answered by 304s, and (6) the peers Pelican (same articles, Atom feeds) and "
+            "fetch answered by 304s, (4f) the fetch with one feed in ten summary-only and "
+            "followed with full_text, and (6) the peers Pelican (same articles, Atom feeds) and "
             "reader (same feeds), installed into a venv of their own under bench/.work/. "
             "Reports median wall time, CPU time (user+sys, children included) and peak memory "
             "of the process tree per scenario, against the project's targets, as a Markdown "
@@ -735,6 +839,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="interpreter whose installed feeds is measured (default: this one)")
     parser.add_argument("--timeout", type=float, default=1800.0, metavar="S",
                         help="kill a single run after S seconds (default 1800)")
+    parser.add_argument("--soak", type=float, nargs="?", const=-1.0, metavar="MINUTES",
+                        help=f"also run the soak (7) for MINUTES (default {SOAK_MINUTES:g}; "
+                        f"with --tiny {TINY_SOAK_MINUTES:g}): feeds run --serve over "
+                        f"min(N, {SOAK_ARTICLES}) articles and M feeds of min(K, {SOAK_ENTRIES}) "
+                        "entries that change from round to round")
+    parser.add_argument("--soak-only", action="store_true",
+                        help="run the soak alone (implies --soak and --no-peers)")
+    parser.add_argument("--soak-warmup", type=int, metavar="ROUNDS",
+                        help=f"poll rounds before the soak's warm-up RSS is taken (default "
+                        f"{SOAK_WARMUP}; with --tiny {TINY_SOAK_WARMUP})")
+    parser.add_argument("--soak-trace", type=Path, metavar="DIR",
+                        help="run the soak's daemon under tracemalloc and write where its memory "
+                        "grew to DIR (bench/tracedaemon.py; slower: to find a leak, not to "
+                        "measure one)")
     args = parser.parse_args(argv)
     preset = TINY if args.tiny else DEFAULTS
     for key, default in DEFAULTS.items():
@@ -747,6 +865,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error(f"--{key.replace('_', '-')} must be at least 1")
     if args.latency_ms < 0:
         parser.error("--latency-ms cannot be negative")
+    if args.soak_only:
+        args.no_peers = True
+        if args.soak is None:
+            args.soak = -1.0
+    if args.soak is not None and args.soak < 0:
+        args.soak = TINY_SOAK_MINUTES if args.tiny else SOAK_MINUTES
+    if args.soak is not None and args.soak == 0:
+        parser.error("--soak must be longer than 0 minutes")
+    if args.soak_warmup is None:
+        args.soak_warmup = TINY_SOAK_WARMUP if args.tiny else SOAK_WARMUP
     if args.entries > RETENTION_ENTRIES:
         parser.error(f"--entries above {RETENTION_ENTRIES} would be cut by feeds' default "
                      "retention, so the store could not be checked")
@@ -776,19 +904,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"peer {peer} unavailable: {reason}")
         log("peers: " + (", ".join(f"{k} {v}" for k, v in peers.versions.items()) or "none"))
 
-    scenarios = local_scenarios(args, work)
-    scenarios += local_scenarios(args, work, variant="site")
-    scenarios += local_scenarios(args, work, variant="archives")
-    if peers is not None:
-        scenarios.append(pelican_scenario(args, work, peers))
-        scenarios.append(pelican_scenario(args, work, peers, pages=True))
-    scenarios += remote_scenarios(args, work, peers)
+    scenarios: list[Scenario] = []
+    if not args.soak_only:
+        scenarios += local_scenarios(args, work)
+        scenarios += local_scenarios(args, work, variant="site")
+        scenarios += local_scenarios(args, work, variant="archives")
+        if peers is not None:
+            scenarios.append(pelican_scenario(args, work, peers))
+            scenarios.append(pelican_scenario(args, work, peers, pages=True))
+        scenarios += remote_scenarios(args, work, peers)
+        scenarios.append(full_text_scenario(args, work))
     order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit",
              "archives-cold", "archives-nochange", "archives-edit", "refresh",
-             "refresh304", "pelican", "pelican-site", "reader", "reader304"]
+             "refresh304", "refresh-fulltext", "pelican", "pelican-site", "reader", "reader304"]
     scenarios.sort(key=lambda s: order.index(s.key))
+    soak_text, soak_failed = soak_scenario(args, work)
 
-    text = report(args, scenarios, peers, info, started, time.monotonic() - clock)
+    text = report(args, scenarios, peers, info, started, time.monotonic() - clock) + soak_text
     sys.stdout.write(text)
     sys.stdout.flush()
     if args.out is not None:
@@ -796,6 +928,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out.write_text(text, encoding="utf-8")
         log(f"wrote {args.out}")
     failed = [s.title for s in scenarios if not s.peer and not s.measured]
+    if soak_failed:
+        failed.append("7. soak")
     if failed:
         log(f"failed: {', '.join(failed)}")
     return 1 if failed else 0

@@ -27,6 +27,7 @@ __all__ = [
     "Article",
     "edit_article",
     "generate_article",
+    "render_feeds_article",
     "write_feeds_corpus",
     "write_pelican_corpus",
 ]

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-__all__ = ["Measurement", "run_measured"]
+__all__ = ["Measurement", "busy_seconds", "cpu_seconds", "own_cpu_seconds", "process_tree",
+           "pss_bytes", "rss_bytes", "run_measured"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -76,7 +77,7 @@ class Measurement:
         return self.returncode == 0 and not self.timed_out
 
 
-def _busy_seconds() -> float:
+def busy_seconds() -> float:
     """CPU seconds the whole machine has been busy since boot (0 where /proc/stat is missing)."""
     try:
         with open("/proc/stat", encoding="ascii") as stat:
@@ -89,7 +90,7 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq) / _CLK_TCK
 
 
-def _own_cpu() -> float:
+def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -110,7 +111,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int) -> int:
+    """The resident set of `pid` in bytes (statm); 0 when it is gone."""
     try:
         fields = Path(f"/proc/{pid}/statm").read_text().split()
     except OSError:
@@ -130,7 +132,7 @@ def _hwm_bytes(pid: int) -> int:
     return 0
 
 
-def _pss_bytes(pid: int) -> int:
+def pss_bytes(pid: int) -> int:
     """Proportional set size from smaps_rollup (Linux 4.14+); 0 when unreadable."""
     try:
         text = Path(f"/proc/{pid}/smaps_rollup").read_text()
@@ -142,7 +144,8 @@ def _pss_bytes(pid: int) -> int:
     return 0
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every descendant of it alive now."""
     pids, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -174,13 +177,13 @@ class _TreeSampler(threading.Thread):
     def run(self) -> None:
         tick, last_tick, last_rss = 0, 0, 0
         while not self.done.is_set():
-            pids = _tree(self.pid)
-            rss = sum(_rss_bytes(p) for p in pids)
+            pids = process_tree(self.pid)
+            rss = sum(rss_bytes(p) for p in pids)
             # Also when the tree has grown by a quarter since the last PSS
             # sample (at most every 100 ms), so a short run gets one near its top.
             grown = rss > last_rss * 1.25 and tick - last_tick >= 5
             if tick % self.pss_every == 0 or grown:
-                self.peak_pss = max(self.peak_pss, sum(_pss_bytes(p) for p in pids))
+                self.peak_pss = max(self.peak_pss, sum(pss_bytes(p) for p in pids))
                 last_tick, last_rss = tick, rss
             self.peak = max(self.peak, rss)
             self.peak_hwm = max([self.peak_hwm, *(_hwm_bytes(p) for p in pids)])
@@ -204,7 +207,7 @@ def run_measured(
     """
     killed = threading.Event()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        busy_before, own_before = _busy_seconds(), _own_cpu()
+        busy_before, own_before = busy_seconds(), own_cpu_seconds()
         started = time.perf_counter()
         proc = subprocess.Popen(
             [os.fspath(a) for a in argv], cwd=cwd, env=dict(env) if env is not None else None,
@@ -227,7 +230,7 @@ def run_measured(
             sampler.done.set()
             sampler.join()
         wall = time.perf_counter() - started
-        busy, own = _busy_seconds() - busy_before, _own_cpu() - own_before
+        busy, own = busy_seconds() - busy_before, own_cpu_seconds() - own_before
         proc.returncode = os.waitstatus_to_exitcode(status)
         out_tail, err_tail = _tail(out), _tail(err)
     return Measurement(
@@ -243,6 +246,22 @@ def run_measured(
         timed_out=killed.is_set(),
         others_cpu=max(0.0, busy - own - (usage.ru_utime + usage.ru_stime)),
     )
+
+
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """User + system CPU seconds `pid` has used so far (0 when it is gone).
+
+    With `reaped`, also those of the children it has waited for (what
+    wait4 would report), so a pool of workers that came and went is counted.
+    """
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # The command name (field 2) may hold spaces: count fields after its ')'.
+    fields = text.rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return (utime + stime + ((cutime + cstime) if reaped else 0)) / _CLK_TCK
 
 
 def _tail(file: IO[bytes], size: int = 2000) -> str:

@@ -26,10 +26,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from types import TracebackType
+from typing import Self
 
 from bench.corpus import EN_SENTENCES, EN_TITLES, ZH_SENTENCES, ZH_TITLES
 
-__all__ = ["FeedServer", "RemoteFeed", "generate_feeds", "loopback_hosts"]
+__all__ = ["FeedServer", "RemoteFeed", "entry_html", "etag_matches", "generate_feeds", "loopback_hosts"]
 
 _NEWEST = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -47,7 +48,9 @@ class RemoteFeed:
 
     @property
     def content_type(self) -> str:
-        """The media type a real server would send for this kind of feed."""
+        """The media type a real server would send for this kind of document."""
+        if self.kind == "html":
+            return "text/html; charset=utf-8"
         kind = "rss" if self.kind == "rss" else "atom"
         return f"application/{kind}+xml; charset=utf-8"
 
@@ -59,7 +62,7 @@ def loopback_hosts(count: int) -> list[str]:
     return [f"127.0.1.{i}" for i in range(1, count + 1)]
 
 
-def _entry_html(rng: random.Random, chinese: bool, link: str) -> str:
+def entry_html(rng: random.Random, chinese: bool, link: str) -> str:
     """About 2–3 KB of article HTML: paragraphs, a list, emphasis and a link."""
     pool = ZH_SENTENCES if chinese else EN_SENTENCES
     joiner = "" if chinese else " "
@@ -77,18 +80,43 @@ def _entry_html(rng: random.Random, chinese: bool, link: str) -> str:
     return "\n".join(parts)
 
 
-def _feed_document(seed: int, number: int, entries: int, base: str) -> tuple[str, bytes]:
+def _article_page(rng: random.Random, chinese: bool, title: str, link: str) -> bytes:
+    """An entry's page as a site serves it: navigation, an advertisement, the article, comments."""
+    pool = ZH_SENTENCES if chinese else EN_SENTENCES
+    comments = "".join(f"<li class=\"comment\">{escape(s)}</li>" for s in rng.sample(pool, 3))
+    return (
+        f"<!DOCTYPE html>\n<html lang=\"{'zh' if chinese else 'en'}\"><head><meta charset=\"utf-8\">"
+        f"<title>{title}</title><script>var tracker = 1;</script></head><body>"
+        "<header><nav><a href=\"/\">Home</a> <a href=\"/about\">About</a></nav></header>"
+        "<div class=\"ad\">Buy now</div>"
+        f"<main><article><h1>{title}</h1>{entry_html(rng, chinese, link)}</article></main>"
+        f"<section class=\"comments\"><ul>{comments}</ul></section>"
+        "<footer>© the site</footer></body></html>\n"
+    ).encode()
+
+
+def _feed_document(seed: int, number: int, entries: int, base: str,
+                   pages: dict[str, bytes] | None = None) -> tuple[str, bytes]:
+    """A feed's document; with `pages`, a summary-only one whose entries link pages of
+    their own on the feed's host, each added to `pages` by its path."""
     rng = random.Random(f"{seed}:feed:{number}")
     kind = "rss" if number % 2 == 0 else "atom"
     chinese = number % 3 == 2
     site = f"https://site{number:04d}.example.com"
     feed_title = f"Bench feed {number}"
+    # A summary-only feed's site is its own host, where its entries' pages are.
+    home = f"{site}/" if pages is None else "/"
     items: list[str] = []
     for k in range(entries):
         when = _NEWEST - timedelta(hours=k * 7 + rng.randrange(7), minutes=rng.randrange(60))
         title = escape(f"{rng.choice(ZH_TITLES if chinese else EN_TITLES)} #{number}.{k}")
         link = f"{site}/posts/{number}-{k}"
-        html = escape(_entry_html(rng, chinese, link))
+        if pages is None:
+            html = escape(entry_html(rng, chinese, link))
+        else:
+            link = f"/posts/{number:05d}-{k}.html"  # relative: on the feed's own host
+            pages[link] = _article_page(rng, chinese, title, link)
+            html = escape(f"<p>{escape(rng.choice(ZH_SENTENCES if chinese else EN_SENTENCES))}</p>")
         if kind == "rss":
             items.append(
                 f"<item><title>{title}</title><link>{link}</link>"
@@ -112,7 +140,7 @@ def _feed_document(seed: int, number: int, entries: int, base: str) -> tuple[str
     if kind == "rss":
         doc = (
             '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-            f"<title>{feed_title}</title><link>{site}/</link>"
+            f"<title>{feed_title}</title><link>{home}</link>"
             f"<description>Benchmark feed {number}</description><language>{lang}</language>"
             f"<lastBuildDate>{format_datetime(_NEWEST)}</lastBuildDate>"
             + "".join(items) + "</channel></rss>\n"
@@ -122,25 +150,40 @@ def _feed_document(seed: int, number: int, entries: int, base: str) -> tuple[str
             '<?xml version="1.0" encoding="utf-8"?>\n'
             f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{lang}">'
             f"<title>{feed_title}</title><id>{site}/</id>"
-            f'<link rel="alternate" href="{site}/"/><link rel="self" href="{base}"/>'
+            f'<link rel="alternate" href="{home}"/><link rel="self" href="{base}"/>'
             f"<updated>{_NEWEST.strftime('%Y-%m-%dT%H:%M:%SZ')}</updated>"
             + "".join(items) + "</feed>\n"
         )
     return kind, doc.encode()
 
 
-def generate_feeds(seed: int, count: int, entries: int, hosts: int) -> list[RemoteFeed]:
-    """`count` feeds of `entries` entries; feed N is served by loopback address N mod `hosts`."""
+def generate_feeds(seed: int, count: int, entries: int, hosts: int,
+                   summary_every: int = 0) -> list[RemoteFeed]:
+    """`count` feeds of `entries` entries; feed N is served by loopback address N mod `hosts`.
+
+    With `summary_every`, every such feed (0, N, 2N, …) gives summaries only
+    and its entries link their pages on its host, served too (kind "html").
+    """
     feeds = []
     for number in range(count):
         path = f"/feeds/{number:05d}.xml"
-        kind, body = _feed_document(seed, number, entries, path)
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        feeds.append(RemoteFeed(number, number % hosts, path, kind, body, etag))
+        pages: dict[str, bytes] | None = {} if summary_every and number % summary_every == 0 else None
+        kind, body = _feed_document(seed, number, entries, path, pages)
+        feeds.append(RemoteFeed(number, number % hosts, path, kind, body, _etag(body)))
+        for page, html in (pages or {}).items():
+            feeds.append(RemoteFeed(number, number % hosts, page, "html", html, _etag(html)))
     return feeds
 
 
-def _etag_matches(header: str, etag: str) -> bool:
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+_REASONS = {200: "OK", 301: "Moved Permanently", 304: "Not Modified", 404: "Not Found",
+            410: "Gone", 500: "Internal Server Error"}
+
+
+def etag_matches(header: str, etag: str) -> bool:
     """If-None-Match semantics (RFC 9110 §13.1.2): weak comparison, `*` matches."""
     for candidate in header.split(","):
         tag = candidate.strip()
@@ -169,7 +212,11 @@ class FeedServer:
 
     def url(self, feed: RemoteFeed) -> str:
         """The address of `feed` on this server (it must be started)."""
-        return f"http://{self.hosts[feed.host_index]}:{self._ports[feed.host_index]}{feed.path}"
+        return self.url_at(feed.host_index, feed.path)
+
+    def url_at(self, host_index: int, path: str) -> str:
+        """The address of `path` on loopback address number `host_index` (once started)."""
+        return f"http://{self.hosts[host_index]}:{self._ports[host_index]}{path}"
 
     def take_stats(self) -> tuple[Counter[int], int]:
         """Responses by status and the most requests in flight at once, since the last call."""
@@ -195,7 +242,7 @@ class FeedServer:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> FeedServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -228,13 +275,21 @@ class FeedServer:
             for server in servers:
                 await server.wait_closed()
 
+    async def _answer(
+        self, method: str, target: str, headers: dict[str, str]
+    ) -> tuple[int, bytes, bytes] | None:
+        """(status, extra header lines, body) after the latency; None closes unanswered."""
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        return self._respond(method, target, headers)
+
     def _respond(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, bytes, bytes]:
         feed = self._feeds.get(target.split("?", 1)[0])
         if feed is None:
             return 404, b"Content-Type: text/plain\r\n", b"not found\n"
         tag = f"ETag: {feed.etag}\r\n".encode()
         inm = headers.get("if-none-match")
-        if inm is not None and _etag_matches(inm, feed.etag):
+        if inm is not None and etag_matches(inm, feed.etag):
             return 304, tag, b""
         head = tag + f"Content-Type: {feed.content_type}\r\n".encode()
         return 200, head, b"" if method == "HEAD" else feed.body
@@ -264,11 +319,12 @@ class FeedServer:
                     self._in_flight += 1
                     self._max_in_flight = max(self._max_in_flight, self._in_flight)
                 try:
-                    if self.latency > 0:
-                        await asyncio.sleep(self.latency)
-                    status, extra, body = self._respond(method, target, headers)
+                    answer = await self._answer(method, target, headers)
+                    if answer is None:  # a connection dropped without an answer
+                        return
+                    status, extra, body = answer
                     keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-                    reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}[status]
+                    reason = _REASONS.get(status, "Status")
                     length_header = b"" if status == 304 else f"Content-Length: {len(body)}\r\n".encode()
                     writer.write(
                         f"HTTP/1.1 {status} {reason}\r\n".encode() + extra + length_header

@@ -30,6 +30,7 @@ SCENARIOS = (
     "3c. one article edited",
     "4. refresh",
     "5. refresh again",
+    "4f. refresh",
 )
 SECONDS = re.compile(r"^\d+(\.\d+)? s$")
 MEGABYTES = re.compile(r"^\d+ MB$")
@@ -70,5 +71,41 @@ def test_tiny_benchmark_reports_every_scenario(tmp_path: Path) -> None:
     assert re.search(r"refresh, 6 feeds × 3 entries.*6 requests \(6×200\)", done.stdout)
     assert re.search(r"store: 18 entries", done.stdout)
     assert re.search(r"refresh again, all 304: server: 6 requests \(6×304\)", done.stdout)
+    # With full text, the one summary-only feed's three entries had their pages fetched.
+    assert re.search(r"full_text.*9 requests \(9×200\).*3 pages fetched", done.stdout)
     # One progress line per step on stderr.
     assert done.stderr.count("run 1/1") == len(SCENARIOS)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_tiny_soak_samples_the_daemon_over_rounds(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--soak-only", "--latency-ms", "2",
+         "--work", str(tmp_path / "work"), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=90, check=False,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert out.read_text(encoding="utf-8") == done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| 7. soak |")]
+    assert len(rows) == 1, done.stdout
+    cells = [c.strip() for c in rows[0].strip().strip("|").split("|")]
+    length, rounds, warm, final, growth, peak, tree = cells[2:9]
+    assert re.match(r"^\d+\.\d min$", length), cells
+    assert int(rounds) > 2, cells  # past the tiny warm-up of 2 rounds
+    assert re.match(r"^\d+ MB \(after round 2\)$", warm), cells
+    assert MEGABYTES.match(final) and MEGABYTES.match(peak), cells
+    assert re.match(r"^\d+ MB, \d+ MB$", tree), cells
+    assert re.match(r"^[+-]\d+\.\d %$", growth), cells
+    assert cells[11] in ("yes", "**no**"), cells
+    # The day happened: feeds changed, failed and were published; articles were saved and seen.
+    assert re.search(r"feed server: \d+ requests \(.*\d+×200.*\d+×304", done.stdout)
+    saved = re.search(r"(\d+) articles saved \(\d+ files\), (\d+) seen by the watcher", done.stdout)
+    assert saved and int(saved[1]) > 0 and saved[1] == saved[2], done.stdout
+    # The time series beside the report, one row per sample after the header.
+    series = (tmp_path / "report-soak.csv").read_text(encoding="utf-8").splitlines()
+    assert series[0].startswith("seconds,rounds,daemon_rss_mb,tree_rss_mb")
+    assert len(series) > 10
+    assert "FAILED" not in done.stdout
