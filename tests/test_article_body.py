@@ -250,6 +250,15 @@ def test_a_declared_language_takes_the_title_given_for_its_primary_language() ->
     assert (variant.lang, variant.title) == ("sr-latn-rs", "Izložba")
 
 
+@pytest.mark.parametrize("blank", ['""', '"  "'])
+def test_a_blank_title_for_a_language_is_none(blank: str) -> None:
+    """An empty `title_en` over a Greek title leaves the English variant its own sentence."""
+    [variant] = _entry(f"title: Ͱ\ntitle_en: {blank}\nlang: en", f"{EN}\n").variants
+    assert variant.title == shorten(EN.rstrip("."))
+    [bare] = _entry(f"title: Ͱ\ntitle_en: {blank}\nlang: en", "").variants
+    assert bare.title == "Ͱ"  # nothing else to call it
+
+
 def test_the_description_of_a_single_variant_is_its_summary_whatever_its_language() -> None:
     [variant] = _entry("title: Storage\ndescription: 储能电站通过测试", f"{EN}\n").variants
     assert (variant.title, variant.summary) == ("Storage", "储能电站通过测试")

@@ -305,12 +305,17 @@ def _variants(
 
 
 def _per_lang(per_lang: Mapping[tuple[str, str], str], key: str, lang: str) -> str | None:
-    """`title_<lang>` or `description_<lang>` for a variant: its exact language, else its language's."""
+    """`title_<lang>` or `description_<lang>` for a variant: its exact language, else its language's.
+
+    A blank one is as good as none: an empty `title_en` must not leave the
+    English variant without a title.
+    """
     lowered = lang.lower()
-    if (key, lowered) in per_lang:
-        return per_lang[(key, lowered)]
     primary = lowered.split("-", 1)[0]
-    return per_lang.get((key, primary))
+    for found in (per_lang.get((key, lowered)), per_lang.get((key, primary))):
+        if found is not None and found.strip():
+            return found
+    return None
 
 
 def _foreign_script(title: str, lang: str) -> bool:
