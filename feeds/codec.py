@@ -12,7 +12,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .model import ArticleHead, CachedArticle, Entry, Listing, Person, SourceRef, StoredForm, Variant
+from .model import (
+    ArticleHead,
+    CachedArticle,
+    Enclosure,
+    Entry,
+    Episode,
+    Listing,
+    Person,
+    SourceRef,
+    StoredForm,
+    Variant,
+)
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -29,9 +40,11 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
     `contacts` is there only when an author has an email or a URI: entries
     without (every local article, most remote ones) keep the form and the
     content hash they were stored with, so none looks changed; an entry
-    whose author's address was dropped before is stored again, once.
+    whose author's address was dropped before is stored again, once. So
+    are `enclosures`, `image` and `episode`, only when the entry has them:
+    they are in the content hash, so a new audio URL is a change.
     """
-    data = {
+    data: dict[str, Any] = {
         "id": entry.id,
         "variants": [[v.lang, v.title, v.content_html, v.summary] for v in entry.variants],
         "updated": _dt(entry.updated),
@@ -46,6 +59,14 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
     }
     if entry.contacts:
         data["contacts"] = [[p.name, p.email, p.uri] for p in entry.contacts]
+    if entry.enclosures:
+        data["enclosures"] = [[e.url, e.type, e.length, e.duration, e.title]
+                              for e in entry.enclosures]
+    if entry.image is not None:
+        data["image"] = entry.image
+    if entry.episode is not None:
+        ep = entry.episode
+        data["episode"] = [ep.explicit, ep.episode, ep.season, ep.kind]
     return data
 
 
@@ -66,6 +87,10 @@ def entry_from_dict(data: dict[str, Any]) -> Entry:
         origin=data.get("origin", ""),
         source=None if src is None else SourceRef(src[0], src[1], src[2], _parse_dt(src[3])),
         contacts=tuple(Person(name, email, uri) for name, email, uri in data.get("contacts", ())),
+        enclosures=tuple(Enclosure(url, kind, length, duration, title)
+                         for url, kind, length, duration, title in data.get("enclosures", ())),
+        image=data.get("image"),
+        episode=None if (ep := data.get("episode")) is None else Episode(*ep),
     )
 
 

@@ -52,6 +52,40 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Enclosure:
+    """A media file an entry carries: a podcast's audio, a video, a document.
+
+    RSS `<enclosure>`, Atom `link rel="enclosure"`, JSON Feed `attachments`,
+    Media RSS `media:content` and front matter `enclosures` all say this much.
+    `url` is an absolute http(s) URL; `type` a MIME type (`audio/mpeg`),
+    None when neither the feed nor the URL's suffix says; `length` is in
+    bytes and `duration` in seconds, None when unknown.
+    """
+
+    url: str
+    type: str | None = None
+    length: int | None = None
+    duration: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Episode:
+    """What podcast apps show of an entry beside its media: Apple's iTunes item tags.
+
+    Set only for an entry whose feed gave such tags, so that the RSS feeds
+    it is republished in say them again (`itunes:explicit`,
+    `itunes:episode`, `itunes:season`, `itunes:episodeType`); the duration
+    is its enclosure's and the picture the entry's `image`.
+    """
+
+    explicit: bool | None = None
+    episode: int | None = None
+    season: int | None = None
+    kind: str | None = None  # full, trailer or bonus
+
+
+@dataclass(frozen=True)
 class SourceRef:
     """Where an aggregated entry came from: RFC 4287 §4.2.11 `atom:source`."""
 
@@ -81,6 +115,9 @@ class Entry:
     origin: str = ""
     source: SourceRef | None = None
     contacts: tuple[Person, ...] = ()  # of those `authors` with an email or a URI
+    enclosures: tuple[Enclosure, ...] = ()
+    image: str | None = None  # the entry's picture: an absolute http(s) URL
+    episode: Episode | None = None  # set when its feed gave podcast (iTunes) tags
 
     @property
     def sort_time(self) -> datetime:
@@ -435,6 +472,9 @@ class ParsedEntry:
     categories: tuple[str, ...] = ()
     lang: str | None = None
     contacts: tuple[Person, ...] = ()  # of those `authors` with an email or a URI
+    enclosures: tuple[Enclosure, ...] = ()
+    image: str | None = None
+    episode: Episode | None = None
 
 
 @dataclass(frozen=True)

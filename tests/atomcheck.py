@@ -7,8 +7,9 @@ without complaint (`bozo` false) as Atom 1.0, and it must pass what the W3C
 feed validator checks beyond the schema (`_validator_problems`): ids that
 are absolute IRIs, `tag:` ids in RFC 4151's ASCII grammar, `urn:uuid:` ids
 that are UUIDs, an `updated` in every `atom:source`, absolute links, a
-`rel="self"` link equal to the URL the feed is served at, RFC 3339 dates and
-no control characters.
+`rel="self"` link equal to the URL the feed is served at, RFC 3339 dates,
+enclosure links with a `length` in bytes and a MIME `type`, a Media RSS
+`media:thumbnail` with an absolute URL, and no control characters.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import feedparser
@@ -41,6 +43,11 @@ _UUID = re.compile(r"urn:uuid:[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{1
 _RFC3339 = re.compile(
     r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[Tt](?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)"
     r"(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
+# RFC 6838 §4.2: type "/" subtype, restricted names, parameters allowed after them.
+MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+                       r"(?:\s*;\s*[^;]+)*")
+# A size in bytes: a non-negative integer.
+_BYTES = re.compile(r"[0-9]+")
 # C0 controls except tab, LF and CR (which XML 1.0 allows), and C1 controls.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f]")
 
@@ -149,11 +156,30 @@ def _validator_problems(root: etree._Element, url: str | None, file: Path | None
         href = link.get("href", "")
         if not rfc3987.match(href, "IRI"):
             problems.append(f"{at(link)} href {href!r}: not an absolute IRI")
+        if link.get("rel") == "enclosure":
+            problems += _enclosure_problems(link, at)
+    for thumbnail in root.iter("{http://search.yahoo.com/mrss/}thumbnail"):
+        if not rfc3987.match(thumbnail.get("url", ""), "URI"):
+            problems.append(f"{at(thumbnail)} url {thumbnail.get('url')!r}: not an absolute URI")
     for element in root.iter():
         texts = [element.text or "", element.tail or "", *element.attrib.values()]
         if any(_CONTROL.search(text) for text in texts):
             problems.append(f"{at(element)}: holds a control character")
     problems += _self_link_problems(root, url, file)
+    return problems
+
+
+def _enclosure_problems(link: etree._Element, at: Any) -> list[str]:
+    """An enclosure link: a length in bytes (RFC 4287 §4.2.7.6) and a MIME type (§4.2.7.3)."""
+    problems = []
+    length = link.get("length")
+    if length is not None and not _BYTES.fullmatch(length):
+        problems.append(f"{at(link)} length {length!r}: not a size in bytes")
+    kind = link.get("type")
+    if kind is not None and not MIME_TYPE.fullmatch(kind):
+        problems.append(f"{at(link)} type {kind!r}: not a MIME type")
+    if not rfc3987.match(link.get("href", ""), "URI"):
+        problems.append(f"{at(link)} href {link.get('href')!r}: a file to fetch needs a URI")
     return problems
 
 

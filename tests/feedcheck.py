@@ -6,15 +6,20 @@ and `description`; RFC 822 dates with four-digit years and the right day of
 the week; a `guid` that is a URL unless it says `isPermaLink="false"`, and
 each one once; absolute URLs everywhere (links, `atom:link`, `source`,
 `enclosure`); an `author` that is an e-mail address; a valid `language`;
+at most one `enclosure` an item, with a `length` in bytes and a MIME
+`type`, as RSS 2.0 requires; Media RSS `media:content` and
+`media:thumbnail` and the iTunes item tags with the values their
+specifications allow;
 one `atom:link rel="self"` equal to the URL the feed is served at; no
 control characters; and feedparser must read it as RSS 2.0 without
 complaint.
 
 `assert_valid_json_feed` validates against a JSON Schema written from the
 JSON Feed 1.1 spec (tests/data/jsonfeed-1.1.schema.json), then checks what
-a schema cannot say: RFC 3339 dates, absolute URLs, unique ids that are
-valid ids, a `feed_url` equal to where the feed is served, no control
-characters, and that the project's own JSON Feed reader reads every item.
+a schema cannot say: RFC 3339 dates, absolute URLs (`image` too), MIME
+types of attachments, unique ids that are valid ids, a `feed_url` equal to
+where the feed is served, no control characters, and that the project's own
+JSON Feed reader reads every item.
 
 `assert_valid_feed` picks the check by the file's suffix.
 """
@@ -33,13 +38,32 @@ from typing import Any
 import feedparser
 import jsonschema
 import rfc3987
-from atomcheck import _CONTROL, _RFC3339, assert_valid_atom, expected_url, id_problem, read_xml
+from atomcheck import (
+    _BYTES,
+    _CONTROL,
+    _RFC3339,
+    MIME_TYPE,
+    assert_valid_atom,
+    expected_url,
+    id_problem,
+    read_xml,
+)
 from lxml import etree
 
 from feeds.remote.jsonfeed import parse_json_feed
 
 JSON_SCHEMA = Path(__file__).resolve().parent / "data" / "jsonfeed-1.1.schema.json"
 _ATOM = "{http://www.w3.org/2005/Atom}"
+_MEDIA = "{http://search.yahoo.com/mrss/}"
+_ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+# Apple's iTunes item tags; itunes:duration is seconds, MM:SS or HH:MM:SS.
+_ITUNES_VALUES = {
+    "explicit": re.compile(r"true|false|yes|no|clean"),
+    "episode": re.compile(r"[1-9][0-9]*"),
+    "season": re.compile(r"[1-9][0-9]*"),
+    "episodeType": re.compile(r"full|trailer|bonus"),
+    "duration": re.compile(r"[0-9]+(?::[0-5]?[0-9]){0,2}"),
+}
 # RFC 822 §5 as RSS 2.0 uses it, with the four-digit year the validator asks for.
 _RFC822 = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(?:0?[1-9]|[12]\d|3[01]) "
@@ -101,6 +125,7 @@ def _rss_problems(root: etree._Element, url: str | None, file: Path | None) -> l
         if not _EMAIL_AUTHOR.fullmatch((element.text or "").strip()):
             problems.append(f"{at(element)} {element.text!r}: not an e-mail address (use dc:creator)")
     problems += _item_problems(channel, at)
+    problems += _media_problems(root, at)
     for element in root.iter():
         texts = [element.text or "", element.tail or "", *element.attrib.values()]
         if any(_CONTROL.search(text) for text in texts):
@@ -126,6 +151,36 @@ def _item_problems(channel: etree._Element, at: Any) -> list[str]:
         if text in seen:
             problems.append(f"{at(guid)} {text!r}: the same guid twice")
         seen.add(text)
+    return problems
+
+
+def _media_problems(root: etree._Element, at: Any) -> list[str]:
+    """Enclosures, Media RSS and iTunes item tags, as their specifications say them."""
+    problems = []
+    for item in root.iter("item"):
+        if len(item.findall("enclosure")) > 1:
+            problems.append(f"{at(item)} has {len(item.findall('enclosure'))} <enclosure>s; "
+                            "RSS 2.0 allows one")
+    for element in root.iter("enclosure"):
+        if not _BYTES.fullmatch(element.get("length", "")):
+            problems.append(f"{at(element)} length {element.get('length')!r}: "
+                            "not a size in bytes (RSS 2.0 requires one)")
+        if not MIME_TYPE.fullmatch(element.get("type", "")):
+            problems.append(f"{at(element)} type {element.get('type')!r}: not a MIME type")
+    for element in root.iter(f"{_MEDIA}content", f"{_MEDIA}thumbnail"):
+        if not _absolute(element.get("url", "")):
+            problems.append(f"{at(element)} url {element.get('url')!r}: not an absolute URL")
+        for name, pattern in (("fileSize", _BYTES), ("duration", _BYTES), ("type", MIME_TYPE)):
+            value = element.get(name)
+            if value is not None and not pattern.fullmatch(value):
+                problems.append(f"{at(element)} {name} {value!r}: not allowed by Media RSS")
+    for element in root.iter(f"{_ITUNES}image"):
+        if not _absolute(element.get("href", "")):
+            problems.append(f"{at(element)} href {element.get('href')!r}: not an absolute URL")
+    for name, pattern in _ITUNES_VALUES.items():
+        for element in root.iter(f"{_ITUNES}{name}"):
+            if not pattern.fullmatch((element.text or "").strip()):
+                problems.append(f"{at(element)} {element.text!r}: not an itunes:{name} value")
     return problems
 
 
@@ -197,8 +252,10 @@ def _json_problems(document: dict[str, Any], url: str | None, file: Path | None)
         key = path.rsplit("/", 1)[-1]
         if key.startswith("date_") and not _RFC3339.fullmatch(value):
             problems.append(f"{path} {value!r}: not an RFC 3339 date-time")
-        if key.endswith("url") and not rfc3987.match(value, "URI"):
+        if (key.endswith("url") or key.endswith("image")) and not rfc3987.match(value, "URI"):
             problems.append(f"{path} {value!r}: not an absolute URI (non-ASCII not encoded)")
+        if key == "mime_type" and not MIME_TYPE.fullmatch(value):
+            problems.append(f"{path} {value!r}: not a MIME type")
     ids = [item.get("id", "") for item in document.get("items", [])]
     for index, value in enumerate(ids):
         if (reason := id_problem(value)) is not None:

@@ -15,7 +15,7 @@ from feeds.config import Config, load_config
 from feeds.errors import ArticleError
 from feeds.local.article import parse_article, parse_head
 from feeds.local.front import key_line
-from feeds.model import Entry
+from feeds.model import Enclosure, Entry
 from feeds.text.tags import normalise_tags
 
 CONFIG = load_config(Path(__file__).parent / "no-such-project")
@@ -91,6 +91,33 @@ BAD_FRONT = [
      "front matter is not valid YAML: unacceptable character #x007f: control characters are not allowed"),
     ("title: x\ndate: 2025-01-01\nlang: [en]", b"lang:", "'lang' must be text, not a list"),
     ("title: x\ndate: 2025-01-01\nlink: [a]", b"link:", "'link' must be text, not a list"),
+    ("title: x\ndate: 2025-01-01\nimage: javascript:alert(1)", b"image:",
+     "'image' must be an http(s) URL or a path on the site, not 'javascript:alert(1)'"),
+    ("title: x\ndate: 2025-01-01\nimage: [a.jpg]", b"image:", "'image' must be text, not a list"),
+    ("title: x\ndate: 2025-01-01\nenclosures: https://a.example/x.mp3", b"enclosures:",
+     "'enclosures' must be a list of files ({url, type, length, duration}), not a str"),
+    ("title: x\ndate: 2025-01-01\nenclosures:\n  - url: https://a.example/x.mp3\n"
+     "  - url: javascript:alert(1)\n    type: audio/mpeg", b"  - url: javascript",
+     "'enclosures' item 2: 'url' must be an http(s) URL or a path on the site, "
+     "not 'javascript:alert(1)'"),
+    ("title: x\ndate: 2025-01-01\nenclosures:\n- url: https://a.example/x.mp3\n  length: -1",
+     b"- url:", "'enclosures' item 1: 'length' must be a size in bytes (a whole number, 0 or more), "
+     "not -1"),
+    ("title: x\ndate: 2025-01-01\nenclosures:\n  - https://a.example/x.mp3\n"
+     "  - {url: https://a.example/y.mp3, type: mp3}", b"  - {url",
+     "'enclosures' item 2: 'type' must be a MIME type such as 'audio/mpeg', not 'mp3'"),
+    ("title: x\ndate: 2025-01-01\nenclosures: [{url: https://a.example/x.mp3, duration: long}]",
+     b"enclosures:", "'enclosures' item 1: 'duration' must be seconds or H:MM:SS, not 'long'"),
+    ("title: x\ndate: 2025-01-01\nenclosures:\n  - url: https://a.example/x.mp3\n"
+     "    lenght: 5", b"  - url:", "'enclosures' item 1: unknown key 'lenght' "
+     "(known: url, type, length, duration, title)"),
+    ("title: x\ndate: 2025-01-01\nenclosures:\n  - url: https://a.example/x.mp3\n"
+     "    title: [a]", b"  - url:", "'enclosures' item 1: 'title' must be text, not ['a']"),
+    ("title: x\ndate: 2025-01-01\nenclosures:\n  - 5", b"  - 5",
+     "'enclosures' item 1: must be a mapping such as {url: ..., type: audio/mpeg}, not 5"),
+    ("title: x\ndate: 2025-01-01\nenclosures:\n  - https://a.example/x.mp3\n"
+     "  - url: https://a.example/x.mp3", b"  - url:",
+     "'enclosures' item 2: 'https://a.example/x.mp3' is listed twice"),
 ]
 
 
@@ -132,6 +159,22 @@ def test_a_byte_order_mark_does_not_hide_the_front_matter() -> None:
     data = "\ufeff---\ntitle: Café\ndate: 2025-01-01\n---\nSome text.\n".encode()
     entry = parse_article(data, "a.md", "a", CONFIG)
     assert entry is not None and entry.variants[0].title == "Café"
+
+
+def test_too_many_enclosures_are_refused_on_their_key() -> None:
+    files = "".join(f"\n  - https://a.example/{n}.mp3" for n in range(21))
+    data = f"---\ntitle: x\ndate: 2025-01-01\nenclosures:{files}\n---\nSome text.\n".encode()
+    assert _refusal(data) == "a.md:4: 'enclosures' lists 21 files; at most 20 are kept"
+
+
+def test_a_picture_and_files_are_read_with_site_paths_made_absolute() -> None:
+    entry = _read("title: x\ndate: 2025-01-01\nimage: /img/a.jpg\nenclosures:\n"
+                  "  - url: /media/a.mp3\n    length: 12\n    duration: 1:02:03\n    title: A\n"
+                  "  - {url: 'https://b.example/b', type: 'Audio/Ogg; codecs=opus', duration: 61.5}")
+    assert entry.image == "http://127.0.0.1:8080/img/a.jpg"
+    assert entry.enclosures == (
+        Enclosure("http://127.0.0.1:8080/media/a.mp3", "audio/mpeg", 12, 3723, "A"),
+        Enclosure("https://b.example/b", "audio/ogg", None, 61))
 
 
 def test_a_key_that_is_not_text_is_ignored_like_any_unknown_key() -> None:

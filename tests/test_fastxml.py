@@ -81,7 +81,7 @@ def assert_same(data: bytes, headers: dict[str, str] | None = None) -> bool:
 # Test modules whose constants, cases and parametrized arguments hold feed documents.
 MODULES = [
     "test_parse", "test_parse_guard", "test_encodings", "test_aggregate", "test_normalise",
-    "test_fetch", "test_daemon", "test_failures", "test_sources", "test_websub",
+    "test_fetch", "test_daemon", "test_failures", "test_sources", "test_websub", "test_media",
     "hostile/test_hostile_garbage", "hostile/test_hostile_active", "hostile/test_hostile_xml",
     "hostile/test_hostile_identity", "hostile/test_hostile_transport",
 ]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.errors import ParseError
-from feeds.model import ParsedEntry, ParsedFeed, Person
+from feeds.model import Enclosure, ParsedEntry, ParsedFeed, Person
 from feeds.remote.parse import MAX_CATEGORIES, parse_feed
 
 REMOTE = Path(__file__).resolve().parent / "data" / "remote"
@@ -142,6 +142,7 @@ EXPECTED: dict[str, ParsedFeed] = {
                 authors=("Entry Author",),
                 contacts=(Person("Entry Author", "entry@example.org"),),
                 lang="en",  # xml:lang inherited from <feed>
+                enclosures=(Enclosure("https://cdn.example.org/ep2.mp3", "audio/mpeg"),),
             ),
         ),
     ),

@@ -99,6 +99,8 @@ def read_article(data: bytes, path: str, rel: str, config: Config) -> tuple[Arti
         tags=head.tags,
         link=front.link or source_link,
         origin=path,
+        enclosures=front.enclosures,
+        image=front.image,
     )
 
 

@@ -20,8 +20,17 @@ import yaml
 
 from ..config import Config
 from ..errors import ArticleError
-from ..model import ArticleHead
+from ..model import ArticleHead, Enclosure
 from ..text.links import absolute_url, iri_to_uri, tag_specific
+from ..text.media import (
+    MAX_ENCLOSURES,
+    byte_length,
+    duration_seconds,
+    media_title,
+    media_type,
+    media_url,
+    type_of,
+)
 from ..text.sanitise import clean_text
 from ..text.tags import normalise_tags
 
@@ -60,6 +69,8 @@ class Front:
     per_lang: Mapping[tuple[str, str], str]
     link: str | None
     body: str
+    image: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None:
@@ -131,7 +142,10 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
         if (m := _LANG_KEY.match(k)) and v is not None
     }
     head = ArticleHead(_entry_id(slug, config), published, tags, authors, lang)
-    return Front(head, title, description, updated, per_lang, link, body)
+    image = _image(meta, config, fail)
+    enclosures = _enclosures(meta.get("enclosures"), config, lambda index, reason: ArticleError(
+        path, _item_line(text, "enclosures", index), reason))
+    return Front(head, title, description, updated, per_lang, link, body, image, enclosures)
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -167,6 +181,95 @@ def _text_field(meta: Mapping[str, Any], key: str, fail: Any) -> str | None:
     if isinstance(value, bool):
         raise fail(key, f"'{key}' must be text, not {value!r}")
     return clean_text(str(value)).strip() or None
+
+
+def _image(meta: Mapping[str, Any], config: Config, fail: Any) -> str | None:
+    """The article's picture: an http(s) URL, or a path on the site (`base_url`)."""
+    given = _text_field(meta, "image", fail)
+    if given is None:
+        return None
+    url = media_url(given, config.base_url)
+    if url is None:
+        raise fail("image", f"'image' must be an http(s) URL or a path on the site, not {given!r}")
+    return url
+
+
+_ENCLOSURE_KEYS = ("url", "type", "length", "duration", "title")
+
+
+def _enclosures(value: Any, config: Config, fail: Any) -> tuple[Enclosure, ...]:
+    """The media files an article carries: a list of `{url, type, length, duration, title}`.
+
+    A bare URL stands for `{url: ...}`. `fail(index, reason)` makes the
+    error for the item at `index` (None: the key itself).
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise fail(None, f"'enclosures' must be a list of files ({{url, type, length, duration}}), "
+                         f"not a {type(value).__name__}")
+    if len(value) > MAX_ENCLOSURES:
+        raise fail(None, f"'enclosures' lists {len(value)} files; at most {MAX_ENCLOSURES} are kept")
+    found: list[Enclosure] = []
+    for index, item in enumerate(value):
+        file = _enclosure(item, config, lambda reason, i=index: fail(
+            i, f"'enclosures' item {i + 1}: {reason}"))
+        if file.url in (f.url for f in found):
+            raise fail(index, f"'enclosures' item {index + 1}: {file.url!r} is listed twice")
+        found.append(file)
+    return tuple(found)
+
+
+def _enclosure(item: Any, config: Config, fail: Any) -> Enclosure:
+    if isinstance(item, str):
+        item = {"url": item}
+    if not isinstance(item, dict):
+        raise fail(f"must be a mapping such as {{url: ..., type: audio/mpeg}}, not {item!r}")
+    unknown = sorted(str(k) for k in item if k not in _ENCLOSURE_KEYS)
+    if unknown:
+        raise fail(f"unknown key {unknown[0]!r} (known: {', '.join(_ENCLOSURE_KEYS)})")
+    given = item.get("url")
+    url = media_url(given, config.base_url) if isinstance(given, str) else None
+    if url is None:
+        raise fail(f"'url' must be an http(s) URL or a path on the site, not {given!r}")
+    kind = item.get("type")
+    if kind is not None and media_type(kind) is None:
+        raise fail(f"'type' must be a MIME type such as 'audio/mpeg', not {kind!r}")
+    length = item.get("length")
+    if length is not None and byte_length(length) is None:
+        raise fail(f"'length' must be a size in bytes (a whole number, 0 or more), not {length!r}")
+    duration = item.get("duration")
+    if duration is not None and duration_seconds(duration) is None:
+        raise fail(f"'duration' must be seconds or H:MM:SS, not {duration!r}")
+    title = item.get("title")
+    if title is not None and (isinstance(title, bool) or not isinstance(title, str | int | float)):
+        raise fail(f"'title' must be text, not {title!r}")
+    return Enclosure(url, media_type(kind) or type_of(url), byte_length(length),
+                     duration_seconds(duration), None if title is None else media_title(str(title)))
+
+
+def _item_line(text: str, key: str, index: int | None) -> int:
+    """The line of item `index` of the block list under front-matter `key`, else the key's line.
+
+    A flow list (`[a, b]`) is on the key's line; a block list has each item
+    on a line of its own starting with `-` at the list's indentation.
+    """
+    start = key_line(text, (key,))
+    if index is None or start == 1:
+        return start
+    lines = text.splitlines()
+    items: list[int] = []
+    indent: int | None = None
+    for number in range(start + 1, len(lines) + 1):
+        line = lines[number - 1]
+        stripped = line.lstrip()
+        depth = len(line) - len(stripped)
+        if line.strip() in ("---", "...") or (depth == 0 and stripped and not stripped.startswith("-")):
+            break
+        if stripped.startswith("-") and (indent is None or depth == indent):
+            indent = depth
+            items.append(number)
+    return items[index] if index < len(items) else start
 
 
 def _tags(meta: Mapping[str, Any], config: Config, fail: Any) -> tuple[str, ...]:

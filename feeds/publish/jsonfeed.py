@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..config import Config
-from ..model import Entry, FeedItem, FeedSpec
+from ..model import Enclosure, Entry, FeedItem, FeedSpec
 from ..text.links import iri_to_uri
+from ..text.media import UNKNOWN_TYPE
 from .entrylinks import Linking
 from .paths import feed_url
 from .render import variant_id
@@ -64,6 +65,8 @@ def _item(item: FeedItem, linking: Linking) -> dict[str, Any]:
     out["content_html"] = variant.content_html or "<p></p>"
     if variant.summary:
         out["summary"] = variant.summary
+    if entry.image:
+        out["image"] = iri_to_uri(entry.image)
     out["date_published"] = (entry.published or entry.updated).isoformat()
     out["date_modified"] = entry.updated.isoformat()
     authors = _authors(entry)
@@ -72,6 +75,20 @@ def _item(item: FeedItem, linking: Linking) -> dict[str, Any]:
     if entry.tags:
         out["tags"] = list(entry.tags)
     out["language"] = variant.lang
+    if entry.enclosures:
+        out["attachments"] = [_attachment(e) for e in entry.enclosures]
+    return out
+
+
+def _attachment(file: Enclosure) -> dict[str, Any]:
+    """A file as a JSON Feed attachment: `mime_type` is required, so an unknown one is said so."""
+    out: dict[str, Any] = {"url": iri_to_uri(file.url), "mime_type": file.type or UNKNOWN_TYPE}
+    if file.title:
+        out["title"] = file.title
+    if file.length is not None:
+        out["size_in_bytes"] = file.length
+    if file.duration is not None:
+        out["duration_in_seconds"] = file.duration
     return out
 
 

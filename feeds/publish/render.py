@@ -3,6 +3,9 @@
 feedgen builds the document; a small entry extension adds what feedgen 1.0
 does not emit itself: per-entry `xml:lang`, links with `rel`/`type`/`hreflang`
 (feedgen drops those attributes on entry links) and a full `atom:source`.
+An entry's media files are `link rel="enclosure"` (RFC 4287 §4.2.7.2) and
+its picture a Media RSS `media:thumbnail` (feedgen's media extension, loaded
+only for a feed that has pictures, so other feeds keep their bytes).
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import Any
 
 from ..about import PROJECT_URL, __version__
 from ..config import Config
-from ..model import Entry, FeedItem, FeedSpec, Variant
-from ..text.links import tag_specific, valid_id
+from ..model import Enclosure, Entry, FeedItem, FeedSpec, Variant
+from ..text.links import iri_to_uri, tag_specific, valid_id
 from .archives import History, archive_links
 from .entrylinks import Linking
 from .paths import feed_url
@@ -81,6 +84,18 @@ class _EntryExtras:
         return item
 
 
+def enclosure_link(file: Enclosure) -> dict[str, str]:
+    """The attributes of an Atom `link rel="enclosure"` for `file` (RFC 4287 §4.2.7)."""
+    link = {"rel": "enclosure", "href": iri_to_uri(file.url)}
+    if file.type:
+        link["type"] = file.type
+    if file.length is not None:
+        link["length"] = str(file.length)
+    if file.title:
+        link["title"] = file.title
+    return link
+
+
 class _Archived:
     """feedgen feed extension: the `fh:archive` mark of an archive document (RFC 5005 §4)."""
 
@@ -130,6 +145,8 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config,
     if spec.filter.lang is not None:
         fg.language(spec.filter.lang)
     fg.updated(max(item.entry.updated for item in items))
+    if any(item.entry.image for item in items):
+        fg.load_extension("media", atom=True, rss=False)
     for item in items:
         _add_entry(fg, item, spec, linking)
     data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
@@ -169,6 +186,9 @@ def _add_entry(fg: Any, item: FeedItem, spec: FeedSpec, linking: Linking) -> Non
     original = linking.original(entry, variant)
     if original:
         extras.links.append({"rel": "related", "type": "text/html", "href": original})
+    extras.links.extend(enclosure_link(e) for e in entry.enclosures)
+    if entry.image:
+        fe.media.thumbnail(url=iri_to_uri(entry.image), group=None)
     # The entry's own link goes last: readers that keep one alternate link
     # (feedparser, newsboat) keep the last one.
     link = linking.link(entry, variant)

@@ -8,6 +8,16 @@ a `tag:` id is a `guid` that is no permalink, and an aggregated item names
 its source feed. Dates are RFC 822 as RSS requires, and `lastBuildDate` is
 the newest entry's time, never the clock, so an unchanged feed keeps its
 bytes.
+
+Media: RSS allows one `<enclosure>` an item, so it is the item's first audio
+or video file (else its first file) and the others are Media RSS
+`media:content` (feedgen's media extension), with the picture as
+`media:thumbnail`; podcast apps read all of them. An item with audio or
+video, or whose feed gave iTunes tags, has them again (`itunes:duration`,
+`itunes:image`, `itunes:explicit`, `itunes:episode`, `itunes:season`,
+`itunes:episodeType`), written here: feedgen's podcast extension takes only
+`.jpg` and `.png` image URLs and none of Apple's `true`/`false`. Namespaces
+are declared only in a feed that uses them, so other feeds keep their bytes.
 """
 
 from __future__ import annotations
@@ -19,13 +29,15 @@ from typing import Any
 
 from ..about import PROJECT_URL, __version__
 from ..config import Config
-from ..model import FeedItem, FeedSpec
+from ..model import Enclosure, Entry, FeedItem, FeedSpec
 from ..text.links import iri_to_uri
+from ..text.media import UNKNOWN_TYPE, media_kind
 from .entrylinks import Linking
 from .paths import feed_url
 from .render import variant_id
 
 RSS_TYPE = "application/rss+xml"
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 _RSS_DOCS = "https://www.rssboard.org/rss-specification"
 
 
@@ -46,9 +58,10 @@ class _ChannelDates:
     def __init__(self) -> None:
         self.last_build: datetime | None = None
         self.links: list[dict[str, str]] = []
+        self.itunes = False
 
     def extend_ns(self) -> dict[str, str]:
-        return {}
+        return {"itunes": ITUNES} if self.itunes else {}
 
     def extend_atom(self, feed: Any) -> Any:
         return feed
@@ -71,6 +84,7 @@ class _ItemExtras:
     def __init__(self) -> None:
         self.published: datetime | None = None
         self.links: list[dict[str, str]] = []
+        self.itunes: list[tuple[str, dict[str, str], str | None]] = []
 
     def extend_ns(self) -> dict[str, str]:
         return {}
@@ -85,6 +99,8 @@ class _ItemExtras:
             xml_elem("pubDate", item).text = rfc822(self.published)
         for link in self.links:
             xml_elem("{http://www.w3.org/2005/Atom}link", item, **link)
+        for name, attributes, text in self.itunes:
+            xml_elem(f"{{{ITUNES}}}{name}", item, **attributes).text = text
         return item
 
 
@@ -108,6 +124,9 @@ def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> byt
     fg.lastBuildDate(last_build)  # else feedgen writes the clock's time
     fg.feeds_dates.last_build = last_build
     fg.feeds_dates.links = [{"rel": "hub", "href": hub} for hub in config.named_hubs]
+    fg.feeds_dates.itunes = any(_is_episode(item.entry) for item in items)
+    if any(item.entry.image or len(item.entry.enclosures) > 1 for item in items):
+        fg.load_extension("media", atom=False, rss=True)
     for item in items:
         _add_item(fg, item, linking)
     data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
@@ -149,3 +168,50 @@ def _add_item(fg: Any, item: FeedItem, linking: Linking) -> None:
         extras.links.append({"rel": "related", "type": "text/html", "href": iri_to_uri(original)})
     if entry.source is not None and entry.origin.startswith(("http://", "https://")):
         fe.source(url=iri_to_uri(entry.origin), title=entry.source.title)
+    _add_media(fe, entry, extras)
+
+
+def _is_episode(entry: Entry) -> bool:
+    """Whether podcast apps should find iTunes tags on the entry's item."""
+    return entry.episode is not None or any(
+        media_kind(e) in ("audio", "video") for e in entry.enclosures)
+
+
+def _add_media(fe: Any, entry: Entry, extras: _ItemExtras) -> None:
+    """The item's files (one `<enclosure>`, the rest `media:content`), picture and iTunes tags."""
+    main: Enclosure | None = next(
+        (e for e in entry.enclosures if media_kind(e) in ("audio", "video")),
+        entry.enclosures[0] if entry.enclosures else None)
+    if main is not None:
+        # RSS requires the length; 0 is what the RSS Advisory Board advises for one unknown.
+        fe.enclosure(iri_to_uri(main.url), str(main.length or 0), main.type or UNKNOWN_TYPE)
+    for other in entry.enclosures:
+        if other is not main:
+            content = {"url": iri_to_uri(other.url), "type": other.type or UNKNOWN_TYPE,
+                       "group": None}
+            if other.length is not None:
+                content["fileSize"] = str(other.length)
+            if other.duration is not None:
+                content["duration"] = str(other.duration)
+            if (kind := media_kind(other)) is not None:
+                content["medium"] = kind
+            fe.media.content(content)
+    if entry.image:
+        fe.media.thumbnail(url=iri_to_uri(entry.image), group=None)
+    if not _is_episode(entry):
+        return
+    if main is not None and main.duration is not None:
+        extras.itunes.append(("duration", {}, str(main.duration)))
+    if entry.image:
+        extras.itunes.append(("image", {"href": iri_to_uri(entry.image)}, None))
+    episode = entry.episode
+    if episode is None:
+        return
+    if episode.explicit is not None:
+        extras.itunes.append(("explicit", {}, "true" if episode.explicit else "false"))
+    if episode.episode is not None:
+        extras.itunes.append(("episode", {}, str(episode.episode)))
+    if episode.season is not None:
+        extras.itunes.append(("season", {}, str(episode.season)))
+    if episode.kind is not None:
+        extras.itunes.append(("episodeType", {}, episode.kind))

@@ -39,12 +39,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..config import Config
-from ..model import Entry, FeedItem, FeedSpec, Variant
+from ..model import Enclosure, Entry, FeedItem, FeedSpec, Variant
+from ..text.media import media_kind
 from .paths import (
     FORMAT_NAMES,
     FRONT_PAGE,
@@ -85,6 +87,49 @@ _KIND_HEADINGS = (
 
 
 
+
+
+def media_file(file: Enclosure) -> dict[str, Any]:
+    """A file an entry carries, as its page shows it.
+
+    `kind` is `audio` or `video` for what the page plays (an `<audio>` or
+    `<video>` element, a plain link inside for browsers that play neither),
+    else None; `label` is its title, else its file name; `about` says its
+    type, size and duration when known.
+    """
+    kind = media_kind(file)
+    name = unquote(urlsplit(file.url).path.rstrip("/").rsplit("/", 1)[-1])
+    about = [file.type] if file.type else []
+    if file.length:
+        about.append(_size(file.length))
+    if file.duration is not None:
+        about.append(_clock(file.duration))
+    return {
+        "url": file.url,
+        "type": file.type,
+        "kind": kind if kind in ("audio", "video") else None,
+        "label": file.title or name or file.url,
+        "about": ", ".join(about),
+    }
+
+
+def _size(length: int) -> str:
+    """A byte count as people read it: `980 bytes`, `4.2 MB`."""
+    if length < 1000:
+        return f"{length} bytes"
+    value = float(length)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _clock(seconds: int) -> str:
+    """A duration as `1:02:03` or `2:03`."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def language_name(lang: str) -> str:
@@ -228,6 +273,8 @@ class Site:
             og_locale(other.lang) for other in entry.variants) if locale != og_locale(variant.lang)]
         if variant.summary:
             og.append(("og:description", variant.summary))
+        if entry.image:
+            og.append(("og:image", entry.image))
         if entry.published is not None:
             og.append(("article:published_time", entry.published.isoformat()))
         og.append(("article:modified_time", entry.updated.isoformat()))
@@ -315,6 +362,8 @@ class Site:
             "published": _when(entry.published, self.config.tz),
             "updated": _when(entry.updated, self.config.tz) if entry.updated != entry.published else None,
             "source": source,
+            "image": entry.image,
+            "media": [media_file(file) for file in entry.enclosures],
         }
 
     def _render(self, name: str, context: Mapping[str, Any]) -> bytes:

@@ -49,6 +49,7 @@ from feedparser.urls import _urifixer, _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
+from .fields import explicit
 from .guard import guard_document, has_doctype
 
 Dict = dict[str, Any]
@@ -1307,9 +1308,8 @@ class _Reader:
         self._get_context()["itunes_block"] = 1 if value in ("yes", "Yes") else 0
 
     def _end_itunes_explicit(self) -> None:
-        value = self.pop("itunes_explicit", False)
-        self._get_context()["itunes_explicit"] = (None, False, True)[
-            (value == "yes" and 2) or value == "clean" or 0]
+        # As `parse` has feedparser read it: Apple's current words too.
+        self._get_context()["itunes_explicit"] = explicit(self.pop("itunes_explicit", False))
 
     # -- Media RSS (mediarss.py) -------------------------------------------------------------
 

@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import NotAFeedError, ParseError
-from ..model import ParsedEntry, ParsedFeed, Person, RewriteRule
+from ..model import Enclosure, ParsedEntry, ParsedFeed, Person, RewriteRule
 from ..text.links import absolute_url, author_contact, host_name
+from ..text.media import enclosure, keep_enclosures, media_kind, media_url
 from ..text.rewrite import rewrite_html, rewrite_title
 from ..text.sanitise import clean_text, collapse_text, sanitise_html, text_to_html, untyped_text
 from .fields import declared_language, unique
@@ -130,6 +131,7 @@ def _entry(item: dict[str, Any], feed_base: str,
         summary_html = None
 
     authors = _authors(item)
+    enclosures = _attachments(item, base)
     return ParsedEntry(
         guid=guid or None,
         link=link,
@@ -144,6 +146,18 @@ def _entry(item: dict[str, Any], feed_base: str,
             untyped_text(t) for t in _list(item.get("tags")) if isinstance(t, str)
         )[:max_categories],
         lang=declared_language(item.get("language")),
+        enclosures=enclosures,
+        image=media_url(item.get("image"), base) or media_url(item.get("banner_image"), base)
+        or next((e.url for e in enclosures if media_kind(e) == "image"), None),
+    )
+
+
+def _attachments(item: dict[str, Any], base: str) -> tuple[Enclosure, ...]:
+    """An item's `attachments` (JSON Feed 1.1 §"attachments"), those with a usable URL."""
+    return keep_enclosures(
+        enclosure(a.get("url"), base, type=a.get("mime_type"), length=a.get("size_in_bytes"),
+                  duration=a.get("duration_in_seconds"), title=a.get("title"))
+        for a in _list(item.get("attachments")) if isinstance(a, dict)
     )
 
 

@@ -190,6 +190,9 @@ def normalise_feed(
             link=p.link,
             origin=source_key,
             source=ref,
+            enclosures=p.enclosures,
+            image=p.image,
+            episode=p.episode,
         )
         result.append(Incoming(entry, declared, canonical_link(p.link) if p.link else None))
     return result

@@ -35,8 +35,17 @@ import feedparser
 import feedparser.api
 
 from ..errors import NotAFeedError, ParseError
-from ..model import ParsedEntry, ParsedFeed, Person, RewriteRule
+from ..model import Enclosure, Episode, ParsedEntry, ParsedFeed, Person, RewriteRule
 from ..text.links import absolute_url, author_contact, host_name
+from ..text.media import (
+    duration_seconds,
+    enclosure,
+    keep_enclosures,
+    media_kind,
+    media_type,
+    media_url,
+    type_of,
+)
 from ..text.rewrite import rewrite_html, rewrite_title
 from ..text.sanitise import (
     clean_text,
@@ -47,7 +56,7 @@ from ..text.sanitise import (
     untyped_text,
 )
 from .fastxml import XmlRead, read_xml
-from .fields import declared_language, unique
+from .fields import declared_language, explicit, unique
 from .guard import BLANK, BOM, GUARD, MAX_ITEMS, Guard, Refused, install_guard
 from .jsonfeed import parse_json_feed
 
@@ -350,6 +359,8 @@ def _entry(raw: Any, url: str, feed_link: str | None,
          if d is not None and _field(d, "language")),
         None,
     )
+    media_base = link or feed_link or url
+    enclosures = _enclosures(raw, media_base)
     return ParsedEntry(
         guid=_identifier(_field(raw, "id")),
         link=link,
@@ -369,7 +380,82 @@ def _entry(raw: Any, url: str, feed_link: str | None,
             for tag in _field(raw, "tags") or [] if isinstance(tag, dict)
         )[:MAX_CATEGORIES],
         lang=declared_language(language),
+        enclosures=enclosures,
+        image=_image(raw, media_base, enclosures),
+        episode=_episode(raw),
     )
+
+
+def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
+    """The files an item carries: RSS `<enclosure>` and Atom `link rel="enclosure"`
+    (feedparser puts both in `links`), then Media RSS `media:content` (in a
+    `media:group` or not). `itunes:duration` is the duration of the item's
+    audio or video, else of its first file.
+    """
+    found: list[Enclosure | None] = []
+    for link in _field(raw, "links") or []:
+        if isinstance(link, dict) and _field(link, "rel") == "enclosure":
+            declared = media_type(_field(link, "type"))
+            href = _field(link, "href")
+            if declared == "text/html" and isinstance(href, str):
+                # feedparser gives every Atom link without a type `text/html`.
+                declared = type_of(href) or declared
+            found.append(enclosure(href, base, type=declared, length=_field(link, "length"),
+                                   title=_field(link, "title")))
+    for media in _field(raw, "media_content") or []:
+        if isinstance(media, dict):
+            found.append(enclosure(_field(media, "url"), base, type=_field(media, "type"),
+                                   length=_field(media, "filesize"),
+                                   duration=_field(media, "duration")))
+    kept = keep_enclosures(found)
+    duration = duration_seconds(_field(raw, "itunes_duration"))
+    if duration is None or not kept:
+        return kept
+    played = next((i for i, e in enumerate(kept) if media_kind(e) in ("audio", "video")), 0)
+    if kept[played].duration is not None:
+        return kept
+    return (*kept[:played], replace(kept[played], duration=duration), *kept[played + 1:])
+
+
+def _image(raw: Any, base: str, enclosures: tuple[Enclosure, ...]) -> str | None:
+    """The item's picture: `itunes:image`, else the first `media:thumbnail`, else its first image file."""
+    artwork = _field(raw, "image")
+    candidates = [_field(artwork, "href") if isinstance(artwork, dict) else None]
+    candidates += [_field(t, "url") for t in _field(raw, "media_thumbnail") or []
+                   if isinstance(t, dict)]
+    for candidate in candidates:
+        if (found := media_url(candidate, base)) is not None:
+            return found
+    return next((e.url for e in enclosures if media_kind(e) == "image"), None)
+
+
+_EPISODE_TYPES = frozenset({"full", "trailer", "bonus"})
+# Episode and season numbers beyond this are no podcast's.
+_MAX_EPISODE = 10**6
+
+
+def _episode(raw: Any) -> Episode | None:
+    """The item's iTunes episode tags, or None when it has none worth saying again."""
+    marked = _field(raw, "itunes_explicit")
+    kind = _field(raw, "itunes_episodetype")
+    kind = kind.strip().lower() if isinstance(kind, str) else None
+    found = Episode(
+        explicit=marked if isinstance(marked, bool) else None,
+        episode=_episode_number(_field(raw, "itunes_episode")),
+        season=_episode_number(_field(raw, "itunes_season")),
+        kind=kind if kind in _EPISODE_TYPES else None,
+    )
+    return None if found == Episode() else found
+
+
+def _episode_number(value: object) -> int | None:
+    """An episode or season number: a positive integer up to `_MAX_EPISODE`, else None."""
+    text = value.strip() if isinstance(value, str) else ""
+    # isdigit() alone takes `²`, which int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 7:
+        return None
+    number = int(text)
+    return number if 0 < number <= _MAX_EPISODE else None
 
 
 def _content_detail(raw: Any) -> Any:
@@ -521,4 +607,20 @@ def _positive_int(value: object) -> int | None:
     return number if number > 0 else None
 
 
+def _end_itunes_explicit(parser: Any) -> None:
+    """feedparser's `itunes:explicit` ending, reading Apple's current words too (see `explicit`).
+
+    Without it an explicit episode would be republished without the mark;
+    the fast reader (`fastxml`) reads the element the same way.
+    """
+    parser._get_context()["itunes_explicit"] = explicit(parser.pop("itunes_explicit", 0))
+
+
+def _install_itunes_explicit() -> None:
+    from feedparser.namespaces import itunes
+
+    itunes.Namespace._end_itunes_explicit = _end_itunes_explicit
+
+
 install_guard()
+_install_itunes_explicit()

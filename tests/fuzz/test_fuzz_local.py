@@ -7,6 +7,7 @@ was read is valid Atom.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from html import escape
@@ -38,7 +39,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                       | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
 keys = st.sampled_from(["title", "date", "description", "tags", "author", "authors", "id",
                         "slug", "lang", "updated", "link", "draft", "categories", "title_en",
-                        "title_zh", "description_zh"]) | st.text(max_size=10)
+                        "title_zh", "description_zh", "image", "enclosures"]) | st.text(max_size=10)
 tags = st.lists(st.text(max_size=12) | st.sampled_from(["../x", "/etc", ".", "..", "科技", "a/b"]),
                 max_size=6)
 bodies = st.lists(
@@ -70,6 +71,15 @@ plausible = st.fixed_dictionaries({}, optional={
     "link": st.sampled_from(["https://e.org/a", "ftp://e.org/a", "e.org"]),
     "draft": st.booleans(),
     "title_en": st.text(max_size=20),
+    "image": st.sampled_from(["https://e.org/a.jpg", "/img/é a.png", "javascript:x", "e.org/a"])
+             | st.text(max_size=20),
+    "enclosures": st.lists(st.fixed_dictionaries(
+        {"url": st.sampled_from(["https://e.org/a.mp3", "/m/b c.ogg", "data:x", "https://e.org/科技"])
+                | st.text(max_size=20)},
+        optional={"type": st.sampled_from(["audio/mpeg", "video/mp4", "mp3"]) | st.text(max_size=12),
+                  "length": st.integers(-2, 10**18) | st.text(max_size=5),
+                  "duration": st.integers(-2, 10**9) | st.floats() | st.text(max_size=9),
+                  "title": st.text(max_size=30)}), max_size=4),
 })
 front_matter = st.one_of(
     st.dictionaries(keys, values, max_size=8),  # anything at all
@@ -207,6 +217,60 @@ def test_normalised_remote_entries_render_valid_atom() -> None:
     read()
     assert seen["feeds"] >= (seen["feeds"] + seen["refused"]) // 2, seen
     assert seen["published"] >= seen["feeds"], seen
+
+
+def test_random_media_values_render_valid_feeds() -> None:
+    """Whatever a feed says of its files, what is kept renders valid Atom, RSS and JSON Feed."""
+    seen: Counter[str] = Counter()
+    media_urls = printable | st.sampled_from(
+        ["http://e.org/a.mp3", "/b c.ogg", "javascript:x", "data:,x", "http://e.org/科技.mp4",
+         "http://[::1]{]/x", "http://e.org:99999/x", "//e.org/x"])
+    attributes = st.tuples(media_urls, printable, printable, printable, media_urls)
+
+    @FUZZ
+    @given(files=st.lists(attributes, max_size=5), itunes=st.tuples(printable, printable, printable),
+           attachments=st.lists(st.dictionaries(
+               st.sampled_from(["url", "mime_type", "size_in_bytes", "duration_in_seconds", "title"]),
+               values, max_size=5), max_size=4), image=values)
+    def read(files: list[tuple[str, str, str, str, str]], itunes: tuple[str, str, str],
+             attachments: list[dict[str, Any]], image: object) -> None:
+        def x(text: str) -> str:
+            return escape(text.encode("utf-8", "replace").decode("utf-8"), quote=True)
+
+        media = "".join(
+            f'<enclosure url="{x(u)}" length="{x(n)}" type="{x(t)}"/>'
+            f'<media:content url="{x(u)}" fileSize="{x(n)}" duration="{x(d)}" type="{x(t)}"/>'
+            f'<media:thumbnail url="{x(i)}"/><itunes:image href="{x(i)}"/>'
+            for u, n, t, d, i in files)
+        duration, explicit, episode = (x(v) for v in itunes)
+        rss = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+               'xmlns:media="http://search.yahoo.com/mrss/" '
+               'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>'
+               "<title>T</title><link>http://e.org/</link><item><guid>g</guid><title>I</title>"
+               f"{media}<itunes:duration>{duration}</itunes:duration>"
+               f"<itunes:explicit>{explicit}</itunes:explicit><itunes:episode>{episode}"
+               f"</itunes:episode><itunes:season>{episode}</itunes:season></item></channel></rss>")
+        json_feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J",
+                                "items": [{"id": "1", "content_text": "x", "image": image,
+                                           "attachments": attachments}]}, default=str)
+        now = datetime(2025, 1, 1, tzinfo=UTC)
+        entries = []
+        for document in (rss, json_feed):
+            try:
+                parsed = parse_feed(document.encode("utf-8", "replace"), "http://e.org/feed")
+            except ParseError:
+                seen["refused"] += 1
+                continue
+            entries += [i.entry for i in normalise_feed(
+                parsed, SourceConfig("http://e.org/feed"), "http://e.org/feed",
+                "http://e.org/feed", CONFIG, now)]
+        seen["files"] += sum(len(e.enclosures) for e in entries)
+        if entries:
+            _render_ok(entries)
+            seen["published"] += 1
+
+    read()
+    assert seen["published"] > 0 and seen["files"] > 0, seen
 
 
 def test_hostile_ids_never_escape_or_collide() -> None:
