@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..codec import stored_form
 from ..config import Config
 from ..errors import ArticleError
 from ..model import ArticleHead, Entry
 from .scan import ArticleFile, digest, unreadable
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor  # imported with the first pool
 
 
 class Parsed(NamedTuple):

@@ -19,13 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
-
-import lxml.html
-from lxml import etree
-from lxml.cssselect import CSSSelector, SelectorError
+from typing import TYPE_CHECKING, Any
 
 from ..model import RewriteRule
+
+if TYPE_CHECKING:
+    from lxml.cssselect import CSSSelector
+
+# lxml and its selectors are imported when a `remove` rule is met: every
+# rebuild reads the source list, and few lists have such rules.
 
 # Longer text is not searched by `replace` rules: see the module docstring.
 MAX_REPLACE_CHARS = 1_000_000
@@ -36,6 +38,8 @@ _GROUP_REFERENCE = re.compile(r"\\(?:g<([^>]*)>|(\d{1,2}))")
 def rule_problem(rule: RewriteRule) -> str | None:
     """Why `rule` cannot be applied (a bad selector, pattern or group reference), else None."""
     if rule.remove is not None:
+        from lxml.cssselect import SelectorError
+
         try:
             _selector(rule.remove)
         except (SelectorError, SyntaxError, ValueError) as exc:
@@ -58,6 +62,8 @@ def rule_problem(rule: RewriteRule) -> str | None:
 
 @lru_cache(maxsize=256)
 def _selector(css: str) -> CSSSelector:
+    from lxml.cssselect import CSSSelector
+
     return CSSSelector(css, translator="html")
 
 
@@ -101,6 +107,9 @@ def _replace(text: str, rule: RewriteRule) -> str:
 def _remove(html: str, css: str, document: bool) -> str:
     if not html.strip():
         return html
+    import lxml.html
+    from lxml import etree
+
     try:
         root: Any = (lxml.html.document_fromstring(html) if document
                      else lxml.html.fragment_fromstring(html, create_parent="div"))
