@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,22 @@ class ArticleHead:
     tags: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     lang: str | None = None
+
+
+class Headed(Protocol):
+    """What choosing the articles to parse reads of a head: an `ArticleHead`, or a
+    record of one that decodes it only when more than its id is asked for."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def sort_time(self) -> datetime: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def authors(self) -> tuple[str, ...]: ...
+    @property
+    def lang(self) -> str | None: ...
 
 
 # Slots: a build holds one per article, and a hundred thousand instances without

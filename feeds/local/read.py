@@ -13,17 +13,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 
 from ..codec import cached_head
 from ..config import Config
-from ..model import ArticleHead, CachedArticle, Entry, Problem
+from ..model import ArticleHead, CachedArticle, Entry, Headed, Problem
 from .pool import PARSE_POOL, FileRead, Parsed, read_file
 from .scan import RACY_NS, ArticleFile, list_articles, scan, settings_fingerprint
 
 # Which of the articles (their heads, and the languages of those already
 # parsed) some feed could show: see `select.articles_to_show`.
-ToShow = Callable[[Sequence[ArticleHead], Mapping[str, tuple[str, ...]]], set[str]]
+ToShow = Callable[[Sequence[Headed], Mapping[str, tuple[str, ...]]], set[str]]
 # Handed each article parsed: its entry, stored form and content hash.
 OnEntry = Callable[[Entry, str, str], None]
 
@@ -106,16 +107,18 @@ def _read_articles(config: Config, cache: Mapping[str, CachedArticle], to_show: 
 
 
 class _Head:
-    """An article read, parsed or not: its file, digest and head.
+    """An article read, parsed or not: its id, file, digest and head.
 
     The head of an unchanged file is decoded from its cache record only
-    when asked for: a rebuild whose every article is stored never is.
+    when more than its id is asked for: a rebuild whose feeds can show
+    every article never is.
     """
 
-    __slots__ = ("_cached", "_head", "digest", "file")
+    __slots__ = ("_cached", "_head", "digest", "file", "id")
 
-    def __init__(self, file: ArticleFile, digest: str, head: ArticleHead | None = None,
-                 cached: CachedArticle | None = None) -> None:
+    def __init__(self, entry_id: str, file: ArticleFile, digest: str,
+                 head: ArticleHead | None = None, cached: CachedArticle | None = None) -> None:
+        self.id = entry_id
         self.file = file
         self.digest = digest
         self._head = head
@@ -128,6 +131,22 @@ class _Head:
             self._head = cached_head(self._cached)
             assert self._head is not None  # a record with an id has a head
         return self._head
+
+    @property
+    def sort_time(self) -> datetime:
+        return self.head.sort_time
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.head.tags
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        return self.head.authors
+
+    @property
+    def lang(self) -> str | None:
+        return self.head.lang
 
 
 class _Walk:
@@ -151,7 +170,7 @@ class _Walk:
         """An unchanged file: its record says what it holds."""
         if cached.entry_id is None or (cached.head is None and cached.head_text is None):
             self.drafts += 1
-        elif not self._claim(cached.entry_id, _Head(file, cached.digest, cached.head, cached)):
+        elif not self._claim(_Head(cached.entry_id, file, cached.digest, cached.head, cached)):
             # A file earlier in path order took its id since it was read, and
             # the entry stored under that id may now be that file's: its
             # record is forgotten, so that it is read again.
@@ -171,16 +190,16 @@ class _Walk:
             self.drafts += 1
             self.updates[file.shown] = CachedArticle(read.digest, size, mtime, None)
             return
-        if not self._claim(read.head.id, _Head(file, read.digest, read.head)):
+        if not self._claim(_Head(read.head.id, file, read.digest, read.head)):
             return  # not cached: it is read again until it has an id of its own
         self.updates[file.shown] = CachedArticle(read.digest, size, mtime, read.head.id,
                                                  read.head)
         if read.parsed is not None:
             self._offer(file, read.parsed)
 
-    def _claim(self, entry_id: str, read: _Head) -> bool:
-        """Give `entry_id` to the file `read`, unless an earlier file has it (a problem then)."""
-        file = read.file
+    def _claim(self, read: _Head) -> bool:
+        """Give `read`'s id to its file, unless an earlier file has it (a problem then)."""
+        file, entry_id = read.file, read.id
         if entry_id in self.owners:
             self.problems.append(Problem(f"{file.shown}:{_id_line(file.path)}",
                                          f"id {entry_id!r} is already used by "
@@ -213,7 +232,7 @@ class _Walk:
         """
         if self.languages.keys() >= self.heads.keys():
             return  # every article is stored as it is now: nothing a feed shows is missing
-        listed = [read.head for read in self.heads.values()]
+        listed = list(self.heads.values())
         changed: set[str] = set()
         while True:
             wanted = to_show(listed, self.languages)
@@ -229,7 +248,7 @@ class _Walk:
                             and read.head == known.head):
                         self._offer(known.file, read.parsed)
                         continue
-                    changed.add(known.head.id)
+                    changed.add(known.id)
                     self.updates.pop(known.file.shown, None)
                     self.problems.append(Problem(
                         f"{known.file.shown}:1",

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from ..config import Config
-from ..model import ArticleHead, EntryFilter, FeedSpec
+from ..model import EntryFilter, FeedSpec, Headed
 from ..text.slug import slugify
 
 
@@ -184,7 +184,7 @@ def select_all(
 
 
 def articles_to_show(
-    heads: Sequence[ArticleHead], languages: Mapping[str, tuple[str, ...]], config: Config
+    heads: Sequence[Headed], languages: Mapping[str, tuple[str, ...]], config: Config
 ) -> set[str]:
     """The ids of the local articles some feed could show, or every one with pages (pure).
 
