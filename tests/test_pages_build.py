@@ -255,3 +255,24 @@ def test_an_entry_page_links_its_tag_once_the_tag_has_a_feed_and_only_its_pages_
     untouched = [p for p in _entry_pages(out) if "only-required" in p]
     assert untouched and not set(untouched) & set(result.report.written)
     assert all(_mtimes(out)[p] == before[p] for p in untouched)
+
+
+def test_compiled_templates_are_kept_beside_the_store_and_an_unwritable_cache_is_no_error(
+        project: Path) -> None:
+    add_fixture(project, "bilingual.md")
+    config = load_config(project)
+    build(config, fetch=False)
+    kept = config.store_path.with_name("templates")
+    assert sorted(kept.glob("*.cache"))  # a rebuild that renders a page compiles nothing
+    out = project / "output"
+    pages = {p: (out / p).read_bytes() for p in _pages(out)}
+    shutil.rmtree(out)
+    again = build(config, fetch=False)  # every page rendered from the compiled templates
+    assert again.problems == ()
+    assert {p: (out / p).read_bytes() for p in _pages(out)} == pages
+    shutil.rmtree(kept)
+    kept.write_text("not a folder", encoding="utf-8")
+    shutil.rmtree(out)
+    third = build(config, fetch=False)
+    assert third.problems == ()
+    assert {p: (out / p).read_bytes() for p in _pages(out)} == pages
