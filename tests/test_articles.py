@@ -392,5 +392,17 @@ def test_one_read_starts_its_workers_once_for_the_heads_and_the_shown_articles(
     for i in range(30, 120):
         _write_report(folder, f"a{i:03}.md", f"number {i}")
     started.clear()
+    pools: list[object] = []
+    running: list[int] = []  # pools not shut down when each new one started
+
+    def watched(workers: int | None = None) -> object:
+        running.append(sum(not getattr(p, "_shutdown_thread", True) for p in pools))
+        pool = counted(workers)
+        pools.append(pool)
+        return pool
+
+    monkeypatch.setattr(feeds.workers, "worker_pool", watched)
     more = read_articles(config, to_show=_to_show(config))
     assert len(more.entries) == 120 and len(started) > 1
+    # The kept workers stopped before fresh ones started: never two sets at once.
+    assert running == [0] * len(started)

@@ -103,10 +103,14 @@ class ParsePool:
         try:
             yield
         finally:
-            self._keeping = False
-            kept, self._kept = self._kept, None
-            if kept is not None:
-                kept.pool.shutdown(cancel_futures=True)
+            self._retire_kept()
+
+    def _retire_kept(self) -> None:
+        """Stop the kept workers, and keep none for the rest of the block."""
+        self._keeping = False
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.pool.shutdown(cancel_futures=True)
 
     def map(self, step: Callable[[ArticleFile], FileRead], files: Sequence[ArticleFile], *,
             renders: bool) -> Generator[FileRead, None, None]:
@@ -136,6 +140,8 @@ class ParsePool:
             kept.renders_left -= len(files) if renders else 0
             yield from kept.pool.map(step, files, chunksize=chunk)
             return
+        if kept is not None:
+            self._retire_kept()  # more than they may render: not idle beside fresh ones
         batch = workers * self.files_per_worker if renders else len(files)
         for start in range(0, len(files), batch):
             with worker_pool(workers) as pool:
