@@ -128,9 +128,11 @@ def publish(store: PublishedEntries, config: Config) -> Published:
         written_before = store.output_fingerprints()
         versions = store.entry_versions() if config.pages or config.archives else {}
         archives, history = plan_archives(list(selected), listings) if config.archives else ({}, {})
-        feeds = _feeds(store, config, settings, selected, history, written_before, decoded, outputs)
-        files = {f.path: f.data for f in feeds}
         keep: set[str] = set()
+        feeds = _feeds(store, config, settings, selected, history, written_before, decoded,
+                       outputs, keep)
+        # A feed read back as it was written is left alone, not compared again.
+        files = {f.path: f.data for f in feeds if f.path not in keep}
         archived: list[str] = []
         if archives:
             archived = _archives(store, config, settings, archives, versions, written_before,
@@ -155,8 +157,9 @@ def publish(store: PublishedEntries, config: Config) -> Published:
 def _feeds(store: PublishedEntries, config: Config, settings: str,
            selected: Mapping[FeedSpec, Sequence[tuple[Listing, str]]],
            history: Mapping[FeedSpec, History], written_before: Outputs,
-           decoded: dict[str, Entry], outputs: Outputs) -> list[RenderedFeed]:
-    """Every planned feed in every format: read back when unchanged, else rendered."""
+           decoded: dict[str, Entry], outputs: Outputs, keep: set[str]) -> list[RenderedFeed]:
+    """Every planned feed in every format: read back when unchanged (and named in `keep`),
+    else rendered."""
     texts = store.entry_texts(listing.id for picks in selected.values() for listing, _ in picks)
     # Each text digested once, though an entry is in several feeds and formats.
     digests = {entry_id: hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -170,7 +173,10 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
             links = history.get(spec) if fmt == "atom" else None
             fingerprint = feed_fingerprint(settings, spec, fmt, shown, links)
             data = _still_written(config.output_dir / path, written_before.get(path), fingerprint)
-            if data is None:
+            if data is not None:
+                keep.add(path)
+                outputs[path] = written_before[path]
+            else:
                 if items is None:
                     items = []
                     for listing, lang in picks:
@@ -178,8 +184,8 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
                             decoded[listing.id] = decode_entry(texts[listing.id])
                         items.append(_item(decoded[listing.id], lang))
                 data = render_format(fmt, spec, items, config, links)
+                outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
             feeds.append(RenderedFeed(spec, fmt, data, len(picks)))
-            outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
     return feeds
 
 
