@@ -224,9 +224,12 @@ class ArticleHead:
     lang: str | None = None
 
 
-class Headed(Protocol):
-    """What choosing the articles to parse reads of a head: an `ArticleHead`, or a
-    record of one that decodes it only when more than its id is asked for."""
+class Placed(Protocol):
+    """What an entry's place in the feeds needs short of its languages.
+
+    An article's front matter (`ArticleHead`) says this much before its
+    body is parsed.
+    """
 
     @property
     def id(self) -> str: ...
@@ -236,6 +239,12 @@ class Headed(Protocol):
     def tags(self) -> tuple[str, ...]: ...
     @property
     def authors(self) -> tuple[str, ...]: ...
+
+
+class Headed(Placed, Protocol):
+    """What choosing the articles to parse reads of a head: an `ArticleHead`, or a
+    record of one that decodes it only when more than its id is asked for."""
+
     @property
     def lang(self) -> str | None: ...
 

@@ -7,29 +7,11 @@ with the same input plans the same feeds in the same order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Protocol, TypeVar
 
 from ..config import Config
-from ..model import EntryFilter, FeedSpec, Headed
+from ..model import EntryFilter, FeedSpec, Headed, Placed
 from ..text.slug import slugify
-
-
-class Placed(Protocol):
-    """What an entry's place in the feeds needs short of its languages.
-
-    An article's front matter (`ArticleHead`) says this much before its
-    body is parsed.
-    """
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def sort_time(self) -> datetime: ...
-    @property
-    def tags(self) -> tuple[str, ...]: ...
-    @property
-    def authors(self) -> tuple[str, ...]: ...
 
 
 class Listed(Placed, Protocol):
