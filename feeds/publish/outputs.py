@@ -246,10 +246,10 @@ def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,
     folders = {page.path.rpartition("/")[0] for page in plan.pages}
     present = _files_below(output, folders | ({ENTRIES_DIR} if plan.kept else set()))
     pending = []
-    for entry_id, (_fingerprint, paths) in plan.kept.items():
-        if all(path in present for path in paths):
-            keep.update(paths)
-            outputs.update((path, written_before[path]) for path in paths)
+    for entry_id, kept in plan.kept.items():
+        if all(path in present for path in kept.paths):
+            keep.update(kept.paths)
+            outputs.update((path, written_before[path]) for path in kept.paths)
         else:
             pending += plan.pages_of(entry_id)
     for page in plan.pages:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import Config, shown_path
 from ..errors import TemplateError
@@ -44,6 +44,14 @@ class Page:
     render: Callable[[Mapping[str, Entry]], bytes]
 
 
+class KeptPages(NamedTuple):
+    """An entry whose pages are as last written: its listing, their fingerprint and paths."""
+
+    listing: Listed
+    fingerprint: str
+    paths: list[str]
+
+
 class SitePlan:
     """Every page of a build: the entries' pages, the feeds' pages, the front page and the style."""
 
@@ -58,10 +66,8 @@ class SitePlan:
         self.pages: list[Page] = [self._stylesheet()]
         self.pages += self._front(listings, selected)
         self.pages += [self._feed(spec, picks) for spec, picks in selected.items()]
-        # Entry id → (the fingerprint and paths of its pages), of the entries
-        # whose pages were last written from what they would show now.
-        self.kept: dict[str, tuple[str, list[str]]] = {}
-        self._listed: dict[str, Listed] = {}
+        # The entries whose pages were last written from what they would show now.
+        self.kept: dict[str, KeptPages] = {}
         self.pages += self._entries(listings, _pages_by_entry(before or {}))
 
     @functools.cached_property
@@ -127,15 +133,15 @@ class SitePlan:
             fingerprint = f"{_digest(context, version)}:{listing.id}"
             last = before.get(listing.id)
             if last is not None and last[0] == fingerprint and len(last[1]) == len(listing.languages):
-                self.kept[listing.id] = last
-                self._listed[listing.id] = listing
+                self.kept[listing.id] = KeptPages(listing, *last)
             else:
                 pages += self._pages_of(listing, fingerprint)
         return pages
 
     def pages_of(self, entry_id: str) -> list[Page]:
         """The pages of a kept entry, planned after all (one of its files is gone)."""
-        return self._pages_of(self._listed[entry_id], self.kept[entry_id][0])
+        kept = self.kept[entry_id]
+        return self._pages_of(kept.listing, kept.fingerprint)
 
     def _pages_of(self, listing: Listed, fingerprint: str) -> list[Page]:
         paths = entry_page_paths(listing.id, listing.languages, self.config)
