@@ -50,6 +50,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -1134,6 +1135,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the PostgreSQL cluster and the servers are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = datetime.now(UTC)
     clock = time.monotonic()
     info = machine()

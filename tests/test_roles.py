@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -181,6 +182,46 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
         assert (state.title, state.next_due) == ("stored by quick", now + 3600)
         # Stored, the source is not due again before its time.
         assert quick.claim_sources([url], "quick", now + 5, 3.0, 10) == []
+
+
+class _Counting:
+    """The store's real connection, counting the statements sent through it."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn, self.statements = conn, 0
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        self.statements += 1
+        return self._conn.execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:
+        rows = list(seq_of_parameters)
+        self.statements += len(rows)
+        return self._conn.executemany(sql, rows)
+
+
+def test_a_worker_batch_asks_the_store_as_often_for_3_sources_listed_as_for_600(
+        tmp_path: Path, pg_url: str) -> None:
+    """A batch reads the source list's keys, adds new sources and reads the claimed
+    states in a query each: a round trip per listed source would cost a worker more than
+    the batch's own fetches (thousands of statements for a batch of a few sources)."""
+    from feeds.config import load_config
+    from feeds.model import SourceConfig
+    from feeds.remote.refresh import Claim, refresh_claimed
+
+    config = load_config(_project(tmp_path / "p", []))
+    counts = []
+    for listed in (3, 600):
+        # Nothing listens on port 9: each claimed source fails at once, and is stored so.
+        sources = [SourceConfig(f"http://127.0.0.2:9/{listed}/{n}.xml") for n in range(listed)]
+        with open_at(pg_url, Path()) as store:
+            assert isinstance(store, Coordination)
+            counting = _Counting(store._db)
+            store._db = counting  # type: ignore[misc]
+            outcomes = refresh_claimed(config, store, sources, Claim("w", 30.0, 2))  # type: ignore[arg-type]
+        assert [o.status for o in outcomes] == ["error", "error"]
+        counts.append(counting.statements)
+    assert counts[1] == counts[0], counts
 
 
 def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(

@@ -536,6 +536,26 @@ def test_a_moved_feed_configured_at_its_new_address_stays_one_source(store_at: O
         assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [(old, new, 1)]
 
 
+def test_many_urls_resolve_and_many_sources_are_read_as_one_at_a_time_would_be(
+        store_at: OpenStore) -> None:
+    """What a fetch worker's batch asks the store in one query each: keys, new sources, states."""
+    old, new = "http://a.example/feed", "https://a.example/feed"
+    b, c = "http://b.example/feed", "http://c.example/feed"
+    with store_at() as store:
+        store.ensure_sources([old, b])
+        store.update_source(old, {"url": new}, [Incoming(_entry(1), None)], NOW, alias=new)
+        assert store.resolve_keys([new, b, c]) == {new: old, b: b, c: c}
+        assert store.resolve_keys([new, b, c]) == {u: store.resolve_key(u) for u in (new, b, c)}
+        # The moved source's new address names it; a URL listed twice is one source.
+        store.ensure_sources([new, c, c, b])
+        assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [
+            (old, new, 1), (b, b, 0), (c, c, 0)]
+        assert store.sources_of([c, "http://unknown.example/", old, c]) == [
+            store.source(old), store.source(c)]
+        assert store.sources_of([]) == []
+        assert store.sources_of(s.key for s in store.sources()) == store.sources()
+
+
 @pytest.mark.parametrize("field", ["key", "entry_count", "colour"])
 def test_a_source_change_must_name_a_field_a_fetch_can_set(store_at: OpenStore, field: str) -> None:
     """The key is the source's identity and the entry count is counted: neither can be set."""
