@@ -20,12 +20,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import add_fixture, child_env, write_links
+from conftest import CountingConnection, add_fixture, child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -184,22 +183,6 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
         assert quick.claim_sources([url], "quick", now + 5, 3.0, 10) == []
 
 
-class _Counting:
-    """The store's real connection, counting the statements sent through it."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn, self.statements = conn, 0
-
-    def execute(self, sql: str, parameters: Any = (), /) -> Any:
-        self.statements += 1
-        return self._conn.execute(sql, parameters)
-
-    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:
-        rows = list(seq_of_parameters)
-        self.statements += len(rows)
-        return self._conn.executemany(sql, rows)
-
-
 def test_a_worker_batch_asks_the_store_as_often_for_3_sources_listed_as_for_600(
         tmp_path: Path, pg_url: str) -> None:
     """A batch reads the source list's keys, adds new sources and reads the claimed
@@ -216,7 +199,7 @@ def test_a_worker_batch_asks_the_store_as_often_for_3_sources_listed_as_for_600(
         sources = [SourceConfig(f"http://127.0.0.2:9/{listed}/{n}.xml") for n in range(listed)]
         with open_at(pg_url, Path()) as store:
             assert isinstance(store, Coordination)
-            counting = _Counting(store._db)
+            counting = CountingConnection(store._db)
             store._db = counting  # type: ignore[misc]
             outcomes = refresh_claimed(config, store, sources, Claim("w", 30.0, 2))  # type: ignore[arg-type]
         assert [o.status for o in outcomes] == ["error", "error"]

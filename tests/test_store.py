@@ -536,6 +536,28 @@ def test_a_moved_feed_configured_at_its_new_address_stays_one_source(store_at: O
         assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [(old, new, 1)]
 
 
+def test_storing_a_fetch_of_50_entries_sends_the_store_as_many_statements_as_of_2(
+        store_at: OpenStore) -> None:
+    """The entries of a fetch go in one `executemany`: on PostgreSQL one pipeline, not a
+    round trip per entry."""
+    from conftest import CountingConnection
+
+    counts = []
+    for n in (2, 50):
+        with store_at() as store:
+            store.ensure_sources([f"src{n}"])
+            counting = CountingConnection(store._db)
+            store._db = counting  # type: ignore[misc]
+            stats = store.update_source(f"src{n}", {}, [
+                Incoming(replace(_entry(n * 100 + i), origin=f"src{n}"), None) for i in range(n)],
+                NOW)
+            assert stats.new == n
+            counts.append(counting.statements)
+    assert counts[0] == counts[1], counts
+    with store_at() as store:
+        assert [s.entry_count for s in store.sources()] == [2, 50]
+
+
 def test_many_urls_resolve_and_many_sources_are_read_as_one_at_a_time_would_be(
         store_at: OpenStore) -> None:
     """What a fetch worker's batch asks the store in one query each: keys, new sources, states."""
