@@ -507,13 +507,15 @@ def shared_store_scenarios(args: argparse.Namespace, work: Path) -> list[Scenari
                        "feeds fetch --root DIR", Target(None)),
               Scenario("sqlite-304", "9a. its 304 pass, SQLite", "feeds fetch --root DIR",
                        Target(None)))
+    # The smoke test's tiny run keeps to the two workers, to cost CI a few seconds only.
+    counts = SHARED_WORKERS[-1:] if args.tiny else SHARED_WORKERS
     shared = {n: (Scenario(f"pg{n}-refresh", f"8{'bc'[n - 1]}. refresh, {label}, PostgreSQL, "
                            f"{n} fetch worker{'s' * (n > 1)}",
                            f"feeds run --role fetch ×{n}", Target(None)),
                   Scenario(f"pg{n}-304", f"9{'bc'[n - 1]}. its 304 pass, PostgreSQL, "
                            f"{n} worker{'s' * (n > 1)}", f"feeds run --role fetch ×{n}",
                            Target(None)))
-              for n in SHARED_WORKERS}
+              for n in counts}
     if args.no_postgresql:
         return []
     if not pgcluster.installed():
@@ -531,7 +533,7 @@ def shared_store_scenarios(args: argparse.Namespace, work: Path) -> list[Scenari
         with FeedServer(documents, hosts, args.latency_ms / 1000) as server:
             links = "".join(f'[[source]]\nurl = "{server.url(d)}"\n\n' for d in documents)
             projects = {}
-            for name in ("sqlite", *(f"pg{n}" for n in SHARED_WORKERS)):
+            for name in ("sqlite", *(f"pg{n}" for n in counts)):
                 project = work / f"shared-{name}"
                 remove(project)
                 (project / "sources" / "articles").mkdir(parents=True)
@@ -540,13 +542,13 @@ def shared_store_scenarios(args: argparse.Namespace, work: Path) -> list[Scenari
 
             for r in range(1, args.runs + 1):
                 _sqlite_runs(args, server, projects["sqlite"], sqlite, r, expected)
-                for n in SHARED_WORKERS:
+                for n in counts:
                     _shared_runs(args, server, cluster, projects[f"pg{n}"], n, shared[n], r,
                                  expected)
     finally:
         cluster.stop()
         log("PostgreSQL cluster stopped")
-    return [*sqlite, *(s for n in SHARED_WORKERS for s in shared[n])]
+    return [*sqlite, *(s for n in counts for s in shared[n])]
 
 
 def _answered(server: FeedServer, feeds: int, status: int, r: int) -> str:
@@ -1045,7 +1047,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "feeds × K entries behind a per-request latency into an empty store, (5) the same "
             "fetch answered by 304s, (4f) the fetch with one feed in ten summary-only and "
             "followed with full_text, and (6) the peers Pelican (same articles, Atom feeds) and "
-            "reader (same feeds), installed into a venv of their own under bench/.work/. "
+            "reader (same feeds), installed into a venv of their own under bench/.work/, and "
+            "(8-9) the refresh and its 304 pass in one SQLite process and in one and two "
+            "fetch workers on PostgreSQL (a cluster it starts and stops itself, if installed). "
             "Reports median wall time, CPU time (user+sys, children included) and peak memory "
             "of the process tree per scenario, against the project's targets, as a Markdown "
             "table on stdout. Progress goes to stderr. Exit status 1 if a feeds scenario "
