@@ -32,8 +32,8 @@ SCENARIOS = (
     "5. refresh again",
     "4f. refresh",
 )
-# With PostgreSQL installed: the refresh on SQLite and with two fetch workers on PostgreSQL.
-SHARED_SCENARIOS = ("8a. refresh", "9a. its 304 pass", "8c. refresh", "9c. its 304 pass")
+# With PostgreSQL installed: the refresh with two fetch workers on PostgreSQL, and its 304 pass.
+SHARED_SCENARIOS = ("8c. refresh", "9c. its 304 pass")
 SECONDS = re.compile(r"^\d+(\.\d+)? s$")
 MEGABYTES = re.compile(r"^\d+ MB$")
 
