@@ -91,13 +91,28 @@ def runs() -> Iterator[list[Run]]:
             run._log.close()
 
 
+def _start_sites(count: int) -> Iterator[list[FeedServer]]:
+    """`count` sites, each a feed server on a loopback address of its own (127.0.0.2, .3, …)."""
+    servers: list[FeedServer] = []
+    try:
+        servers += (FeedServer(host=f"127.0.0.{n}").start() for n in range(2, 2 + count))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
 @pytest.fixture
 def sites() -> Iterator[list[FeedServer]]:
-    """Four sites, each a feed server on a loopback address of its own."""
-    servers = [FeedServer(host=f"127.0.0.{n}").start() for n in range(2, 6)]
-    yield servers
-    for server in servers:
-        server.stop()
+    """Four sites."""
+    yield from _start_sites(4)
+
+
+@pytest.fixture
+def many_sites() -> Iterator[list[FeedServer]]:
+    """Twenty-five sites: a site's requests are spaced (a tenth of a second by default),
+    so 500 sources over 25 sites are 20 turns a site, fetched in a couple of seconds."""
+    yield from _start_sites(25)
 
 
 def _serve_sources(sites: list[FeedServer], count: int, delay: float = 0.02) -> list[str]:
@@ -184,15 +199,16 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
 
 
 def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(
-        tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
-    urls = _serve_sources(sites, 200)
+        tmp_path: Path, many_sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
+    sites = many_sites
+    urls = _serve_sources(sites, 500)
     project = _project(tmp_path / "shared", urls)
     alone = tmp_path / "alone"
     shutil.copytree(project, alone)  # the same articles, their times kept
 
     runs.append(Run(project, pg_url, "publisher", "--role", "publish"))
     runs += [Run(project, pg_url, f"worker{n}", "--role", "fetch") for n in (1, 2)]
-    _wait(_all_fetched(pg_url, 200), 120, "every source fetched by the workers")
+    _wait(_all_fetched(pg_url, 500), 120, "every source fetched by the workers")
     for run in runs[1:]:
         assert run.stop() == 0, run.text()
     # Stopped cleanly, a worker leaves the workers, and holds no lease.
