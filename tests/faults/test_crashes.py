@@ -3,6 +3,10 @@
 Everything is real: the CLI runs as subprocesses on files in a temporary
 project with its SQLite store, remote feeds come from the loopback feed
 server, and every feed left behind is read back with `assert_valid_atom`.
+The kills during fetches run on a PostgreSQL store too (the `backend`
+fixture): a client killed mid-transaction must leave each source whole
+there as well. The kills during builds, the full disk and the project lock
+are about the project's own files, and stay on SQLite.
 The kill moments come from a seeded generator, so a failing round can be
 replayed; the round and the delay are in every assertion message.
 """
@@ -28,7 +32,7 @@ from typing import Any
 
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import REPO, CliRunner
+from conftest import REPO, CliRunner, child_env
 from feedserver import FeedServer, RecordedRequest, Response
 from filemodes import obey_file_modes, read_only_is_enforced
 from lxml import etree
@@ -39,7 +43,7 @@ from feeds.cli import main
 from feeds.config import load_config
 from feeds.lock import ProjectLock
 from feeds.publish.write import TMP_PREFIX
-from feeds.store import LOCAL, Store
+from feeds.store import LOCAL, Store, open_at
 
 SEED = 20260124
 ENV = dict(os.environ, PYTHONPATH=str(REPO))
@@ -52,7 +56,8 @@ def _start(args: list[str], cwd: Path, **options: Any) -> subprocess.Popen[str]:
     """`python -m feeds ARGS` in its own session, so helpers it forks can be found."""
     options.setdefault("stdout", subprocess.DEVNULL)
     options.setdefault("stderr", subprocess.DEVNULL)
-    return subprocess.Popen([sys.executable, "-m", "feeds", *args], cwd=cwd, env=ENV, text=True,
+    return subprocess.Popen([sys.executable, "-m", "feeds", *args], cwd=cwd, env=child_env(),
+                            text=True,
                             start_new_session=True, **options)
 
 
@@ -406,22 +411,58 @@ def _serve_sources(server: FeedServer, project: Path, rounds: dict[str, int],
 
 def _stored_rounds(project: Path) -> dict[str, tuple[int | None, set[int], int]]:
     """Per source URL: the round in its stored title, the rounds in its entries, their count."""
-    db = sqlite3.connect(project / STORE)
-    try:
-        result = {}
-        for key, title in db.execute("SELECT key, title FROM sources"):
-            found = re.search(r"rnd(\d+)z", title or "")
-            rows = db.execute("SELECT data FROM entries WHERE origin = ?", (key,)).fetchall()
-            marks = {int(m) for (data,) in rows for m in re.findall(r"rnd(\d+)z", data)}
-            result[key] = (int(found.group(1)) if found else None, marks, len(rows))
-        return result
-    finally:
-        db.close()
+    with open_at(os.environ.get("FEEDS_STORE"), project / STORE) as store:
+        titles = {key: title for key, _, title, *_ in store.rows("sources")}
+        entries: dict[str, list[str]] = {key: [] for key in titles}
+        for _, origin, *_, data, _ in store.rows("entries"):
+            entries.setdefault(origin, []).append(data)
+    result = {}
+    for key, title in titles.items():
+        found = re.search(r"rnd(\d+)z", title or "")
+        marks = {int(m) for data in entries[key] for m in re.findall(r"rnd(\d+)z", data)}
+        result[key] = (int(found.group(1)) if found else None, marks, len(entries[key]))
+    return result
+
+
+def _store_sound(project: Path, where: str) -> None:
+    """The project's store is sound: SQLite's checks pass; a PostgreSQL store opens and reads.
+
+    PostgreSQL keeps its own files whole when a client dies; what a killed
+    client leaves there is only what it committed, which the callers check.
+    """
+    url = os.environ.get("FEEDS_STORE")
+    if url is None:
+        _assert_store_sound(project / STORE, where)
+        return
+    with open_at(url, project / STORE) as store:
+        assert store.row_counts()["sources"] == SOURCES, where
+
+
+@contextlib.contextmanager
+def _committing(project: Path, round_: int) -> Iterator[Callable[[], bool]]:
+    """Whether a fetch of `round_` has committed a source: the store is being written.
+
+    On SQLite, its write-ahead log has grown (see `_writing_store`); on
+    PostgreSQL, a source's row holds this round's title.
+    """
+    url = os.environ.get("FEEDS_STORE")
+    if url is None:
+        yield _writing_store(project)
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        def seen() -> bool:
+            row = conn.execute("SELECT EXISTS (SELECT 1 FROM sources WHERE title LIKE %s)",
+                               (f"%rnd{round_}z%",)).fetchone()
+            return bool(row and row[0])
+
+        yield seen
 
 
 @pytest.mark.slow
 def test_kill_9_during_fetches_stores_each_source_whole(
-        project: Path, feed_server: FeedServer, run_cli: CliRunner) -> None:
+        backend: str, project: Path, feed_server: FeedServer, run_cli: CliRunner) -> None:
     rng = random.Random(SEED + 1)
     rounds = {"now": 0}
     urls = _serve_sources(feed_server, project, rounds)
@@ -433,13 +474,14 @@ def test_kill_9_during_fetches_stores_each_source_whole(
         rounds["now"] = round_
         before = _stored_rounds(project)
         proc = _start(["fetch"], project)
-        where, waited = _kill_moment(proc, rng, round_, duration, _writing_store(project))
+        with _committing(project, round_) as busy:
+            where, waited = _kill_moment(proc, rng, round_, duration, busy)
         hit = proc.poll() is None
         killed_running += hit
         if not hit and waited is not None:
             duration = max(waited * 0.9, 0.05)  # as for builds: aim within the time it took
         _kill_9(proc)
-        _assert_store_sound(project / STORE, where)
+        _store_sound(project, where)
         stored = _stored_rounds(project)
         for url, (title_round, entry_rounds, count) in stored.items():
             # One transaction per source: its title, its entries and their number
