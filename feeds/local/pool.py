@@ -81,29 +81,44 @@ class ParsePool:
     workers. One pool per process (`PARSE_POOL`) keeps that count.
     """
 
-    def __init__(self, pool_min: int, files_per_worker: int) -> None:
+    def __init__(self, pool_min: int, files_per_worker: int, kept_renders: int) -> None:
         self.pool_min = pool_min  # below this many files a process pool costs more than it saves
         self.files_per_worker = files_per_worker
+        self.kept_renders = kept_renders  # files a kept worker may render (see `kept`)
         self.rendered_here = 0  # files this process has rendered itself
         self._keeping = False
         self._kept: _KeptWorkers | None = None
 
     @contextmanager
-    def kept(self) -> Iterator[None]:
+    def kept(self, *, start: bool = False) -> Iterator[None]:
         """Within the block, the workers the first `map` starts serve every later one, while
-        they have renders to spare.
+        they have renders to spare; with `start`, they are started at once.
 
-        A read forks its workers when it starts, while this process is
-        small; workers forked later, to render the articles a feed shows,
-        would each start as large as this process had grown by then (the
-        heads of every article read), and a cold build of 100,000 articles
-        was counted twice its size.
+        A worker forked from this process starts as large as it is, and
+        counts as large. A read forks its workers before it has grown with
+        the heads of every article, and keeps them for the articles its
+        feeds show: about 1,100 when feeds show 50 entries, whatever the
+        number of articles, so a kept worker may render `kept_renders`,
+        more than a worker of a long-lived pool. A read that knows it will
+        read every file (a cold build) starts them before even listing the
+        files: the listing of 100,000 articles alone is 50 MB, which each
+        worker forked after it would count again.
         """
         self._keeping = True
         try:
+            if start and (os.cpu_count() or 1) >= 2:
+                self._start_kept(os.cpu_count() or 1)
             yield
         finally:
             self._retire_kept()
+
+    def _start_kept(self, workers: int) -> _KeptWorkers:
+        """Fork the kept workers now, with the parsers imported for them to share."""
+        from ..workers import started, worker_pool
+        from . import article  # noqa: F401
+
+        self._kept = _KeptWorkers(started(worker_pool(workers)), workers * self.kept_renders)
+        return self._kept
 
     def _retire_kept(self) -> None:
         """Stop the kept workers, and keep none for the rest of the block."""
@@ -129,33 +144,30 @@ class ParsePool:
             return
         if few:
             workers = 1
-        # Import the parsers before forking, so the workers share them instead
-        # of each importing its own.
-        from ..workers import worker_pool
-        from . import article  # noqa: F401
-
         chunk = max(1, min(200, len(files) // (workers * 8)))
-        kept = self._kept_workers(workers, worker_pool)
+        kept = self._kept_workers(workers)
         if kept is not None and (not renders or len(files) <= kept.renders_left):
             kept.renders_left -= len(files) if renders else 0
             yield from kept.pool.map(step, files, chunksize=chunk)
             return
         if kept is not None:
             self._retire_kept()  # more than they may render: not idle beside fresh ones
+        # Import the parsers before forking, so the workers share them instead
+        # of each importing its own.
+        from ..workers import worker_pool
+        from . import article  # noqa: F401
+
         batch = workers * self.files_per_worker if renders else len(files)
         for start in range(0, len(files), batch):
             with worker_pool(workers) as pool:
                 yield from pool.map(step, files[start : start + batch], chunksize=chunk)
 
 
-    def _kept_workers(self, workers: int,
-                      start: Callable[[int], ProcessPoolExecutor]) -> _KeptWorkers | None:
+    def _kept_workers(self, workers: int) -> _KeptWorkers | None:
         """The workers kept for the block (see `kept`), started now if not yet; None outside one."""
         if not self._keeping:
             return None
-        if self._kept is None:
-            self._kept = _KeptWorkers(start(workers), workers * self.files_per_worker)
-        return self._kept
+        return self._kept if self._kept is not None else self._start_kept(workers)
 
 
 @dataclass
@@ -166,4 +178,4 @@ class _KeptWorkers:
     renders_left: int
 
 
-PARSE_POOL = ParsePool(pool_min=200, files_per_worker=500)
+PARSE_POOL = ParsePool(pool_min=200, files_per_worker=500, kept_renders=1000)

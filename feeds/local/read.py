@@ -75,7 +75,8 @@ def read_articles(
     """
     if not config.articles_dir.is_dir():
         return ArticlesResult((), (), 0, 0)
-    with PARSE_POOL.kept():
+    # Without a cache every file is read: the workers start before the listing grows this process.
+    with PARSE_POOL.kept(start=not cache):
         return _read_articles(config, cache or {}, to_show, on_entry)
 
 
