@@ -81,10 +81,9 @@ class ParsePool:
     workers. One pool per process (`PARSE_POOL`) keeps that count.
     """
 
-    def __init__(self, pool_min: int, files_per_worker: int, kept_renders: int) -> None:
+    def __init__(self, pool_min: int, files_per_worker: int) -> None:
         self.pool_min = pool_min  # below this many files a process pool costs more than it saves
         self.files_per_worker = files_per_worker
-        self.kept_renders = kept_renders  # files a kept worker may render (see `kept`)
         self.rendered_here = 0  # files this process has rendered itself
         self._keeping = False
         self._kept: _KeptWorkers | None = None
@@ -98,11 +97,11 @@ class ParsePool:
         counts as large. A read forks its workers before it has grown with
         the heads of every article, and keeps them for the articles its
         feeds show: about 1,100 when feeds show 50 entries, whatever the
-        number of articles, so a kept worker may render `kept_renders`,
-        more than a worker of a long-lived pool. A read that knows it will
-        read every file (a cold build) starts them before even listing the
-        files: the listing of 100,000 articles alone is 50 MB, which each
-        worker forked after it would count again.
+        number of articles, which two workers render without being
+        replaced. A read that knows it will read every file (a cold build)
+        starts them before even listing the files: the listing of 100,000
+        articles alone is 50 MB, which each worker forked after it would
+        count again.
         """
         self._keeping = True
         try:
@@ -117,7 +116,7 @@ class ParsePool:
         from ..workers import started, worker_pool
         from . import article  # noqa: F401
 
-        self._kept = _KeptWorkers(started(worker_pool(workers)), workers * self.kept_renders)
+        self._kept = _KeptWorkers(started(worker_pool(workers)), workers * self.files_per_worker)
         return self._kept
 
     def _retire_kept(self) -> None:
@@ -178,4 +177,6 @@ class _KeptWorkers:
     renders_left: int
 
 
-PARSE_POOL = ParsePool(pool_min=200, files_per_worker=500, kept_renders=1000)
+# 750 files: about 19 MB of cmarkgfm's leftovers a worker, and two kept workers render
+# what the feeds of a cold build show (1,073 articles of 100,000, at 50 entries a feed).
+PARSE_POOL = ParsePool(pool_min=200, files_per_worker=750)
