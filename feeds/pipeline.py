@@ -482,7 +482,8 @@ def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, Up
     key = hashlib.sha256(f"{fingerprint}\0{render_fingerprint(config)}".encode()).hexdigest()
     state = store.local_state()
     if state is not None and state.key == key:
-        changes = read_changes(config, state, store.article_records, fingerprint.encode())
+        changes = read_changes(config, state, store.article_records, store.article_owners,
+                               fingerprint.encode())
         if changes is not None:
             if changes.state is state:
                 return changes.articles, UpsertStats()  # nothing changed: nothing to write
@@ -491,7 +492,8 @@ def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, Up
                     entry = parsed.entry
                     sync.add(Incoming(entry, entry.updated, None, parsed.text,
                                       parsed.content_digest))
-                return changes.articles, sync.finish_changed(changes.cache, changes.state)
+                return changes.articles, sync.finish_changed(
+                    changes.cache, changes.state, gone=changes.gone, dropped=changes.dropped)
     cache = store.article_cache()
     with store.local_sync() as sync:
 

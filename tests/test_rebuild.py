@@ -81,14 +81,17 @@ def _outputs(project: Path) -> dict[str, bytes]:
 
 
 def _rebuilt_as_fresh(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Rebuild `project`, then build a copy of its inputs afresh: the same bytes, every file."""
-    build(load_config(project), fetch=False)
+    """Rebuild `project`, then build a copy of its inputs afresh: the same bytes, every file,
+    and the same counts and problems reported."""
+    mine_told = build(load_config(project), fetch=False)
     fresh = tmp_path_factory.mktemp("fresh")
     shutil.copytree(project / "sources", fresh / "sources")
     shutil.copy(project / "feeds.toml", fresh / "feeds.toml")
     if (project / "templates").is_dir():
         shutil.copytree(project / "templates", fresh / "templates")
-    build(load_config(fresh), fetch=False)
+    theirs_told = build(load_config(fresh), fetch=False)
+    assert ((mine_told.files, mine_told.drafts, mine_told.entries, mine_told.problems)
+            == (theirs_told.files, theirs_told.drafts, theirs_told.entries, theirs_told.problems))
     mine, theirs = _outputs(project), _outputs(fresh)
     assert sorted(mine) == sorted(theirs)
     for name, data in mine.items():
@@ -161,6 +164,32 @@ def _add(project: Path) -> None:
     _write(project, "notes/z20.md", _article(20, body="en"))
 
 
+def _delete_an_article_not_shown(project: Path) -> None:
+    (project / "sources" / "articles" / "a01.md").unlink()
+
+
+def _add_an_old_article(project: Path) -> None:
+    _write(project, "notes/z00.md", _article(0, body="zh"))
+
+
+def _add_a_draft(project: Path) -> None:
+    _write(project, "z21.md", _article(21).replace("tags:", "draft: true\ntags:"))
+
+
+def _add_one_with_a_taken_id(project: Path) -> None:
+    _write(project, "z03.md", _article(22).replace("title:", "slug: a03\ntitle:"))
+
+
+def _add_and_delete_old_ones(project: Path) -> None:
+    _delete_an_article_not_shown(project)
+    _add_an_old_article(project)
+    _edit_body_of_an_article_not_shown_either(project)
+
+
+def _edit_body_of_an_article_not_shown_either(project: Path) -> None:
+    _write(project, "a02.md", _article(2, body="en", extra=" One more."))
+
+
 def _draft(project: Path) -> None:
     _write(project, "a11.md", _article(11, body="zh").replace("tags:", "draft: true\ntags:"))
 
@@ -191,7 +220,8 @@ def _edit_within_the_tick(project: Path) -> None:
 @pytest.mark.parametrize("change", [
     _edit_body_of_a_shown_article, _edit_body_of_an_article_not_shown, _touch, _move_the_date,
     _change_the_tags, _change_the_language, _delete, _rename, _add, _draft, _claim_an_id, _break,
-    _configure, _edit_within_the_tick,
+    _configure, _edit_within_the_tick, _delete_an_article_not_shown, _add_an_old_article,
+    _add_a_draft, _add_one_with_a_taken_id, _add_and_delete_old_ones,
 ], ids=lambda change: change.__name__.strip("_"))
 def test_a_rebuild_after_a_change_gives_what_a_fresh_build_gives(
     built: Path, change: Change, tmp_path_factory: pytest.TempPathFactory

@@ -35,10 +35,12 @@ from ..config import Config, shown_path
 from ..model import CachedArticle, LocalState
 from .pool import PARSE_POOL, Parsed, read_file
 from .read import ArticlesResult
-from .scan import ARTICLE_SUFFIXES, RACY_NS, ArticleFile, scan
+from .scan import ARTICLE_SUFFIXES, RACY_NS, UNTRUSTED_MTIME, ArticleFile, scan
 
 # The records of the files named, as the store's cache holds them.
 Records = Callable[[Iterable[str]], Mapping[str, CachedArticle]]
+# Id → the path of the file whose record holds it, of the ids named.
+Owners = Callable[[Iterable[str]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -46,16 +48,20 @@ class Changes:
     """What the files changed since the last sync bring: what to store, and the sync's new state.
 
     `parsed` are the articles to offer the store, `cache` the records of
-    the changed files and `state` the whole new state, manifest included.
+    the changed and new files, `gone` the files no longer there and
+    `dropped` the ids of their stored entries; `state` is the whole new
+    state, manifest included.
     """
 
     articles: ArticlesResult
     parsed: tuple[Parsed, ...]
     cache: dict[str, CachedArticle]
     state: LocalState
+    gone: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
 
 
-def read_changes(config: Config, state: LocalState, records: Records,
+def read_changes(config: Config, state: LocalState, records: Records, owners: Owners,
                  fingerprint: bytes) -> Changes | None:
     """The articles as the last sync left them plus what changed since; None to read them all.
 
@@ -74,31 +80,119 @@ def read_changes(config: Config, state: LocalState, records: Records,
     if not added and len(manifest) == len(tree):
         return Changes(_result(state), (), {}, state)
     removed = manifest.difference(tree)
-    if {_path_of(line) for line in added} != {_path_of(line) for line in removed}:
-        return None  # a file new, gone or renamed: the feeds may show others
+    if any("\\" in line for line in (*added, *removed)):
+        return None  # a name that had to be escaped: left to the whole read
     files = sorted((_article_file(config, prefix, tree[line]) for line in added),
                    key=lambda file: file.shown)
-    cache = records(file.shown for file in files)
-    if len(cache) != len(files):
+    gone = sorted(map(_path_of, removed))
+    cache = records([*(file.shown for file in files), *gone])
+    old = [file for file in files if file.shown in cache]
+    new = [file for file in files if file.shown not in cache]
+    gone = [path for path in gone if path not in {file.shown for file in old}]
+    if len(cache) != len(old) + len(gone):
         return None
-    taken = _take(config, state, files, cache, fingerprint)
+    counts = _Counts(state)
+    dropped = _drop(state, [cache[path] for path in gone], counts)
+    if dropped is None:
+        return None
+    taken = _take(config, state, old, cache, fingerprint)
     if taken is None:
         return None
     parsed, updates = taken
-    if len(updates) != len(files):
+    if len(updates) != len(old):
         return None  # a file its stat calls unchanged after all: its record is not current
+    stats = {_path_of(line): line for line in added}
+    added_taken = _add(config, [(file, stats[file.shown]) for file in new],
+                       {cache[path].entry_id for path in gone}, owners, fingerprint, counts)
+    if added_taken is None:
+        return None
+    parsed += added_taken[0]
+    updates.update(added_taken[1])
     # A record saved too recently to trust (see RACY_NS) has a line that
     # matches no stat: its file is looked at again next time.
     lines = manifest.difference(removed)
     lines.update(manifest_line(path, record.size, record.mtime_ns)
                  for path, record in updates.items())
-    kept = replace(state, manifest="\n".join(lines))
-    return Changes(_result(state), tuple(parsed), updates, kept)
+    wanted = state.wanted
+    if wanted is not None:
+        wanted = wanted.union(e.entry.id for e in added_taken[0])
+    kept = replace(state, files=counts.files, drafts=counts.drafts, articles=counts.articles,
+                   stored=counts.stored, wanted=wanted, manifest="\n".join(lines))
+    return Changes(_result(kept), tuple(parsed), updates, kept, tuple(gone), tuple(dropped))
+
+
+class _Counts:
+    """The counts a sync reports, as files come and go."""
+
+    def __init__(self, state: LocalState) -> None:
+        self.files, self.drafts = state.files, state.drafts
+        self.articles, self.stored = state.articles, state.stored
 
 
 def _result(state: LocalState) -> ArticlesResult:
     return ArticlesResult((), (), state.files, state.drafts, articles=state.articles,
                           stored=state.stored, wanted=state.wanted)
+
+
+def _drop(state: LocalState, gone: list[CachedArticle], counts: _Counts) -> list[str] | None:
+    """The ids of the stored entries of files gone; None if a feed showed one.
+
+    An article no feed could show leaves the others where they were; one a
+    feed showed lets an older one in, which the whole read finds. With
+    pages every article is shown and stored, and none has to be let in.
+    """
+    dropped = []
+    for cached in gone:
+        counts.files -= 1
+        if cached.entry_id is None:
+            counts.drafts -= 1
+            continue
+        if state.wanted is not None and cached.entry_id in state.wanted:
+            return None
+        counts.articles -= 1
+        if cached.languages is not None:
+            counts.stored -= 1
+            dropped.append(cached.entry_id)
+    return dropped
+
+
+def _add(config: Config, new: list[tuple[ArticleFile, str]], freed: set[str | None],
+         owners: Owners, fingerprint: bytes,
+         counts: _Counts) -> tuple[list[Parsed], dict[str, CachedArticle]] | None:
+    """New files, parsed whole and stored; None if one has a problem or an id another file has.
+
+    A new article is stored whether or not a feed shows it: an entry
+    stored beyond what the feeds show changes no feed (they show only the
+    newest of each), as an article pushed out of every feed stays stored.
+    """
+    parsed: list[Parsed] = []
+    updates: dict[str, CachedArticle] = {}
+    if not new:
+        return parsed, updates
+    trusted_before = time.time_ns() - RACY_NS
+    step = partial(read_file, config=config, fingerprint=fingerprint, whole=True)
+    reads = list(PARSE_POOL.map(step, [file for file, _line in new], renders=True))
+    ids = [read.head.id for read in reads if read.head is not None]
+    taken = set(owners(ids)) - freed
+    if len(set(ids)) != len(ids) or taken.intersection(ids):
+        return None  # an id another file has: which keeps it is the whole read's to say
+    for (file, line), read in zip(new, reads, strict=True):
+        if read.problem is not None:
+            return None
+        # The stat the tree was listed with, taken before the file was read.
+        size, mtime = (int(part) for part in line.split("\t", 2)[:2])
+        mtime = mtime if mtime < trusted_before else UNTRUSTED_MTIME
+        counts.files += 1
+        if read.head is None or read.parsed is None:
+            counts.drafts += 1
+            updates[file.shown] = CachedArticle(read.digest, size, mtime, None)
+            continue
+        counts.articles += 1
+        counts.stored += 1
+        parsed.append(read.parsed)
+        updates[file.shown] = CachedArticle(read.digest, size, mtime, read.head.id, read.head,
+                                            read.parsed.entry.languages)
+    return parsed, updates
 
 
 def _take(config: Config, state: LocalState, files: list[ArticleFile],

@@ -224,6 +224,17 @@ class EntryTables:
         return LocalState(key, files, drafts, articles, stored,
                           None if wanted is None else frozenset(json.loads(wanted)), manifest)
 
+    def article_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → the path of the file whose cache record holds it, of those of `ids` held."""
+        wanted = list(dict.fromkeys(ids))
+        owners: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            owners.update((entry_id, path) for entry_id, path in self._db.execute(
+                "SELECT entry_id, path FROM article_cache "
+                f"WHERE entry_id IN ({','.join('?' * len(chunk))})", chunk))
+        return owners
+
     def article_records(self, paths: Iterable[str]) -> dict[str, CachedArticle]:
         """Path → what was read of each of `paths` the cache knows (as `article_cache` gives it)."""
         wanted = list(dict.fromkeys(paths))
@@ -393,13 +404,19 @@ class LocalSync:
         removed = self._store._finish_local(self._offered, keep, cache, present, state)
         return UpsertStats(self._new, self._changed, self._unchanged, removed)
 
-    def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState) -> UpsertStats:
-        """End a sync that looked only at the files changed since `state`'s last one.
+    def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState, *,
+                       gone: Iterable[str] = (), dropped: Iterable[str] = ()) -> UpsertStats:
+        """End a sync that looked only at the files changed since the last one.
 
-        No article is dropped: every file the last sync knew is still there.
-        `cache` holds the records of the changed files and `state` its whole
-        manifest, made by the caller from the last one.
+        `cache` holds the records of the changed and new files, `gone` the
+        files no longer there and `dropped` the ids of their stored entries;
+        `state` is the whole new state, manifest included, made by the
+        caller from the last one.
         """
+        db = self._store._db
+        ids = [(entry_id, LOCAL) for entry_id in dropped]
+        db.executemany("DELETE FROM entries WHERE id = ? AND origin = ?", ids)
+        db.executemany("DELETE FROM article_cache WHERE path = ?", ((p,) for p in gone))
         self._store._remember_articles(cache)
         self._store._keep_local_state(state)
-        return UpsertStats(self._new, self._changed, self._unchanged, 0)
+        return UpsertStats(self._new, self._changed, self._unchanged, len(ids))

@@ -42,8 +42,9 @@ class LocalArticles(Protocol):
                state: LocalState | None = None) -> UpsertStats:
         """Drop the articles neither offered nor kept; remember the parse cache and `state`."""
 
-    def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState) -> UpsertStats:
-        """Remember the records of the files changed since the last sync, and `state`; drop nothing."""
+    def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState, *,
+                       gone: Iterable[str] = (), dropped: Iterable[str] = ()) -> UpsertStats:
+        """Remember the records of the files changed since the last sync and `state`; forget `gone`."""
 
 
 class PublishedEntries(Protocol):
@@ -82,6 +83,9 @@ class EntryStore(PublishedEntries, Protocol):
 
     def article_records(self, paths: Iterable[str]) -> dict[str, CachedArticle]:
         """Shown path → what was read of each of `paths` the cache knows."""
+
+    def article_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → the shown path of the file whose cache record holds it, of those of `ids` held."""
 
     def local_state(self) -> LocalState | None:
         """What the last sync of the local articles saw, if it is kept."""
