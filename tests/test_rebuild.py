@@ -304,3 +304,50 @@ def test_a_sync_that_meets_a_problem_keeps_no_state(built: Path) -> None:
     with open_store(load_config(built)) as store:
         state = store.local_state()
     assert state is not None and state.files == 11 and len(state.manifest.split("\n")) == 11
+
+
+@pytest.mark.slow
+def test_any_history_of_trusted_edits_builds_what_a_fresh_build_builds(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """test_incremental's histories, every file saved long before it is read.
+
+    There each save is too recent for its stat to be trusted, so every
+    saved file is read again; here each is trusted by its stat, and the
+    rebuild takes the manifest's short way wherever it can.
+    """
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_incremental import _apply, _assert_same, _inputs_copy, site, steps, writes
+
+    def aged(project: Path) -> None:
+        for path in sorted((project / "sources" / "articles").rglob("*.md")):
+            if path.stat().st_mtime_ns > AN_HOUR_AGO + 10**12:  # saved just now
+                stamp = AN_HOUR_AGO + next(_saves) * 1_000
+                os.utime(path, ns=(stamp, stamp))
+
+    @settings(max_examples=30, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(first=site, start=st.lists(writes, min_size=1, max_size=3),
+           history=st.lists(steps, min_size=1, max_size=10))
+    def run(first: object, start: list[tuple[object, ...]],
+            history: list[tuple[object, ...]]) -> None:
+        base = tmp_path_factory.mktemp("history")
+        project = base / "project"
+        (project / "sources" / "articles").mkdir(parents=True)
+        for step in [("settings", first), *start]:
+            _apply(project, step)
+        aged(project)
+        build(load_config(project), fetch=False)
+        for number, step in enumerate(history):
+            _apply(project, step)
+            aged(project)
+            build(load_config(project), fetch=False)
+            fresh = base / f"fresh-{number}"
+            _inputs_copy(project, fresh)
+            build(load_config(fresh), fetch=False)
+            _assert_same(_outputs(project), _outputs(fresh))
+            shutil.rmtree(fresh)
+        shutil.rmtree(base)
+
+    run()

@@ -14,12 +14,14 @@ modification time (in nanoseconds) are as remembered is unchanged, and one
 saved within two seconds of being read is not trusted by its stat (see
 `scan.RACY_NS`).
 
-Only edits that cannot move what the feeds show are taken here: each
-changed file keeps its head (id, dates, tags, authors, declared language)
-and, when its entry is stored, its languages, and is stored exactly when
-the last sync said a feed could show it. Anything else (a file new, gone
-or renamed, a head or languages changed, a problem) returns None, and the
-caller reads the whole tree, as a first build does.
+Only changes that cannot let another article into a feed are taken here:
+an edit that keeps the file's head (id, dates, tags, authors, declared
+language) and, when its entry is stored, its languages; a new file, read
+and stored whole (an entry stored beyond what the feeds show changes no
+feed); a file gone whose article no feed showed (with pages, any). Anything
+else (a head or languages changed, a shown article gone, an id two files
+claim, a problem) returns None, and the caller sorts every file against
+the whole cache, as before; so does a sync with no state kept.
 """
 
 from __future__ import annotations
