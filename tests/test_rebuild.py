@@ -123,6 +123,17 @@ def test_a_rebuild_that_changes_nothing_reads_no_article(built: Path) -> None:
     assert result.report.written == () and _outputs(built) == before
 
 
+def test_a_site_whose_feeds_show_every_article_takes_the_short_way_too(project: Path) -> None:
+    """Every article stored, none left to choose: what the feeds could show is still kept."""
+    (project / "feeds.toml").write_text(_settings(False, per_feed=50), encoding="utf-8")
+    for n in range(5):
+        _write(project, f"a{n:02}.md", _article(n))
+    build(load_config(project), fetch=False)
+    _sync_by_the_short_way(project)
+    _write(project, "a00.md", _article(0, extra=" One more."))
+    _sync_by_the_short_way(project)
+
+
 Change = Callable[[Path], None]
 
 

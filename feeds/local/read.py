@@ -237,9 +237,13 @@ class _Walk:
         front matter was read is left for the next build, which reads it
         again.
         """
-        if self.languages.keys() >= self.heads.keys():
-            return  # every article is stored as it is now: nothing a feed shows is missing
         listed = list(self.heads.values())
+        if self.languages.keys() >= self.heads.keys():
+            # Every article is stored as it is now: nothing a feed shows is
+            # missing. What the feeds could show is still kept, for the next
+            # build to tell an edit that moves nothing (see `local.changes`).
+            self.wanted = to_show(listed, self.languages)
+            return
         changed: set[str] = set()
         while True:
             wanted = to_show(listed, self.languages)
