@@ -80,7 +80,8 @@ def read_articles(
     """
     if not config.articles_dir.is_dir():
         return ArticlesResult((), (), 0, 0)
-    with PARSE_POOL.kept():
+    # Without a cache every file is read: the workers start before the listing grows this process.
+    with PARSE_POOL.kept(start=not cache):
         return _read_articles(config, cache or {}, to_show, on_entry)
 
 
@@ -172,6 +173,10 @@ class _Walk:
         self.forgotten: set[str] = set()  # files whose records must go, though they exist
         self.wanted: set[str] | None = None  # what `to_show` said last
         self.drafts = 0
+        # One copy of each list of tags, of authors and of each language among the heads
+        # read: a hundred thousand articles share a few thousand of them.
+        self._lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._langs: dict[str | None, str | None] = {}
 
     def known(self, file: ArticleFile, cached: CachedArticle) -> None:
         """An unchanged file: its record says what it holds."""
@@ -197,12 +202,22 @@ class _Walk:
             self.drafts += 1
             self.updates[file.shown] = CachedArticle(read.digest, size, mtime, None)
             return
-        if not self._claim(_Head(read.head.id, file, read.digest, read.head)):
+        head = self._compact(read.head)
+        if not self._claim(_Head(head.id, file, read.digest, head)):
             return  # not cached: it is read again until it has an id of its own
-        self.updates[file.shown] = CachedArticle(read.digest, size, mtime, read.head.id,
-                                                 read.head)
+        self.updates[file.shown] = CachedArticle(read.digest, size, mtime, head.id, head)
         if read.parsed is not None:
             self._offer(file, read.parsed)
+
+    def _compact(self, head: ArticleHead) -> ArticleHead:
+        """`head`, equal, with the copies of its tags, authors and language that the others use."""
+        lists = self._lists
+        tags = lists.setdefault(head.tags, head.tags)
+        authors = lists.setdefault(head.authors, head.authors)
+        lang = self._langs.setdefault(head.lang, head.lang)
+        if tags is head.tags and authors is head.authors and lang is head.lang:
+            return head
+        return ArticleHead(head.id, head.sort_time, tags, authors, lang)
 
     def _claim(self, read: _Head) -> bool:
         """Give `read`'s id to its file, unless an earlier file has it (a problem then)."""
