@@ -33,8 +33,10 @@ due sources with leases in the store and take no project lock; one
 publisher (`--role publish`) holds the publisher's seat in the store and
 builds when a worker's commit brings entries (LISTEN/NOTIFY), and every
 FALLBACK_CHECK seconds besides; a second publisher waits as a standby and
-takes the seat when the first dies. Every process on a shared store
-writes a heartbeat there (see `feeds sources` and /healthz).
+takes the seat when the first dies. A process with no role on a shared
+store is both: it claims sources as a fetch worker does and publishes only
+while it holds the seat, so it can run beside either. Every process on a
+shared store writes a heartbeat there (see `feeds sources` and /healthz).
 
 Editing feeds.toml reloads the configuration (what cannot change while
 running is logged as needing a restart); editing the source list is read at
@@ -199,7 +201,13 @@ class Daemon:
         self._said: dict[str, str] = {}  # what was last logged about each recurring problem
         self._problems_said: dict[str, set[str]] = {}
         self._beating: threading.Thread | None = None
-        self._seated = role != "publish"  # a publisher publishes only while it holds the seat
+        # On a shared store, a process with no role is a fetch worker and a publisher in one:
+        # it claims the sources it fetches and publishes only from the seat, so it can run
+        # beside fetch workers and publishers alike.
+        shared = role is None and config.store_url is not None
+        self._claims = role == "fetch" or shared
+        self._takes_seat = role == "publish" or shared
+        self._seated = not self._takes_seat  # a publisher publishes only while it holds the seat
         self.worker = WorkerState(f"{socket.gethostname()}/{os.getpid()}/{time.time():.0f}",
                                   socket.gethostname(), os.getpid(), role or "fetch+publish",
                                   time.time(), time.time(), float(config.heartbeat_seconds))
@@ -233,7 +241,7 @@ class Daemon:
         started = time.monotonic()
         reschedule, self._reschedule = self._reschedule, False
         try:
-            if self.role == "fetch":
+            if self._claims:
                 outcomes = self._fetch_claimed(sources, reschedule)
             else:
                 outcomes = Pipeline(config, self._lock.held).refresh(
@@ -669,7 +677,7 @@ class Daemon:
             self._beating = threading.Thread(target=self._heartbeat, name="feeds-heartbeat",
                                              daemon=True)
             self._beating.start()
-        if self.role == "publish":
+        if self._takes_seat:
             threading.Thread(target=self._hold_seat, name="feeds-seat", daemon=True).start()
         else:
             # Local articles are published at once, while the first refresh runs.

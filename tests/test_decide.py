@@ -54,6 +54,22 @@ def test_a_feed_warning_is_the_outcome_message() -> None:
     assert d.message == d.state.warning == "undefined entity"
 
 
+@pytest.mark.parametrize("outcome", ["failed", "gone", "deferred", "not a feed", "warned"])
+def test_a_message_quoting_control_characters_is_recorded_without_them(outcome: str) -> None:
+    # A NUL could not be kept in a PostgreSQL store; none of them is for readers.
+    said = "server said \x00bad\x01 \x1fthings\x7f\x85"
+    result, parsed = {
+        "failed": (replace(_failed(500), error=said), None),
+        "gone": (replace(_failed(410, gone=True), error=said), None),
+        "deferred": (replace(_failed(0, kind=ErrorKind.DEFERRED), error=said), None),
+        "not a feed": (_ok(), NotAFeedError(said)),
+        "warned": (_ok(), replace(FEED, warning=said)),
+    }[outcome]
+    d = decide(STATE, EVERY, result, parsed, NOW)
+    recorded = {"deferred": d.message, "warned": d.state.warning}.get(outcome, d.state.last_error)
+    assert d.message == recorded == "server said bad things\x7f"
+
+
 def test_not_modified_keeps_the_entries_and_the_validators_asked_with() -> None:
     failing = SourceState(URL, URL, status="error", error_count=3, last_error="x")
     d = decide(failing, EVERY, _ok(not_modified=True, etag='"old"'), None, NOW)

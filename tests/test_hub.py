@@ -242,11 +242,11 @@ def test_a_private_callback_is_refused_and_never_requested(
         Pipeline(config).hub_request({"hub.mode": "subscribe",
                                       "hub.topic": config.base_url + "lang/en.atom",
                                       "hub.callback": feed_server.url("/cb", host="localhost")})
-    # A URL only the HTTP client finds broken is refused as well.
+    # A URL only the HTTP client finds broken (a soft hyphen for a host) is refused as well.
     with pytest.raises(SubscriptionError, match="not a URL"):
         Pipeline(config).hub_request({"hub.mode": "subscribe",
                                       "hub.topic": config.base_url + "lang/en.atom",
-                                      "hub.callback": "http://x\x00y/"})
+                                      "hub.callback": "http://\u00ad/"})
     assert not feed_server.requests
     assert not (config.store_path.exists() and _stored(built))
 
@@ -375,6 +375,10 @@ def test_a_valid_request_is_read_with_its_lease_and_secret() -> None:
     ({"callback": "http://reader.example:99999/"}, "not a URL"),
     ({"callback": "http://reader.example/" + "a" * 2000}, "longer than"),
     ({"secret": "é" * 100}, "less than 200 bytes"),
+    ({"callback": "http://reader.example/cb\x00"}, "a space or a control character"),
+    ({"callback": "http://reader.example/c b"}, "a space or a control character"),
+    ({"callback": "http://reader.example/?a=\x1f"}, "a space or a control character"),
+    ({"secret": "se\x00cret"}, "control characters"),
     ({"lease_seconds": "soon"}, "number of seconds"),
 ])
 def test_a_bad_request_is_refused_with_a_reason(fields: dict[str, str], reason: str) -> None:

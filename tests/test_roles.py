@@ -91,13 +91,28 @@ def runs() -> Iterator[list[Run]]:
             run._log.close()
 
 
+def _start_sites(count: int) -> Iterator[list[FeedServer]]:
+    """`count` sites, each a feed server on a loopback address of its own (127.0.0.2, .3, …)."""
+    servers: list[FeedServer] = []
+    try:
+        servers += (FeedServer(host=f"127.0.0.{n}").start() for n in range(2, 2 + count))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
 @pytest.fixture
 def sites() -> Iterator[list[FeedServer]]:
-    """Four sites, each a feed server on a loopback address of its own."""
-    servers = [FeedServer(host=f"127.0.0.{n}").start() for n in range(2, 6)]
-    yield servers
-    for server in servers:
-        server.stop()
+    """Four sites."""
+    yield from _start_sites(4)
+
+
+@pytest.fixture
+def many_sites() -> Iterator[list[FeedServer]]:
+    """Twenty-five sites: a site's requests are spaced (a tenth of a second by default),
+    so 500 sources over 25 sites are 20 turns a site, fetched in a couple of seconds."""
+    yield from _start_sites(25)
 
 
 def _serve_sources(sites: list[FeedServer], count: int, delay: float = 0.02) -> list[str]:
@@ -184,15 +199,16 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
 
 
 def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(
-        tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
-    urls = _serve_sources(sites, 200)
+        tmp_path: Path, many_sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
+    sites = many_sites
+    urls = _serve_sources(sites, 500)
     project = _project(tmp_path / "shared", urls)
     alone = tmp_path / "alone"
     shutil.copytree(project, alone)  # the same articles, their times kept
 
     runs.append(Run(project, pg_url, "publisher", "--role", "publish"))
     runs += [Run(project, pg_url, f"worker{n}", "--role", "fetch") for n in (1, 2)]
-    _wait(_all_fetched(pg_url, 200), 120, "every source fetched by the workers")
+    _wait(_all_fetched(pg_url, 500), 120, "every source fetched by the workers")
     for run in runs[1:]:
         assert run.stop() == 0, run.text()
     # Stopped cleanly, a worker leaves the workers, and holds no lease.
@@ -388,3 +404,39 @@ def test_workers_killed_at_random_moments_lose_and_repeat_no_entry(
     _wait(lambda: all(listed().values()), 60, f"the killed workers shown as gone (seed {seed})")
     for site in sites[:3]:
         _one_at_a_time(site)
+
+
+def test_feeds_run_without_a_role_claims_its_sources_and_publishes_only_from_the_seat(
+        tmp_path: Path, many_sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
+    urls = _serve_sources(many_sites, 150)
+    project = _project(tmp_path / "p", urls)
+    publisher = Run(project, pg_url, "publisher", "--role", "publish")
+    runs.append(publisher)
+    seated = "publisher: took the seat; publishing"
+    _wait(lambda: seated in publisher.text(), 60, "the publisher seated")
+    both = Run(project, pg_url, "both")  # no --role: fetches and publishes
+    worker = Run(project, pg_url, "worker", "--role", "fetch")
+    runs += [both, worker]
+    _wait(_all_fetched(pg_url, 150), 120, "every source fetched")
+    # It claims sources as the worker does: each asked for once, by one or the other.
+    for i, url in enumerate(urls):
+        assert len(many_sites[i % len(many_sites)].requests_for(f"/f{i}.xml")) == 1, url
+    by_both, by_worker = _fetched_by(both), _fetched_by(worker)
+    assert by_both and by_worker and not by_both & by_worker
+    assert by_both | by_worker == set(urls)
+    for site in many_sites:
+        _one_at_a_time(site)
+
+    def published() -> bool:
+        path = project / "output" / "all.atom"
+        entries = assert_valid_atom(path.read_bytes()).entries if path.exists() else []
+        return len(entries) == 50 and all(e.title.startswith("Story ") for e in entries)
+    _wait(published, 60, "the publisher to publish the fetched stories")
+    # The seat is taken: it waits as a standby, and takes over when the publisher stops.
+    assert "publisher: standby; another publisher holds the seat" in both.text()
+    assert seated not in both.text() and "rebuilt" not in both.text()
+    assert publisher.stop() == 0
+    _wait(lambda: seated in both.text(), 60, "the process without a role to take the seat")
+    with open_at(pg_url, Path()) as store:
+        roles = {w.pid: w.role for w in store.workers(time.time())}
+    assert roles == {both.pid: "fetch+publish", worker.pid: "fetch"}

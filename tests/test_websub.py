@@ -173,6 +173,7 @@ def reopened_hub() -> Iterator[Callable[[int], FeedServer]]:
 @pytest.mark.parametrize(("failure", "cause"), [
     ("refused", "connection refused"),
     ("error", "the hub answered HTTP 500"),
+    ("worded", "the hub answered HTTP 500 Not now, thanks"),
     ("hangs", "timed out after"),
 ])
 def test_a_failing_hub_fails_no_build_and_its_pings_wait_in_the_store(
@@ -184,6 +185,8 @@ def test_a_failing_hub_fails_no_build_and_its_pings_wait_in_the_store(
     port = _closed_port()
     hub = f"http://127.0.0.1:{port}/hub" if failure == "refused" else feed_server.route(
         "/hub", Response(status=500, body="no") if failure == "error" else
+        # Its own reason phrase, with control characters no message keeps.
+        Response(status=500, reason="Not\x01 now,\x1f thanks") if failure == "worded" else
         Response(status=204, content_type=None, delay=30))
     config = _project(project, hub)
     if failure == "hangs":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -41,6 +42,11 @@ FEED_CONTENT_TYPES = {
     ".json": "application/feed+json",
 }
 _MODES = ("subscribe", "unsubscribe")
+# A URL holds no control character or space (RFC 3986 §2), and a secret no
+# control character: either would be sent or signed with as given, and a NUL
+# could not be kept in a PostgreSQL store at all.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_CONTROL_OR_SPACE = re.compile("[\x00-\x20\x7f]")
 
 
 def feed_content_type(path: str) -> str | None:
@@ -84,6 +90,8 @@ def read_request(form: Mapping[str, str], topics: Collection[str], least_lease: 
     callback = form.get("hub.callback", "")
     check_callback(callback)
     secret = form.get("hub.secret") or None
+    if secret is not None and _CONTROL.search(secret):
+        raise SubscriptionError("hub.secret must not hold control characters")
     if secret is not None and len(secret.encode("utf-8")) > MAX_SECRET_BYTES:
         raise SubscriptionError(f"hub.secret must be less than 200 bytes, not "
                                 f"{len(secret.encode('utf-8'))}")
@@ -97,6 +105,9 @@ def check_callback(callback: str) -> None:
         raise SubscriptionError("hub.callback is missing")
     if len(callback) > MAX_CALLBACK_CHARS:
         raise SubscriptionError(f"hub.callback is longer than {MAX_CALLBACK_CHARS} characters")
+    if _CONTROL_OR_SPACE.search(callback):
+        raise SubscriptionError(f"hub.callback {callback[:200]!r} holds a space or a control "
+                                "character")
     try:
         parts = urlsplit(callback)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number

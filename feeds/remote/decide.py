@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from ..errors import NotAFeedError, ParseError
 from ..model import ErrorKind, FetchResult, ParsedFeed, SourceState, SourceStatus
 from ..schedule import max_age, next_due, polling_interval
+from ..text.sanitise import clean_text
 
 # A permanent redirect to anything but the same host over https is adopted
 # only after it has been seen this many times in a row.
@@ -46,8 +47,11 @@ def decide(state: SourceState, every: float, result: FetchResult,
            parsed: ParsedFeed | ParseError | None, now: float) -> Decision:
     """The decision for `state` after `result` (and `parsed`, its body read, if any).
 
-    `every` is the source's configured polling interval in seconds.
+    `every` is the source's configured polling interval in seconds. The
+    messages it records are cleaned of control characters (see `_shown`).
     """
+    if result.error is not None:
+        result = replace(result, error=_shown(result.error))
     fetched = replace(state, last_fetch=now)
     if result.error_kind == ErrorKind.DEFERRED:
         return Decision(replace(fetched, next_due=now + (result.retry_after or every)),
@@ -68,11 +72,22 @@ def decide(state: SourceState, every: float, result: FetchResult,
     if result.not_modified or parsed is None:
         return Decision(ok, "not-modified", alias=alias, blocked_until=blocked)
     interval = polling_interval(every, parsed.ttl_seconds, max_age(result.header("cache-control")))
+    warning = None if parsed.warning is None else _shown(parsed.warning)
     ok = replace(ok, next_due=next_due(now, interval), title=parsed.title,
-                 warning=parsed.warning, feed_id=parsed.id, feed_link=parsed.link,
+                 warning=warning, feed_id=parsed.id, feed_link=parsed.link,
                  feed_updated=parsed.updated.isoformat() if parsed.updated else None)
-    return Decision(ok, "ok", parsed.warning, store_feed=True, alias=alias,
+    return Decision(ok, "ok", warning, store_feed=True, alias=alias,
                     blocked_until=blocked)
+
+
+def _shown(message: str) -> str:
+    """`message` without the control characters that no reader wants shown.
+
+    A message may quote what a server sent (a header, a parser's complaint),
+    and a NUL in it could not be kept in a PostgreSQL store at all: cleaned
+    here, a source records the same on every store.
+    """
+    return clean_text(message)
 
 
 def _failed(state: SourceState, every: float, result: FetchResult,
@@ -80,7 +95,7 @@ def _failed(state: SourceState, every: float, result: FetchResult,
             blocked: float | None) -> Decision:
     """A fetch that brought no feed: counted as a failure, unless the site only asked to wait."""
     if isinstance(parsed, ParseError):
-        message: str | None = str(parsed)
+        message: str | None = _shown(str(parsed))
         kind: str | None = (ErrorKind.NOT_A_FEED if isinstance(parsed, NotAFeedError)
                             else ErrorKind.PARSE)
     else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -52,6 +53,8 @@ _DEFAULT_RETRY_AFTER = 60.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 _PAUSE_STATUSES = frozenset({429, 503})
+# C0 controls and DEL: never part of a validator.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 DEFAULT_SETTINGS = FetchSettings()
@@ -211,8 +214,8 @@ class _Attempt:
             headers=self.headers,
             permanent_redirect=self.permanent_redirect,
             body=body,
-            etag=etag,
-            last_modified=last_modified,
+            etag=_validator(etag),
+            last_modified=_validator(last_modified),
             not_modified=not_modified,
         )
 
@@ -382,6 +385,18 @@ async def _conclude(
             "http", f"HTTP {status} {reason}; asked to wait {wait:.0f} s", retry_after=wait
         )
     raise Failure("http", f"HTTP {status} {reason}")
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified worth keeping and sending back: None if it holds a control character.
+
+    Neither may hold one (RFC 9110 §8.8.3, §5.6.7), so such a value can never
+    match and is not kept; a NUL (which httpx's HTTP reader refuses today)
+    could not be kept in a PostgreSQL store at all.
+    """
+    if value is None or _CONTROL.search(value) is None:
+        return value
+    return None
 
 
 def _reason(response: httpx.Response) -> str:

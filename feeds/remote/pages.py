@@ -21,6 +21,7 @@ from ..config import Config, FetchSettings
 from ..errors import ParseError, SourceError
 from ..model import CachedPage, FetchResult, Incoming, SourceConfig
 from ..store.protocol import EntryStore
+from ..text.sanitise import clean_text
 from .domains import registrable_domain
 from .extract import extract_article
 from .fulltext import PageWanted, plan_pages, with_article
@@ -123,8 +124,12 @@ class FullText:
 
 
 def _failed(page: CachedPage, error: str, old: CachedPage | None = None) -> CachedPage:
-    """`page` after a failure: no new article, the kept one's validators kept with it."""
-    return CachedPage(page.link, page.url, page.fetched, page.content_html, error,
+    """`page` after a failure: no new article, the kept one's validators kept with it.
+
+    The message may quote what the server sent (its Content-Type): cleaned of
+    control characters, as a source's messages are (see `decide`).
+    """
+    return CachedPage(page.link, page.url, page.fetched, page.content_html, clean_text(error),
                       page.entry_digest, old.etag if old else None,
                       old.last_modified if old else None)
 

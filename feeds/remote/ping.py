@@ -21,6 +21,7 @@ import httpx
 
 from ..config import FetchSettings
 from ..model import Ping, PingResult
+from ..text.sanitise import clean_text
 from .failures import describe_httpx_error, seconds
 
 # Seconds one ping may take, connecting, sending and waiting for the answer.
@@ -112,5 +113,7 @@ class _HubRound:
             return self._unreachable
         if 200 <= status < 300:
             return None
-        # The hub is there but refused this one: the others may still pass.
+        # The hub is there but refused this one: the others may still pass. Its own
+        # words are kept, without control characters (a store keeps the message).
+        reason = clean_text(reason).strip()
         return f"the hub answered HTTP {status}" + (f" {reason}" if reason else "")

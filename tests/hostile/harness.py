@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from feeds import build, fetch
 from feeds.config import Config, FetchSettings, load_config
 from feeds.model import SourceState
 from feeds.remote.refresh import SourceOutcome
-from feeds.store import Store
+from feeds.store import open_at
 
 # Small limits, so every attack ends within a few seconds; eight requests per
 # domain at once, so the attacks on 127.0.0.1 wait for each other only as
@@ -98,6 +99,29 @@ class Round:
         return state
 
 
+# The stores a round whose subject is what reaches the store runs on (see `round_store`).
+STORES = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def round_store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """feeds.toml's line naming the store of a round parametrised on `STORES`: none (the
+    SQLite file), or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    from pgcluster import Cluster
+
+    from feeds.store.postgres import close_pools
+
+    cluster = request.getfixturevalue("pg_cluster")
+    assert isinstance(cluster, Cluster)
+    try:
+        yield f'store = "{cluster.new_database()}"\n'
+    finally:
+        close_pools()
+
+
 def new_project(factory: pytest.TempPathFactory, name: str) -> Path:
     """An empty project, as the `project` fixture makes, for fixtures that outlive a test."""
     project = factory.mktemp(name)
@@ -140,7 +164,7 @@ def attack(project: Path, server: FeedServer, cases: Sequence[Case], *,
     loaded = load_config(project)
     first = build(loaded, settings=settings)
     assert [o.status for o in first.fetched] == ["ok"] * (len(cases) + 1), first.fetched
-    with Store(loaded.store_path) as store:
+    with open_at(loaded.store_url, loaded.store_path) as store:
         stored_before = {case.name: store.count_entries(urls[case.name]) for case in cases}
 
     for case in cases:
@@ -150,7 +174,7 @@ def attack(project: Path, server: FeedServer, cases: Sequence[Case], *,
     started = time.monotonic()
     outcomes = {o.url: o for o in runner(loaded, settings)}
     seconds = time.monotonic() - started
-    with Store(loaded.store_path) as store:
+    with open_at(loaded.store_url, loaded.store_path) as store:
         states = {s.url: s for s in store.sources()}
     feeds = assert_valid_output(project / "output")
     if outcomes:

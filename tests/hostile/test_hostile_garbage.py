@@ -4,7 +4,9 @@ Most cases run in one round beside a well-behaved source (see harness.py):
 each ends in an error naming the cause, or is read with a warning that
 names what was wrong, or (when nothing was) is simply read; never does it
 cost another source its fetch or a stored entry, and nothing XML forbids
-reaches a written file.
+reaches a written file. What garbage leaves in the store is the subject, so
+the round, the huge feed and the control characters run on both stores
+(SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ import pytest
 from atomcheck import assert_valid_atom
 from conftest import write_links
 from feedserver import FeedServer, Response
-from harness import SETTINGS, Case, Round, assert_nothing_forbidden, attack, new_project
+from harness import (
+    SETTINGS,
+    STORES,
+    Case,
+    Round,
+    assert_nothing_forbidden,
+    attack,
+    new_project,
+    round_store,
+)
 from lxml import html as lxml_html
 
 from feeds import build
 from feeds.config import FetchSettings, load_config
-from feeds.store import Store
+from feeds.store import open_at
 
 CONTROLS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
 BIG = 5_000_000  # characters of text in one entry
@@ -93,11 +104,14 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def round_(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Round]:
+@pytest.fixture(scope="module", params=STORES)
+def round_(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[Round]:
+    """The round on each store in turn: what garbage leaves stored is the subject."""
     project = new_project(tmp_path_factory, "garbage")
-    with FeedServer() as server:
-        yield attack(project, server, CASES, settings=replace(SETTINGS, max_bytes=8 * 2**20))
+    with FeedServer() as server, round_store(request) as store:
+        yield attack(project, server, CASES, settings=replace(SETTINGS, max_bytes=8 * 2**20),
+                     config=store)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -155,7 +169,7 @@ def _many_items(count: int, kind: str) -> bytes:
 
 @pytest.mark.parametrize("kind", ["rss", "json"])
 def test_a_feed_of_100000_entries_is_cut_to_size(
-    project: Path, feed_server: FeedServer, kind: str
+    backend: str, project: Path, feed_server: FeedServer, kind: str
 ) -> None:
     body = _many_items(100_000, kind)
     default = FetchSettings()
@@ -171,7 +185,7 @@ def test_a_feed_of_100000_entries_is_cut_to_size(
     assert outcome.status == "ok"
     assert outcome.message is not None and "read the first 1,000 of its 100,000 items" in outcome.message
     assert seconds < 30, f"{seconds:.1f} s"
-    with Store(config.store_path) as store:
+    with open_at(config.store_url, config.store_path) as store:
         assert store.count_entries(outcome.url) == 150  # retention: the newest 150 of what was read
     entries = assert_valid_atom(project / "output" / "all.atom").entries
     assert [e.title for e in entries] == [f"Item {n}" for n in range(40)]  # entries_per_feed
@@ -182,7 +196,7 @@ def test_a_feed_of_100000_entries_is_cut_to_size(
 
 
 def test_control_characters_in_a_json_feed_never_reach_output(
-    project: Path, feed_server: FeedServer
+    backend: str, project: Path, feed_server: FeedServer
 ) -> None:
     item = {"id": f"j{CONTROLS}1", "url": "http://example.net/j1", "title": f"Jay{CONTROLS}son",
             "content_html": f"<p>Con{CONTROLS}tent \ud800</p>", "tags": [f"t{CONTROLS}ag"]}

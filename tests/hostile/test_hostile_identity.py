@@ -3,7 +3,8 @@
 The rules (README, "Remote sources"): an entry's identity is its source plus
 its guid, so no source can overwrite or hide another's entries through
 their guids; and the same article is published once, matched on its
-canonical link, as the copy seen first.
+canonical link, as the copy seen first. Entries are told apart by the store,
+so every test runs on both (the `backend` fixture).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from remote_feeds import rss
 
 from feeds import build, fetch
 from feeds.config import load_config
-from feeds.store import Store
+from feeds.store import open_at
 
 
 def _published(project: Path) -> list[FeedParserDict]:
@@ -33,7 +34,7 @@ def _relinked(body: str, prefix: str) -> str:
 
 
 def test_two_sources_with_the_same_guids_keep_all_their_entries(
-    project: Path, feed_server: FeedServer
+    backend: str, project: Path, feed_server: FeedServer
 ) -> None:
     guids = [f"shared-{n}" for n in range(3)]
     a = feed_server.route("/a", Response(body=_relinked(rss(
@@ -50,7 +51,7 @@ def test_two_sources_with_the_same_guids_keep_all_their_entries(
 
 
 def test_a_source_cannot_overwrite_another_s_entries_by_copying_their_guids(
-    project: Path, feed_server: FeedServer
+    backend: str, project: Path, feed_server: FeedServer
 ) -> None:
     items = [(f"g{n}", f"Original {n}", f"Original text {n}.") for n in range(2)]
     a = feed_server.route("/a", Response(body=rss(items, title="A")))
@@ -64,11 +65,13 @@ def test_a_source_cannot_overwrite_another_s_entries_by_copying_their_guids(
     build(config, settings=SETTINGS)
     entries = _published(project)
     assert {e.id: e.content[0].value for e in entries} == original  # the copy seen first
-    with Store(config.store_path) as store:
+    with open_at(config.store_url, config.store_path) as store:
         assert store.count_entries(a) == 2 and store.count_entries(b) == 2
 
 
-def test_one_guid_for_every_entry_collapses_nothing(project: Path, feed_server: FeedServer) -> None:
+def test_one_guid_for_every_entry_collapses_nothing(
+    backend: str, project: Path, feed_server: FeedServer
+) -> None:
     body = rss([("same", f"Story {n}", f"Text {n}.") for n in range(5)])
     for n in range(5):  # each story its own page, as only the guid is reused
         body = body.replace("rss/same?", f"rss/story-{n}?", 1)
@@ -82,7 +85,7 @@ def test_one_guid_for_every_entry_collapses_nothing(project: Path, feed_server: 
 
 
 def test_guids_changing_on_every_fetch_never_duplicate_published_entries(
-    project: Path, feed_server: FeedServer
+    backend: str, project: Path, feed_server: FeedServer
 ) -> None:
     stories = [f"Story {n}" for n in range(4)]
 
@@ -106,12 +109,12 @@ def test_guids_changing_on_every_fetch_never_duplicate_published_entries(
         entries = _published(project)
         assert sorted(e.title for e in entries) == stories  # ... but published once each
         assert {e.id for e in entries} == first  # as the copies readers already have
-    with Store(config.store_path) as store:
+    with open_at(config.store_url, config.store_path) as store:
         assert store.count_entries(url) == 4 * len(stories)  # until retention drops them
 
 
 def test_guids_changing_without_links_stay_within_entries_per_feed(
-    project: Path, feed_server: FeedServer
+    backend: str, project: Path, feed_server: FeedServer
 ) -> None:
     (project / "feeds.toml").write_text("entries_per_feed = 10\n", encoding="utf-8")
     url = feed_server.url("/feed")
