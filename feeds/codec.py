@@ -126,6 +126,17 @@ def decode_listing(entry_id: str, sort_time: float, text: str) -> Listing:
     return Listing(entry_id, datetime.fromtimestamp(sort_time, UTC), languages, tags, authors)
 
 
+def manifest_line(path: str, size: int, mtime_ns: int) -> str:
+    """A file's line in a `LocalState` manifest: its stat as remembered, then its path.
+
+    A backslash and a newline in the path are escaped, so that every line
+    stands for one file whatever its name.
+    """
+    if "\\" in path or "\n" in path:
+        path = path.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"{size}\t{mtime_ns}\t{path}"
+
+
 def listing_languages(text: str) -> tuple[str, ...]:
     """The languages of a listing (see `encode_listing`), the rest of it left unread."""
     languages = text.partition(_FIELDS)[0]

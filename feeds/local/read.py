@@ -40,6 +40,9 @@ class ArticlesResult:
     entry's stored form and content hash, worked out beside the parse.
     `cache_updates` are the records to remember and `present` the files
     whose records may stay: those that exist, short of any to read again.
+    `stored` counts the articles whose entries are stored, and `wanted`
+    holds the ids some feed could show, as `to_show` last said (None when
+    it was not asked).
     """
 
     entries: tuple[Entry, ...]
@@ -51,6 +54,8 @@ class ArticlesResult:
     cache_updates: Mapping[str, CachedArticle] = field(default_factory=dict)
     present: tuple[str, ...] = ()
     articles: int = 0
+    stored: int = 0
+    wanted: frozenset[str] | None = None
 
 
 def read_articles(
@@ -103,7 +108,8 @@ def _read_articles(config: Config, cache: Mapping[str, CachedArticle], to_show: 
     return ArticlesResult(tuple(walk.entries), tuple(walk.problems), len(listing.files),
                           walk.drafts, tuple(walk.ids), walk.encoded, walk.updates,
                           tuple(f.shown for f in listing.files if f.shown not in walk.forgotten),
-                          len(walk.heads))
+                          len(walk.heads), len(set(walk.ids)),
+                          None if walk.wanted is None else frozenset(walk.wanted))
 
 
 class _Head:
@@ -164,6 +170,7 @@ class _Walk:
         self.heads: dict[str, _Head] = {}  # id → what the front matter said, of every article
         self.languages: dict[str, tuple[str, ...]] = {}  # id → languages, of stored entries
         self.forgotten: set[str] = set()  # files whose records must go, though they exist
+        self.wanted: set[str] | None = None  # what `to_show` said last
         self.drafts = 0
 
     def known(self, file: ArticleFile, cached: CachedArticle) -> None:
@@ -230,9 +237,13 @@ class _Walk:
         front matter was read is left for the next build, which reads it
         again.
         """
-        if self.languages.keys() >= self.heads.keys():
-            return  # every article is stored as it is now: nothing a feed shows is missing
         listed = list(self.heads.values())
+        if self.languages.keys() >= self.heads.keys():
+            # Every article is stored as it is now: nothing a feed shows is
+            # missing. What the feeds could show is still kept, for the next
+            # build to tell an edit that moves nothing (see `local.changes`).
+            self.wanted = to_show(listed, self.languages)
+            return
         changed: set[str] = set()
         while True:
             wanted = to_show(listed, self.languages)
@@ -240,6 +251,7 @@ class _Walk:
                            if i not in self.languages and i not in changed),
                           key=lambda read: read.file.shown)
             if not todo:
+                self.wanted = wanted
                 return
             reads = PARSE_POOL.map(step, [r.file for r in todo], renders=True)
             try:
