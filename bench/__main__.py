@@ -21,7 +21,8 @@ Scenarios:
 6. peers, if installed: Pelican building the same N articles with its all,
    category, tag and translation Atom feeds (6a′: and its article, tag,
    category and index pages and RSS feeds); reader updating the same M
-   feeds with its defaults (a fresh database, then a second pass of 304s);
+   feeds with its defaults (a fresh database, then a second pass of 304s),
+   and the same at its best, with `update_feeds(workers=16)` (6d, 6e);
 8. the refresh of scenario 4 into an empty store on each backend: (8a) one
    SQLite process (`feeds fetch`), (8b) one fetch worker on PostgreSQL,
    (8c) two fetch workers sharing the sources through their leases
@@ -67,7 +68,14 @@ from typing import Any
 from bench import pgcluster, pgstats
 from bench.corpus import Article, edit_article, write_feeds_corpus, write_pelican_corpus
 from bench.measure import Measurement, run_measured
-from bench.peers import PeerEnv, prepare_peers, read_summary, write_pelican_config, write_reader_script
+from bench.peers import (
+    BEST_READER_WORKERS,
+    PeerEnv,
+    prepare_peers,
+    read_summary,
+    write_pelican_config,
+    write_reader_script,
+)
 from bench.remote import FeedServer, generate_feeds, loopback_hosts
 from bench.soak import SoakOptions, run_soak, soak_report, write_samples
 
@@ -436,9 +444,16 @@ def remote_scenarios(
                            "update_feeds()", Target(None, None), peer=True)
     reader_again = Scenario("reader304", "6c. reader update again, all 304",
                             "update_feeds(scheduled=False)", Target(None, None), peer=True)
+    best = BEST_READER_WORKERS
+    reader_best = Scenario("reader-best", f"6d. reader update, {label}, empty database, "
+                           f"{best} workers", f"update_feeds(workers={best})", Target(None, None),
+                           peer=True)
+    reader_best_again = Scenario("reader-best304", f"6e. reader update again, all 304, {best} "
+                                 "workers", f"update_feeds(scheduled=False, workers={best})",
+                                 Target(None, None), peer=True)
     scenarios = [refresh, again]
     if peers is not None:
-        scenarios += [reader_cold, reader_again]
+        scenarios += [reader_cold, reader_again, reader_best, reader_best_again]
 
     log(f"generating {label} for {len(hosts)} loopback hosts ...")
     documents = generate_feeds(args.seed, m_feeds, k, len(hosts))
@@ -488,6 +503,8 @@ def remote_scenarios(
         attempt(again, run_again)
         if peers is not None:
             reader_runs(args, work, peers, server, urls, reader_cold, reader_again)
+            reader_runs(args, work, peers, server, urls, reader_best, reader_best_again,
+                        workers=best)
     return scenarios
 
 
@@ -777,19 +794,21 @@ def full_text_scenario(args: argparse.Namespace, work: Path) -> Scenario:
 
 def reader_runs(
     args: argparse.Namespace, work: Path, peers: PeerEnv, server: FeedServer, urls: list[str],
-    cold: Scenario, again: Scenario,
+    cold: Scenario, again: Scenario, workers: int = 1,
 ) -> None:
-    """reader's two passes over the same feeds (a fresh database, then all 304)."""
+    """reader's two passes over the same feeds (a fresh database, then all 304), with
+    `update_feeds(workers=workers)`; each number of workers has a database of its own."""
     m_feeds = len(urls)
     expected = m_feeds * args.entries
-    site = work / "reader"
+    site = work / ("reader" if workers == 1 else f"reader-{workers}")
     db, links, summary, script = (site / "reader.sqlite", site / "links.txt",
                                   site / "summary.json", site / "update.py")
 
     def run(scenario: Scenario, mode: str, status: int, r: int) -> str:
         remove(summary)
         server.take_stats()
-        argv: list[str | os.PathLike[str]] = [peers.python, script, db, links, summary, mode]
+        argv: list[str | os.PathLike[str]] = [peers.python, script, db, links, summary, mode,
+                                              str(workers)]
         measured(scenario, argv, cwd=site, run=r, runs=args.peer_runs, timeout=args.timeout)
         counts, peak = server.take_stats()
         got = read_summary(summary)
@@ -952,6 +971,10 @@ def ratio_rows(scenarios: dict[str, Scenario]) -> list[tuple[str, str, str, str]
          None),
         ("reader", "refresh", "reader refresh / feeds refresh", 5.0),
         ("reader304", "refresh304", "reader 304 pass / feeds 304 pass", None),
+        ("reader-best", "refresh",
+         f"reader refresh, {BEST_READER_WORKERS} workers / feeds refresh", 5.0),
+        ("reader-best304", "refresh304",
+         f"reader 304 pass, {BEST_READER_WORKERS} workers / feeds 304 pass", None),
     ):
         a, b = scenarios.get(peer), scenarios.get(ours)
         if a is None or b is None:
@@ -1180,7 +1203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit",
              "archives-cold", "archives-nochange", "archives-edit", "refresh",
              "refresh304", "refresh-fulltext", "pelican", "pelican-site", "reader", "reader304",
-             "sqlite-refresh", "sqlite-304", "pg1-refresh", "pg1-304", "pg2-refresh", "pg2-304"]
+             "reader-best", "reader-best304", "sqlite-refresh", "sqlite-304", "pg1-refresh",
+             "pg1-304", "pg2-refresh", "pg2-304"]
     scenarios.sort(key=lambda s: order.index(s.key))
     soak_text, soak_failed = soak_scenario(args, work)
 

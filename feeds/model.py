@@ -277,6 +277,30 @@ class CachedArticle:
 
 
 @dataclass(frozen=True)
+class LocalState:
+    """What the last sync of the local articles left, so that the next tells what changed in one pass.
+
+    `manifest` has a line per file the article cache vouches for, its shown
+    path, size and modification time as the cache keeps them
+    (`codec.manifest_line`): a scan of the tree compared with it as a whole
+    finds the files to look at without a row of the cache each. `key` is
+    the configuration and version it was made under; the counts are those
+    the sync reported, and `wanted` the ids of the articles some feed could
+    show (None: every article, as with pages or archives). A store keeps
+    one only when the sync met no problem, so a tree that matches its
+    manifest has nothing to report.
+    """
+
+    key: str
+    files: int
+    drafts: int
+    articles: int
+    stored: int
+    wanted: frozenset[str] | None
+    manifest: str = ""
+
+
+@dataclass(frozen=True)
 class EntryFilter:
     """Which entries a feed carries: all given criteria must hold.
 

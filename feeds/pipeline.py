@@ -11,6 +11,7 @@ then, and a slow hub must hold up nobody.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -21,7 +22,9 @@ from typing import TYPE_CHECKING
 
 from .config import Config, FetchSettings, store_location
 from .errors import UsageError
+from .local.changes import read_changes
 from .local.read import ArticlesResult, read_articles
+from .local.scan import settings_fingerprint
 from .lock import ProjectLock
 from .model import (
     Delivery,
@@ -30,6 +33,7 @@ from .model import (
     HubRequest,
     HubState,
     Incoming,
+    LocalState,
     PendingDelivery,
     PendingPing,
     Ping,
@@ -41,9 +45,9 @@ from .model import (
     UpsertStats,
     WorkerState,
 )
-from .publish.outputs import Published, check_pages, publish, render_all
+from .publish.outputs import Published, check_pages, publish, render_all, render_fingerprint
 from .publish.paths import feed_url
-from .publish.select import articles_to_show
+from .publish.select import articles_to_show, shows_every_article
 from .publish.subscriptions import (
     check_host_limit,
     failed_again,
@@ -467,7 +471,29 @@ def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
 
 
 def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, UpsertStats]:
-    """Read the articles (re-parsing only changed files) and make the store match them."""
+    """Read the articles (re-parsing only changed files) and make the store match them.
+
+    The tree is first compared with what the last sync saw (`local.changes`):
+    when that tells all that changed, only the changed files are read and
+    nothing else of the store's article cache; else every file is sorted
+    against the whole cache.
+    """
+    fingerprint = settings_fingerprint(config)
+    key = hashlib.sha256(f"{fingerprint}\0{render_fingerprint(config)}".encode()).hexdigest()
+    state = store.local_state()
+    if state is not None and state.key == key:
+        changes = read_changes(config, state, store.article_records, store.article_owners,
+                               fingerprint.encode())
+        if changes is not None:
+            if changes.state is state:
+                return changes.articles, UpsertStats()  # nothing changed: nothing to write
+            with store.local_sync() as sync:
+                for parsed in changes.parsed:
+                    entry = parsed.entry
+                    sync.add(Incoming(entry, entry.updated, None, parsed.text,
+                                      parsed.content_digest))
+                return changes.articles, sync.finish_changed(
+                    changes.cache, changes.state, gone=changes.gone, dropped=changes.dropped)
     cache = store.article_cache()
     with store.local_sync() as sync:
 
@@ -478,8 +504,15 @@ def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, Up
 
         articles = read_articles(config, cache, on_entry=offer,
                                  to_show=partial(articles_to_show, config=config))
+        every = shows_every_article(config)
+        kept = None
+        # A sync that met a problem keeps no state: the next reads every file
+        # again and reports it again.
+        if not articles.problems and (every or articles.wanted is not None):
+            kept = LocalState(key, articles.files, articles.drafts, articles.articles,
+                              articles.stored, None if every else articles.wanted)
         stats = sync.finish(keep=articles.ids, cache=articles.cache_updates,
-                            present=articles.present)
+                            present=articles.present, state=kept)
     return articles, stats
 
 
@@ -509,7 +542,7 @@ def build(
         files=articles.files,
         drafts=articles.drafts,
         # Articles no feed can show are not stored, yet they are published.
-        entries=published.entries + articles.articles - len(set(articles.ids)),
+        entries=published.entries + articles.articles - articles.stored,
         feeds=published.feeds,
         problems=(*listed.problems, *articles.problems, *_fetch_problems(outcomes),
                   *published.problems),

@@ -16,6 +16,7 @@ which the longest-idle connection is dropped for the new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
@@ -23,23 +24,26 @@ import resource
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
+import anyio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import Config
@@ -67,12 +71,50 @@ HubEndpoint = Callable[[dict[str, str]], tuple[int, str]]
 MAX_HUB_FORM_BYTES = 8 * 1024
 
 
+class _HeldFileResponse(FileResponse):
+    """A file answered from a descriptor opened before its headers were made.
+
+    A build replaces output files while readers fetch them. StaticFiles takes
+    the length, ETag and Last-Modified from a `stat` of the path and opens the
+    path again to send it: a file replaced in between is sent with the other
+    version's length, and the reader gets a truncated feed or a dropped
+    connection. Opening first and describing the open file (`fstat`) sends
+    one version, whole, whatever is replaced meanwhile.
+    """
+
+    def __init__(self, file: BinaryIO, status_code: int) -> None:
+        self._file = file
+        super().__init__(file.name, status_code=status_code,
+                         stat_result=os.fstat(file.fileno()))
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        yield anyio.wrap_file(self._file)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Never `pathsend`, which names the path again.
+        scope = {**scope, "extensions": {k: v for k, v in scope.get("extensions", {}).items()
+                                         if k != "http.response.pathsend"}}
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._file.close()
+
+
 class _OutputFiles(StaticFiles):
     """StaticFiles with feed content types; never follows links out of the directory."""
 
     def file_response(self, full_path: Any, stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
+        try:
+            file = open(full_path, "rb")  # noqa: SIM115 (closed when the answer is sent)
+        except (FileNotFoundError, IsADirectoryError):
+            raise HTTPException(status_code=404) from None  # removed by a build meanwhile
+        held = _HeldFileResponse(file, status_code)
+        response: Response = held
+        if self.is_not_modified(held.headers, Headers(scope=scope)):
+            file.close()
+            response = NotModifiedResponse(held.headers)
         suffix = os.path.splitext(str(full_path))[1].lower()
         if suffix in CONTENT_TYPES:
             response.headers["content-type"] = CONTENT_TYPES[suffix]

@@ -27,6 +27,16 @@ def worker_pool(workers: int | None = None) -> ProcessPoolExecutor:
                                initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
+def started(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
+    """`pool` with its workers forked now, rather than by its first task."""
+    pool.submit(_nothing).result()
+    return pool
+
+
+def _nothing() -> None:
+    """A task that only makes a pool start its workers."""
+
+
 def _die_with_parent(parent: int) -> None:
     if not sys.platform.startswith("linux"):
         return

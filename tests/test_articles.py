@@ -406,3 +406,57 @@ def test_one_read_starts_its_workers_once_for_the_heads_and_the_shown_articles(
     assert len(more.entries) == 120 and len(started) > 1
     # The kept workers stopped before fresh ones started: never two sets at once.
     assert running == [0] * len(started)
+
+
+def _children() -> list[int]:
+    """The processes this one has started and not yet waited for, as Linux lists them."""
+    found: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        found += [int(pid) for pid in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists processes as Linux does")
+def test_a_cold_read_forks_its_workers_before_listing_and_leaves_none_behind(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read without a cache starts its workers while this process is small, keeps them for
+    the heads and the shown articles, and has stopped and waited for them when it returns."""
+    import feeds.local.read
+    import feeds.workers
+
+    monkeypatch.setattr(PARSE_POOL, "pool_min", 20)
+    started: list[str] = []
+    real_pool, real_list = feeds.workers.worker_pool, feeds.local.read.list_articles
+
+    def pool(workers: int | None = None) -> object:
+        started.append("workers")
+        return real_pool(workers)
+
+    def listing(*args: object) -> object:
+        started.append("listing")
+        return real_list(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feeds.workers, "worker_pool", pool)
+    monkeypatch.setattr(feeds.local.read, "list_articles", listing)
+    folder = project / "sources" / "articles"
+    for old in folder.iterdir():
+        old.unlink()
+    for i in range(60):
+        _write_report(folder, f"a{i:03}.md", f"number {i}")
+    (folder / "a030-broken.md").write_text("---\ntitle: x\n---\nno date\n", encoding="utf-8")
+    before = _children()
+    config = _config(project)
+    cold = read_articles(config, to_show=_to_show(config))
+    assert started == ["workers", "listing"], "the workers fork first, and serve the whole read"
+    assert len(cold.entries) == 60
+    assert [(p.where, p.reason) for p in cold.problems] == [
+        ("sources/articles/a030-broken.md:1", "missing required 'date'")]
+    assert _children() == before, "no worker is left running or unwaited for"
+    # A read with a cache starts workers only when it has many files to read.
+    started.clear()
+    _write_report(folder, "a100.md", "new")
+    warm = read_articles(config, {**cold.cache_updates}, to_show=_to_show(config))
+    assert started == ["listing"] and [e.origin for e in warm.entries] == [
+        "sources/articles/a100.md"]
+    assert _children() == before

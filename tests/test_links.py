@@ -357,3 +357,27 @@ def test_author_contacts_keep_only_what_is_usable() -> None:
     assert author_contact("Jo", "jo@e.org", 5, base) == Person("Jo", "jo@e.org", None)
     assert author_contact("Jo", 7, "javascript:alert(1)", base) is None
     assert author_contact("Jo", None, None, None) is None
+
+
+_PLAIN_CHARS = "abcXYZ09._~/!$&'()*+,=:@-"
+
+
+@given(scheme=st.sampled_from(["http", "https"]),
+       host=st.text("abcXYZ019.-", min_size=1, max_size=12),
+       path=st.text(_PLAIN_CHARS + "/?#;%", max_size=20),
+       base=st.sampled_from([None, "", "http://base.example/dir/", "https://b/a?q#f",
+                             "ftp://x/", "HTTP://B/"]))
+def test_a_link_in_its_plainest_shape_is_what_urljoin_and_every_check_give(
+        scheme: str, host: str, path: str, base: str | None) -> None:
+    """The links `absolute_url` passes through at once are the ones its work would keep as they are."""
+    from urllib.parse import urljoin
+
+    from feeds.text import links
+
+    link = f"{scheme}://{host}{'/' if path else ''}{path}"
+    if links._PLAIN_LINK.fullmatch(link):
+        assert absolute_url(link, base) == link
+        assert (urljoin(base, link) if base else link) == link
+        parts = urlsplit(link)
+        assert parts.hostname and parts.port is None and "#" not in link
+        assert not links._NOT_IN_PATH.search(link) and not links._BAD_AUTHORITY.search(parts.netloc)

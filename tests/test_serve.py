@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -237,3 +238,57 @@ def test_each_format_is_served_with_its_media_type(project: Path, run_cli: CliRu
                      "all.rss": "application/rss+xml; charset=utf-8",
                      "all.json": "application/feed+json",
                      "index.html": "text/html; charset=utf-8"}
+
+
+def test_a_file_replaced_while_served_is_sent_whole_in_one_version(
+    project: Path, run_cli: CliRunner
+) -> None:
+    """A rebuild replaces files under readers: each answer is one version, whole.
+
+    The headers (Content-Length, ETag, Last-Modified) and the body must come
+    from the same file: a length taken from the old one and bytes read from
+    the new one is a truncated feed, or a connection dropped mid-answer.
+    """
+    add_fixture(project, "only-required.md")
+    assert run_cli("build", cwd=project).returncode == 0
+    path = project / "output" / "all.atom"
+    small = path.read_bytes()
+    head, _, tail = small.partition(b"?>")
+    large = head + b"?>\n<!-- " + b"padding " * 40_000 + b"-->" + tail
+    versions = {small, large}
+    stop = False
+
+    def replace_again_and_again() -> None:
+        temporary = path.with_name(".all.atom.swap")
+        for n in range(1_000_000):
+            if stop:
+                break
+            temporary.write_bytes(large if n % 2 else small)
+            os.replace(temporary, path)
+
+    server = Serve(project)
+    swapper = threading.Thread(target=replace_again_and_again)
+    swapper.start()
+    answers, broken = 0, []
+    try:
+        for _ in range(200):
+            if len(broken) >= 5:
+                break
+            try:
+                response = httpx.get(server.base + "all.atom", timeout=5,
+                                     headers={"accept-encoding": "identity"})
+            except httpx.HTTPError as exc:
+                broken.append(repr(exc))
+                continue
+            answers += 1
+            if (response.content not in versions
+                    or int(response.headers["content-length"]) != len(response.content)):
+                broken.append(f"{len(response.content)} bytes, "
+                              f"Content-Length {response.headers['content-length']}")
+    finally:
+        stop = True
+        swapper.join()
+        path.write_bytes(small)
+        server.stop()
+    assert not broken, broken
+    assert answers == 200

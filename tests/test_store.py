@@ -132,6 +132,36 @@ def test_a_stored_form_holds_what_the_entry_encodes_to() -> None:
     assert decode_entry(form.data) == entry and form.sort_time == T0
 
 
+@pytest.mark.parametrize("text", [
+    "plain", "标题 \u2028\u2029 \ufeff é 😀", "controls \x00\x01\x1f\x7f\x80\x9f \b\f\n\r\t",
+    'quotes " \\ / </script>',
+    "lone \ud800 surrogate",  # orjson refuses it: written by json
+])
+@pytest.mark.parametrize("length", [None, 7, 2**64])  # beyond 64 bits: written by json
+def test_a_stored_form_is_what_json_writes(text: str, length: int | None) -> None:
+    """The stored JSON and the content hash are exactly json.dumps's, whichever encoder wrote them."""
+    import hashlib
+    import json
+
+    from feeds.codec import entry_to_dict, stored_form
+    from feeds.model import Enclosure, Episode, SourceRef
+
+    entry = Entry(id=f"urn:{text}", variants=(Variant("zh", text, f"<p>{text}</p>", text),),
+                  updated=NOW, published=None, authors=(text,), tags=(text,),
+                  link="https://example.org/a", origin="o",
+                  source=SourceRef("urn:feed", text, None, NOW),
+                  enclosures=(Enclosure("https://example.org/a.mp3", "audio/mpeg", length, 60,
+                                        text),),
+                  episode=Episode(True, 3, None, "full"))
+    payload = entry_to_dict(entry)
+    form = stored_form(entry)
+    assert form.data == json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    del payload["updated"], payload["origin"]
+    payload["source"] = payload["source"][:3]
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert form.digest == hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def test_an_id_offered_twice_in_one_update_is_stored_once(store_at: OpenStore) -> None:
     with store_at() as store:
         store.ensure_sources(["src"])

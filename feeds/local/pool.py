@@ -89,21 +89,35 @@ class ParsePool:
         self._kept: _KeptWorkers | None = None
 
     @contextmanager
-    def kept(self) -> Iterator[None]:
+    def kept(self, *, start: bool = False) -> Iterator[None]:
         """Within the block, the workers the first `map` starts serve every later one, while
-        they have renders to spare.
+        they have renders to spare; with `start`, they are started at once.
 
-        A read forks its workers when it starts, while this process is
-        small; workers forked later, to render the articles a feed shows,
-        would each start as large as this process had grown by then (the
-        heads of every article read), and a cold build of 100,000 articles
-        was counted twice its size.
+        A worker forked from this process starts as large as it is, and
+        counts as large. A read forks its workers before it has grown with
+        the heads of every article, and keeps them for the articles its
+        feeds show: about 1,100 when feeds show 50 entries, whatever the
+        number of articles, which two workers render without being
+        replaced. A read that knows it will read every file (a cold build)
+        starts them before even listing the files: the listing of 100,000
+        articles alone is 50 MB, which each worker forked after it would
+        count again.
         """
         self._keeping = True
         try:
+            if start and (os.cpu_count() or 1) >= 2:
+                self._start_kept(os.cpu_count() or 1)
             yield
         finally:
             self._retire_kept()
+
+    def _start_kept(self, workers: int) -> _KeptWorkers:
+        """Fork the kept workers now, with the parsers imported for them to share."""
+        from ..workers import started, worker_pool
+        from . import article  # noqa: F401
+
+        self._kept = _KeptWorkers(started(worker_pool(workers)), workers * self.files_per_worker)
+        return self._kept
 
     def _retire_kept(self) -> None:
         """Stop the kept workers, and keep none for the rest of the block."""
@@ -129,33 +143,30 @@ class ParsePool:
             return
         if few:
             workers = 1
-        # Import the parsers before forking, so the workers share them instead
-        # of each importing its own.
-        from ..workers import worker_pool
-        from . import article  # noqa: F401
-
         chunk = max(1, min(200, len(files) // (workers * 8)))
-        kept = self._kept_workers(workers, worker_pool)
+        kept = self._kept_workers(workers)
         if kept is not None and (not renders or len(files) <= kept.renders_left):
             kept.renders_left -= len(files) if renders else 0
             yield from kept.pool.map(step, files, chunksize=chunk)
             return
         if kept is not None:
             self._retire_kept()  # more than they may render: not idle beside fresh ones
+        # Import the parsers before forking, so the workers share them instead
+        # of each importing its own.
+        from ..workers import worker_pool
+        from . import article  # noqa: F401
+
         batch = workers * self.files_per_worker if renders else len(files)
         for start in range(0, len(files), batch):
             with worker_pool(workers) as pool:
                 yield from pool.map(step, files[start : start + batch], chunksize=chunk)
 
 
-    def _kept_workers(self, workers: int,
-                      start: Callable[[int], ProcessPoolExecutor]) -> _KeptWorkers | None:
+    def _kept_workers(self, workers: int) -> _KeptWorkers | None:
         """The workers kept for the block (see `kept`), started now if not yet; None outside one."""
         if not self._keeping:
             return None
-        if self._kept is None:
-            self._kept = _KeptWorkers(start(workers), workers * self.files_per_worker)
-        return self._kept
+        return self._kept if self._kept is not None else self._start_kept(workers)
 
 
 @dataclass
@@ -166,4 +177,6 @@ class _KeptWorkers:
     renders_left: int
 
 
-PARSE_POOL = ParsePool(pool_min=200, files_per_worker=500)
+# 750 files: about 19 MB of cmarkgfm's leftovers a worker, and two kept workers render
+# what the feeds of a cold build show (1,073 articles of 100,000, at 50 entries a feed).
+PARSE_POOL = ParsePool(pool_min=200, files_per_worker=750)

@@ -40,6 +40,9 @@ class ArticlesResult:
     entry's stored form and content hash, worked out beside the parse.
     `cache_updates` are the records to remember and `present` the files
     whose records may stay: those that exist, short of any to read again.
+    `stored` counts the articles whose entries are stored, and `wanted`
+    holds the ids some feed could show, as `to_show` last said (None when
+    it was not asked).
     """
 
     entries: tuple[Entry, ...]
@@ -51,6 +54,8 @@ class ArticlesResult:
     cache_updates: Mapping[str, CachedArticle] = field(default_factory=dict)
     present: tuple[str, ...] = ()
     articles: int = 0
+    stored: int = 0
+    wanted: frozenset[str] | None = None
 
 
 def read_articles(
@@ -75,7 +80,8 @@ def read_articles(
     """
     if not config.articles_dir.is_dir():
         return ArticlesResult((), (), 0, 0)
-    with PARSE_POOL.kept():
+    # Without a cache every file is read: the workers start before the listing grows this process.
+    with PARSE_POOL.kept(start=not cache):
         return _read_articles(config, cache or {}, to_show, on_entry)
 
 
@@ -103,7 +109,8 @@ def _read_articles(config: Config, cache: Mapping[str, CachedArticle], to_show: 
     return ArticlesResult(tuple(walk.entries), tuple(walk.problems), len(listing.files),
                           walk.drafts, tuple(walk.ids), walk.encoded, walk.updates,
                           tuple(f.shown for f in listing.files if f.shown not in walk.forgotten),
-                          len(walk.heads))
+                          len(walk.heads), len(set(walk.ids)),
+                          None if walk.wanted is None else frozenset(walk.wanted))
 
 
 class _Head:
@@ -164,7 +171,12 @@ class _Walk:
         self.heads: dict[str, _Head] = {}  # id → what the front matter said, of every article
         self.languages: dict[str, tuple[str, ...]] = {}  # id → languages, of stored entries
         self.forgotten: set[str] = set()  # files whose records must go, though they exist
+        self.wanted: set[str] | None = None  # what `to_show` said last
         self.drafts = 0
+        # One copy of each list of tags, of authors and of each language among the heads
+        # read: a hundred thousand articles share a few thousand of them.
+        self._lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._langs: dict[str | None, str | None] = {}
 
     def known(self, file: ArticleFile, cached: CachedArticle) -> None:
         """An unchanged file: its record says what it holds."""
@@ -190,12 +202,22 @@ class _Walk:
             self.drafts += 1
             self.updates[file.shown] = CachedArticle(read.digest, size, mtime, None)
             return
-        if not self._claim(_Head(read.head.id, file, read.digest, read.head)):
+        head = self._compact(read.head)
+        if not self._claim(_Head(head.id, file, read.digest, head)):
             return  # not cached: it is read again until it has an id of its own
-        self.updates[file.shown] = CachedArticle(read.digest, size, mtime, read.head.id,
-                                                 read.head)
+        self.updates[file.shown] = CachedArticle(read.digest, size, mtime, head.id, head)
         if read.parsed is not None:
             self._offer(file, read.parsed)
+
+    def _compact(self, head: ArticleHead) -> ArticleHead:
+        """`head`, equal, with the copies of its tags, authors and language that the others use."""
+        lists = self._lists
+        tags = lists.setdefault(head.tags, head.tags)
+        authors = lists.setdefault(head.authors, head.authors)
+        lang = self._langs.setdefault(head.lang, head.lang)
+        if tags is head.tags and authors is head.authors and lang is head.lang:
+            return head
+        return ArticleHead(head.id, head.sort_time, tags, authors, lang)
 
     def _claim(self, read: _Head) -> bool:
         """Give `read`'s id to its file, unless an earlier file has it (a problem then)."""
@@ -230,9 +252,13 @@ class _Walk:
         front matter was read is left for the next build, which reads it
         again.
         """
-        if self.languages.keys() >= self.heads.keys():
-            return  # every article is stored as it is now: nothing a feed shows is missing
         listed = list(self.heads.values())
+        if self.languages.keys() >= self.heads.keys():
+            # Every article is stored as it is now: nothing a feed shows is
+            # missing. What the feeds could show is still kept, for the next
+            # build to tell an edit that moves nothing (see `local.changes`).
+            self.wanted = to_show(listed, self.languages)
+            return
         changed: set[str] = set()
         while True:
             wanted = to_show(listed, self.languages)
@@ -240,6 +266,7 @@ class _Walk:
                            if i not in self.languages and i not in changed),
                           key=lambda read: read.file.shown)
             if not todo:
+                self.wanted = wanted
                 return
             reads = PARSE_POOL.map(step, [r.file for r in todo], renders=True)
             try:

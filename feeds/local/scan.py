@@ -33,7 +33,7 @@ _PARSING = "languages-2"
 # stat is not trusted next time (its bytes are compared), as git does with
 # "racily clean" files; only its stat, not its parse, is at stake.
 RACY_NS = 2_000_000_000
-_UNTRUSTED_MTIME = -1  # matches no file's stat
+UNTRUSTED_MTIME = -1  # matches no file's stat
 
 
 class ArticleFile(NamedTuple):
@@ -66,7 +66,7 @@ def digest(fingerprint: bytes, data: bytes) -> str:
 
 def kept_mtime(st: os.stat_result, trusted_before: int) -> int:
     """The modification time to remember of a file read now, or one no stat matches."""
-    return st.st_mtime_ns if st.st_mtime_ns < trusted_before else _UNTRUSTED_MTIME
+    return st.st_mtime_ns if st.st_mtime_ns < trusted_before else UNTRUSTED_MTIME
 
 
 def unreadable(exc: OSError) -> str:

@@ -183,9 +183,7 @@ def articles_to_show(
     A language with fewer articles than a feed shows then gets every
     article parsed, as it takes all of them to know that.
     """
-    if config.pages or config.archives:
-        # Every article has a page of its own and a place in the archives,
-        # shown in a feed or not.
+    if shows_every_article(config):
         return {head.id for head in heads}
     ordered = newest_first(heads)
     limit = config.entries_per_feed
@@ -218,3 +216,12 @@ def articles_to_show(
             if found >= limit:
                 break
     return wanted
+
+
+def shows_every_article(config: Config) -> bool:
+    """Whether the site shows every local article, and so stores every one.
+
+    With pages or archives every article has a page of its own and a place
+    in the archives, shown in a feed or not.
+    """
+    return config.pages or config.archives

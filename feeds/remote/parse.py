@@ -434,8 +434,13 @@ _EPISODE_TYPES = frozenset({"full", "trailer", "bonus"})
 _MAX_EPISODE = 10**6
 
 
+_EPISODE_FIELDS = ("itunes_explicit", "itunes_episodetype", "itunes_episode", "itunes_season")
+
+
 def _episode(raw: Any) -> Episode | None:
     """The item's iTunes episode tags, or None when it has none worth saying again."""
+    if all(_field(raw, name) is None for name in _EPISODE_FIELDS):
+        return None  # most items are no episode: nothing to make and compare
     marked = _field(raw, "itunes_explicit")
     kind = _field(raw, "itunes_episodetype")
     kind = kind.strip().lower() if isinstance(kind, str) else None

@@ -8,6 +8,7 @@ alike (see `dialect`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
@@ -21,9 +22,10 @@ from ..codec import (
     encode_head,
     encode_listing,
     listing_languages,
+    manifest_line,
     stored_form,
 )
-from ..model import CachedArticle, Entry, Incoming, Listing, StoredForm, UpsertStats
+from ..model import CachedArticle, Entry, Incoming, Listing, LocalState, StoredForm, UpsertStats
 from .dates import decide_updated, local_updated
 from .dialect import Connection, Dialect
 from .schema import LOCAL
@@ -161,8 +163,14 @@ class EntryTables:
         keep: Iterable[str] | None,
         cache: Mapping[str, CachedArticle] | None,
         present: Iterable[str] | None,
+        state: LocalState | None = None,
     ) -> int:
-        """Within a local sync: drop the articles gone, update the parse cache; how many dropped."""
+        """Within a local sync: drop the articles gone, update the parse cache; how many dropped.
+
+        `state` (its manifest left empty) is kept with a manifest of the cache
+        as it now is; without it, the state kept before is forgotten, as it
+        no longer describes the cache.
+        """
         wanted = offered | set(keep or ())
         gone = [
             r[0] for r in self._db.execute("SELECT id FROM entries WHERE origin = ?", (LOCAL,))
@@ -170,22 +178,77 @@ class EntryTables:
         ]
         self._db.executemany("DELETE FROM entries WHERE id = ?", ((i,) for i in gone))
         if cache is not None:
-            self._db.executemany(
-                "INSERT INTO article_cache (path, digest, size, mtime_ns, entry_id, head) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
-                "digest = excluded.digest, size = excluded.size, mtime_ns = excluded.mtime_ns, "
-                "entry_id = excluded.entry_id, head = excluded.head",
-                ((path, c.digest, c.size, c.mtime_ns, c.entry_id,
-                  c.head_text if c.head is None else encode_head(c.head))
-                 for path, c in cache.items()),
-            )
+            self._remember_articles(cache)
         if present is not None:
             on_disk = set(present)
             stale = [r[0] for r in self._db.execute("SELECT path FROM article_cache")
                      if r[0] not in on_disk]
             self._db.executemany("DELETE FROM article_cache WHERE path = ?",
                                  ((p,) for p in stale))
+        if state is None:
+            self._db.execute("DELETE FROM local_state")
+        else:
+            rows = self._db.execute("SELECT path, size, mtime_ns FROM article_cache")
+            self._keep_local_state(replace(state, manifest="\n".join(
+                manifest_line(path, size, mtime) for path, size, mtime in rows)))
         return len(gone)
+
+    def _remember_articles(self, cache: Mapping[str, CachedArticle]) -> None:
+        self._db.executemany(
+            "INSERT INTO article_cache (path, digest, size, mtime_ns, entry_id, head) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+            "digest = excluded.digest, size = excluded.size, mtime_ns = excluded.mtime_ns, "
+            "entry_id = excluded.entry_id, head = excluded.head",
+            ((path, c.digest, c.size, c.mtime_ns, c.entry_id,
+              c.head_text if c.head is None else encode_head(c.head))
+             for path, c in cache.items()),
+        )
+
+    def _keep_local_state(self, state: LocalState) -> None:
+        wanted = None if state.wanted is None else json.dumps(sorted(state.wanted),
+                                                               ensure_ascii=False)
+        self._db.execute(
+            "INSERT INTO local_state (id, key, files, drafts, articles, stored, wanted, manifest) "
+            "VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET key = excluded.key, "
+            "files = excluded.files, drafts = excluded.drafts, articles = excluded.articles, "
+            "stored = excluded.stored, wanted = excluded.wanted, manifest = excluded.manifest",
+            (state.key, state.files, state.drafts, state.articles, state.stored, wanted,
+             state.manifest))
+
+    def local_state(self) -> LocalState | None:
+        """What the last sync of the local articles saw (see `LocalState`); None when unknown."""
+        row = self._db.execute("SELECT key, files, drafts, articles, stored, wanted, manifest "
+                               "FROM local_state").fetchone()
+        if row is None:
+            return None
+        key, files, drafts, articles, stored, wanted, manifest = row
+        return LocalState(key, files, drafts, articles, stored,
+                          None if wanted is None else frozenset(json.loads(wanted)), manifest)
+
+    def article_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → the path of the file whose cache record holds it, of those of `ids` held."""
+        wanted = list(dict.fromkeys(ids))
+        owners: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            owners.update((entry_id, path) for entry_id, path in self._db.execute(
+                "SELECT entry_id, path FROM article_cache "
+                f"WHERE entry_id IN ({','.join('?' * len(chunk))})", chunk))
+        return owners
+
+    def article_records(self, paths: Iterable[str]) -> dict[str, CachedArticle]:
+        """Path → what was read of each of `paths` the cache knows (as `article_cache` gives it)."""
+        wanted = list(dict.fromkeys(paths))
+        records: dict[str, CachedArticle] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._db.execute(
+                f"""SELECT c.path, c.digest, c.size, c.mtime_ns, c.entry_id, c.head, e.listing
+                    FROM article_cache c
+                    LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?
+                    WHERE c.path IN ({",".join("?" * len(chunk))})""", (LOCAL, *chunk))
+            records.update(_cached_articles(rows))
+        return records
 
     def article_cache(self) -> dict[str, CachedArticle]:
         """Path → what was read of every article file known, and the languages of its stored entry."""
@@ -193,12 +256,7 @@ class EntryTables:
             """SELECT c.path, c.digest, c.size, c.mtime_ns, c.entry_id, c.head, e.listing
                FROM article_cache c
                LEFT JOIN entries e ON e.id = c.entry_id AND e.origin = ?""", (LOCAL,))
-        return {
-            path: CachedArticle(
-                digest, size, mtime, entry_id, None,
-                None if listing is None else listing_languages(listing), head)
-            for path, digest, size, mtime, entry_id, head, listing in rows
-        }
+        return _cached_articles(rows)
 
     def entries(self) -> list[Entry]:
         """Every stored entry, newest first (ties by id)."""
@@ -306,6 +364,15 @@ class EntryTables:
         return cursor.rowcount
 
 
+def _cached_articles(rows: Iterable[Any]) -> dict[str, CachedArticle]:
+    return {
+        path: CachedArticle(
+            digest, size, mtime, entry_id, None,
+            None if listing is None else listing_languages(listing), head)
+        for path, digest, size, mtime, entry_id, head, listing in rows
+    }
+
+
 class LocalSync:
     """A local-article sync in progress: see `Store.local_sync`."""
 
@@ -328,7 +395,29 @@ class LocalSync:
         keep: Iterable[str] | None = None,
         cache: Mapping[str, CachedArticle] | None = None,
         present: Iterable[str] | None = None,
+        state: LocalState | None = None,
     ) -> UpsertStats:
-        """Drop the articles not offered nor in `keep`, and update the parse cache (see sync_local)."""
-        removed = self._store._finish_local(self._offered, keep, cache, present)
+        """Drop the articles not offered nor in `keep`, and update the parse cache (see sync_local).
+
+        `state` is what this sync saw (its manifest is made here, from the
+        cache as updated); without it, no state is kept.
+        """
+        removed = self._store._finish_local(self._offered, keep, cache, present, state)
         return UpsertStats(self._new, self._changed, self._unchanged, removed)
+
+    def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState, *,
+                       gone: Iterable[str] = (), dropped: Iterable[str] = ()) -> UpsertStats:
+        """End a sync that looked only at the files changed since the last one.
+
+        `cache` holds the records of the changed and new files, `gone` the
+        files no longer there and `dropped` the ids of their stored entries;
+        `state` is the whole new state, manifest included, made by the
+        caller from the last one.
+        """
+        db = self._store._db
+        ids = [(entry_id, LOCAL) for entry_id in dropped]
+        db.executemany("DELETE FROM entries WHERE id = ? AND origin = ?", ids)
+        db.executemany("DELETE FROM article_cache WHERE path = ?", ((p,) for p in gone))
+        self._store._remember_articles(cache)
+        self._store._keep_local_state(state)
+        return UpsertStats(self._new, self._changed, self._unchanged, len(ids))

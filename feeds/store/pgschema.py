@@ -141,5 +141,19 @@ MIGRATIONS: tuple[str, ...] = (
         every DOUBLE PRECISION NOT NULL
     );
     """,
+    # 4: what the last sync of the local articles saw of the tree (see
+    # `model.LocalState`), as SQLite's schema 9
+    """
+    CREATE TABLE local_state (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        key TEXT NOT NULL,
+        files BIGINT NOT NULL,
+        drafts BIGINT NOT NULL,
+        articles BIGINT NOT NULL,
+        stored BIGINT NOT NULL,
+        wanted TEXT,
+        manifest TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,6 +19,7 @@ from ..model import (
     HubState,
     Incoming,
     Listing,
+    LocalState,
     PendingDelivery,
     PendingPing,
     Ping,
@@ -37,8 +38,13 @@ class LocalArticles(Protocol):
 
     def finish(self, *, keep: Iterable[str] | None = None,
                cache: Mapping[str, CachedArticle] | None = None,
-               present: Iterable[str] | None = None) -> UpsertStats:
-        """Drop the articles neither offered nor kept; remember the parse cache."""
+               present: Iterable[str] | None = None,
+               state: LocalState | None = None) -> UpsertStats:
+        """Drop the articles neither offered nor kept; remember the parse cache and `state`."""
+
+    def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState, *,
+                       gone: Iterable[str] = (), dropped: Iterable[str] = ()) -> UpsertStats:
+        """Remember the records of the files changed since the last sync and `state`; forget `gone`."""
 
 
 class PublishedEntries(Protocol):
@@ -74,6 +80,15 @@ class EntryStore(PublishedEntries, Protocol):
     # --- local articles
     def article_cache(self) -> dict[str, CachedArticle]:
         """Shown path → what was read of each article file."""
+
+    def article_records(self, paths: Iterable[str]) -> dict[str, CachedArticle]:
+        """Shown path → what was read of each of `paths` the cache knows."""
+
+    def article_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → the shown path of the file whose cache record holds it, of those of `ids` held."""
+
+    def local_state(self) -> LocalState | None:
+        """What the last sync of the local articles saw, if it is kept."""
 
     def local_sync(self) -> AbstractContextManager[LocalArticles]:
         """A sync of the local articles, stored as one transaction."""

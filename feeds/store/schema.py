@@ -145,5 +145,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE sources ADD COLUMN page_error TEXT;
     """,
+    # 9: what the last sync of the local articles saw of the tree, in one
+    # row, so that a rebuild compares a scan with it instead of reading the
+    # article cache row by row (see `model.LocalState`)
+    """
+    CREATE TABLE local_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        key TEXT NOT NULL,
+        files INTEGER NOT NULL,
+        drafts INTEGER NOT NULL,
+        articles INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        wanted TEXT,
+        manifest TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -80,6 +80,9 @@ class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables, PageTable
 
     def empty(self) -> None:
         """Delete every row of every table (within a transaction the caller holds)."""
+        # What the last sync saw of its tree is not copied: it vouches for
+        # the article cache it was made with, and the next build makes it anew.
+        self._db.execute("DELETE FROM local_state")
         for table in reversed(TABLES):
             self._db.execute(f"DELETE FROM {table}")
 

@@ -181,6 +181,8 @@ def _chinese_script(tag: str, text: str) -> str:
 
 def script_language(text: str) -> str | None:
     """The language a text's script names (see `_CJK_SCRIPTS`, `_SCRIPTS`), or None (Latin, mixed)."""
+    if text.isascii():
+        return None  # no script of theirs has an ASCII letter
     for lang, pattern in _CJK_SCRIPTS:
         if pattern.search(text):
             return lang

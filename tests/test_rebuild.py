@@ -1,0 +1,372 @@
+"""Rebuilds that look only at what changed since the last sync: each gives what a fresh build gives.
+
+A rebuild compares one scan of the article tree with the manifest the last
+sync kept, and reads only the files whose size or modification time moved
+(see `feeds.local.changes`). Each test here changes one thing the shortcut
+could miss, rebuilds, and compares every output byte with a fresh build of
+the same inputs (or, for what only the store holds, with what must show).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from atomcheck import assert_valid_atom
+from conftest import write_links
+from feedserver import FeedServer, Response
+from remote_feeds import atom
+
+from feeds import build, fetch
+from feeds.config import FetchSettings, load_config
+from feeds.model import CachedArticle
+from feeds.pipeline import open_store, sync_articles
+from feeds.store import Store
+
+FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
+# Saved an hour ago: past the two seconds within which a stat is not trusted.
+AN_HOUR_AGO = time.time_ns() - 3_600 * 10**9
+
+
+def _article(n: int, *, day: int | None = None, tags: str = "grid", body: str = "en",
+             extra: str = "") -> str:
+    text = {"en": f"Brief {n}: the storage plant fed the grid at peak hours and ran smoothly.",
+            "zh": f"第{n}号简报：这座储能电站在用电高峰时段向电网输送电力，运行平稳，电网负荷明显下降。"}
+    return (f"---\ntitle: Brief {n}\ndate: '2025-01-{1 + (n if day is None else day):02} "
+            f"08:00:00Z'\ntags: [{tags}]\n---\n\n{text[body]}{extra}\n")
+
+
+_saves = itertools.count()
+
+
+def _write(project: Path, name: str, text: str, mtime: int | None = None) -> None:
+    """Write an article, saved an hour ago (each save a microsecond after the last) or at `mtime`."""
+    path = project / "sources" / "articles" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    stamp = AN_HOUR_AGO + next(_saves) * 1_000 if mtime is None else mtime
+    os.utime(path, ns=(stamp, stamp))
+
+
+def _settings(pages: bool, per_feed: int = 2) -> str:
+    return (f'title = "feeds"\nlanguages = ["en", "zh"]\nentries_per_feed = {per_feed}\n'
+            f'pages = {"true" if pages else "false"}\nformats = ["atom", "json"]\n')
+
+
+@pytest.fixture(params=[False, True], ids=["feeds", "pages"])
+def built(request: pytest.FixtureRequest, project: Path) -> Path:
+    """A project of twelve articles, some in a folder, Chinese and English, built once.
+
+    Each feed shows two entries, so most articles are read but not stored:
+    the shortcut must keep that apart.
+    """
+    (project / "feeds.toml").write_text(_settings(request.param), encoding="utf-8")
+    for n in range(12):
+        folder = "notes/" if n % 4 == 0 else ""
+        _write(project, f"{folder}a{n:02}.md", _article(n, tags="grid" if n % 3 else "ml",
+                                                        body="zh" if n % 2 else "en"))
+    build(load_config(project), fetch=False)
+    return project
+
+
+def _outputs(project: Path) -> dict[str, bytes]:
+    output = project / "output"
+    return {p.relative_to(output).as_posix(): p.read_bytes()
+            for p in sorted(output.rglob("*")) if p.is_file()}
+
+
+def _rebuilt_as_fresh(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Rebuild `project`, then build a copy of its inputs afresh: the same bytes, every file,
+    and the same counts and problems reported."""
+    mine_told = build(load_config(project), fetch=False)
+    fresh = tmp_path_factory.mktemp("fresh")
+    shutil.copytree(project / "sources", fresh / "sources")
+    shutil.copy(project / "feeds.toml", fresh / "feeds.toml")
+    if (project / "templates").is_dir():
+        shutil.copytree(project / "templates", fresh / "templates")
+    theirs_told = build(load_config(fresh), fetch=False)
+    assert ((mine_told.files, mine_told.drafts, mine_told.entries, mine_told.problems)
+            == (theirs_told.files, theirs_told.drafts, theirs_told.entries, theirs_told.problems))
+    mine, theirs = _outputs(project), _outputs(fresh)
+    assert sorted(mine) == sorted(theirs)
+    for name, data in mine.items():
+        assert data == theirs[name], f"{name} differs from a fresh build's"
+
+
+def _titles(project: Path, feed: str = "all.atom") -> list[str]:
+    return [e.title for e in assert_valid_atom(project / "output" / feed).entries]
+
+
+class _WholeCacheRefused(Store):
+    """A store that fails when the whole article cache is read: the long way round."""
+
+    def article_cache(self) -> dict[str, CachedArticle]:
+        raise AssertionError("the whole article cache was read")
+
+
+def _sync_by_the_short_way(project: Path) -> None:
+    config = load_config(project)
+    with _WholeCacheRefused(config.store_path) as store:
+        sync_articles(config, store)
+
+
+def test_a_rebuild_that_changes_nothing_reads_no_article(built: Path) -> None:
+    before = _outputs(built)
+    _sync_by_the_short_way(built)
+    result = build(load_config(built), fetch=False)
+    assert result.problems == () and result.files == 12 and result.report is not None
+    assert result.report.written == () and _outputs(built) == before
+
+
+def test_a_site_whose_feeds_show_every_article_takes_the_short_way_too(project: Path) -> None:
+    """Every article stored, none left to choose: what the feeds could show is still kept.
+
+    A broken file keeps the state from being kept; once it is gone, a
+    build that finds every article stored as it is (as the first build
+    after an upgrade does) keeps it again.
+    """
+    (project / "feeds.toml").write_text(_settings(False, per_feed=50), encoding="utf-8")
+    for n in range(5):
+        _write(project, f"a{n:02}.md", _article(n))
+    _break(project)
+    build(load_config(project), fetch=False)
+    (project / "sources" / "articles" / "a11.md").unlink()
+    build(load_config(project), fetch=False)
+    _sync_by_the_short_way(project)
+    _write(project, "a00.md", _article(0, extra=" One more."))
+    _sync_by_the_short_way(project)
+
+
+Change = Callable[[Path], None]
+
+
+def _edit_body_of_a_shown_article(project: Path) -> None:
+    _write(project, "a11.md", _article(11, body="zh", extra=" 又一句。"))
+
+
+def _edit_body_of_an_article_not_shown(project: Path) -> None:
+    _write(project, "a01.md", _article(1, body="zh", extra=" 又一句。"))
+
+
+def _touch(project: Path) -> None:
+    path = project / "sources" / "articles" / "a11.md"
+    os.utime(path, ns=(AN_HOUR_AGO + 7, AN_HOUR_AGO + 7))
+
+
+def _move_the_date(project: Path) -> None:
+    _write(project, "a11.md", _article(11, day=0, body="zh"))
+
+
+def _change_the_tags(project: Path) -> None:
+    _write(project, "a10.md", _article(10, tags="ml", body="en"))
+
+
+def _change_the_language(project: Path) -> None:
+    _write(project, "a11.md", _article(11, body="en"))
+
+
+def _delete(project: Path) -> None:
+    (project / "sources" / "articles" / "a11.md").unlink()
+
+
+def _rename(project: Path) -> None:
+    folder = project / "sources" / "articles"
+    (folder / "a10.md").rename(folder / "notes" / "b10.md")
+
+
+def _add(project: Path) -> None:
+    _write(project, "notes/z20.md", _article(20, body="en"))
+
+
+def _delete_an_article_not_shown(project: Path) -> None:
+    (project / "sources" / "articles" / "a01.md").unlink()
+
+
+def _add_an_old_article(project: Path) -> None:
+    _write(project, "notes/z00.md", _article(0, body="zh"))
+
+
+def _add_a_draft(project: Path) -> None:
+    _write(project, "z21.md", _article(21).replace("tags:", "draft: true\ntags:"))
+
+
+def _add_one_with_a_taken_id(project: Path) -> None:
+    _write(project, "z03.md", _article(22).replace("title:", "slug: a03\ntitle:"))
+
+
+def _add_and_delete_old_ones(project: Path) -> None:
+    _delete_an_article_not_shown(project)
+    _add_an_old_article(project)
+    _edit_body_of_an_article_not_shown_either(project)
+
+
+def _edit_body_of_an_article_not_shown_either(project: Path) -> None:
+    _write(project, "a02.md", _article(2, body="en", extra=" One more."))
+
+
+def _draft(project: Path) -> None:
+    _write(project, "a11.md", _article(11, body="zh").replace("tags:", "draft: true\ntags:"))
+
+
+def _claim_an_id(project: Path) -> None:
+    _write(project, "a00a.md", _article(3).replace("title:", "slug: a03\ntitle:"))
+    _write(project, "a03.md", _article(3).replace("title:", "slug: a03\ntitle:"))
+
+
+def _break(project: Path) -> None:
+    _write(project, "a11.md", "---\ntitle: no date\n---\nText.\n")
+
+
+def _configure(project: Path) -> None:
+    text = (project / "feeds.toml").read_text(encoding="utf-8")
+    (project / "feeds.toml").write_text(text.replace("entries_per_feed = 2", "entries_per_feed = 3"),
+                                        encoding="utf-8")
+
+
+def _edit_within_the_tick(project: Path) -> None:
+    """Saved again in the tick it was read in: the same size and time, other bytes."""
+    now = time.time_ns()
+    _write(project, "a11.md", _article(11, body="zh", extra=" 甲。"), now)
+    build(load_config(project), fetch=False)
+    _write(project, "a11.md", _article(11, body="zh", extra=" 乙。"), now)
+
+
+@pytest.mark.parametrize("change", [
+    _edit_body_of_a_shown_article, _edit_body_of_an_article_not_shown, _touch, _move_the_date,
+    _change_the_tags, _change_the_language, _delete, _rename, _add, _draft, _claim_an_id, _break,
+    _configure, _edit_within_the_tick, _delete_an_article_not_shown, _add_an_old_article,
+    _add_a_draft, _add_one_with_a_taken_id, _add_and_delete_old_ones,
+], ids=lambda change: change.__name__.strip("_"))
+def test_a_rebuild_after_a_change_gives_what_a_fresh_build_gives(
+    built: Path, change: Change, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    change(built)
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    _rebuilt_as_fresh(built, tmp_path_factory)  # and again, from what the first one kept
+
+
+def test_an_edit_of_a_shown_article_shows(built: Path,
+                                          tmp_path_factory: pytest.TempPathFactory) -> None:
+    _write(built, "a11.md", _article(11, body="zh").replace("Brief 11", "Brief eleven"))
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    assert "Brief eleven" in _titles(built)
+    _sync_by_the_short_way(built)  # what it kept lets the next rebuild take the short way
+
+
+def test_an_edit_that_keeps_size_and_mtime_past_the_tick_is_not_seen(
+    built: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The contract make and git keep: a file whose size and mtime are as they were is unchanged.
+
+    Set back to its old time, an edit of the same size is not read; saved
+    (or touched) again, it shows.
+    """
+    path = built / "sources" / "articles" / "a11.md"
+    stat = path.stat()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Brief 11", "Brief XI"), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    build(load_config(built), fetch=False)
+    assert "Brief 11" in _titles(built)
+    os.utime(path)
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    assert "Brief XI" in _titles(built)
+
+
+def test_an_output_deleted_by_hand_is_written_again(built: Path) -> None:
+    before = _outputs(built)
+    for name in ("all.atom", "lang/zh.json", "index.html"):
+        (built / "output" / name).unlink()
+    _sync_by_the_short_way(built)
+    build(load_config(built), fetch=False)
+    assert _outputs(built) == before
+
+
+def test_a_template_changed_renders_the_pages_again(built: Path,
+                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    if not load_config(built).pages:
+        pytest.skip("a site without pages has no templates")
+    templates = built / "templates"
+    templates.mkdir()
+    shipped = Path(__file__).parents[1] / "feeds" / "templates" / "base.html"
+    (templates / "base.html").write_text(
+        shipped.read_text(encoding="utf-8").replace("<body", "<!-- mine --><body"),
+        encoding="utf-8")
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    assert b"<!-- mine -->" in (built / "output" / "index.html").read_bytes()
+
+
+def test_entries_fetched_between_two_builds_are_published(built: Path,
+                                                          feed_server: FeedServer) -> None:
+    """The store changed and the tree did not: the feeds must show what was fetched."""
+    url = feed_server.route("/feed.xml", Response(body=atom([
+        ("r1", "Fetched between builds", "Remote text.")])))
+    write_links(built, url)
+    [outcome] = fetch(load_config(built), settings=FAST)
+    assert outcome.status == "ok"
+    build(load_config(built), fetch=False)
+    assert "Fetched between builds" in _titles(built)
+
+
+def test_a_sync_that_meets_a_problem_keeps_no_state(built: Path) -> None:
+    _break(built)
+    build(load_config(built), fetch=False)
+    with open_store(load_config(built)) as store:
+        assert store.local_state() is None
+    (built / "sources" / "articles" / "a11.md").unlink()
+    build(load_config(built), fetch=False)
+    with open_store(load_config(built)) as store:
+        state = store.local_state()
+    assert state is not None and state.files == 11 and len(state.manifest.split("\n")) == 11
+
+
+@pytest.mark.slow
+def test_any_history_of_trusted_edits_builds_what_a_fresh_build_builds(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """test_incremental's histories, every file saved long before it is read.
+
+    There each save is too recent for its stat to be trusted, so every
+    saved file is read again; here each is trusted by its stat, and the
+    rebuild takes the manifest's short way wherever it can.
+    """
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_incremental import _apply, _assert_same, _inputs_copy, site, steps, writes
+
+    def aged(project: Path) -> None:
+        for path in sorted((project / "sources" / "articles").rglob("*.md")):
+            if path.stat().st_mtime_ns > AN_HOUR_AGO + 10**12:  # saved just now
+                stamp = AN_HOUR_AGO + next(_saves) * 1_000
+                os.utime(path, ns=(stamp, stamp))
+
+    @settings(max_examples=30, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(first=site, start=st.lists(writes, min_size=1, max_size=3),
+           history=st.lists(steps, min_size=1, max_size=10))
+    def run(first: object, start: list[tuple[object, ...]],
+            history: list[tuple[object, ...]]) -> None:
+        base = tmp_path_factory.mktemp("history")
+        project = base / "project"
+        (project / "sources" / "articles").mkdir(parents=True)
+        for step in [("settings", first), *start]:
+            _apply(project, step)
+        aged(project)
+        build(load_config(project), fetch=False)
+        for number, step in enumerate(history):
+            _apply(project, step)
+            aged(project)
+            build(load_config(project), fetch=False)
+            fresh = base / f"fresh-{number}"
+            _inputs_copy(project, fresh)
+            build(load_config(fresh), fetch=False)
+            _assert_same(_outputs(project), _outputs(fresh))
+            shutil.rmtree(fresh)
+        shutil.rmtree(base)
+
+    run()
