@@ -23,6 +23,15 @@ Scenarios:
    category and index pages and RSS feeds); reader updating the same M
    feeds with its defaults (a fresh database, then a second pass of 304s),
    and the same at its best, with `update_feeds(workers=16)` (6d, 6e);
+8. the refresh of scenario 4 into an empty store on each backend: (8a) one
+   SQLite process (`feeds fetch`), (8b) one fetch worker on PostgreSQL,
+   (8c) two fetch workers sharing the sources through their leases
+   (`feeds run --role fetch`, driven by bench/fetchers.py, which stops
+   them once the store shows every source fetched); with the CPU of the
+   PostgreSQL server (a throwaway cluster the bench starts and stops,
+   bench/pgcluster.py), its transactions and the rows written;
+9. the 304 pass of each (9b, 9c: every source made due again in the store);
+   without PostgreSQL installed, 8b–9c are skipped with a line saying so;
 7. with --soak, the soak (bench/soak.py): `feeds run --serve` for MINUTES
    over a few thousand articles and M loopback feeds that change from round
    to round, its memory sampled over time: RSS after warm-up against RSS at
@@ -42,6 +51,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,11 +59,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
+from bench import pgcluster, pgstats
 from bench.corpus import Article, edit_article, write_feeds_corpus, write_pelican_corpus
 from bench.measure import Measurement, run_measured
 from bench.peers import (
@@ -112,6 +124,8 @@ class Scenario:
     runs: list[Measurement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    # On a PostgreSQL store, what each run cost the server (see bench/pgstats.py).
+    server: list[pgstats.Cost] = field(default_factory=list)
 
     @property
     def measured(self) -> bool:
@@ -494,6 +508,235 @@ def remote_scenarios(
     return scenarios
 
 
+# --- Past one machine: the refresh on SQLite and on PostgreSQL ------------------------------
+
+# Fetch workers sharing one PostgreSQL store in scenarios 8b and 8c.
+SHARED_WORKERS = (1, 2)
+
+
+def shared_store_scenarios(args: argparse.Namespace, work: Path) -> list[Scenario]:
+    """Scenarios 8a–9c: the refresh of M feeds into an empty store and its 304 pass, in one
+    SQLite process and in one and two fetch workers on PostgreSQL, run after run in turn so
+    that a busy moment of the machine falls on all of them alike."""
+    m_feeds, k = args.feeds, args.entries
+    label = f"{m_feeds} feeds × {k} entries"
+    sqlite = (Scenario("sqlite-refresh", f"8a. refresh, {label}, SQLite, one process",
+                       "feeds fetch --root DIR", Target(None)),
+              Scenario("sqlite-304", "9a. its 304 pass, SQLite", "feeds fetch --root DIR",
+                       Target(None)))
+    # The smoke test's tiny run keeps to the two workers (SQLite's refresh is
+    # scenarios 4 and 5), on a cluster that does not flush, to cost CI little.
+    counts = SHARED_WORKERS[-1:] if args.tiny else SHARED_WORKERS
+    shared = {n: (Scenario(f"pg{n}-refresh", f"8{'bc'[n - 1]}. refresh, {label}, PostgreSQL, "
+                           f"{n} fetch worker{'s' * (n > 1)}",
+                           f"feeds run --role fetch ×{n}", Target(None)),
+                  Scenario(f"pg{n}-304", f"9{'bc'[n - 1]}. its 304 pass, PostgreSQL, "
+                           f"{n} worker{'s' * (n > 1)}", f"feeds run --role fetch ×{n}",
+                           Target(None)))
+              for n in counts}
+    if args.no_postgresql:
+        return []
+    if not pgcluster.installed():
+        args.postgresql_missing = ("PostgreSQL is not installed (Debian: apt-get install "
+                                   "postgresql): scenarios 8–9 skipped")
+        log(args.postgresql_missing)
+        return []
+    hosts = loopback_hosts(min(MAX_HOSTS, m_feeds))
+    documents = generate_feeds(args.seed, m_feeds, k, len(hosts))
+    expected = m_feeds * min(k, RETENTION_ENTRIES)
+    settings = ({"shared_preload_libraries": "pg_stat_statements"} if args.pg_statements else {})
+    cluster = pgcluster.start_cluster(durable=not args.tiny, settings=settings)
+    log(f"PostgreSQL cluster started on 127.0.0.1:{cluster.port} ({cluster.folder})")
+    try:
+        with FeedServer(documents, hosts, args.latency_ms / 1000) as server:
+            links = "".join(f'[[source]]\nurl = "{server.url(d)}"\n\n' for d in documents)
+            projects = {}
+            for name in ("sqlite", *(f"pg{n}" for n in counts)):
+                project = work / f"shared-{name}"
+                remove(project)
+                (project / "sources" / "articles").mkdir(parents=True)
+                (project / "sources" / "links.toml").write_text(links, encoding="utf-8")
+                projects[name] = project
+
+            for r in range(1, args.runs + 1):
+                if not args.tiny:
+                    _sqlite_runs(args, server, projects["sqlite"], sqlite, r, expected)
+                for n in counts:
+                    _shared_runs(args, server, cluster, projects[f"pg{n}"], n, shared[n], r,
+                                 expected)
+    finally:
+        cluster.stop()
+        log("PostgreSQL cluster stopped")
+    return [*(() if args.tiny else sqlite), *(s for n in counts for s in shared[n])]
+
+
+def _answered(server: FeedServer, feeds: int, status: int, r: int) -> str:
+    """What the feed server answered since it was last asked; every feed `status` exactly once."""
+    counts, peak = server.take_stats()
+    if counts.get(status, 0) != feeds or sum(counts.values()) != feeds:
+        raise ScenarioError(f"run {r}: expected {feeds} answers {status}, got {dict(counts)}")
+    return describe(counts, peak)
+
+
+def _sqlite_runs(args: argparse.Namespace, server: FeedServer, project: Path,
+                 scenarios: tuple[Scenario, Scenario], r: int, expected: int) -> None:
+    """Run `r` of 8a and 9a: `feeds fetch` into an empty SQLite store, then again (all 304)."""
+    refresh, again = scenarios
+    argv = feeds_argv(args, "fetch", "--root", str(project))
+
+    def answered(status: int) -> str:
+        return _answered(server, args.feeds, status, r)
+
+    def first() -> None:
+        remove(project / ".feeds", project / "output")
+        server.take_stats()
+        measured(refresh, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+        seen = answered(200)
+        stored, statuses = store_entries(args, project)
+        if stored != expected or statuses.get("ok", 0) != args.feeds:
+            raise ScenarioError(f"run {r}: store holds {stored} entries (expected {expected}); "
+                                f"sources {dict(statuses)}")
+        size = sum(p.stat().st_size for p in (project / ".feeds").glob("*") if p.is_file())
+        refresh.notes[:] = [seen, f"store: {stored} entries, {args.feeds} sources ok, "
+                            f"{size / 2**20:.0f} MB on disk"]
+
+    def second() -> None:
+        if refresh.error is not None:
+            raise ScenarioError("needs the refresh")
+        server.take_stats()
+        measured(again, argv, cwd=project, run=r, runs=args.runs, timeout=args.timeout)
+        again.notes[:] = [answered(304)]
+
+    for scenario, body in ((refresh, first), (again, second)):
+        if scenario.error is None:
+            attempt(scenario, body)
+
+
+def _shared_runs(args: argparse.Namespace, server: FeedServer, cluster: pgcluster.Cluster,
+                 project: Path, workers: int, scenarios: tuple[Scenario, Scenario], r: int,
+                 expected: int) -> None:
+    """Run `r` of 8b/8c and 9b/9c: `workers` fetch workers over a new, empty database, then
+    every source made due again and fetched again (all 304)."""
+    refresh, again = scenarios
+    name = f"bench_{workers}w_{r}"
+    url = cluster.url(name)
+
+    def one_pass(scenario: Scenario, status: int) -> None:
+        since = time.time()
+        argv = [str(args.feeds_python), "-m", "bench.fetchers", "--workers", str(workers),
+                "--store", url, "--expect", str(args.feeds), "--since", f"{since:.6f}",
+                "--timeout", str(args.timeout), "--logs", str(project / "logs"), "--",
+                *feeds_argv(args, "run", "--role", "fetch", "--root", str(project))]
+        if args.pg_statements:
+            pgstats.load_statements(url)
+        before = pgstats.snapshot(cluster, url)
+        server.take_stats()
+        env = dict(os.environ, FEEDS_STORE=url, PYTHONPATH=str(BENCH.parent))
+        m = run_measured(argv, cwd=project, env=env, timeout=args.timeout + 60)
+        if not m.ok:
+            why = "timed out" if m.timed_out else f"exit status {m.returncode}"
+            tail = " / ".join(m.stderr_tail.strip().splitlines()[-4:])
+            raise ScenarioError(f"run {r}/{args.runs}: {why}: {tail[-600:]}")
+        spent = pgstats.cost(cluster, url, before, statements=args.pg_statements)
+        driver = re.search(r"driver cpu ([\d.]+)", m.stdout_tail)
+        # The workers' own figures: not the driver's CPU; the server's is not others' load.
+        m = replace(m, cpu=m.cpu - (float(driver[1]) if driver else 0.0),
+                    others_cpu=max(0.0, m.others_cpu - spent.cpu))
+        scenario.runs.append(m)
+        scenario.server.append(spent)
+        log(f"{scenario.title}: run {r}/{args.runs}: {m.wall:.2f} s wall, {m.cpu:.2f} s CPU "
+            f"(workers) + {spent.cpu:.2f} s (PostgreSQL), {m.peak_mb:.0f} MB peak; "
+            f"{spent.counter('xact_commit')} commits; other processes used "
+            f"{m.others_cores:.2f} cores")
+        seen = _answered(server, args.feeds, status, r)
+        scenario.notes[:] = [seen, *(_worker_shares(project / "logs", workers)
+                                     if status == 200 else [])]
+
+    def first() -> None:
+        remove(project / ".feeds", project / "output", project / "logs")
+        cluster.new_database(name)
+        one_pass(refresh, 200)
+        with psycopg_connect(url) as conn:
+            stored = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+            ok = conn.execute("SELECT count(*) FROM sources WHERE status = 'ok'").fetchone()[0]
+        if stored != expected or ok != args.feeds:
+            raise ScenarioError(f"run {r}: store holds {stored} entries (expected {expected}); "
+                                f"{ok} sources ok")
+        refresh.notes.insert(1, f"store: {stored} entries, {ok} sources ok, "
+                             f"{refresh.server[-1].size / 2**20:.0f} MB database")
+
+    def second() -> None:
+        if refresh.error is not None:
+            raise ScenarioError("needs the refresh")
+        # Every source due again, as if its interval had passed.
+        with psycopg_connect(url) as conn:
+            conn.execute("UPDATE sources SET next_due = %s", (time.time(),))
+        remove(project / "logs")
+        one_pass(again, 304)
+
+    for scenario, body in ((refresh, first), (again, second)):
+        if scenario.error is None:
+            attempt(scenario, body)
+
+
+def psycopg_connect(url: str) -> Any:
+    """An autocommit connection to `url` (psycopg is imported only when PostgreSQL is used)."""
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def _worker_shares(logs: Path, workers: int) -> list[str]:
+    """How many sources each worker fetched, from its log's lines (a 304 is not logged)."""
+    shares = []
+    for n in range(1, workers + 1):
+        text = (logs / f"worker-{n}.log").read_text(encoding="utf-8", errors="replace")
+        fetched = len(re.findall(r" fetch ok: ", text))
+        shares.append(str(fetched))
+    return [f"sources fetched by each worker (its log): {', '.join(shares)}"] if workers > 1 else []
+
+
+def shared_store_table(scenarios: Sequence[Scenario], m: int) -> list[str]:
+    """The per-feed costs of 8a–9c: client and server CPU, transactions, rows written."""
+    rows = [s for s in scenarios if s.key.startswith(("sqlite-", "pg")) and s.measured]
+    if not rows:
+        return []
+    lines = ["", "| scenario | CPU, feeds (median) | CPU, PostgreSQL (median) | CPU per feed, "
+             "feeds + PostgreSQL | commits per feed | rows inserted / updated / deleted per feed "
+             "| PostgreSQL CPU (min–max) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in rows:
+        if not s.server:
+            lines.append(f"| {s.title} | {_seconds(s.cpu)} | – | {s.cpu / m * 1000:.1f} ms | – | "
+                         "– | – |")
+            continue
+        server = statistics.median(c.cpu for c in s.server)
+        counters = {name: statistics.median(c.counter(name) for c in s.server)
+                    for name in ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted")}
+        cpus = [c.cpu for c in s.server]
+        lines.append(
+            f"| {s.title} | {_seconds(s.cpu)} | {_seconds(server)} | "
+            f"{s.cpu / m * 1000:.1f} + {server / m * 1000:.1f} ms | "
+            f"{counters['xact_commit'] / m:.1f} | {counters['tup_inserted'] / m:.1f} / "
+            f"{counters['tup_updated'] / m:.1f} / {counters['tup_deleted'] / m:.1f} | "
+            f"{_seconds(min(cpus))}–{_seconds(max(cpus))} |")
+    for s in rows:
+        if s.server and s.server[-1].statements:
+            lines += ["", f"Most frequent statements in {s.title} (last run): calls, total ms, "
+                      "rows, statement:", ""]
+            lines += [f"- {calls}, {ms:.0f} ms, {n}: `{query[:160]}`"
+                      for calls, ms, n, query in s.server[-1].statements]
+        if s.server:
+            busiest = sorted(s.server[-1].tables.items(),
+                             key=lambda t: -(t[1]["n_tup_ins"] + t[1]["n_tup_upd"]))[:4]
+            lines += ["", f"Tables written in {s.title} (last run): " + "; ".join(
+                f"{table} {c['n_tup_ins']} inserted, {c['n_tup_upd']} updated "
+                f"({c['n_tup_hot_upd']} HOT), {c['n_tup_del']} deleted, "
+                f"{c['seq_scan']} sequential scans, {c['idx_scan']} index scans"
+                for table, c in busiest)]
+    return lines
+
+
 # One feed in this many is summary-only and followed with `full_text = true` in 4f.
 FULL_TEXT_EVERY = 10
 
@@ -792,6 +1035,9 @@ def report(args: argparse.Namespace, scenarios: list[Scenario], peers: PeerEnv |
             f"{_verdict(s.wall_met(), s.wall, s.target.wall)} | {rss} | "
             f"{s.others_cores:.2f} cores |"
         )
+    lines += shared_store_table(scenarios, args.feeds)
+    if args.postgresql_missing:
+        lines += ["", f"{args.postgresql_missing}."]
     rows = ratio_rows(by_key)
     if rows:
         lines += ["", "| ratio (wall time) | value | target | met |", "| --- | ---: | --- | --- |"]
@@ -826,7 +1072,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "feeds × K entries behind a per-request latency into an empty store, (5) the same "
             "fetch answered by 304s, (4f) the fetch with one feed in ten summary-only and "
             "followed with full_text, and (6) the peers Pelican (same articles, Atom feeds) and "
-            "reader (same feeds), installed into a venv of their own under bench/.work/. "
+            "reader (same feeds), installed into a venv of their own under bench/.work/, and "
+            "(8-9) the refresh and its 304 pass in one SQLite process and in one and two "
+            "fetch workers on PostgreSQL (a cluster it starts and stops itself, if installed). "
             "Reports median wall time, CPU time (user+sys, children included) and peak memory "
             "of the process tree per scenario, against the project's targets, as a Markdown "
             "table on stdout. Progress goes to stderr. Exit status 1 if a feeds scenario "
@@ -862,6 +1110,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="interpreter whose installed feeds is measured (default: this one)")
     parser.add_argument("--timeout", type=float, default=1800.0, metavar="S",
                         help="kill a single run after S seconds (default 1800)")
+    parser.add_argument("--no-postgresql", action="store_true",
+                        help="skip the refresh on PostgreSQL and its SQLite baseline (8–9)")
+    parser.add_argument("--shared-only", action="store_true",
+                        help="run scenarios 8–9 alone (implies --no-peers)")
+    parser.add_argument("--pg-statements", action="store_true",
+                        help="load pg_stat_statements in 8–9's cluster and list the statements "
+                        "run most often (costs the server a little CPU of its own)")
     parser.add_argument("--soak", type=float, nargs="?", const=-1.0, metavar="MINUTES",
                         help=f"also run the soak (7) for MINUTES (default {SOAK_MINUTES:g}; "
                         f"with --tiny {TINY_SOAK_MINUTES:g}): feeds run --serve over "
@@ -888,6 +1143,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error(f"--{key.replace('_', '-')} must be at least 1")
     if args.latency_ms < 0:
         parser.error("--latency-ms cannot be negative")
+    args.postgresql_missing = None
+    if args.shared_only:
+        args.no_peers = True
     if args.soak_only:
         args.no_peers = True
         if args.soak is None:
@@ -906,6 +1164,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the PostgreSQL cluster and the servers are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = datetime.now(UTC)
     clock = time.monotonic()
     info = machine()
@@ -928,7 +1188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("peers: " + (", ".join(f"{k} {v}" for k, v in peers.versions.items()) or "none"))
 
     scenarios: list[Scenario] = []
-    if not args.soak_only:
+    if args.shared_only:
+        scenarios += shared_store_scenarios(args, work)
+    elif not args.soak_only:
         scenarios += local_scenarios(args, work)
         scenarios += local_scenarios(args, work, variant="site")
         scenarios += local_scenarios(args, work, variant="archives")
@@ -937,10 +1199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             scenarios.append(pelican_scenario(args, work, peers, pages=True))
         scenarios += remote_scenarios(args, work, peers)
         scenarios.append(full_text_scenario(args, work))
+        scenarios += shared_store_scenarios(args, work)
     order = ["cold", "nochange", "edit", "site-cold", "site-nochange", "site-edit",
              "archives-cold", "archives-nochange", "archives-edit", "refresh",
              "refresh304", "refresh-fulltext", "pelican", "pelican-site", "reader", "reader304",
-             "reader-best", "reader-best304"]
+             "reader-best", "reader-best304", "sqlite-refresh", "sqlite-304", "pg1-refresh",
+             "pg1-304", "pg2-refresh", "pg2-304"]
     scenarios.sort(key=lambda s: order.index(s.key))
     soak_text, soak_failed = soak_scenario(args, work)
 

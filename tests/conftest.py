@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -124,6 +124,22 @@ def _fresh_slug_cache() -> None:
     from feeds.text.slug import slugify
 
     slugify.cache_clear()
+
+
+class CountingConnection:
+    """A store's real connection, counting the calls made through it: the round trips to a
+    server (an `executemany` is one pipeline on PostgreSQL)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn, self.statements = conn, 0
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        self.statements += 1
+        return self._conn.execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:
+        self.statements += 1
+        return self._conn.executemany(sql, seq_of_parameters)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import add_fixture, child_env, write_links
+from conftest import CountingConnection, add_fixture, child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -196,6 +196,33 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
         assert (state.title, state.next_due) == ("stored by quick", now + 3600)
         # Stored, the source is not due again before its time.
         assert quick.claim_sources([url], "quick", now + 5, 3.0, 10) == []
+
+
+def test_a_worker_batch_asks_the_store_as_often_for_3_sources_listed_as_for_600(
+        tmp_path: Path, pg_url: str) -> None:
+    """A batch reads the source list's keys, adds new sources and reads the claimed
+    states in a query each: a round trip per listed source would cost a worker more than
+    the batch's own fetches (thousands of statements for a batch of a few sources)."""
+    from feeds.config import load_config
+    from feeds.model import SourceConfig
+    from feeds.remote.refresh import Claim, refresh_claimed
+
+    config = load_config(_project(tmp_path / "p", []))
+    counts = []
+    for listed in (3, 600):
+        # Nothing listens on port 9: each claimed source fails at once, and is stored so.
+        # A site of its own for each (127/8 is all loopback): no turn is waited for, so
+        # no statement is repeated for the spacing between two requests to one site.
+        sources = [SourceConfig(f"http://127.{1 + n // 250}.{listed % 250}.{1 + n % 250}:9/f.xml")
+                   for n in range(listed)]
+        with open_at(pg_url, Path()) as store:
+            assert isinstance(store, Coordination)
+            counting = CountingConnection(store._db)
+            store._db = counting  # type: ignore[misc]
+            outcomes = refresh_claimed(config, store, sources, Claim("w", 30.0, 2))  # type: ignore[arg-type]
+        assert [o.status for o in outcomes] == ["error", "error"]
+        counts.append(counting.statements)
+    assert counts[1] == counts[0], counts
 
 
 def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(

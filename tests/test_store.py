@@ -566,6 +566,48 @@ def test_a_moved_feed_configured_at_its_new_address_stays_one_source(store_at: O
         assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [(old, new, 1)]
 
 
+def test_storing_a_fetch_of_50_entries_sends_the_store_as_many_statements_as_of_2(
+        store_at: OpenStore) -> None:
+    """The entries of a fetch go in one `executemany`: on PostgreSQL one pipeline, not a
+    round trip per entry."""
+    from conftest import CountingConnection
+
+    counts = []
+    for n in (2, 50):
+        with store_at() as store:
+            store.ensure_sources([f"src{n}"])
+            counting = CountingConnection(store._db)
+            store._db = counting  # type: ignore[misc]
+            stats = store.update_source(f"src{n}", {}, [
+                Incoming(replace(_entry(n * 100 + i), origin=f"src{n}"), None) for i in range(n)],
+                NOW)
+            assert stats.new == n
+            counts.append(counting.statements)
+    assert counts[0] == counts[1], counts
+    with store_at() as store:
+        assert [s.entry_count for s in store.sources()] == [2, 50]
+
+
+def test_many_urls_resolve_and_many_sources_are_read_as_one_at_a_time_would_be(
+        store_at: OpenStore) -> None:
+    """What a fetch worker's batch asks the store in one query each: keys, new sources, states."""
+    old, new = "http://a.example/feed", "https://a.example/feed"
+    b, c = "http://b.example/feed", "http://c.example/feed"
+    with store_at() as store:
+        store.ensure_sources([old, b])
+        store.update_source(old, {"url": new}, [Incoming(_entry(1), None)], NOW, alias=new)
+        assert store.resolve_keys([new, b, c]) == {new: old, b: b, c: c}
+        assert store.resolve_keys([new, b, c]) == {u: store.resolve_key(u) for u in (new, b, c)}
+        # The moved source's new address names it; a URL listed twice is one source.
+        store.ensure_sources([new, c, c, b])
+        assert [(s.key, s.url, s.entry_count) for s in store.sources()] == [
+            (old, new, 1), (b, b, 0), (c, c, 0)]
+        assert store.sources_of([c, "http://unknown.example/", old, c]) == [
+            store.source(old), store.source(c)]
+        assert store.sources_of([]) == []
+        assert store.sources_of(s.key for s in store.sources()) == store.sources()
+
+
 @pytest.mark.parametrize("field", ["key", "entry_count", "colour"])
 def test_a_source_change_must_name_a_field_a_fetch_can_set(store_at: OpenStore, field: str) -> None:
     """The key is the source's identity and the entry count is counted: neither can be set."""

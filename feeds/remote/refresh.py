@@ -215,8 +215,12 @@ def refresh_claimed(
     Each site's turn is taken in the store, whichever worker asks.
     """
     settings = settings or FetchSettings()
+    # A batch reads the whole source list's keys in one query and the claimed
+    # sources' states alone: a round trip per configured source would cost more
+    # than the batch's fetches.
     store.ensure_sources(s.url for s in sources)
-    configs = {store.resolve_key(s.url): s for s in sources if s.enabled}
+    keys = store.resolve_keys(s.url for s in sources)
+    configs = {keys[s.url]: s for s in sources if s.enabled}
     claimed = set(store.claim_sources(list(configs), claim.worker, time.time(), claim.lease,
                                       claim.limit))
     if not claimed:
@@ -224,8 +228,7 @@ def refresh_claimed(
     try:
         store.work_as(claim.worker)
         order = {key: i for i, key in enumerate(configs)}
-        chosen = sorted((s for s in store.sources() if s.key in claimed),
-                        key=lambda s: order[s.key])
+        chosen = sorted(store.sources_of(claimed), key=lambda s: order[s.key])
         turns = _StoreTurns(store, claim.worker, settings.domain_spacing, claim.lease)
         return _fetch_and_store(config, store, chosen, configs, settings, time.time, on_outcome,
                                 None, turns)

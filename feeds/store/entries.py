@@ -61,6 +61,7 @@ class EntryTables:
         new = changed = unchanged = 0
         items = list(incoming)
         known = self._known([item.entry.id for item in items])
+        rows: list[tuple[Any, ...]] = []
         for position, item in enumerate(items):
             entry = item.entry
             digest = (entry.digest if isinstance(entry, StoredForm)
@@ -88,7 +89,13 @@ class EntryTables:
             first_seen = (now or form.sort_time).timestamp()
             declared = None if item.declared_updated is None else item.declared_updated.isoformat()
             known[form.id] = (digest, declared, updated.isoformat())  # an id offered twice
-            self._db.execute(
+            rows.append((form.id, origin, item.canonical_link, digest, declared,
+                         updated.isoformat(), form.sort_time.timestamp(), first_seen,
+                         form.data, form.listing))
+        if rows:
+            # All of them at once: PostgreSQL is sent them in one pipeline, not
+            # a round trip per entry (SQLite runs the same statement per row).
+            self._db.executemany(
                 """INSERT INTO entries (id, origin, canonical_link, content_hash,
                        declared_updated, updated, sort_time, first_seen, data, listing)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -97,13 +104,7 @@ class EntryTables:
                        content_hash = excluded.content_hash,
                        declared_updated = excluded.declared_updated,
                        updated = excluded.updated, sort_time = excluded.sort_time,
-                       data = excluded.data, listing = excluded.listing""",
-                (
-                    form.id, origin, item.canonical_link, digest, declared,
-                    updated.isoformat(), form.sort_time.timestamp(), first_seen,
-                    form.data, form.listing,
-                ),
-            )
+                       data = excluded.data, listing = excluded.listing""", rows)
         return UpsertStats(new=new, changed=changed, unchanged=unchanged)
 
     def _known(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:

@@ -150,6 +150,25 @@ class PostgresStore(Coordination, Tables):
     def close(self) -> None:
         self._pool.putconn(self._conn)
 
+    def ensure_sources(self, urls: Iterable[str]) -> None:
+        """Add configured sources the store does not know yet, in one statement.
+
+        Every fetch worker's batch starts with this over the whole source
+        list: one round trip, where one per source would cost thousands.
+        The first of several URLs naming one source (by its aliases) is kept,
+        as with SQLite.
+        """
+        listed = list(urls)
+        if not listed:
+            return
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO sources (key, url) "
+                "SELECT COALESCE(a.key, u.url), u.url FROM unnest(?::text[]) WITH ORDINALITY "
+                "AS u(url, n) LEFT JOIN aliases a ON a.url = u.url "
+                "WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.key = COALESCE(a.key, u.url)) "
+                "ORDER BY u.n ON CONFLICT (key) DO NOTHING", (listed,))
+
     def publisher_seat(self) -> PublisherSeat:
         """The publisher's seat in this database, on a connection of its own (see `PublisherSeat`)."""
         return PublisherSeat(self.url, self.shown)

@@ -100,9 +100,15 @@ class EntryStore(PublishedEntries, Protocol):
     def resolve_key(self, url: str) -> str:
         """The key of the source `url` is, or was, the address of."""
 
+    def resolve_keys(self, urls: Iterable[str]) -> dict[str, str]:
+        """Each of `urls` → its source's key (`resolve_key` for many, in one query)."""
+
     def source(self, key: str) -> SourceState | None: ...
 
     def sources(self) -> list[SourceState]: ...
+
+    def sources_of(self, keys: Iterable[str]) -> list[SourceState]:
+        """The states of the sources `keys` name (those the store knows), by key."""
 
     def update_source(self, key: str, changes: dict[str, Any],
                       incoming: Sequence[Incoming] | None = None, now: datetime | None = None,

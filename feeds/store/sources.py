@@ -38,6 +38,12 @@ class SourceTables:
         row = self._db.execute("SELECT key FROM aliases WHERE url = ?", (url,)).fetchone()
         return str(row[0]) if row is not None else url
 
+    def resolve_keys(self, urls: Iterable[str]) -> dict[str, str]:
+        # Only moved sources have aliases: the table is small beside the sources.
+        aliases = {str(url): str(key) for url, key in
+                   self._db.execute("SELECT url, key FROM aliases").fetchall()}
+        return {url: aliases.get(url, url) for url in urls}
+
     def ensure_sources(self, urls: Iterable[str]) -> None:
         """Add configured sources the store does not know yet (status new, due now)."""
         with self._transaction():
@@ -54,13 +60,24 @@ class SourceTables:
     def sources(self) -> list[SourceState]:
         return self._source_rows("ORDER BY key", ())
 
+    def sources_of(self, keys: Iterable[str]) -> list[SourceState]:
+        wanted = list(dict.fromkeys(keys))
+        found: list[SourceState] = []
+        # A batch of keys per query: SQLite takes at most 32,766 parameters.
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start:start + 1000]
+            found += self._source_rows(f"WHERE key IN ({', '.join('?' * len(chunk))})", chunk)
+        return sorted(found, key=lambda s: s.key)
+
     def _source_rows(self, clause: str, parameters: Sequence[Any]) -> list[SourceState]:
+        # Each source's entries counted in the same query: one round trip, not one per source.
         rows = self._db.execute(
-            f"SELECT {', '.join(_STATE_COLUMNS)} FROM sources {clause}", parameters).fetchall()
+            f"SELECT {', '.join(_STATE_COLUMNS)}, (SELECT COUNT(*) FROM entries "
+            f"WHERE entries.origin = sources.key) FROM sources {clause}", parameters).fetchall()
         states = []
         for row in rows:
-            values = dict(zip(_STATE_COLUMNS, row, strict=True))
-            states.append(SourceState(**values, entry_count=self.count_entries(values["key"])))
+            values = dict(zip(_STATE_COLUMNS, row[:-1], strict=True))
+            states.append(SourceState(**values, entry_count=int(row[-1])))
         return states
 
     def update_source(
