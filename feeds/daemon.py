@@ -265,13 +265,13 @@ class Daemon:
     def _fetch_claimed(self, sources: list[SourceConfig], reschedule: bool
                        ) -> list[SourceOutcome]:
         """As a fetch worker: claim due sources in the shared store, batch after batch."""
-        from .remote.refresh import Claim
+        from .remote.refresh import Claim, list_fingerprint
 
         pipeline = Pipeline(self.config, nullcontext)
         if reschedule:
             pipeline.reschedule(sources)
         claim = Claim(self.worker.id, float(self.config.lease_seconds),
-                      max(1, self.settings.concurrency))
+                      max(1, self.settings.concurrency), list_fingerprint(sources))
         outcomes: list[SourceOutcome] = []
         while not self._stop.is_set():
             batch = pipeline.refresh_claimed(sources, claim, settings=self.settings,

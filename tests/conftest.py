@@ -128,18 +128,33 @@ def _fresh_slug_cache() -> None:
 
 class CountingConnection:
     """A store's real connection, counting the calls made through it: the round trips to a
-    server (an `executemany` is one pipeline on PostgreSQL)."""
+    server (an `executemany` is one pipeline on PostgreSQL), and roughly the bytes they send
+    (`sent`: the statements' text and parameters, a number counted as eight)."""
 
     def __init__(self, conn: Any) -> None:
-        self._conn, self.statements = conn, 0
+        self._conn, self.statements, self.sent = conn, 0, 0
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         self.statements += 1
+        self.sent += len(sql.encode()) + _size(parameters)
         return self._conn.execute(sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:
         self.statements += 1
-        return self._conn.executemany(sql, seq_of_parameters)
+        listed = list(seq_of_parameters)
+        self.sent += len(sql.encode()) + sum(_size(p) for p in listed)
+        return self._conn.executemany(sql, listed)
+
+
+def _size(value: Any) -> int:
+    """About how many bytes `value` takes on the wire, as a statement's parameter."""
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(_size(v) for v in value)
+    return 8
 
 
 @pytest.fixture(scope="session")

@@ -225,6 +225,95 @@ def test_a_worker_batch_asks_the_store_as_often_for_3_sources_listed_as_for_600(
     assert counts[1] == counts[0], counts
 
 
+def test_a_worker_batch_sends_the_store_no_more_for_2000_sources_listed_than_for_50(
+        tmp_path: Path, pg_url: str) -> None:
+    """Once the list is in the store, a batch sends nothing the size of the list: the
+    server's work per source fetched stays the same however long the list grows."""
+    from feeds.config import load_config
+    from feeds.model import SourceConfig
+    from feeds.remote.refresh import Claim, refresh_claimed
+
+    config = load_config(_project(tmp_path / "p", []))
+    batches: list[tuple[int, int]] = []
+    for listed in (50, 2000):
+        # Nothing listens on port 9: each claimed source fails at once, and is stored so;
+        # a site of its own for each, so that no turn is waited for.
+        sources = [SourceConfig(f"http://127.{100 + listed % 7}.{n // 200}.{n % 200}:9/f.xml")
+                   for n in range(listed)]
+        with open_at(pg_url, Path()) as store:
+            # The first batch puts the list in the store; the next one is counted.
+            refresh_claimed(config, store, sources, Claim("w", 30.0, 2))  # type: ignore[arg-type]
+            assert isinstance(store, Coordination)
+            counting = CountingConnection(store._db)
+            store._db = counting  # type: ignore[misc]
+            outcomes = refresh_claimed(config, store, sources, Claim("w", 30.0, 2))  # type: ignore[arg-type]
+        assert [o.status for o in outcomes] == ["error", "error"]
+        batches.append((counting.statements, counting.sent))
+    (few, few_sent), (many, many_sent) = batches
+    assert many == few, batches
+    # The 1,950 more URLs would be some 60,000 bytes more, in each of two statements.
+    assert many_sent < few_sent + 500, batches
+
+
+def test_a_batch_claims_only_sources_the_current_list_holds(tmp_path: Path,
+                                                              pg_url: str) -> None:
+    """A source taken off the list takes no place in a batch, however long it has been
+    due: else a few removed sources would fill every batch, and listed ones wait."""
+    from feeds.config import load_config
+    from feeds.model import SourceConfig
+    from feeds.remote.refresh import Claim, refresh_claimed
+
+    config = load_config(_project(tmp_path / "p", []))
+    gone, kept = "http://127.0.0.2:9/gone.xml", "http://127.0.0.3:9/kept.xml"
+
+    def batch(*listed: str, limit: int = 1) -> list[str]:
+        with open_at(pg_url, Path()) as store:
+            return sorted(o.url for o in refresh_claimed(  # type: ignore[arg-type]
+                config, store, [SourceConfig(u) for u in listed], Claim("w", 30.0, limit)))
+
+    def due(url: str, when: float) -> None:
+        with open_at(pg_url, Path()) as store:
+            store.update_source(url, {"next_due": when})
+
+    assert batch(gone, kept, limit=2) == [gone, kept]
+    due(gone, 1.0)
+    due(kept, 2.0)
+    assert batch(kept) == [kept]
+    # Listed again, it is claimed again, in its place.
+    due(gone, 1.0)
+    assert batch(kept, gone) == [gone]
+
+
+def _requests(site: FeedServer, url: str) -> int:
+    return len(site.requests_for(httpx.URL(url).path))
+
+
+def test_a_source_listed_or_unlisted_while_workers_run_is_fetched_or_dropped(
+        tmp_path: Path, sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
+    import psycopg
+
+    first, kept, added = _serve_sources(sites[:1], 3)
+    site = sites[0]
+    project = _project(tmp_path / "p", [first, kept])
+    runs += [Run(project, pg_url, f"worker{n}", "--role", "fetch") for n in (1, 2)]
+    _wait(_all_fetched(pg_url, 2), 60, "the two listed sources fetched")
+
+    # Listed while the workers run: fetched soon, by one of them.
+    write_links(project, kept, added)
+    _wait(lambda: _stored(pg_url).get(added, (None, 0))[0] is not None, 60,
+          "the source added to the list to be fetched")
+    assert _requests(site, added) == 1
+    # Taken off the list: not fetched again, even when due before one that is listed.
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE sources SET next_due = 1 WHERE url = %s", (first,))
+        conn.execute("UPDATE sources SET next_due = 2 WHERE url = %s", (kept,))
+    _wait(lambda: _requests(site, kept) == 2, 60, "the listed source fetched again")
+    for run in runs:
+        assert run.stop() == 0, run.text()
+    assert _requests(site, first) == 1
+    assert first in _stored(pg_url)  # its row and entries stay, as with SQLite
+
+
 def test_two_fetch_workers_and_a_publisher_publish_what_one_sqlite_process_does(
         tmp_path: Path, many_sites: list[FeedServer], runs: list[Run], pg_url: str) -> None:
     sites = many_sites

@@ -11,6 +11,12 @@ the database is where they agree:
   a fetch locks the source's row and stores nothing unless the lease is
   still the writer's, so a worker that lost its lease (paused past it)
   cannot overwrite what the new holder stored. The leases end with the batch.
+- The source list is put in the store when it changes, not sent with each
+  batch: `list_sources` adds the new sources and marks which are listed,
+  under an advisory lock, and keeps the list's fingerprint (`source_list`);
+  a batch compares fingerprints, then claims from the listed sources'
+  `next_due` index, so what a poll costs the server does not grow with the
+  list.
 - A site (a registrable domain) is one row: `busy_until` while a worker
   fetches from it (at most one request at a time, whichever worker sends
   it) and `next_allowed` (the spacing between request starts). A
@@ -24,7 +30,7 @@ the database is where they agree:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, suppress
 from typing import Any
 
@@ -38,6 +44,8 @@ from .dialect import Connection
 ENTRIES_CHANNEL = "feeds_entries"
 # The key of the publisher's advisory lock (any constant, apart from the migrations').
 _PUBLISHER_LOCK = 0x66656571  # "feeq"
+# The key of the advisory lock one source list is put in the store under.
+_LIST_LOCK = 0x6665656c  # "feel"
 # Gone workers' rows are kept this long for `feeds sources`, then forgotten.
 _FORGET_AFTER = 86400.0
 
@@ -48,6 +56,59 @@ class Coordination:
     _db: Connection
     _transaction: Callable[[], AbstractContextManager[None]]
     _worker: str | None = None  # the fetch worker this session stores for, if any
+    ensure_sources: Callable[[Iterable[str]], None]  # provided by the store
+
+    # --- the source list -------------------------------------------------------------
+
+    def list_sources(self, urls: Sequence[str], claimable: Sequence[str], fingerprint: str,
+                     now: float) -> bool:
+        """Make the store's source list the one `fingerprint` names; whether it changed.
+
+        Costs one small query while the store holds that list already.
+        Otherwise, under a lock two workers cannot both hold: the sources of
+        `urls` the store does not know are added (see `ensure_sources`), and
+        those of `claimable` (following aliases, so a moved source keeps its
+        row) are marked listed and the rest not, so that a source taken off
+        the list is claimed no more.
+        """
+        if self._list_fingerprint() == fingerprint:
+            return False
+        with self._transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(?)", (_LIST_LOCK,))
+            if self._list_fingerprint() == fingerprint:
+                return False  # another worker put the same list in meanwhile
+            self.ensure_sources(urls)
+            self._db.execute(
+                "WITH wanted AS (SELECT DISTINCT COALESCE(a.key, u.url) AS key "
+                " FROM unnest(?::text[]) AS u(url) LEFT JOIN aliases a ON a.url = u.url) "
+                "UPDATE sources SET listed = NOT listed WHERE listed <> EXISTS "
+                "(SELECT 1 FROM wanted w WHERE w.key = sources.key)", (list(claimable),))
+            self._db.execute(
+                "INSERT INTO source_list (id, fingerprint, changed) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                "changed = excluded.changed", (fingerprint, now))
+        return True
+
+    def _list_fingerprint(self) -> str | None:
+        row = self._db.execute("SELECT fingerprint FROM source_list").fetchone()
+        return None if row is None else str(row[0])
+
+    def claim_listed(self, worker: str, now: float, lease: float, limit: int) -> list[str]:
+        """Lease to `worker` up to `limit` listed sources that are due, not gone and not leased.
+
+        As `claim_sources`, taken from the store's list (see `list_sources`):
+        nothing the size of the list is sent.
+        """
+        with self._transaction():
+            rows = self._db.execute(
+                "UPDATE sources SET lease_until = ?, leased_by = ? WHERE key IN ("
+                " SELECT key FROM sources WHERE listed AND status <> 'gone'"
+                " AND (next_due IS NULL OR next_due <= ?)"
+                " AND (lease_until IS NULL OR lease_until <= ?)"
+                " ORDER BY next_due NULLS FIRST, md5(key) LIMIT ? FOR UPDATE SKIP LOCKED)"
+                " RETURNING key",
+                (now + lease, worker, now, now, limit)).fetchall()
+        return sorted(str(r[0]) for r in rows)
 
     # --- source leases -----------------------------------------------------------
 

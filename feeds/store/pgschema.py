@@ -155,5 +155,16 @@ MIGRATIONS: tuple[str, ...] = (
         manifest TEXT NOT NULL
     );
     """,
+    # 5: the source list fetch workers claim from (see `coordination`): which
+    # sources it lists, due first, and the fingerprint of the list they came from
+    """
+    ALTER TABLE sources ADD COLUMN listed BOOLEAN NOT NULL DEFAULT false;
+    CREATE INDEX sources_listed_by_due ON sources(next_due NULLS FIRST) WHERE listed;
+    CREATE TABLE source_list (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        fingerprint TEXT NOT NULL,
+        changed DOUBLE PRECISION NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -169,6 +169,11 @@ class PostgresStore(Coordination, Tables):
                 "WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.key = COALESCE(a.key, u.url)) "
                 "ORDER BY u.n ON CONFLICT (key) DO NOTHING", (listed,))
 
+    def empty(self) -> None:
+        """As `Tables.empty`, and the source list goes with the sources it marked."""
+        super().empty()
+        self._db.execute("DELETE FROM source_list")
+
     def publisher_seat(self) -> PublisherSeat:
         """The publisher's seat in this database, on a connection of its own (see `PublisherSeat`)."""
         return PublisherSeat(self.url, self.shown)

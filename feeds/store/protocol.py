@@ -202,6 +202,13 @@ class SharedStore(EntryStore, Protocol):
                       limit: int) -> list[str]:
         """Lease to `worker` up to `limit` of `keys` that are due and free; the keys leased."""
 
+    def list_sources(self, urls: Sequence[str], claimable: Sequence[str], fingerprint: str,
+                     now: float) -> bool:
+        """Make the store's source list the one `fingerprint` names; whether it changed."""
+
+    def claim_listed(self, worker: str, now: float, lease: float, limit: int) -> list[str]:
+        """Lease to `worker` up to `limit` listed sources that are due and free; the keys leased."""
+
     def work_as(self, worker: str) -> None:
         """Store only sources `worker` holds a lease on."""
 
