@@ -6,6 +6,9 @@ on its own data folder, which signals its own postmaster. PostgreSQL
 refuses to run as root: run as root (as CI is), the cluster belongs to the
 `postgres` system user and its commands are run through `runuser`.
 Each test (each benchmark run) gets a database of its own (`new_database`).
+A watcher process stops the server and removes its folder when the process
+that started it ends without stopping it (killed, or its run cut short), so
+no server outlives the run that made it.
 
 The tests run it without durability (no fsync); the benchmark runs it with
 PostgreSQL's defaults, as a server in service would, and reads the CPU
@@ -16,11 +19,13 @@ from __future__ import annotations
 
 import glob
 import itertools
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +66,7 @@ class Cluster:
     bin_dir: Path
     run_as: str | None
     _names: itertools.count[int] = field(default_factory=itertools.count)
+    _watcher: subprocess.Popen[bytes] | None = None
 
     def url(self, database: str) -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
@@ -100,8 +106,40 @@ class Cluster:
         return total
 
     def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.kill()
+            self._watcher.wait()
+            self._watcher = None
         _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _watch(self) -> None:
+        """Start the watcher that stops the server once this process has ended."""
+        command = [str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"),
+                   "-m", "fast", "-w", "stop"]
+        if self.run_as is not None:
+            command = ["runuser", "-u", self.run_as, "--", *command]
+        self._watcher = subprocess.Popen(
+            [sys.executable, "-c", _WATCHER, str(os.getpid()), str(self.folder),
+             json.dumps(command)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # an interrupt of the run's process group leaves it be
+
+
+# Waits for the owner (a pidfd becomes readable when the process ends), then
+# stops the cluster by its own data folder and removes the folder.
+_WATCHER = """
+import json, os, select, shutil, subprocess, sys
+owner, folder, command = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+try:
+    fd = os.pidfd_open(owner)
+except ProcessLookupError:
+    pass
+else:
+    select.select([fd], [], [])
+subprocess.run(command, capture_output=True, timeout=120, check=False)
+shutil.rmtree(folder, ignore_errors=True)
+"""
 
 
 def _run(cluster: Cluster, program: str, *args: str) -> None:
@@ -168,4 +206,5 @@ def start_cluster(*, durable: bool = False, settings: dict[str, str] | None = No
         options += f" -c {name}={value}"
     _run(cluster, "pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "server.log"),
          "-o", options, "-w", "-t", "60", "start")
+    cluster._watch()
     return cluster

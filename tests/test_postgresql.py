@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -145,3 +146,28 @@ def test_a_migration_to_the_store_itself_or_from_no_store_is_refused(tmp_path: P
     itself = _feeds(project, "store", "migrate", "--to", ".feeds/state.sqlite3")
     assert itself.returncode == 2
     assert "that is the project's own store" in itself.stderr
+
+
+def test_a_cluster_whose_run_is_killed_is_stopped_and_removed(pg_cluster: object) -> None:
+    """A test run cut short (kill -9, a CI timeout) leaves no PostgreSQL server behind."""
+    repo = Path(__file__).resolve().parent.parent
+    owner = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from bench.pgcluster import start_cluster\n"
+         "cluster = start_cluster()\n"
+         "print(cluster.folder, cluster.postmaster_pid(), flush=True)\n"
+         "time.sleep(600)\n"],
+        cwd=repo, env=child_env(), stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    line = owner.stdout.readline().split()
+    assert len(line) == 2, "the cluster did not start"
+    folder, postmaster = Path(line[0]), int(line[1])
+    assert Path(f"/proc/{postmaster}").exists()
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 90
+    while (Path(f"/proc/{postmaster}").exists() or folder.exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{postmaster}").exists(), "the server outlived the run that made it"
+    assert not folder.exists()
