@@ -291,6 +291,12 @@ def _rfc822(draw: st.DrawFn) -> str:
 @example("2025-09-01T08:00:00Z")
 @example("Mon, 01 Sep 2025 10:00:00 +0000")
 @example("Sat, 29 Feb 2025 10:00:00 GMT")
+@example("2025-09-01T08:00:00-05:30")  # valid dates in every zone: random digits rarely make one
+@example("2025-12-31T23:30:00.25+14:00")
+@example("0001-01-01T00:10:00+00:30")
+@example("Mon, 01 Sep 2025 10:00:00 -0500")
+@example("Thu, 31 Dec 9999 23:00:00 -1245")
+@example("1 jan 2000 00:00:00 +0000")
 def test_dates_are_read_as_feedparser_reads_them(value: str) -> None:
     assert fastxml._date(value) == _parse_date(value)
 

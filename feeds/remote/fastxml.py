@@ -319,21 +319,20 @@ def _date(value: str | None) -> time.struct_time | None:
         return None
     lower = value.lower()
     if match := _RFC3339.match(lower):
-        year, month, day, hour, minute, second = map(int, match.groups()[:6])
-        zone = match.group(7)
-        hours, minutes = (0, 0) if zone == "z" else (int(zone[1:3]), int(zone[4:]))
+        year, month, day, hour, minute, second, zone = match.groups()
+        offset = 0 if zone == "z" else int(zone[1:3]) * 60 + int(zone[4:])
+        month_number = int(month)
     elif match := _RFC822.match(lower):
-        day, year, hour, minute, second = (int(match.group(i)) for i in (1, 3, 4, 5, 6))
-        month = _MONTHS[match.group(2)]
-        zone = match.group(7)
-        hours, minutes = (int(zone[1:3]), int(zone[3:])) if zone[0] in "+-" else (0, 0)
+        day, month, year, hour, minute, second, zone = match.groups()
+        offset = int(zone[1:3]) * 60 + int(zone[3:]) if zone[0] in "+-" else 0
+        month_number = _MONTHS[month]
     else:
         return _parse_date(value)  # type: ignore[no-any-return]
-    if zone[0] == "-":
-        hours, minutes = -hours, -minutes
     try:
-        stamp = datetime(year, month, day, hour, minute, second)
-        return (stamp - timedelta(minutes=minutes, hours=hours)).utctimetuple()
+        stamp = datetime(int(year), month_number, int(day), int(hour), int(minute), int(second))
+        if offset:  # a zero offset moves nothing: the naive time is UTC already
+            stamp -= timedelta(minutes=-offset if zone[0] == "-" else offset)
+        return stamp.utctimetuple()
     except (OverflowError, ValueError):
         return _parse_date(value)  # type: ignore[no-any-return]
 
