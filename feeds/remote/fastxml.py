@@ -214,13 +214,14 @@ class _Namespaces:
         for uri in default_unknown:
             if uri in self.prefixes:
                 raise Unsupported("an unknown namespace both default and prefixed")
-        self._elements: dict[str, tuple[str, str, bool]] = {}
+        # The names of the tags met so far: the walk looks here first.
+        self.known: dict[str, tuple[str, str, bool]] = {}
 
     def element(self, tag: str) -> tuple[str, str, bool]:
         """(feedparser's tag name `dc:creator`, its handler key `dc_creator`, whether it has a prefix)."""
-        name = self._elements.get(tag)
+        name = self.known.get(tag)
         if name is None:
-            name = self._elements[tag] = self._element(tag)
+            name = self.known[tag] = self._element(tag)
         return name
 
     def _element(self, tag: str) -> tuple[str, str, bool]:
@@ -253,16 +254,19 @@ class _Namespaces:
         (none for an unknown namespace) and under the document's own.
         """
         found: dict[str, str] = {}
+        namespaced = False
         for key, value in items:
             if not key.isascii() and not key.rpartition("}")[2].isascii():
                 raise Unsupported(f"attribute name {key!r}")  # as for element names
             if key[0] == "{":
+                namespaced = True
                 uri, _, local = key[1:].partition("}")
                 prefix = _NAMESPACES.get(uri.lower(), "")
                 found[(f"{prefix}:{local}" if prefix else local).lower()] = value
             else:
                 found[key.lower()] = value
-        for key, value in items:
+        # Without a namespaced attribute, the second pass would set each key again to the same value.
+        for key, value in items if namespaced else ():
             if key[0] == "{":
                 uri, _, local = key[1:].partition("}")
                 found[f"{self._attribute_prefix(uri)}:{local}".lower()] = value
@@ -384,6 +388,7 @@ class _Reader:
 
     def __init__(self, root: etree._Element, data: bytes) -> None:
         self.names = _Namespaces(_declarations(root, data))
+        self.known = self.names.known
         self.feeddata: Dict = {}
         self.entries: list[Dict] = []
         self.depths: list[dict[str, int]] = []  # feedparser's property_depth_map, one per entry
@@ -417,7 +422,7 @@ class _Reader:
         self._element(root, attrs)
 
     def _element(self, element: etree._Element, attrs: list[tuple[str, str]] | None = None) -> None:
-        tag, key, prefixed = self.names.element(element.tag)
+        tag, key, prefixed = self.known.get(element.tag) or self.names.element(element.tag)
         if attrs is None:
             items = element.items()
             attrs = self.names.attributes(items) if items else []
