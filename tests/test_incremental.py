@@ -168,6 +168,15 @@ def _outputs(project: Path) -> dict[str, bytes]:
             for p in sorted(output.rglob("*")) if p.is_file()}
 
 
+def _started(base: Path, first: object, start: list[tuple[object, ...]]) -> Path:
+    """A project in `base` with the drawn settings and first writes applied, not yet built."""
+    project = base / "project"
+    (project / "sources" / "articles").mkdir(parents=True)
+    for step in [("settings", first), *start]:
+        _apply(project, step)
+    return project
+
+
 def _inputs_copy(project: Path, fresh: Path) -> None:
     """The project's inputs (articles and settings), without its store or output."""
     shutil.copytree(project / "sources", fresh / "sources")
@@ -213,10 +222,7 @@ def test_any_history_of_edits_builds_what_a_fresh_build_builds(
     def run(first: Settings, start: list[tuple[object, ...]],
             history: list[tuple[object, ...]]) -> None:
         base = tmp_path_factory.mktemp("history")
-        project = base / "project"
-        (project / "sources" / "articles").mkdir(parents=True)
-        for step in [("settings", first), *start]:
-            _apply(project, step)
+        project = _started(base, first, start)
         build(load_config(project), fetch=False)
         shown = 0
         for number, step in enumerate(history):

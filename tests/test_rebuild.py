@@ -337,7 +337,7 @@ def test_any_history_of_trusted_edits_builds_what_a_fresh_build_builds(
     """
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
-    from test_incremental import _apply, _assert_same, _inputs_copy, site, steps, writes
+    from test_incremental import _apply, _assert_same, _inputs_copy, _started, site, steps, writes
 
     def aged(project: Path) -> None:
         for path in sorted((project / "sources" / "articles").rglob("*.md")):
@@ -352,10 +352,7 @@ def test_any_history_of_trusted_edits_builds_what_a_fresh_build_builds(
     def run(first: object, start: list[tuple[object, ...]],
             history: list[tuple[object, ...]]) -> None:
         base = tmp_path_factory.mktemp("history")
-        project = base / "project"
-        (project / "sources" / "articles").mkdir(parents=True)
-        for step in [("settings", first), *start]:
-            _apply(project, step)
+        project = _started(base, first, start)
         aged(project)
         build(load_config(project), fetch=False)
         for number, step in enumerate(history):
