@@ -291,6 +291,12 @@ def _rfc822(draw: st.DrawFn) -> str:
 @example("2025-09-01T08:00:00Z")
 @example("Mon, 01 Sep 2025 10:00:00 +0000")
 @example("Sat, 29 Feb 2025 10:00:00 GMT")
+@example("2025-09-01T08:00:00-05:30")  # valid dates in every zone: random digits rarely make one
+@example("2025-12-31T23:30:00.25+14:00")
+@example("0001-01-01T00:10:00+00:30")
+@example("Mon, 01 Sep 2025 10:00:00 -0500")
+@example("Thu, 31 Dec 9999 23:00:00 -1245")
+@example("1 jan 2000 00:00:00 +0000")
 def test_dates_are_read_as_feedparser_reads_them(value: str) -> None:
     assert fastxml._date(value) == _parse_date(value)
 
@@ -519,3 +525,21 @@ def test_generated_feeds_mostly_take_the_fast_path() -> None:
 
     read()
     assert sum(taken) > len(taken) * 0.8
+
+
+# An attribute in a namespace is named twice, under feedparser's prefix and
+# under the document's; a plain attribute of the same local name, shadowed by
+# the first naming, comes back with the second. The links keep every name.
+NAMESPACED_ATTRIBUTES = {
+    "an unknown namespace": '<link href="https://e.org/a" x:count="3" count="4"/>',
+    "a known one under another prefix": '<link href="https://e.org/b" m:type="video/mp4" type="text/html"/>',
+    "plain attributes only": '<link href="https://e.org/c" type="text/html" hreflang="en"/>',
+}
+
+
+@pytest.mark.parametrize("link", NAMESPACED_ATTRIBUTES.values(), ids=NAMESPACED_ATTRIBUTES.keys())
+def test_namespaced_attributes_are_named_as_feedparser_names_them(link: str) -> None:
+    document = ('<feed xmlns="http://www.w3.org/2005/Atom" xmlns:x="http://example.org/ext" '
+                'xmlns:m="http://search.yahoo.com/mrss/"><title>T</title><id>urn:x:f</id>'
+                f"<entry><title>A</title><id>urn:x:a</id>{link}</entry></feed>")
+    assert assert_same(document.encode())

@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from atomcheck import id_problem
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.text.links import (
@@ -381,3 +381,36 @@ def test_a_link_in_its_plainest_shape_is_what_urljoin_and_every_check_give(
         parts = urlsplit(link)
         assert parts.hostname and parts.port is None and "#" not in link
         assert not links._NOT_IN_PATH.search(link) and not links._BAD_AUTHORITY.search(parts.netloc)
+
+
+_KEYED_PART = st.text("abcXYZ09._~/!$&'()*+,;=:@-?%#\t ", max_size=12)
+
+
+@settings(max_examples=500)
+@given(scheme=st.sampled_from(["http", "https", "HTTP", "ftp", "http:", ""]),
+       host=st.builds(str.__add__, st.sampled_from(["", "www.", "WWW.", "www.www.", "a.www."]),
+                      st.text("abXY09.-", max_size=8))
+       | st.sampled_from(["", ".", "www.com", "b:80", "u@h", "[::1]", "é.org", "h:x"]),
+       path=st.builds(str.__add__, st.sampled_from(["", "/", "/", "/%7e", "/a%2f", "/%", "/é", "//"]),
+                      _KEYED_PART),
+       params=st.lists(st.sampled_from(["utm_source=rss", "UTM_x=1", "ref", "utm+a=1", "mtm%5Fk=2", "a=b",
+                                        "", "q=?/:", "c=%7e"]) | _KEYED_PART, max_size=4),
+       tail=st.sampled_from(["", "#", "#top", " ", "\n"]))
+def test_canonical_link_of_a_plain_link_is_urllibs(
+        scheme: str, host: str, path: str, params: list[str], tail: str) -> None:
+    """The links `canonical_link` keys without urllib get the key urllib's parts give."""
+    from feeds.text import links
+
+    query = "?" + "&".join(params) if params else ""
+    link = f"{scheme}://{host}{path}{query}{tail}"
+    assert canonical_link(link) == links._canonical_by_urllib(link.strip())
+
+
+def test_the_plain_link_shortcut_is_taken_for_a_common_link() -> None:
+    """The property above compares something: the links most feeds carry take the shortcut."""
+    from feeds.text import links
+
+    for link in ("https://www.example.com/a/b-1?id=2&utm_source=rss", "http://Example.org", "https://e.org/?"):
+        assert links._PLAIN_KEYED.fullmatch(link)
+    key = canonical_link("https://www.Example.com./a/b-1?id=2&utm_source=rss&&x")
+    assert key == "//example.com/a/b-1?id=2&x"

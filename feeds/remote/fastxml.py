@@ -214,13 +214,14 @@ class _Namespaces:
         for uri in default_unknown:
             if uri in self.prefixes:
                 raise Unsupported("an unknown namespace both default and prefixed")
-        self._elements: dict[str, tuple[str, str, bool]] = {}
+        # The names of the tags met so far: the walk looks here first.
+        self.known: dict[str, tuple[str, str, bool]] = {}
 
     def element(self, tag: str) -> tuple[str, str, bool]:
         """(feedparser's tag name `dc:creator`, its handler key `dc_creator`, whether it has a prefix)."""
-        name = self._elements.get(tag)
+        name = self.known.get(tag)
         if name is None:
-            name = self._elements[tag] = self._element(tag)
+            name = self.known[tag] = self._element(tag)
         return name
 
     def _element(self, tag: str) -> tuple[str, str, bool]:
@@ -253,16 +254,19 @@ class _Namespaces:
         (none for an unknown namespace) and under the document's own.
         """
         found: dict[str, str] = {}
+        namespaced = False
         for key, value in items:
             if not key.isascii() and not key.rpartition("}")[2].isascii():
                 raise Unsupported(f"attribute name {key!r}")  # as for element names
             if key[0] == "{":
+                namespaced = True
                 uri, _, local = key[1:].partition("}")
                 prefix = _NAMESPACES.get(uri.lower(), "")
                 found[(f"{prefix}:{local}" if prefix else local).lower()] = value
             else:
                 found[key.lower()] = value
-        for key, value in items:
+        # Without a namespaced attribute, the second pass would set each key again to the same value.
+        for key, value in items if namespaced else ():
             if key[0] == "{":
                 uri, _, local = key[1:].partition("}")
                 found[f"{self._attribute_prefix(uri)}:{local}".lower()] = value
@@ -319,21 +323,20 @@ def _date(value: str | None) -> time.struct_time | None:
         return None
     lower = value.lower()
     if match := _RFC3339.match(lower):
-        year, month, day, hour, minute, second = map(int, match.groups()[:6])
-        zone = match.group(7)
-        hours, minutes = (0, 0) if zone == "z" else (int(zone[1:3]), int(zone[4:]))
+        year, month, day, hour, minute, second, zone = match.groups()
+        offset = 0 if zone == "z" else int(zone[1:3]) * 60 + int(zone[4:])
+        month_number = int(month)
     elif match := _RFC822.match(lower):
-        day, year, hour, minute, second = (int(match.group(i)) for i in (1, 3, 4, 5, 6))
-        month = _MONTHS[match.group(2)]
-        zone = match.group(7)
-        hours, minutes = (int(zone[1:3]), int(zone[3:])) if zone[0] in "+-" else (0, 0)
+        day, month, year, hour, minute, second, zone = match.groups()
+        offset = int(zone[1:3]) * 60 + int(zone[3:]) if zone[0] in "+-" else 0
+        month_number = _MONTHS[month]
     else:
         return _parse_date(value)  # type: ignore[no-any-return]
-    if zone[0] == "-":
-        hours, minutes = -hours, -minutes
     try:
-        stamp = datetime(year, month, day, hour, minute, second)
-        return (stamp - timedelta(minutes=minutes, hours=hours)).utctimetuple()
+        stamp = datetime(int(year), month_number, int(day), int(hour), int(minute), int(second))
+        if offset:  # a zero offset moves nothing: the naive time is UTC already
+            stamp -= timedelta(minutes=-offset if zone[0] == "-" else offset)
+        return stamp.utctimetuple()
     except (OverflowError, ValueError):
         return _parse_date(value)  # type: ignore[no-any-return]
 
@@ -385,6 +388,7 @@ class _Reader:
 
     def __init__(self, root: etree._Element, data: bytes) -> None:
         self.names = _Namespaces(_declarations(root, data))
+        self.known = self.names.known
         self.feeddata: Dict = {}
         self.entries: list[Dict] = []
         self.depths: list[dict[str, int]] = []  # feedparser's property_depth_map, one per entry
@@ -418,7 +422,7 @@ class _Reader:
         self._element(root, attrs)
 
     def _element(self, element: etree._Element, attrs: list[tuple[str, str]] | None = None) -> None:
-        tag, key, prefixed = self.names.element(element.tag)
+        tag, key, prefixed = self.known.get(element.tag) or self.names.element(element.tag)
         if attrs is None:
             items = element.items()
             attrs = self.names.attributes(items) if items else []

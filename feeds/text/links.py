@@ -54,6 +54,12 @@ _UNSAFE_IN_ASCII_LINK = re.compile('[\\s<>"\x7f]')
 _PLAIN_LINK = re.compile(
     r"(?!.*/\.)https?://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/!$&'()*+,=:@-]*)?"
     r"(?:\?[A-Za-z0-9._~/!$&'()*+,=:@-]+)?")
+# An http(s) link `canonical_link` needs no urllib for: a plain host (no user,
+# port or brackets), a path and query of characters `_normalise_escapes`
+# keeps as they are (no `%`), no fragment and no tab or line break (urlsplit
+# drops those). Groups: the host, the path, the query.
+_PLAIN_KEYED = re.compile(
+    r"https?://([A-Za-z0-9.-]+)(/[A-Za-z0-9._~/!$&'()*+,;=:@-]*)?(?:\?([A-Za-z0-9._~/!$&'()*+,;=:@?-]*))?")
 _BAD_AUTHORITY = re.compile(r'[\\{}|^`"<>\[\]]|%(?![0-9A-Fa-f]{2})')
 _NOT_IN_PATH = re.compile(r"[\[\]{}|\\^`]|%(?![0-9A-Fa-f]{2})")
 # What RFC 3986 allows nowhere in a URI: non-ASCII (RFC 3987 §3.1 maps it to
@@ -85,6 +91,19 @@ def canonical_link(url: str) -> str:
     The function is idempotent: a key maps to itself.
     """
     text = clean_text(url).strip()
+    plain = _PLAIN_KEYED.fullmatch(text)
+    if plain is None:
+        return _canonical_by_urllib(text)
+    # What `_canonical_by_urllib` gives such a link, without its splits.
+    host = _canonical_host(plain[1])
+    if not host:
+        return text
+    query = "&".join(p for p in (plain[3] or "").split("&") if p and not _is_tracking(p))
+    return f"//{host}{plain[2] or '/'}" + (f"?{query}" if query else "")
+
+
+def _canonical_by_urllib(text: str) -> str:
+    """`canonical_link` of stripped, cleaned `text`, by urllib's parts: for any link."""
     try:
         parts = urlsplit(text)
     except ValueError:
