@@ -17,12 +17,14 @@ its processes used (`server_cpu_seconds`), which are not its children.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -66,7 +68,7 @@ class Cluster:
     bin_dir: Path
     run_as: str | None
     _names: itertools.count[int] = field(default_factory=itertools.count)
-    _watcher: subprocess.Popen[bytes] | None = None
+    _watcher: int | None = None  # a pidfd of the watcher
 
     def url(self, database: str) -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
@@ -107,8 +109,9 @@ class Cluster:
 
     def stop(self) -> None:
         if self._watcher is not None:
-            self._watcher.kill()
-            self._watcher.wait()
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._watcher, signal.SIGKILL)
+            os.close(self._watcher)
             self._watcher = None
         _run(self, "pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -119,11 +122,14 @@ class Cluster:
                    "-m", "fast", "-w", "stop"]
         if self.run_as is not None:
             command = ["runuser", "-u", self.run_as, "--", *command]
-        self._watcher = subprocess.Popen(
+        # The watcher forks once more and its first process exits: it is no child of
+        # this one (the tests count a process's children), and in a session of its
+        # own an interrupt of the run's process group leaves it be.
+        starter = subprocess.run(
             [sys.executable, "-c", _WATCHER, str(os.getpid()), str(self.folder),
              json.dumps(command)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)  # an interrupt of the run's process group leaves it be
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=True)
+        self._watcher = os.pidfd_open(int(starter.stdout))
 
 
 # Waits for the owner (a pidfd becomes readable when the process ends), then
@@ -131,6 +137,14 @@ class Cluster:
 _WATCHER = """
 import json, os, select, shutil, subprocess, sys
 owner, folder, command = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+pid = os.fork()
+if pid:
+    print(pid, flush=True)
+    os._exit(0)
+os.setsid()
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
 try:
     fd = os.pidfd_open(owner)
 except ProcessLookupError:
