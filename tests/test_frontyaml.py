@@ -108,13 +108,13 @@ def _front_matters(draw: st.DrawFn, odd: int = 3) -> str:
     return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n"]))
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.one_of(_front_matters(), _front_matters(odd=40)))
 def test_the_plain_reading_gives_what_pyyaml_gives(text: str) -> None:
     assert _outcome(load_yaml, text) == _outcome(pyyaml, text)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(_front_matters(odd=40))
 def test_what_the_plain_reading_takes_pyyaml_reads_alike(text: str) -> None:
     plain = plain_mapping(text)
