@@ -534,6 +534,81 @@ def test_kill_9_with_worker_processes_alive_frees_the_project(
     assert not orphans, f"{len(orphans)} forked workers outlived the killed {command}"
 
 
+def _workers(proc: subprocess.Popen[str]) -> set[int]:
+    """The live processes `proc` forked (its session, less itself)."""
+    return set(_session(proc.pid)) - {proc.pid}
+
+
+def _kill_workers_while(proc: subprocess.Popen[str], start: Callable[[], bool], *,
+                        every: bool) -> tuple[set[int], set[int]]:
+    """Once `start()`, SIGKILL `proc`'s workers: the first one seen, or `every` one until it
+    ends. Returns the workers killed and those seen after the first kill."""
+    deadline = time.monotonic() + 60
+    killed: set[int] = set()
+    seen_after: set[int] = set()
+    while proc.poll() is None and time.monotonic() < deadline:
+        workers = _workers(proc) - killed
+        if killed:
+            seen_after |= workers
+        if start() and workers and (every or not killed):
+            victim = min(workers)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+            killed.add(victim)
+        time.sleep(0.002)
+    return killed, seen_after
+
+
+@pytest.mark.slow
+def test_a_parse_worker_killed_mid_fetch_costs_no_source(
+        project: Path, feed_server: FeedServer) -> None:
+    """A worker's death breaks its whole pool: the bodies it held are parsed again, one
+    at a time, and a fresh pool takes the rest; every source is stored."""
+    urls = _serve_sources(feed_server, project, {"now": 1}, count=40)
+    proc = _start(["fetch", "--quiet"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        def answered() -> bool:
+            return sum(len(feed_server.requests_for(f"/feed-{k}")) for k in range(40)) >= 6
+
+        killed, after = _kill_workers_while(proc, answered, every=False)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        _kill_9(proc)
+    assert len(killed) == 1, "no worker to kill"
+    assert after, "the fetch went on without a new worker: the kill came too late to matter"
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert err == "", err
+    stored = _stored_rounds(project)
+    assert sorted(stored) == sorted(urls)
+    for url, state in stored.items():
+        assert state == (1, {1}, _entries(1)), url
+
+
+@pytest.mark.slow
+def test_a_feed_that_kills_every_parse_worker_fails_alone(
+        project: Path, feed_server: FeedServer) -> None:
+    """Every worker dies (as one would on a body that crashes a parser): each body is tried
+    alone, each source whose worker died that way fails with the reason, the rest is kept."""
+    urls = _serve_sources(feed_server, project, {"now": 1}, count=12)
+    proc = _start(["fetch", "--quiet"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        killed, _ = _kill_workers_while(proc, lambda: True, every=True)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        _kill_9(proc)
+    assert killed, "no worker to kill"
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    lost = [line for line in err.splitlines() if "ended without an answer" in line]
+    assert lost and all(line.split(": ", 1)[0] in urls for line in lost), err
+    assert len(err.splitlines()) == len(lost), err
+    failed = {line.split(": ", 1)[0] for line in lost}
+    stored = _stored_rounds(project)
+    assert sorted(stored) == sorted(urls)
+    for url in urls:  # a source either failed alone or was stored whole
+        expected = (None, set(), 0) if url in failed else (1, {1}, _entries(1))
+        assert stored[url] == expected, url
+
+
 # --- 3. a full or read-only output directory ---------------------------------------------------
 
 def _file_size_limit(limit: int) -> Callable[[], None]:
