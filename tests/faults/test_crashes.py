@@ -609,6 +609,55 @@ def test_a_feed_that_kills_every_parse_worker_fails_alone(
         assert stored[url] == expected, url
 
 
+@pytest.mark.slow
+def test_a_read_worker_killed_mid_build_costs_no_article(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cold build's worker dies: the files it held are read again, one at a time, and
+    fresh workers read the rest; every article is published as by an undisturbed build."""
+    (project / "feeds.toml").write_text(f"entries_per_feed = {PER_FEED}\n", encoding="utf-8")
+    corpus = Corpus(project / "sources" / "articles", words=400)
+    corpus.revise(random.Random(SEED), ARTICLES, 1.0, 0)
+    proc = _start(["build"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        killed, after = _kill_workers_while(proc, lambda: True, every=False)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        _kill_9(proc)
+    assert len(killed) == 1, "no worker to kill"
+    assert after, "the build went on without a new worker: the kill came too late to matter"
+    assert (proc.returncode, err) == (0, ""), err
+    corpus.assert_published(OutputChecker(project / "output").check("after the kill"),
+                            project / STORE, out, "after the kill", per_feed=PER_FEED)
+
+
+@pytest.mark.slow
+def test_an_article_that_kills_every_read_worker_fails_alone(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every worker dies (as one would on a file that crashes a parser): each file whose
+    worker died alone is a `path:1: reason` problem, the rest is published, and the next
+    build reads them again."""
+    (project / "feeds.toml").write_text(f"entries_per_feed = {PER_FEED}\n", encoding="utf-8")
+    corpus = Corpus(project / "sources" / "articles")
+    corpus.revise(random.Random(SEED), ARTICLES, 1.0, 0)
+    proc = _start(["build"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        killed, _ = _kill_workers_while(proc, lambda: True, every=True)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        _kill_9(proc)
+    assert killed, "no worker to kill"
+    assert "Traceback" not in err, err
+    lost = re.findall(r"^sources/articles/(brief-\d{4}\.md):1: the process reading this file "
+                      r"ended without an answer", err, re.MULTILINE)
+    assert lost and len(lost) == len(err.splitlines()), err
+    assert proc.returncode == 0, (proc.returncode, err)  # problems fail only with --strict
+    assert f"read {ARTICLES} articles, published {ARTICLES - len(lost)} entries" in out, out
+    OutputChecker(project / "output").check("with files lost")
+    summary = _build_in_process(project, capsys, "the next build")
+    corpus.assert_published(OutputChecker(project / "output").check("the next build"),
+                            project / STORE, summary, "the next build", per_feed=PER_FEED)
+
+
 # --- 3. a full or read-only output directory ---------------------------------------------------
 
 def _file_size_limit(limit: int) -> Callable[[], None]:
