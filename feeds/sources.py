@@ -187,7 +187,7 @@ def _read_links(path: Path, shown: str) -> SourceList:
         return SourceList((), tuple(problems))
     sources = []
     lines = _table_lines(text, len(tables))
-    ends = [*lines[1:], 0]
+    ends = [*lines[1:], 0] if lines else []  # each table ends where the next begins
     rule_headers = _rule_headers(text)
     for (i, table), line, end in zip(enumerate(tables, 1), lines, ends, strict=True):
         label = f"[[source]] #{i}"
