@@ -18,7 +18,7 @@ from ..codec import stored_form
 from ..config import Config
 from ..errors import ArticleError
 from ..model import ArticleHead, Entry
-from .scan import ArticleFile, digest, unreadable
+from .scan import MAX_ARTICLE_BYTES, ArticleFile, digest, unreadable
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor  # imported with the first pool
@@ -53,9 +53,13 @@ def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool
 
     try:
         with open(file.path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_ARTICLE_BYTES + 1)
     except OSError as exc:
         return FileRead("", problem=ArticleError(file.shown, 1, unreadable(exc)))
+    if len(data) > MAX_ARTICLE_BYTES:
+        return FileRead("", problem=ArticleError(
+            file.shown, 1, f"larger than the {MAX_ARTICLE_BYTES // 2**20} MB an article may hold "
+                           "(a data file or a log?): left out"))
     key = digest(fingerprint, data)
     try:
         if not whole:
