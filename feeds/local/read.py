@@ -20,7 +20,7 @@ from ..codec import cached_head
 from ..config import Config
 from ..model import ArticleHead, CachedArticle, Entry, Headed, Problem
 from .pool import PARSE_POOL, FileRead, Parsed, read_file
-from .scan import RACY_NS, ArticleFile, list_articles, scan, settings_fingerprint
+from .scan import MAX_ARTICLE_BYTES, RACY_NS, ArticleFile, list_articles, scan, settings_fingerprint
 
 # Which of the articles (their heads, and the languages of those already
 # parsed) some feed could show: see `select.articles_to_show`.
@@ -277,6 +277,12 @@ class _Walk:
                         continue
                     changed.add(known.id)
                     self.updates.pop(known.file.shown, None)
+                    if read.problem is not None and read.digest in ("", known.digest):
+                        # Not changed, but not read whole either (its worker
+                        # died, it cannot be opened now, its body is bad).
+                        self.problems.append(Problem(f"{read.problem.path}:{read.problem.line}",
+                                                     read.problem.reason))
+                        continue
                     self.problems.append(Problem(
                         f"{known.file.shown}:1",
                         "changed while it was being read; it is read again by the next build"))
@@ -290,7 +296,7 @@ def _id_line(path: str) -> int:
 
     try:
         with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", "replace")
+            text = fh.read(MAX_ARTICLE_BYTES).decode("utf-8", "replace")
     except OSError:
         return 1
     return key_line(text, ("id", "slug"))
