@@ -78,14 +78,15 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
     if tree is None:
         return None  # a folder or a file that cannot be stat-ed: reported by a whole read
     manifest = set(state.manifest.split("\n")) if state.manifest else set()
-    added = [line for line in tree if line not in manifest]
-    if not added and len(manifest) == len(tree):
+    # Each path has one line: as many lines, all remembered, is the same tree.
+    if len(tree) == len(manifest) and manifest.issuperset(tree):
         return Changes(_result(state), (), {}, state)
+    added = [line for line in tree if line not in manifest]
     removed = manifest.difference(tree)
     if any("\\" in line for line in (*added, *removed)):
         return None  # a name that had to be escaped: left to the whole read
-    files = sorted((_article_file(config, prefix, tree[line]) for line in added),
-                   key=lambda file: file.shown)
+    files = sorted((_article_file(config, prefix, _path_of(line)[len(prefix):])
+                    for line in added), key=lambda file: file.shown)
     gone = sorted(map(_path_of, removed))
     cache = records([*(file.shown for file in files), *gone])
     old = [file for file in files if file.shown in cache]
@@ -244,35 +245,69 @@ def _path_of(line: str) -> str:
     return line.split("\t", 2)[-1]
 
 
-def _stat_tree(root: str, prefix: str) -> dict[str, str] | None:
-    """Each article file's manifest line (of its stat now) → its path below `root`.
+def _stat_tree(root: str, prefix: str) -> list[str] | None:
+    """Each article file's manifest line, of its stat now (`prefix` before its path below `root`).
 
-    The same files `scan.list_articles` finds, each stat-ed as it is
-    listed, in as few Python operations as the walk allows: it is most of
-    the cost of a rebuild that changes nothing. None if a folder cannot be
-    listed or a file stat-ed.
+    The same files `scan.list_articles` finds. It is most of the cost of a
+    rebuild that changes nothing, so the tree is listed first and each
+    folder's files are then stat-ed by name, relative to the folder (the
+    kernel does not walk the whole path again), in as few Python steps per
+    file as the walk allows. None if a folder cannot be listed or a file
+    stat-ed.
     """
-    tree: dict[str, str] = {}
+    folders = _article_names(root)
+    if folders is None:
+        return None
+    lines: list[str] = []
+    for folder, below, names in folders:
+        shown = prefix + below
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            if "\\" in shown or "\n" in shown or _odd("\0".join(names)):
+                for name in names:  # some line is escaped: the careful way
+                    st = os.stat(name, dir_fd=fd)
+                    lines.append(manifest_line(shown + name, st.st_size, st.st_mtime_ns))
+                continue
+            for name in names:
+                st = os.stat(name, dir_fd=fd)
+                lines.append(f"{st.st_size}\t{st.st_mtime_ns}\t{shown}{name}")
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+    return lines
+
+
+def _odd(text: str) -> bool:
+    """Whether `text` has a character a manifest line escapes."""
+    return "\\" in text or "\n" in text
+
+
+def _article_names(root: str) -> list[tuple[str, str, list[str]]] | None:
+    """Each folder below `root` (its path, its path below `root`) and the article files in it.
+
+    Hidden files and folders (a leading dot) are skipped, as
+    `scan.list_articles` skips them; None if a folder cannot be listed.
+    """
+    folders = []
     stack = [(root, "")]
     while stack:
-        folder, rel = stack.pop()
-        shown = prefix + rel
-        plain = "\\" not in shown and "\n" not in shown  # else each line is escaped
+        folder, below = stack.pop()
+        names = []
         try:
             with os.scandir(folder) as listing:
                 for item in listing:
                     name = item.name
                     if name[0] == ".":
                         continue
-                    if item.is_dir(follow_symlinks=False):
-                        stack.append((item.path, f"{rel}{name}/"))
-                    elif name.lower().endswith(ARTICLE_SUFFIXES) and item.is_file():
-                        st = item.stat()
-                        if plain and "\\" not in name and "\n" not in name:
-                            tree[f"{st.st_size}\t{st.st_mtime_ns}\t{shown}{name}"] = rel + name
-                        else:
-                            tree[manifest_line(shown + name, st.st_size,
-                                               st.st_mtime_ns)] = rel + name
+                    if name.lower().endswith(ARTICLE_SUFFIXES) and item.is_file():
+                        names.append(name)
+                    elif item.is_dir(follow_symlinks=False):
+                        stack.append((item.path, f"{below}{name}/"))
         except OSError:
             return None
-    return tree
+        folders.append((folder, below, names))
+    return folders
