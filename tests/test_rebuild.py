@@ -12,13 +12,15 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import write_links
+from conftest import child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import atom
 
@@ -121,6 +123,27 @@ def test_a_rebuild_that_changes_nothing_reads_no_article(built: Path) -> None:
     result = build(load_config(built), fetch=False)
     assert result.problems == () and result.files == 12 and result.report is not None
     assert result.report.written == () and _outputs(built) == before
+
+
+# What a build imports only to render, write or read XML: a rebuild that
+# changes nothing does none of it, and pays for none of it.
+_RENDERING = ("feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfeed",
+              "feeds.local.article", "lxml.etree", "socket")
+
+
+def test_a_rebuild_that_changes_nothing_imports_no_renderer(built: Path) -> None:
+    # The pages' planning is imported only for the pages, and with it its
+    # templates' loader, which uses tempfile.
+    unused = (*_RENDERING, "feeds.publish.pages", "tempfile")
+    if load_config(built).pages:
+        unused = _RENDERING
+    code = ("import sys\n"
+            "from feeds import build, load_config\n"
+            "build(load_config(sys.argv[1]), fetch=False)\n"
+            "print(' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
+    imported = subprocess.run([sys.executable, "-c", code, str(built), *unused],
+                              env=child_env(), capture_output=True, text=True, check=True)
+    assert imported.stdout.split() == []
 
 
 def test_a_site_whose_feeds_show_every_article_takes_the_short_way_too(project: Path) -> None:
