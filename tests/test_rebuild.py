@@ -26,6 +26,7 @@ from remote_feeds import atom
 
 from feeds import build, fetch
 from feeds.config import FetchSettings, load_config
+from feeds.local import changes
 from feeds.model import CachedArticle
 from feeds.pipeline import open_store, sync_articles
 from feeds.store import Store
@@ -346,6 +347,59 @@ def test_a_sync_that_meets_a_problem_keeps_no_state(built: Path) -> None:
     with open_store(load_config(built)) as store:
         state = store.local_state()
     assert state is not None and state.files == 11 and len(state.manifest.split("\n")) == 11
+
+
+_forks: list[int] = []
+os.register_at_fork(after_in_parent=lambda: _forks.append(1))
+
+
+def test_a_tree_stat_shared_with_a_child_gives_what_one_process_gives(project: Path) -> None:
+    """Every kind of name, in folders of every size, stat-ed half by a forked child."""
+    if not changes._may_fork():
+        pytest.skip("one core, or threads running: the stats are not shared")
+    root = project / "sources" / "articles"
+    names = ["a.md", "B.MARKDOWN", "c.txt", "back\\slash.md", "new\nline.md", "é.md",
+             "notes/d.md", "notes/deeper/e.md", "x.md/f.md", "big/" + "g.md"]
+    names += [f"many/{n:03}.md" for n in range(150)]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"{name}\n" * (len(name) % 5), encoding="utf-8")
+    (root / ".hidden.md").write_text("no", encoding="utf-8")
+    (root / ".drafts").mkdir()
+    (root / ".drafts" / "h.md").write_text("no", encoding="utf-8")
+    (root / "image.png").write_bytes(b"no")
+    os.symlink(root / "a.md", root / "linked.md")
+    os.symlink(root / "gone.md", root / "dangling.md")
+    os.mkdir(os.fsencode(root) + b"/latin\xe9")
+    with open(os.fsencode(root) + b"/latin\xe9/\xe9t\xe9.md", "wb") as fh:
+        fh.write(b"bytes")
+    forks = len(_forks)
+    alone = changes._stat_tree(str(root), "sources/articles/", shared_from=10**9)
+    assert len(_forks) == forks
+    shared = changes._stat_tree(str(root), "sources/articles/", shared_from=1)
+    assert len(_forks) == forks + 1
+    assert alone is not None and shared is not None
+    assert sorted(shared) == sorted(alone)
+    assert len(alone) == len(names) + 2  # the link and the folder of another encoding
+    stat = os.stat(root / "a.md")
+    assert f"{stat.st_size}\t{stat.st_mtime_ns}\tsources/articles/a.md" in alone
+    assert any(line.endswith("\tsources/articles/new\\nline.md") for line in alone)
+
+
+@pytest.mark.parametrize("change", [_edit_body_of_a_shown_article, _add, _delete_an_article_not_shown],
+                         ids=lambda change: change.__name__.strip("_"))
+def test_a_rebuild_whose_stats_are_shared_gives_what_a_fresh_build_gives(
+    built: Path, change: Change, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not changes._may_fork():
+        pytest.skip("one core, or threads running: the stats are not shared")
+    monkeypatch.setattr(changes, "SHARED_FROM", 1)
+    forks = len(_forks)
+    change(built)
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    assert len(_forks) > forks
+    _sync_by_the_short_way(built)
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ the whole cache, as before; so does a sync with no state kept.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -245,19 +246,104 @@ def _path_of(line: str) -> str:
     return line.split("\t", 2)[-1]
 
 
-def _stat_tree(root: str, prefix: str) -> list[str] | None:
+# From this many files a tree's stats are shared with a forked process, one
+# half each: a fork costs a few milliseconds, the stats of 20,000 files about
+# 80 ms. See `_stat_shared`.
+SHARED_FROM = 20_000
+
+Folders = list[tuple[str, str, list[str]]]
+
+
+def _stat_tree(root: str, prefix: str, shared_from: int | None = None) -> list[str] | None:
     """Each article file's manifest line, of its stat now (`prefix` before its path below `root`).
 
     The same files `scan.list_articles` finds. It is most of the cost of a
     rebuild that changes nothing, so the tree is listed first and each
     folder's files are then stat-ed by name, relative to the folder (the
     kernel does not walk the whole path again), in as few Python steps per
-    file as the walk allows. None if a folder cannot be listed or a file
-    stat-ed.
+    file as the walk allows; from `shared_from` files on (`SHARED_FROM`
+    unless given), on two cores. None if a folder cannot be listed or a
+    file stat-ed.
     """
     folders = _article_names(root)
     if folders is None:
         return None
+    files = sum(len(names) for _folder, _below, names in folders)
+    if files >= (SHARED_FROM if shared_from is None else shared_from) and _may_fork():
+        return _stat_shared(folders, prefix)
+    return _stat_lines(folders, prefix)
+
+
+def _may_fork() -> bool:
+    """Whether a second core is there to use, and this process may fork.
+
+    A process running other threads (the daemon) does not: a lock one of
+    them holds would stay held, forever, in the child.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) >= 2 and threading.active_count() == 1 and hasattr(os, "fork")
+
+
+def _stat_shared(folders: Folders, prefix: str) -> list[str] | None:
+    """`_stat_lines` of `folders`, the second half of the files stat-ed by a forked child.
+
+    Each stat costs the kernel twice what it costs Python, and os.stat
+    holds the interpreter lock for Python's share, so threads would wait on
+    each other; a child has an interpreter of its own. It sends its lines
+    back through a pipe and leaves at once, running no cleanup of this
+    process's (its store connection is this process's, not the child's).
+    """
+    mine, theirs = _halves(folders)
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to be had now: the stats are all this one's
+        os.close(read)
+        os.close(write)
+        return _stat_lines(folders, prefix)
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read)
+            lines = _stat_lines(theirs, prefix)
+            if lines is not None:
+                with open(write, "wb") as out:
+                    out.write("\n".join(lines).encode("utf-8", "surrogateescape"))
+                code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    try:
+        lines = _stat_lines(mine, prefix)
+    finally:
+        with open(read, "rb") as received:
+            data = received.read()
+        status = os.waitpid(pid, 0)[1]
+    if lines is None or os.waitstatus_to_exitcode(status) != 0:
+        return None
+    if data:  # a line never holds a newline: manifest_line escapes it
+        lines += data.decode("utf-8", "surrogateescape").split("\n")
+    return lines
+
+
+def _halves(folders: Folders) -> tuple[Folders, Folders]:
+    """`folders` cut in two with as many files each, whatever the shape of the tree."""
+    half = sum(len(names) for _folder, _below, names in folders) // 2
+    first: Folders = []
+    second: Folders = []
+    seen = 0
+    for folder, below, names in folders:
+        cut = min(len(names), max(0, half - seen))
+        if cut:
+            first.append((folder, below, names[:cut]))
+        if cut < len(names):
+            second.append((folder, below, names[cut:]))
+        seen += len(names)
+    return first, second
+
+
+def _stat_lines(folders: Folders, prefix: str) -> list[str] | None:
+    """The manifest line of each file of `folders`, stat-ed now; None if one cannot be."""
     lines: list[str] = []
     for folder, below, names in folders:
         shown = prefix + below
@@ -286,7 +372,7 @@ def _odd(text: str) -> bool:
     return "\\" in text or "\n" in text
 
 
-def _article_names(root: str) -> list[tuple[str, str, list[str]]] | None:
+def _article_names(root: str) -> Folders | None:
     """Each folder below `root` (its path, its path below `root`) and the article files in it.
 
     Hidden files and folders (a leading dot) are skipped, as
