@@ -282,6 +282,19 @@ def test_an_edit_of_a_shown_article_shows(built: Path,
     _sync_by_the_short_way(built)  # what it kept lets the next rebuild take the short way
 
 
+def test_an_edit_keeps_the_manifest_in_the_order_the_next_walk_gives(built: Path) -> None:
+    """So that a rebuild with nothing changed compares one text with another, not two sets."""
+    _edit_body_of_a_shown_article(built)
+    _add(built)
+    config = load_config(built)
+    _sync_by_the_short_way(built)
+    with open_store(config) as store:
+        state = store.local_state()
+    tree = changes._stat_tree(str(config.articles_dir), "sources/articles/")
+    assert state is not None and tree is not None and len(tree) == 13
+    assert state.manifest == "\n".join(tree)
+
+
 def test_an_edit_that_keeps_size_and_mtime_past_the_tick_is_not_seen(
     built: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

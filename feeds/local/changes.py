@@ -78,6 +78,10 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
     tree = _stat_tree(str(config.articles_dir), prefix)
     if tree is None:
         return None  # a folder or a file that cannot be stat-ed: reported by a whole read
+    # The manifest is kept in the order of the walk (see below): a tree that
+    # did not change is the same text, told by one comparison.
+    if "\n".join(tree) == state.manifest:
+        return Changes(_result(state), (), {}, state)
     manifest = set(state.manifest.split("\n")) if state.manifest else set()
     # Each path has one line: as many lines, all remembered, is the same tree.
     if len(tree) == len(manifest) and manifest.issuperset(tree):
@@ -112,11 +116,15 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
         return None
     parsed += added_taken[0]
     updates.update(added_taken[1])
-    # A record saved too recently to trust (see RACY_NS) has a line that
-    # matches no stat: its file is looked at again next time.
-    lines = manifest.difference(removed)
-    lines.update(manifest_line(path, record.size, record.mtime_ns)
-                 for path, record in updates.items())
+    if updates.keys() != stats.keys():
+        return None  # a record for each file that changed, and none other
+    # Each changed file's line is its record's, in the order of the walk: the
+    # next rebuild's walk, if nothing changes, gives the same text. A record
+    # saved too recently to trust (see RACY_NS) has a line that matches no
+    # stat: its file is looked at again next time.
+    fresh = {line: manifest_line(path, updates[path].size, updates[path].mtime_ns)
+             for path, line in stats.items()}
+    lines = [fresh.get(line, line) for line in tree]
     wanted = state.wanted
     if wanted is not None:
         wanted = wanted.union(e.entry.id for e in added_taken[0])
