@@ -16,8 +16,10 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
+
+from lxml import etree
 
 from .config import RETRY_AFTER_SCOPES, Config, parse_duration, shown_path, toml_error
 from .errors import SourceError
@@ -27,9 +29,6 @@ from .remote.proxies import check_proxy
 from .text.rewrite import rule_problem
 
 LINKS_NAME = "links.toml"
-
-if TYPE_CHECKING:  # the OPML reader and writer import it when used
-    from lxml import etree
 
 log = logging.getLogger("feeds")
 
@@ -421,8 +420,6 @@ def _valid(key: str, value: Any) -> bool:
 
 
 def _parser() -> etree.XMLParser:
-    from lxml import etree
-
     # OPML comes from other programs and other people: no entities, no DTDs,
     # no network, bounded trees (libxml2 refuses nesting over 256 deep
     # without huge_tree, and caps entity amplification).
@@ -440,8 +437,6 @@ def read_opml(data: bytes, shown: str) -> SourceList:
     read. Raises SourceError (`shown:line`) when the file as a whole cannot
     be read: not XML, not OPML, or declaring entities.
     """
-    from lxml import etree  # only an OPML list is XML: a build reading none pays nothing for it
-
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -500,8 +495,6 @@ def render_sources_opml(sources: Sequence[SourceConfig], title: str,
     `read_opml` turns the folders back into the same tags. `site_links`
     gives a source's site (`htmlUrl`) by its URL, when it is known.
     """
-    from lxml import etree
-
     links = site_links or {}
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
