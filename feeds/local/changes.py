@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
+from itertools import compress, count
+from operator import ne
 
 from ..codec import cached_head, manifest_line
 from ..config import Config, shown_path
@@ -78,16 +80,9 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
     tree = _stat_tree(str(config.articles_dir), prefix)
     if tree is None:
         return None  # a folder or a file that cannot be stat-ed: reported by a whole read
-    # The manifest is kept in the order of the walk (see below): a tree that
-    # did not change is the same text, told by one comparison.
-    if "\n".join(tree) == state.manifest:
+    added, removed = _differences(tree, state.manifest)
+    if not added and not removed:
         return Changes(_result(state), (), {}, state)
-    manifest = set(state.manifest.split("\n")) if state.manifest else set()
-    # Each path has one line: as many lines, all remembered, is the same tree.
-    if len(tree) == len(manifest) and manifest.issuperset(tree):
-        return Changes(_result(state), (), {}, state)
-    added = [line for line in tree if line not in manifest]
-    removed = manifest.difference(tree)
     if any("\\" in line for line in (*added, *removed)):
         return None  # a name that had to be escaped: left to the whole read
     files = sorted((_article_file(config, prefix, _path_of(line)[len(prefix):])
@@ -131,6 +126,26 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
     kept = replace(state, files=counts.files, drafts=counts.drafts, articles=counts.articles,
                    stored=counts.stored, wanted=wanted, manifest="\n".join(lines))
     return Changes(_result(kept), tuple(parsed), updates, kept, tuple(gone), tuple(dropped))
+
+
+def _differences(tree: list[str], manifest: str) -> tuple[list[str], set[str]]:
+    """The lines of `tree` the manifest lacks, and the manifest's lines the tree lacks.
+
+    The manifest is kept in the order of the walk (see `read_changes`): a
+    tree that did not change is the same text, told by one comparison, and
+    one whose files were only edited has the same paths in the same places,
+    told apart line by line. Anything else (a file added or gone, a
+    manifest in another order) is compared as sets.
+    """
+    if "\n".join(tree) == manifest:
+        return [], set()
+    remembered = manifest.split("\n") if manifest else []
+    if len(remembered) == len(tree):
+        at = list(compress(count(), map(ne, tree, remembered)))  # in C: a tree is long
+        if all(_path_of(tree[i]) == _path_of(remembered[i]) for i in at):
+            return [tree[i] for i in at], {remembered[i] for i in at}
+    lines = set(remembered)
+    return [line for line in tree if line not in lines], lines.difference(tree)
 
 
 class _Counts:
