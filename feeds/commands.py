@@ -10,7 +10,6 @@ import argparse
 import errno
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -401,6 +400,8 @@ def _check_listen(host: str, port: int) -> None:
     if not 1 <= port <= 65535:
         raise UsageError(f"--port {port} is out of range; give a port from 1 to 65535, "
                          f"e.g. --port 8080")
+    import socket  # only `serve` listens
+
     try:
         family, kind, proto, _, addr = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]

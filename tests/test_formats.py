@@ -15,7 +15,7 @@ from lxml import etree
 from feeds import ConfigError, build, load_config
 from feeds.model import Entry, EntryFilter, FeedItem, FeedSpec, Person, SourceRef, Variant
 from feeds.publish.jsonfeed import render_json
-from feeds.publish.outputs import RENDERERS
+from feeds.publish.outputs import render_format
 from feeds.publish.rss import render_rss, rfc822
 
 CONFIG = load_config(Path(__file__).parent)
@@ -141,9 +141,9 @@ def test_json_feed_escapes_line_separators_for_scripts() -> None:
 
 def test_every_format_shows_the_same_entries_in_the_same_order_with_the_same_ids() -> None:
     items = _items(BILINGUAL, AGGREGATED, OLD)
-    atom = feedparser.parse(RENDERERS["atom"](ALL, items, CONFIG))
-    rss = feedparser.parse(RENDERERS["rss"](ALL, items, CONFIG))
-    document = json.loads(RENDERERS["json"](ALL, items, CONFIG))
+    atom = feedparser.parse(render_format("atom", ALL, items, CONFIG))
+    rss = feedparser.parse(render_format("rss", ALL, items, CONFIG))
+    document = json.loads(render_format("json", ALL, items, CONFIG))
     ids = ["tag:example.org,2024:digest", "https://blog.example/post/7", "tag:example.org,2024:old"]
     assert [e.id for e in atom.entries] == ids
     assert [e.id for e in rss.entries] == ids
@@ -207,7 +207,7 @@ PAGE_EN = "http://127.0.0.1:8080/entries/digest--0619d363507accbd383a149b.en.htm
 
 
 def test_with_pages_a_local_entry_links_its_page_and_the_original_as_related() -> None:
-    atom = etree.fromstring(RENDERERS["atom"](ALL, _items(BILINGUAL), CONFIG))
+    atom = etree.fromstring(render_format("atom", ALL, _items(BILINGUAL), CONFIG))
     links = [(link.get("rel"), link.get("hreflang"), link.get("href"))
              for link in atom.find(f"{ATOM}entry").findall(f"{ATOM}link")]
     # The entry's own page first and last, for readers that keep the first
@@ -217,30 +217,30 @@ def test_with_pages_a_local_entry_links_its_page_and_the_original_as_related() -
                      ("alternate", "en", PAGE_EN),
                      ("related", None, "https://news.example/文章/1"),  # Atom takes IRIs
                      ("alternate", "zh", PAGE_ZH)]
-    assert feedparser.parse(RENDERERS["atom"](ALL, _items(BILINGUAL), CONFIG)).entries[0].link == PAGE_ZH
-    item = etree.fromstring(RENDERERS["rss"](ALL, _items(BILINGUAL), CONFIG)).find("channel/item")
+    assert feedparser.parse(render_format("atom", ALL, _items(BILINGUAL), CONFIG)).entries[0].link == PAGE_ZH
+    item = etree.fromstring(render_format("rss", ALL, _items(BILINGUAL), CONFIG)).find("channel/item")
     assert item.findtext("link") == PAGE_ZH
     assert [(link.get("rel"), link.get("hreflang"), link.get("href"))
             for link in item.findall(f"{ATOM}link")] == [
         ("alternate", "en", PAGE_EN), ("related", None, "https://news.example/%E6%96%87%E7%AB%A0/1"),
         ("alternate", "zh", PAGE_ZH)]
-    assert feedparser.parse(RENDERERS["rss"](ALL, _items(BILINGUAL), CONFIG)).entries[0].link == PAGE_ZH
-    [entry] = json.loads(RENDERERS["json"](ALL, _items(BILINGUAL), CONFIG))["items"]
+    assert feedparser.parse(render_format("rss", ALL, _items(BILINGUAL), CONFIG)).entries[0].link == PAGE_ZH
+    [entry] = json.loads(render_format("json", ALL, _items(BILINGUAL), CONFIG))["items"]
     assert (entry["url"], entry["external_url"]) == (
         PAGE_ZH, "https://news.example/%E6%96%87%E7%AB%A0/1")
 
 
 def test_with_pages_a_remote_entry_keeps_the_original_as_its_link() -> None:
-    atom = feedparser.parse(RENDERERS["atom"](ALL, _items(AGGREGATED), CONFIG))
+    atom = feedparser.parse(render_format("atom", ALL, _items(AGGREGATED), CONFIG))
     assert atom.entries[0].link == "https://blog.example/post/7"
     assert [link.rel for link in atom.entries[0].links] == ["alternate"]
-    [entry] = json.loads(RENDERERS["json"](ALL, _items(AGGREGATED), CONFIG))["items"]
+    [entry] = json.loads(render_format("json", ALL, _items(AGGREGATED), CONFIG))["items"]
     assert entry["url"] == "https://blog.example/post/7" and "external_url" not in entry
 
 
 def test_with_pages_each_feed_links_its_html_twin() -> None:
     for fmt in ("atom", "rss", "json"):
-        parsed = assert_valid_feed(RENDERERS[fmt](ZH, _items(BILINGUAL), CONFIG), fmt)
+        parsed = assert_valid_feed(render_format(fmt, ZH, _items(BILINGUAL), CONFIG), fmt)
         home = parsed["home_page_url"] if fmt == "json" else parsed.feed.link
         assert home == "http://127.0.0.1:8080/lang/zh.html", fmt
 
@@ -251,7 +251,7 @@ def test_without_pages_translations_link_the_language_feed_of_the_same_format() 
                      if link.get("hreflang") and link.get("type") != "text/html"]
     assert (translation.get("href"), translation.get("type")) == (
         "http://127.0.0.1:8080/lang/en.rss", "application/rss+xml")
-    atom = etree.fromstring(RENDERERS["atom"](ALL, _items(BILINGUAL), NO_PAGES))
+    atom = etree.fromstring(render_format("atom", ALL, _items(BILINGUAL), NO_PAGES))
     [translation] = [link for link in atom.iter(f"{ATOM}link")
                      if link.get("hreflang") and link.get("type") != "text/html"]
     assert (translation.get("href"), translation.get("type")) == (
@@ -263,14 +263,14 @@ def test_every_format_names_the_configured_websub_hubs() -> None:
     config = replace(CONFIG, hubs=("https://hub.example.org/", "http://127.0.0.1:9/hub"))
     items = _items(BILINGUAL)
     for fmt in ("atom", "rss"):
-        root = etree.fromstring(RENDERERS[fmt](ALL, items, config))
+        root = etree.fromstring(render_format(fmt, ALL, items, config))
         channel = root if fmt == "atom" else root.find("channel")
         assert [link.get("href") for link in channel.findall(f"{ATOM}link")
                 if link.get("rel") == "hub"] == list(config.hubs), fmt
-        assert_valid_feed(RENDERERS[fmt](ALL, items, config), fmt)
-    document = assert_valid_json_feed(RENDERERS["json"](ALL, items, config))
+        assert_valid_feed(render_format(fmt, ALL, items, config), fmt)
+    document = assert_valid_json_feed(render_format("json", ALL, items, config))
     assert document["hubs"] == [{"type": "WebSub", "url": hub} for hub in config.hubs]
-    assert "hubs" not in json.loads(RENDERERS["json"](ALL, items, CONFIG))
+    assert "hubs" not in json.loads(render_format("json", ALL, items, CONFIG))
 
 
 @pytest.mark.parametrize("value", ['["ftp://hub.example.org/"]', '["hub.example.org"]', '"https://h/"'])

@@ -26,7 +26,7 @@ from feeds import build, fetch
 from feeds.codec import content_hash, decode_entry, encode_entry, entry_from_dict, entry_to_dict
 from feeds.config import FetchSettings, load_config
 from feeds.model import Enclosure, Entry, Episode, FeedItem, FeedSpec, Variant
-from feeds.publish.outputs import RENDERERS
+from feeds.publish.outputs import render_format
 from feeds.remote.parse import parse_feed
 from feeds.text.media import MAX_ENCLOSURES, duration_seconds
 
@@ -247,9 +247,9 @@ def test_a_feed_without_media_keeps_its_bytes_and_namespaces(project: Path) -> N
     plain = Entry("tag:example.org,2024:plain", (Variant("en", "Plain", "<p>x</p>"),),
                   updated=datetime(2025, 3, 1, tzinfo=UTC))
     for fmt in ("atom", "rss"):
-        data = RENDERERS[fmt](ALL, [FeedItem(plain, plain.variants[0])], CONFIG)
+        data = render_format(fmt, ALL, [FeedItem(plain, plain.variants[0])], CONFIG)
         assert b"mrss" not in data and b"itunes" not in data, fmt
-    data = RENDERERS["json"](ALL, [FeedItem(plain, plain.variants[0])], CONFIG)
+    data = render_format("json", ALL, [FeedItem(plain, plain.variants[0])], CONFIG)
     assert b"attachments" not in data and b'"image"' not in data
 
 
@@ -465,7 +465,7 @@ def test_a_changed_file_picture_or_episode_tag_is_a_changed_entry(change: dict[s
 
 
 def _episode_rss() -> bytes:
-    return RENDERERS["rss"](ALL, [FeedItem(EPISODE, EPISODE.variants[0])], CONFIG)
+    return render_format("rss", ALL, [FeedItem(EPISODE, EPISODE.variants[0])], CONFIG)
 
 
 @pytest.mark.parametrize(("old", "new", "problem"), [
@@ -492,7 +492,7 @@ def test_the_rss_checker_refuses_broken_media(old: bytes, new: bytes, problem: s
      "not an absolute URI"),
 ])
 def test_the_atom_checker_refuses_broken_media(old: bytes, new: bytes, problem: str) -> None:
-    data = RENDERERS["atom"](ALL, [FeedItem(EPISODE, EPISODE.variants[0])], CONFIG)
+    data = render_format("atom", ALL, [FeedItem(EPISODE, EPISODE.variants[0])], CONFIG)
     assert_valid_atom(data)
     assert old in data
     with pytest.raises(AssertionError, match=problem):
@@ -505,7 +505,7 @@ def test_the_atom_checker_refuses_broken_media(old: bytes, new: bytes, problem: 
     ('"image": "https://cdn.example/ep.jpg"', '"image": "ep.jpg"', "not valid JSON Feed|absolute"),
 ])
 def test_the_json_feed_checker_refuses_broken_media(old: str, new: str, problem: str) -> None:
-    data = RENDERERS["json"](ALL, [FeedItem(EPISODE, EPISODE.variants[0])], CONFIG).decode()
+    data = render_format("json", ALL, [FeedItem(EPISODE, EPISODE.variants[0])], CONFIG).decode()
     assert_valid_json_feed(data.encode())
     assert old in data
     with pytest.raises(AssertionError, match=problem):

@@ -12,18 +12,21 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import write_links
+from conftest import child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import atom
 
 from feeds import build, fetch
 from feeds.config import FetchSettings, load_config
+from feeds.local import changes
 from feeds.model import CachedArticle
 from feeds.pipeline import open_store, sync_articles
 from feeds.store import Store
@@ -121,6 +124,27 @@ def test_a_rebuild_that_changes_nothing_reads_no_article(built: Path) -> None:
     result = build(load_config(built), fetch=False)
     assert result.problems == () and result.files == 12 and result.report is not None
     assert result.report.written == () and _outputs(built) == before
+
+
+# What a build imports only to render or write: a rebuild that changes
+# nothing does none of it, and pays for none of it.
+_RENDERING = ("feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfeed",
+              "feeds.local.article", "socket")
+
+
+def test_a_rebuild_that_changes_nothing_imports_no_renderer(built: Path) -> None:
+    # The pages' planning is imported only for the pages, and with it its
+    # templates' loader, which uses tempfile.
+    unused = (*_RENDERING, "feeds.publish.pages", "tempfile")
+    if load_config(built).pages:
+        unused = _RENDERING
+    code = ("import sys\n"
+            "from feeds import build, load_config\n"
+            "build(load_config(sys.argv[1]), fetch=False)\n"
+            "print(' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
+    imported = subprocess.run([sys.executable, "-c", code, str(built), *unused],
+                              env=child_env(), capture_output=True, text=True, check=True)
+    assert imported.stdout.split() == []
 
 
 def test_a_site_whose_feeds_show_every_article_takes_the_short_way_too(project: Path) -> None:
@@ -258,6 +282,30 @@ def test_an_edit_of_a_shown_article_shows(built: Path,
     _sync_by_the_short_way(built)  # what it kept lets the next rebuild take the short way
 
 
+def test_an_edit_keeps_the_manifest_in_the_order_the_next_walk_gives(built: Path) -> None:
+    """So that a rebuild with nothing changed compares one text with another, not two sets."""
+    _edit_body_of_a_shown_article(built)
+    _add(built)
+    config = load_config(built)
+    _sync_by_the_short_way(built)
+    with open_store(config) as store:
+        state = store.local_state()
+    tree = changes._stat_tree(str(config.articles_dir), "sources/articles/")
+    assert state is not None and tree is not None and len(tree) == 13
+    assert state.manifest == "\n".join(tree)
+
+
+def test_a_tree_is_compared_with_its_manifest_in_any_order() -> None:
+    a, b, c = "3\t10\tx/a.md", "4\t20\tx/b.md", "5\t30\tx/c.md"
+    edited_b = "9\t21\tx/b.md"
+    assert changes._differences([a, b, c], "\n".join([a, b, c])) == ([], set())
+    assert changes._differences([a, edited_b, c], "\n".join([a, b, c])) == ([edited_b], {b})
+    assert changes._differences([b, a, c], "\n".join([a, b, c])) == ([], set())  # another order
+    assert changes._differences([a, c], "\n".join([a, b])) == ([c], {b})  # one gone, one new
+    assert changes._differences([edited_b, a], "\n".join([a, b])) == ([edited_b], {b})
+    assert changes._differences([], "") == ([], set())
+
+
 def test_an_edit_that_keeps_size_and_mtime_past_the_tick_is_not_seen(
     built: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -323,6 +371,59 @@ def test_a_sync_that_meets_a_problem_keeps_no_state(built: Path) -> None:
     with open_store(load_config(built)) as store:
         state = store.local_state()
     assert state is not None and state.files == 11 and len(state.manifest.split("\n")) == 11
+
+
+_forks: list[int] = []
+os.register_at_fork(after_in_parent=lambda: _forks.append(1))
+
+
+def test_a_tree_stat_shared_with_a_child_gives_what_one_process_gives(project: Path) -> None:
+    """Every kind of name, in folders of every size, stat-ed half by a forked child."""
+    if not changes._may_fork():
+        pytest.skip("one core, or threads running: the stats are not shared")
+    root = project / "sources" / "articles"
+    names = ["a.md", "B.MARKDOWN", "c.txt", "back\\slash.md", "new\nline.md", "é.md",
+             "notes/d.md", "notes/deeper/e.md", "x.md/f.md", "big/" + "g.md"]
+    names += [f"many/{n:03}.md" for n in range(150)]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"{name}\n" * (len(name) % 5), encoding="utf-8")
+    (root / ".hidden.md").write_text("no", encoding="utf-8")
+    (root / ".drafts").mkdir()
+    (root / ".drafts" / "h.md").write_text("no", encoding="utf-8")
+    (root / "image.png").write_bytes(b"no")
+    os.symlink(root / "a.md", root / "linked.md")
+    os.symlink(root / "gone.md", root / "dangling.md")
+    os.mkdir(os.fsencode(root) + b"/latin\xe9")
+    with open(os.fsencode(root) + b"/latin\xe9/\xe9t\xe9.md", "wb") as fh:
+        fh.write(b"bytes")
+    forks = len(_forks)
+    alone = changes._stat_tree(str(root), "sources/articles/", shared_from=10**9)
+    assert len(_forks) == forks
+    shared = changes._stat_tree(str(root), "sources/articles/", shared_from=1)
+    assert len(_forks) == forks + 1
+    assert alone is not None and shared is not None
+    assert sorted(shared) == sorted(alone)
+    assert len(alone) == len(names) + 2  # the link and the folder of another encoding
+    stat = os.stat(root / "a.md")
+    assert f"{stat.st_size}\t{stat.st_mtime_ns}\tsources/articles/a.md" in alone
+    assert any(line.endswith("\tsources/articles/new\\nline.md") for line in alone)
+
+
+@pytest.mark.parametrize("change", [_edit_body_of_a_shown_article, _add, _delete_an_article_not_shown],
+                         ids=lambda change: change.__name__.strip("_"))
+def test_a_rebuild_whose_stats_are_shared_gives_what_a_fresh_build_gives(
+    built: Path, change: Change, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not changes._may_fork():
+        pytest.skip("one core, or threads running: the stats are not shared")
+    monkeypatch.setattr(changes, "SHARED_FROM", 1)
+    forks = len(_forks)
+    change(built)
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    assert len(_forks) > forks
+    _sync_by_the_short_way(built)
 
 
 @pytest.mark.slow

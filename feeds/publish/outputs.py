@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..about import __version__
 from ..codec import decode_entry
@@ -22,27 +23,34 @@ from ..model import Entry, FeedItem, FeedSpec, Listing, Problem, RenderedFeed
 from ..store.protocol import PublishedEntries
 from .archives import Archive, History, archive_links, plan_archives
 from .index import render_index, render_opml
-from .jsonfeed import render_json
-from .pages import SitePlan, render_page
 from .paths import ENTRIES_DIR
-from .render import render_feed
-from .rss import render_rss
 from .select import plan_feeds, select_all
 from .write import WriteReport, write_files, write_outputs
 
-RENDERERS: Mapping[str, Callable[[FeedSpec, Sequence[FeedItem], Config], bytes]] = {
-    "atom": render_feed,
-    "rss": render_rss,
-    "json": render_json,
-}
+if TYPE_CHECKING:  # the renderers and the pages are imported when something is rendered
+    from .pages import SitePlan
 
 
 def render_format(fmt: str, spec: FeedSpec, items: Sequence[FeedItem], config: Config,
                   history: History | None = None) -> bytes:
-    """A feed in `fmt`; the Atom one links its archives (`history`), which are Atom."""
+    """A feed in `fmt`; the Atom one links its archives (`history`), which are Atom.
+
+    The renderers are imported here, not with the module: a rebuild that
+    changed nothing renders no feed, and would pay for them for nothing.
+    """
     if fmt == "atom":
+        from .render import render_feed
+
         return render_feed(spec, items, config, history)
-    return RENDERERS[fmt](spec, items, config)
+    if fmt == "rss":
+        from .rss import render_rss
+
+        return render_rss(spec, items, config)
+    if fmt == "json":
+        from .jsonfeed import render_json
+
+        return render_json(spec, items, config)
+    raise ValueError(f"no renderer for the format {fmt!r}")
 
 
 def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:
@@ -69,6 +77,8 @@ def check_pages(entries: Sequence[Entry], config: Config) -> list[Problem]:
     """
     if not config.pages:
         return []
+    from .pages import SitePlan, render_page
+
     specs = plan_feeds(entries, config)
     selected = {spec: picks for spec, picks in
                 select_all(specs, entries, config.entries_per_feed).items() if picks}
@@ -139,6 +149,8 @@ def publish(store: PublishedEntries, config: Config) -> Published:
                                  decoded, outputs, keep)
         problems: list[Problem] = []
         if config.pages:
+            from .pages import SitePlan
+
             plan = SitePlan(config, settings, listings, selected, versions, written_before)
             problem = _pages(store, plan, written_before, decoded, outputs, files, keep)
             problems += [problem] if problem else []
@@ -223,7 +235,7 @@ def _archives(store: PublishedEntries, config: Config, settings: str,
         batch: dict[str, bytes] = {}
         for archive, picks, path, fingerprint in pending[start:start + _ARCHIVE_BATCH]:
             items = [_item(decoded[listing.id], lang) for listing, lang in picks]
-            batch[path] = render_feed(archive.spec, items, config, archive.history)
+            batch[path] = render_format("atom", archive.spec, items, config, archive.history)
             outputs[path] = (fingerprint, hashlib.sha256(batch[path]).hexdigest())
         written += write_files(config.output_dir, batch)[0]
         keep.update(batch)
@@ -242,6 +254,8 @@ def _pages(store: PublishedEntries, plan: SitePlan, written_before: Outputs,
     A template that fails to render (a project's own, most likely) leaves
     every page as it was, and is reported as the problem returned.
     """
+    from .pages import render_page
+
     output = plan.config.output_dir
     folders = {page.path.rpartition("/")[0] for page in plan.pages}
     present = _files_below(output, folders | ({ENTRIES_DIR} if plan.kept else set()))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +114,8 @@ def _stage(target: Path, data: bytes, sync: bool = True) -> Path:
 
     A failure to write into the folder names the folder, not the temporary file.
     """
+    import tempfile  # only when something is written: a rebuild that changed nothing writes nothing
+
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=target.parent)
