@@ -535,3 +535,31 @@ def test_an_internationalised_base_url_gives_ascii_self_links(project: Path) -> 
     opml = etree.parse(str(out / "feeds.opml"))
     assert {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")} == {
         served_url(site, p.relative_to(out).as_posix()) for p in _feed_files(out)}
+
+
+def test_feeds_written_under_older_rendering_rules_are_written_again(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build trusts a feed whose entries and settings are unchanged; new rendering rules
+    (an entry's links in a new order) must still reach feeds written by the old ones."""
+    import feeds.publish.outputs as outputs
+
+    add_fixture(project, "bilingual.md", "only-required.md")
+    config = load_config(project)
+    build(config, fetch=False)
+    feed = project / "output" / "all.atom"
+    fresh = feed.read_bytes()
+    # An older feeds: other rules, and a renderer that wrote other bytes.
+    real = outputs.render_format
+    monkeypatch.setattr(outputs, "_RENDERING", "older")
+    monkeypatch.setattr(outputs, "render_format", lambda *args, **kw: real(*args, **kw).replace(
+        b"</entry>", b"<!-- older rules --></entry>", 1))
+    build(config, fetch=False)
+    assert b"older rules" in feed.read_bytes()
+    # Upgraded, with the rules' name left as it was: the feed is trusted as written.
+    monkeypatch.setattr(outputs, "render_format", real)
+    build(config, fetch=False)
+    assert b"older rules" in feed.read_bytes(), "an unchanged feed is not rendered again"
+    # With the new rules' name, it is written again.
+    monkeypatch.undo()
+    build(config, fetch=False)
+    assert feed.read_bytes() == fresh

@@ -302,14 +302,21 @@ def _files_below(output: Path, folders: Iterable[str]) -> set[str]:
     return present
 
 
+# How feeds are rendered, beyond the version: changed when the same entries
+# would now render differently, so that a feed written by the old rules is
+# written again at the next build even if none of its entries changed.
+# "links-2": an entry's own link first and, with translations, again last.
+_RENDERING = "links-2"
+
+
 def render_fingerprint(config: Config) -> str:
-    """A digest of the configuration (and version) a feed is rendered with."""
+    """A digest of the configuration (and version and rules) a feed is rendered with."""
     def plain(value: object) -> object:
         if isinstance(value, (set, frozenset)):
             return sorted(value, key=str)
         return str(value)
 
-    blob = json.dumps([__version__, asdict(config)], default=plain, sort_keys=True)
+    blob = json.dumps([__version__, _RENDERING, asdict(config)], default=plain, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -376,10 +376,17 @@ class _ParseQueue:
         """Parse the next suspect body in a worker of its own, once the last has finished."""
         if self._alone_busy or not self._suspects:
             return
-        if self._alone is None:
-            self._alone = worker_pool(1)
+        job = replace(self._suspects.popleft(), alone=True)
         self._alone_busy = True
-        self._start(self._alone, replace(self._suspects.popleft(), alone=True))
+        while True:
+            if self._alone is None:
+                self._alone = worker_pool(1)
+            try:
+                self._start(self._alone, job)
+                return
+            except BrokenProcessPool:  # its worker died between two bodies: a fresh one
+                self._alone.shutdown(wait=False)
+                self._alone = None
 
     async def admit(self) -> None:
         """Wait, before the next request, until fewer than `limit` bodies wait for a worker."""
