@@ -35,7 +35,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 
@@ -314,6 +314,7 @@ _RFC3339 = re.compile(
 _RFC822 = re.compile(
     r"(?:(?:mon|tue|wed|thu|fri|sat|sun), )?(\d\d?) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
     r" (\d{4}) (\d\d):(\d\d):(\d\d) ([+-]\d{4}|gmt|ut|z)\Z")
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
@@ -336,12 +337,19 @@ def _date(value: str | None) -> time.struct_time | None:
     else:
         return _parse_date(value)  # type: ignore[no-any-return]
     try:
-        stamp = datetime(int(year), month_number, int(day), int(hour), int(minute), int(second))
-        if offset:  # a zero offset moves nothing: the naive time is UTC already
-            stamp -= timedelta(minutes=-offset if zone[0] == "-" else offset)
-        return stamp.utctimetuple()
-    except (OverflowError, ValueError):
+        day_number = date(int(year), month_number, int(day)).toordinal() - _EPOCH_DAY
+    except ValueError:
         return _parse_date(value)  # type: ignore[no-any-return]
+    if not (int(hour) < 24 and int(minute) < 60 and int(second) < 60):
+        return _parse_date(value)  # type: ignore[no-any-return]
+    seconds = day_number * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    seconds -= -offset * 60 if zone[0] == "-" else offset * 60
+    # `time.gmtime` gives what `datetime.utctimetuple` would, at a third of the cost;
+    # a time moved out of years 1 to 9999 is one datetime refuses (OverflowError).
+    parsed = time.gmtime(seconds)
+    if not 1 <= parsed.tm_year <= 9999:
+        return _parse_date(value)  # type: ignore[no-any-return]
+    return parsed
 
 
 def _repaired(output: str) -> str:
@@ -539,7 +547,7 @@ class _Reader:
     # Nearly every element of a feed is a child of an item holding only text
     # (title, link, guid, dates, description, content, category, author),
     # read in one state: in an entry, in no content, author, source, image
-    # or text input. For those, `_specialised` does at once what `start`,
+    # or text input. For those, `_item_children` does at once what `start`,
     # the start handler, the text, the end handler, `pop` and `end` do one
     # after the other, with the same effects in the same order: the same
     # entry keys and values, the same depths and title depth, the same
@@ -548,16 +556,31 @@ class _Reader:
     # type, child element or state goes through the general port.
 
     def _item_children(self, item: etree._Element) -> None:
-        """The walk over an item's children: each by its specialised handler when it has one."""
+        """The walk over an item's children: each by its specialised handler when it takes it."""
         stack = self.elementstack
         known = self.known
         names = self.names
+        # What `end` restores after each child: the item's own base (when it has one) and language.
+        item_base = self.basestack[-1]
+        item_lang = self.langstack[-1]
+        depth = self.depth + 1
         plain = self._plain()
         for child in item:
             spec = _SPECIALISED.get((known.get(child.tag) or names.element(child.tag))[1]) if plain else None
-            if spec is None or not self._specialised(child, spec):
+            attrs_d = self._taken(child, spec) if spec is not None else None
+            if spec is None or attrs_d is None:
                 self._element(child)
                 plain = self._plain()
+            else:
+                # `start`'s effects for an element without xml:base or xml:lang, the handlers', then `end`'s.
+                self.depth = depth
+                if self.baseuri:
+                    self.baseuri = self._rebase(self.baseuri)
+                spec.read(self, child, attrs_d)
+                if item_base:
+                    self.baseuri = item_base
+                self.lang = item_lang
+                self.depth = depth - 1
             tail = child.tail
             if tail and stack:
                 stack[-1][2].append(escape(tail) if self.xhtml else tail)
@@ -572,36 +595,23 @@ class _Reader:
             self.insource or self.incontent or self.inauthor or self.incontributor or self.inpublisher
             or self.inimage or self.intextinput or self.contentparams or self.summary_key is not None)
 
-    def _specialised(self, child: etree._Element, spec: _Specialised) -> bool:
-        """Read `child` with its specialised handler; False, having done nothing, when it cannot."""
-        read, attributes, typed, inner = spec
-        if len(child) and not (inner and self._holds_only(child, inner)):
-            return False
+    def _taken(self, child: etree._Element, spec: _Specialised) -> Dict | None:
+        """`child`'s attributes when its specialised handler takes it, else None."""
+        if len(child) and not (spec.inner and self._holds_only(child, spec.inner)):
+            return None
         attrs_d: Dict = {}
         items = child.items()
         if items:
             # As `_Namespaces.attributes` names plain attributes; any other name is not taken.
+            attributes = spec.attributes
             for name, value in items:
                 name = name.lower()
                 if name not in attributes:
-                    return False
+                    return None
                 attrs_d[name] = value.lower() if name in ("rel", "type") else value
-            if typed and "type" in attrs_d and _map_content_type(attrs_d["type"]) == _XHTML:
-                return False  # XHTML text is escaped and its `<div>` unwrapped: the general port does it
-        # `start`'s effects for an element without xml:base or xml:lang, the handlers', then `end`'s.
-        depth = self.depth + 1
-        self.depth = depth
-        if self.baseuri:
-            self.baseuri = self._rebase(self.baseuri)
-        read(self, child, attrs_d)
-        basestack = self.basestack
-        if basestack and basestack[-1]:
-            self.baseuri = basestack[-1]
-        langstack = self.langstack
-        if langstack:
-            self.lang = langstack[-1]
-        self.depth = depth - 1
-        return True
+            if spec.typed and "type" in attrs_d and _map_content_type(attrs_d["type"]) == _XHTML:
+                return None  # XHTML text is escaped and its `<div>` unwrapped: the general port does it
+        return attrs_d
 
     def _holds_only(self, element: etree._Element, keys: frozenset[str]) -> bool:
         """Whether every child of `element` is one of `keys`, holding text only, without attributes."""
@@ -647,7 +657,7 @@ class _Reader:
         entry = self.entries[-1]
         if old_depth is None or self.depth <= old_depth:
             depths[element] = self.depth
-            _put(entry, element, output)
+            entry[element] = output  # `_put`: none of these names is a FeedParserDict alias
         if params is not None:
             entry[element + "_detail"] = params | {"value": output}
 
