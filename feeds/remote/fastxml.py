@@ -9,6 +9,15 @@ feedparser would: the feed's and each entry's dictionary, with the same
 keys and values. `parse.py` turns either reader's answer into a ParsedFeed
 with the same code, so the two paths can only differ where this port does.
 
+The general port walks every element through feedparser's state machine
+(start, handler, push, pop, end: some 8 µs an element in Python). The
+elements an item nearly always holds, text only in the plain state of an
+entry (title, link, guid, dates, description, content, category, author,
+enclosure), are read by handlers specialised for them that do directly
+what that machine ends up doing; anything else they meet (an attribute
+such as xml:base, XHTML, a child element, another state) is left to the
+general port, element by element. Tests hold the two to the same answer.
+
 Only what the port can read exactly as feedparser would is taken;
 `read_xml` answers None for anything else, and the caller then gives the
 document to feedparser, which copes with everything: XML that is not
@@ -35,8 +44,8 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 
 from feedparser.datetimes import _parse_date
@@ -115,8 +124,11 @@ class XmlRead:
     problem: Exception | None
 
 
-def read_xml(data: bytes, content_type: str | None) -> XmlRead | None:
+def read_xml(data: bytes, content_type: str | None, *, specialised: bool = True) -> XmlRead | None:
     """The feed in `data` as feedparser would read it, or None when feedparser must read it.
+
+    `specialised=False` reads every element with the general port, without
+    the specialised handlers of an item's common elements (the two must agree).
 
     Raises `guard.Refused` exactly when feedparser's guarded parse would
     (too many tags, a DOCTYPE that never ends): both guard the same bytes.
@@ -137,7 +149,7 @@ def read_xml(data: bytes, content_type: str | None) -> XmlRead | None:
     if len(parser.error_log):  # a namespace error or warning libxml2 lets pass
         return None
     try:
-        reader = _Reader(root, guarded)
+        reader = _Reader(root, guarded, specialised)
         reader.read(root)
     except (Unsupported, LookupError, AttributeError, TypeError, ValueError):
         # LookupError and the rest: where feedparser's handlers would raise
@@ -311,6 +323,7 @@ _RFC3339 = re.compile(
 _RFC822 = re.compile(
     r"(?:(?:mon|tue|wed|thu|fri|sat|sun), )?(\d\d?) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
     r" (\d{4}) (\d\d):(\d\d):(\d\d) ([+-]\d{4}|gmt|ut|z)\Z")
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
@@ -333,12 +346,29 @@ def _date(value: str | None) -> time.struct_time | None:
     else:
         return _parse_date(value)  # type: ignore[no-any-return]
     try:
-        stamp = datetime(int(year), month_number, int(day), int(hour), int(minute), int(second))
-        if offset:  # a zero offset moves nothing: the naive time is UTC already
-            stamp -= timedelta(minutes=-offset if zone[0] == "-" else offset)
-        return stamp.utctimetuple()
-    except (OverflowError, ValueError):
+        day_number = date(int(year), month_number, int(day)).toordinal() - _EPOCH_DAY
+    except ValueError:
         return _parse_date(value)  # type: ignore[no-any-return]
+    if not (int(hour) < 24 and int(minute) < 60 and int(second) < 60):
+        return _parse_date(value)  # type: ignore[no-any-return]
+    seconds = day_number * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    seconds -= -offset * 60 if zone[0] == "-" else offset * 60
+    # `time.gmtime` gives what `datetime.utctimetuple` would, at a third of the cost;
+    # a time moved out of years 1 to 9999 is one datetime refuses (OverflowError).
+    parsed = time.gmtime(seconds)
+    if not 1 <= parsed.tm_year <= 9999:
+        return _parse_date(value)  # type: ignore[no-any-return]
+    return parsed
+
+
+def _repaired(output: str) -> str:
+    """feedparser's repair of UTF-8 read as ISO-8859-1, then its mapping of C1
+    controls to the Windows-1252 characters meant (for text not all ASCII)."""
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        output = output.encode("iso-8859-1").decode("utf-8")
+    if _C1.search(output):
+        output = output.translate(_cp1252)
+    return output
 
 
 def _looks_like_html(s: str) -> bool:
@@ -386,8 +416,9 @@ class _Reader:
     events come from walking the tree.
     """
 
-    def __init__(self, root: etree._Element, data: bytes) -> None:
+    def __init__(self, root: etree._Element, data: bytes, specialised: bool = True) -> None:
         self.names = _Namespaces(_declarations(root, data))
+        self.specialised = specialised  # False: every element through the general port
         self.known = self.names.known
         self.feeddata: Dict = {}
         self.entries: list[Dict] = []
@@ -411,6 +442,7 @@ class _Reader:
         self.guidislink: Any = 0
         self.psc_chapters_flag = False
         self.rebased: dict[tuple[str, str], str] = {}
+        self.last_date: tuple[str, time.struct_time | None] = ("", None)  # `_date("")` is None
 
     # -- the walk: SAX events in document order ---------------------------------------------
 
@@ -432,11 +464,14 @@ class _Reader:
         text = element.text
         if text and stack:
             stack[-1][2].append(escape(text) if self.xhtml else text)
-        for child in element:
-            self._element(child)
-            tail = child.tail
-            if tail and stack:
-                stack[-1][2].append(escape(tail) if self.xhtml else tail)
+        if self.specialised and key in _ITEM_KEYS and not inline:
+            self._item_children(element)
+        else:
+            for child in element:
+                self._element(child)
+                tail = child.tail
+                if tail and stack:
+                    stack[-1][2].append(escape(tail) if self.xhtml else tail)
         self.end(tag, key, inline)
 
     def start(self, tag: str, key: str, prefixed: bool, attrs: list[tuple[str, str]]) -> bool:
@@ -516,6 +551,259 @@ class _Reader:
             self.lang = langstack[-1]
         self.depth -= 1
 
+    # -- specialised handlers: an item's common elements, read directly -------------------------
+    #
+    # Nearly every element of a feed is a child of an item holding only text
+    # (title, link, guid, dates, description, content, category, author),
+    # read in one state: in an entry, in no content, author, source, image
+    # or text input. For those, `_item_children` does at once what `start`,
+    # the start handler, the text, the end handler, `pop` and `end` do one
+    # after the other, with the same effects in the same order: the same
+    # entry keys and values, the same depths and title depth, the same
+    # element stack (`<content>`'s second push stays, as in the port). Any
+    # other element, attribute (xml:base, xml:lang, namespaced ones), XHTML
+    # type, child element or state goes through the general port.
+
+    def _item_children(self, item: etree._Element) -> None:
+        """The walk over an item's children: each by its specialised handler when it takes it."""
+        stack = self.elementstack
+        known = self.known
+        names = self.names
+        # What `end` restores after each child: the item's own base (when it has one) and language.
+        item_base = self.basestack[-1]
+        item_lang = self.langstack[-1]
+        depth = self.depth + 1
+        plain = self._plain()
+        for child in item:
+            spec = _SPECIALISED.get((known.get(child.tag) or names.element(child.tag))[1]) if plain else None
+            attrs_d = self._taken(child, spec) if spec is not None else None
+            if spec is None or attrs_d is None:
+                self._element(child)
+                plain = self._plain()
+            else:
+                # `start`'s effects for an element without xml:base or xml:lang, the handlers', then `end`'s.
+                self.depth = depth
+                if self.baseuri:
+                    self.baseuri = self._rebase(self.baseuri)
+                spec.read(self, child, attrs_d)
+                if item_base:
+                    self.baseuri = item_base
+                self.lang = item_lang
+                self.depth = depth - 1
+            tail = child.tail
+            if tail and stack:
+                stack[-1][2].append(escape(tail) if self.xhtml else tail)
+
+    def _plain(self) -> bool:
+        """Whether the walk is in an entry and in nothing else, where the specialised handlers hold.
+
+        They leave this state as they find it, so it is looked at again only
+        after an element read by the general port.
+        """
+        return bool(self.inentry) and not (
+            self.insource or self.incontent or self.inauthor or self.incontributor or self.inpublisher
+            or self.inimage or self.intextinput or self.contentparams or self.summary_key is not None)
+
+    def _taken(self, child: etree._Element, spec: _Specialised) -> Dict | None:
+        """`child`'s attributes when its specialised handler takes it, else None."""
+        if len(child) and not (spec.inner and self._holds_only(child, spec.inner)):
+            return None
+        attrs_d: Dict = {}
+        items = child.items()
+        if items:
+            # As `_Namespaces.attributes` names plain attributes; any other name is not taken.
+            attributes = spec.attributes
+            for name, value in items:
+                name = name.lower()
+                if name not in attributes:
+                    return None
+                attrs_d[name] = value.lower() if name in ("rel", "type") else value
+            if spec.typed and "type" in attrs_d and _map_content_type(attrs_d["type"]) == _XHTML:
+                return None  # XHTML text is escaped and its `<div>` unwrapped: the general port does it
+        return attrs_d
+
+    def _holds_only(self, element: etree._Element, keys: frozenset[str]) -> bool:
+        """Whether every child of `element` is one of `keys`, holding text only, without attributes."""
+        for child in element:
+            if len(child) or child.items() or self.names.element(child.tag)[1] not in keys:
+                return False
+        return True
+
+    # What `push_content`, the text, `pop_content` and `_settle` come to for
+    # an element of an entry holding text only, without the content state.
+
+    def _typed(self, text: str | None, attrs_d: Dict, default_type: str) -> tuple[str, Dict]:
+        """The value of a text construct (title, summary, content...) and its detail's parameters."""
+        lang = self.lang
+        if lang:
+            lang = self.lang = lang.replace("_", "-")
+        content_type = _map_content_type(attrs_d["type"]) if "type" in attrs_d else default_type
+        params = {"type": content_type, "language": lang, "base": self.baseuri}
+        output = text.strip() if text else ""
+        if attrs_d.get("mode") == "base64" \
+                or not (content_type.startswith("text/") or content_type.endswith(("+xml", "/xml"))):
+            with contextlib.suppress(binascii.Error, binascii.Incomplete, UnicodeDecodeError):
+                output = base64.decodebytes(output.encode("utf8")).decode("utf8")
+        if not self.atom and content_type == "text/plain" and _looks_like_html(output):
+            params["type"] = "text/html"
+        if not output.isascii():
+            output = _repaired(output)
+        return output, params
+
+    def _value(self, element: str, text: str | None) -> str:
+        """The value of an element that is not a text construct (link, id, date, author...)."""
+        output = text.strip() if text else ""
+        if element in _CAN_BE_RELATIVE_URI and output and (element != "id" or self.guidislink):
+            output = self._resolve_uri(output)
+        if not output.isascii():
+            output = _repaired(output)
+        return output
+
+    def _place(self, element: str, output: str, params: Dict | None = None) -> None:
+        """`_settle`'s keeping of a value in the entry, unless one less deep is kept already."""
+        depths = self.depths[-1]
+        old_depth = depths.get(element)
+        entry = self.entries[-1]
+        if old_depth is None or self.depth <= old_depth:
+            depths[element] = self.depth
+            entry[element] = output  # `_put`: none of these names is a FeedParserDict alias
+        if params is not None:
+            entry[element + "_detail"] = params | {"value": output}
+
+    def _read_title(self, child: etree._Element, attrs_d: Dict) -> None:
+        output, params = self._typed(child.text, attrs_d, "text/plain")
+        if not -1 < self.title_depth <= self.depth:
+            self._place("title", output, params)
+        if output:
+            self.title_depth = self.depth
+
+    def _read_description(self, child: etree._Element, attrs_d: Dict) -> None:
+        if "summary" in self.entries[-1] and not self.has_content:
+            self._read_content(child, attrs_d)  # a second description is content
+        else:
+            self._place("summary", *self._typed(child.text, attrs_d, "text/html"))
+
+    def _read_summary(self, child: etree._Element, attrs_d: Dict) -> None:
+        if "summary" in self.entries[-1] and not self.has_content:
+            self._read_content(child, attrs_d)
+        else:
+            self._place("summary", *self._typed(child.text, attrs_d, "text/plain"))
+
+    def _read_content(self, child: etree._Element, attrs_d: Dict) -> None:
+        self.has_content = 1
+        output, params = self._typed(child.text, attrs_d, "text/plain")
+        src = attrs_d.get("src")
+        if src:
+            params["src"] = src
+        self._keep_content(output, params)
+        # `_start_content` pushes twice and `_end_content` pops once: the first push stays.
+        self.elementstack.append(["content", 1, []])
+
+    def _read_content_encoded(self, child: etree._Element, attrs_d: Dict) -> None:
+        self.has_content = 1
+        self._keep_content(*self._typed(child.text, attrs_d, "text/html"))
+
+    def _keep_content(self, output: str, params: Dict) -> None:
+        entry = self.entries[-1]
+        entry.setdefault("content", []).append(params | {"value": output})
+        # `_end_content` looks at the type before HTML may be guessed in plain text: both are copied.
+        if params["type"] in _SUMMARY_TYPES:
+            entry.setdefault("summary", output)
+
+    def _read_link(self, child: etree._Element, attrs_d: Dict) -> None:
+        stack = self.elementstack
+        height = len(stack)
+        self._start_link(attrs_d)
+        text = child.text
+        if len(stack) > height:  # no href: the link is the text
+            stack.pop()
+            output = self._value("link", text).replace("&amp;", "&")
+            output = _QUERY_ENTITY.sub(r"&\g<1>", output)
+            entry = self.entries[-1]
+            entry["link"] = output
+            if output:
+                entry["links"][-1]["href"] = output
+        else:
+            if text and stack:
+                stack[-1][2].append(text)
+            self._end_link()
+
+    def _read_guid(self, child: etree._Element, attrs_d: Dict) -> None:
+        self.guidislink = attrs_d.get("ispermalink", "true") == "true"
+        value = self._value("id", child.text)
+        self._place("id", value)
+        context = self.entries[-1]
+        context.setdefault("guidislink", self.guidislink and "link" not in context)
+        if self.guidislink:
+            context.setdefault("link", value)
+
+    def _read_published(self, child: etree._Element, attrs_d: Dict) -> None:
+        value = self._value("published", child.text)
+        self._place("published", value)
+        self.entries[-1]["published_parsed"] = self._date_of(value)
+
+    def _read_updated(self, child: etree._Element, attrs_d: Dict) -> None:
+        value = self._value("updated", child.text)
+        self._place("updated", value)
+        self.entries[-1]["updated_parsed"] = self._date_of(value)
+
+    def _date_of(self, value: str) -> time.struct_time | None:
+        """`_date(value)`; an entry's second date is often its first (Atom's published and updated)."""
+        last, parsed = self.last_date
+        if value != last:
+            parsed = _date(value)
+            self.last_date = (value, parsed)
+        return parsed
+
+    def _read_category(self, child: etree._Element, attrs_d: Dict) -> None:
+        self._add_tag(attrs_d.get("term"), attrs_d.get("scheme", attrs_d.get("domain")), attrs_d.get("label"))
+        value = self._value("category", child.text)
+        if not value:
+            return
+        tags = self.entries[-1]["tags"]
+        if tags and not tags[-1]["term"]:
+            tags[-1]["term"] = value
+        else:
+            self._add_tag(value, None, None)
+
+    def _read_author(self, child: etree._Element, attrs_d: Dict) -> None:
+        """An RSS author's text, or an Atom author's name, email and uri."""
+        self.inauthor = 1
+        context = self.entries[-1]
+        context.setdefault("authors", []).append({})
+        text = child.text
+        pieces = [text] if text else []
+        outer = self.baseuri
+        depth = self.depth
+        names = self.names
+        for part in child:
+            self.depth = depth + 1
+            if outer:
+                self.baseuri = self._rebase(outer)
+            key = names.element(part.tag)[1]
+            if key == "uri":
+                value = self._value("href", part.text)
+                self._place("href", value)
+                self._save_author("href", value)
+            else:
+                self._save_author(key, part.text.strip() if part.text else "")
+            if outer:
+                self.baseuri = outer
+            self.depth = depth
+            if part.tail:
+                pieces.append(part.tail)
+        self._place("author", self._value("author", "".join(pieces)))
+        self.inauthor = 0
+        self._sync_author_detail()
+
+    def _read_enclosure(self, child: etree._Element, attrs_d: Dict) -> None:
+        self._start_enclosure(attrs_d)
+        stack = self.elementstack
+        text = child.text
+        if text and stack:
+            stack[-1][2].append(text)
+        self.pop("enclosure")  # what `end` does for an element without an end handler
+
     def _rebase(self, base: str) -> str:
         """The base URI after an element with `base` (its xml:base, or the current base)."""
         key = (self.baseuri, base)
@@ -540,7 +828,7 @@ class _Reader:
     def push(self, element: str, expecting_text: Any) -> None:
         self.elementstack.append([element, expecting_text, []])
 
-    def pop(self, element: str, strip_whitespace: bool = True) -> Any:  # noqa: C901 - feedparser's pop, whole
+    def pop(self, element: str, strip_whitespace: bool = True) -> Any:
         if not self.elementstack or self.elementstack[-1][0] != element:
             return None
         element, expecting_text, pieces = self.elementstack.pop()
@@ -551,7 +839,10 @@ class _Reader:
             output = output.strip()
         if not expecting_text:
             return output
+        return self._settle(element, output)
 
+    def _settle(self, element: str, output: str) -> Any:
+        """The rest of feedparser's `pop` once the text is joined: the value kept, and where."""
         params = self.contentparams
         if params:
             if params.get("base64", 0):
@@ -564,12 +855,7 @@ class _Reader:
         if params and not self.atom and params.get("type") == "text/plain" and _looks_like_html(output):
             params["type"] = "text/html"
         if not output.isascii():
-            # feedparser's repair of UTF-8 read as ISO-8859-1, then its
-            # mapping of C1 controls to the Windows-1252 characters meant.
-            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-                output = output.encode("iso-8859-1").decode("utf-8")
-            if _C1.search(output):
-                output = output.translate(_cp1252)
+            output = _repaired(output)
 
         if element in ("category", "tags", "itunes_keywords"):
             return output
@@ -1438,6 +1724,40 @@ def _handlers(prefix: str) -> dict[str, Handler]:
 
 _STARTS = _handlers("_start_")
 _ENDS = _handlers("_end_")
+
+
+class _Specialised(NamedTuple):
+    """A specialised handler and the elements it reads exactly as the general port does."""
+
+    read: Callable[[_Reader, etree._Element, Dict], None]
+    attributes: frozenset[str]  # the attributes it takes (named as `_Namespaces.attributes` names them)
+    typed: bool  # whether a `type` attribute makes its text content (XHTML is left to the general port)
+    inner: frozenset[str] = frozenset()  # the elements it takes inside, each holding text only
+
+
+_ITEM_KEYS = frozenset({"item", "entry"})
+# The content types whose content `_end_content` copies to the summary.
+_SUMMARY_TYPES = frozenset({"text/plain"} | _HTML_TYPES)
+_TYPED = frozenset({"type", "mode"})
+_SPECIALISED: dict[str, _Specialised] = {
+    "title": _Specialised(_Reader._read_title, _TYPED, True),
+    "description": _Specialised(_Reader._read_description, _TYPED, True),
+    "summary": _Specialised(_Reader._read_summary, _TYPED, True),
+    "content": _Specialised(_Reader._read_content, _TYPED | {"src"}, True),
+    "content_encoded": _Specialised(_Reader._read_content_encoded, _TYPED, True),
+    "link": _Specialised(
+        _Reader._read_link, frozenset({"href", "rel", "type", "title", "length", "hreflang"}), False),
+    "guid": _Specialised(_Reader._read_guid, frozenset({"ispermalink"}), False),
+    "id": _Specialised(_Reader._read_guid, frozenset(), False),
+    "pubdate": _Specialised(_Reader._read_published, frozenset(), False),
+    "published": _Specialised(_Reader._read_published, frozenset(), False),
+    "updated": _Specialised(_Reader._read_updated, frozenset(), False),
+    "dc_date": _Specialised(_Reader._read_updated, frozenset(), False),
+    "category": _Specialised(_Reader._read_category, frozenset({"term", "scheme", "domain", "label"}), False),
+    "author": _Specialised(_Reader._read_author, frozenset(), False, frozenset({"name", "email", "uri"})),
+    "dc_creator": _Specialised(_Reader._read_author, frozenset(), False),
+    "enclosure": _Specialised(_Reader._read_enclosure, frozenset({"url", "length", "type"}), False),
+}
 
 
 def _strattrs(attrs: list[tuple[str, str]]) -> str:
