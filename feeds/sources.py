@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import tomllib
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,14 +187,15 @@ def _read_links(path: Path, shown: str) -> SourceList:
         return SourceList((), tuple(problems))
     sources = []
     lines = _table_lines(text, len(tables))
-    text_lines = text.split("\n")
-    for (i, table), line in zip(enumerate(tables, 1), lines, strict=True):
+    ends = [*lines[1:], 0] if lines else []  # each table ends where the next begins
+    rule_headers = _rule_headers(text)
+    for (i, table), line, end in zip(enumerate(tables, 1), lines, ends, strict=True):
         label = f"[[source]] #{i}"
         if isinstance(table, dict) and isinstance(table.get("url"), str):
             label += f" ({table['url']})"
         rules = table.get("rewrite") if isinstance(table, dict) else None
         rules_at = [f"{shown}:{n}" for n in _rule_lines(
-            text_lines, line, (*lines, 0)[i], len(rules) if isinstance(rules, list) else 0)]
+            rule_headers, line, end, len(rules) if isinstance(rules, list) else 0)]
         try:
             sources.append(source_from_table(table, f"{shown}:{line}", shown, rules_at))
         except SourceError as exc:
@@ -223,19 +225,23 @@ def _table_lines(text: str, count: int) -> list[int]:
     return [n for n, _ in candidates]
 
 
-def _rule_lines(lines: Sequence[str], first: int, end: int, count: int) -> list[int]:
+def _rule_headers(text: str) -> list[int]:
+    """The lines of `text` that look like [[source.rewrite]] headers, in order."""
+    return [number for number, line in enumerate(text.split("\n"), 1) if _RULE_HEADER.match(line)]
+
+
+def _rule_lines(headers: list[int], first: int, end: int, count: int) -> list[int]:
     """The line of each of the `count` [[source.rewrite]] headers between line `first` and `end`.
 
-    `lines` are the text's lines; `end` is the next [[source]]'s line, 0 for
-    the end of the text. Rules written inline (`rewrite = [{...}]`) are
-    placed on their table's line. Only the source's own lines are looked
-    at, and none for a source without rules: a list of thousands of
-    sources is read in one pass, not one pass per source.
+    `headers` are the text's rule-header lines (`_rule_headers`), found
+    once for the file: a list of 100,000 sources is read in one pass, not
+    one pass a source. `end` is the next [[source]]'s line, 0 for the end
+    of the text. Rules written inline (`rewrite = [{...}]`) are placed on
+    their table's line.
     """
     if not count:
         return []
-    stop = end if end else len(lines) + 1
-    found = [number for number in range(first + 1, stop) if _RULE_HEADER.match(lines[number - 1])]
+    found = headers[bisect_right(headers, first):bisect_left(headers, end) if end else None]
     return found if len(found) == count else [first] * count
 
 

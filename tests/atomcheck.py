@@ -158,6 +158,17 @@ def _validator_problems(root: etree._Element, url: str | None, file: Path | None
             problems.append(f"{at(link)} href {href!r}: not an absolute IRI")
         if link.get("rel") == "enclosure":
             problems += _enclosure_problems(link, at)
+    for holder in [root, *root.iter(f"{_ATOM}entry")]:
+        # RFC 4287 §4.1.1/§4.1.2: no two alternate links with the same type and hreflang.
+        seen: set[tuple[str | None, str | None]] = set()
+        for link in holder.findall(f"{_ATOM}link"):
+            if link.get("rel", "alternate") != "alternate":
+                continue
+            key = (link.get("type"), link.get("hreflang"))
+            if key in seen:
+                problems.append(f"{at(link)}: a second alternate link of type {key[0]!r} and "
+                                f"hreflang {key[1]!r}")
+            seen.add(key)
     for thumbnail in root.iter("{http://search.yahoo.com/mrss/}thumbnail"):
         if not rfc3987.match(thumbnail.get("url", ""), "URI"):
             problems.append(f"{at(thumbnail)} url {thumbnail.get('url')!r}: not an absolute URI")

@@ -49,17 +49,23 @@ def _every_written_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[Non
 
     Tests check the feeds they look at; this catches the ones they do not
     (tag feeds, language feeds, feeds written by a subprocess or a daemon).
+    sfeed, a second reader, must read each Atom and RSS feed as feedparser
+    does (sfeedcheck.py).
     """
     if "tmp_path" not in request.fixturenames:
         yield
         return
     from feedcheck import assert_valid_feed
+    from sfeedcheck import assert_sfeed_agrees, sfeed_available
 
     root: Path = request.getfixturevalue("tmp_path")  # now, so that it is torn down after this
     yield
+    second_reader = sfeed_available()
     for path in sorted(p for suffix in ("atom", "rss", "json") for p in root.rglob(f"*.{suffix}")):
         if "output" in path.relative_to(root).parts[:-1] and ".feeds-tmp-" not in path.name:
             assert_valid_feed(path)
+            if second_reader and path.suffix != ".json":
+                assert_sfeed_agrees(path)
 
 
 @pytest.fixture

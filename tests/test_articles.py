@@ -426,6 +426,8 @@ def test_a_cold_read_forks_its_workers_before_listing_and_leaves_none_behind(
     import feeds.workers
 
     monkeypatch.setattr(PARSE_POOL, "pool_min", 20)
+    # What earlier reads in this process rendered here must not send this one's few to workers.
+    monkeypatch.setattr(PARSE_POOL, "rendered_here", 0)
     started: list[str] = []
     real_pool, real_list = feeds.workers.worker_pool, feeds.local.read.list_articles
 

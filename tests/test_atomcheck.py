@@ -82,11 +82,14 @@ def _entry_id(value: str) -> str:
         (VALID.replace("<title>One</title>", "<title>One\u0085</title>"), "control character"),
         (VALID.replace('href="https://example.org/a"', 'href="https://example.org/a&#x9c;"'),
          "control character"),
+        (VALID.replace('<link rel="alternate" href="https://example.org/a"/>',
+                       '<link rel="alternate" href="https://example.org/a"/>'
+                       '<link href="https://example.org/b"/>'), "a second alternate link"),
     ],
     ids=["tag-non-ascii", "tag-space", "tag-no-date", "tag-bad-host", "uuid-short",
          "relative-id", "id-with-space", "source-bad-uuid", "source-without-updated",
          "date-without-offset", "relative-link", "self-elsewhere",
-         "no-self", "c1-in-text", "c1-in-attribute"],
+         "no-self", "c1-in-text", "c1-in-attribute", "two-alternates-alike"],
 )
 def test_what_the_w3c_validator_rejects_fails(broken: str, message: str) -> None:
     with pytest.raises(AssertionError, match=message):

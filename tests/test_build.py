@@ -167,6 +167,32 @@ def test_bad_articles_do_not_stop_the_build(project: Path) -> None:
     assert not list((project / "output").rglob(".feeds-tmp-*"))
 
 
+def test_a_file_too_large_for_an_article_is_left_out_without_being_read_whole(
+        project: Path) -> None:
+    """A data file or a log among the articles (.txt is an article suffix) is no article:
+    reading it whole would cost a worker its size in memory, and Markdown its time."""
+    add_fixture(project, "only-required.md")
+    folder = project / "sources" / "articles"
+    line = "A long line of a log that someone saved among the articles.\n"
+    (folder / "server.log.txt").write_text(line * (9 * 2**20 // len(line)), encoding="utf-8")
+    config = load_config(project)
+    result = build(config, fetch=False)
+    assert [(p.where, p.reason) for p in result.problems] == [(
+        "sources/articles/server.log.txt:1",
+        "larger than the 8 MB an article may hold (a data file or a log?): left out")]
+    assert [e.title for e in assert_valid_atom(project / "output" / "all.atom").entries] == [
+        "Only the required fields"]
+    # An article that grows past the limit after it was read is left out as well.
+    (folder / "server.log.txt").unlink()
+    grown = folder / "notes.md"
+    grown.write_text("---\ntitle: Notes\ndate: 2025-03-01T08:00:00Z\n---\nShort.\n",
+                     encoding="utf-8")
+    assert build(config, fetch=False).problems == ()
+    with grown.open("a", encoding="utf-8") as fh:
+        fh.write(line * (9 * 2**20 // len(line)))
+    assert [p.where for p in build(config, fetch=False).problems] == ["sources/articles/notes.md:1"]
+
+
 def test_hostile_tags_stay_inside_output_and_merge(project: Path) -> None:
     add_fixture(project, "escape-tags.md")
     build(load_config(project), fetch=False)

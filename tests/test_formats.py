@@ -210,17 +210,21 @@ def test_with_pages_a_local_entry_links_its_page_and_the_original_as_related() -
     atom = etree.fromstring(RENDERERS["atom"](ALL, _items(BILINGUAL), CONFIG))
     links = [(link.get("rel"), link.get("hreflang"), link.get("href"))
              for link in atom.find(f"{ATOM}entry").findall(f"{ATOM}link")]
-    # The translation's page, the original, and last the entry's own page:
-    # readers that keep one alternate link (feedparser, newsboat) keep the last.
-    assert links == [("alternate", "en", PAGE_EN),
+    # The entry's own page first and last, for readers that keep the first
+    # alternate link (sfeed, SimplePie) and those that keep the last
+    # (feedparser, newsboat); between them the translation and the original.
+    assert links == [("alternate", None, PAGE_ZH),
+                     ("alternate", "en", PAGE_EN),
                      ("related", None, "https://news.example/文章/1"),  # Atom takes IRIs
-                     ("alternate", None, PAGE_ZH)]
+                     ("alternate", "zh", PAGE_ZH)]
     assert feedparser.parse(RENDERERS["atom"](ALL, _items(BILINGUAL), CONFIG)).entries[0].link == PAGE_ZH
     item = etree.fromstring(RENDERERS["rss"](ALL, _items(BILINGUAL), CONFIG)).find("channel/item")
     assert item.findtext("link") == PAGE_ZH
     assert [(link.get("rel"), link.get("hreflang"), link.get("href"))
             for link in item.findall(f"{ATOM}link")] == [
-        ("alternate", "en", PAGE_EN), ("related", None, "https://news.example/%E6%96%87%E7%AB%A0/1")]
+        ("alternate", "en", PAGE_EN), ("related", None, "https://news.example/%E6%96%87%E7%AB%A0/1"),
+        ("alternate", "zh", PAGE_ZH)]
+    assert feedparser.parse(RENDERERS["rss"](ALL, _items(BILINGUAL), CONFIG)).entries[0].link == PAGE_ZH
     [entry] = json.loads(RENDERERS["json"](ALL, _items(BILINGUAL), CONFIG))["items"]
     assert (entry["url"], entry["external_url"]) == (
         PAGE_ZH, "https://news.example/%E6%96%87%E7%AB%A0/1")
@@ -243,11 +247,13 @@ def test_with_pages_each_feed_links_its_html_twin() -> None:
 
 def test_without_pages_translations_link_the_language_feed_of_the_same_format() -> None:
     rss = etree.fromstring(render_rss(ALL, _items(BILINGUAL), NO_PAGES))
-    [translation] = [link for link in rss.iter(f"{ATOM}link") if link.get("hreflang")]
+    [translation] = [link for link in rss.iter(f"{ATOM}link")
+                     if link.get("hreflang") and link.get("type") != "text/html"]
     assert (translation.get("href"), translation.get("type")) == (
         "http://127.0.0.1:8080/lang/en.rss", "application/rss+xml")
     atom = etree.fromstring(RENDERERS["atom"](ALL, _items(BILINGUAL), NO_PAGES))
-    [translation] = [link for link in atom.iter(f"{ATOM}link") if link.get("hreflang")]
+    [translation] = [link for link in atom.iter(f"{ATOM}link")
+                     if link.get("hreflang") and link.get("type") != "text/html"]
     assert (translation.get("href"), translation.get("type")) == (
         "http://127.0.0.1:8080/lang/en.atom", "application/atom+xml")
 

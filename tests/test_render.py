@@ -223,19 +223,22 @@ def test_an_entrys_tags_are_its_categories() -> None:
 LANG_FEED = "http://127.0.0.1:8080/lang/{}.atom"
 
 
-def test_an_entry_links_its_translations_language_feeds_and_then_its_page() -> None:
-    """hreflang links lead to the feed of each other language that has one; the page comes last."""
+def test_an_entry_links_its_page_first_and_last_and_its_translations_language_feeds() -> None:
+    """hreflang links lead to the feed of each other language that has one; the page comes
+    first and, in the entry's language, last (readers keep the first or the last)."""
     page = {"rel": "alternate", "type": "text/html", "href": "https://example.org/both"}
     # The German version has no feed of its own (the site's languages are zh and en).
     assert _links(_entry_element(BILINGUAL, 1)) == [
+        page,
         {"rel": "alternate", "type": ATOM_TYPE, "hreflang": "zh", "title": "标题",
          "href": LANG_FEED.format("zh")},
-        page,
+        page | {"hreflang": "en"},
     ]
     assert _links(_entry_element(BILINGUAL, 0)) == [
+        page,
         {"rel": "alternate", "type": ATOM_TYPE, "hreflang": "en", "title": "Title",
          "href": LANG_FEED.format("en")},
-        page,
+        page | {"hreflang": "zh"},
     ]
 
 

@@ -180,3 +180,25 @@ def test_replacement_skips_content_longer_than_the_cap() -> None:
 def test_named_groups_are_checked() -> None:
     assert rule_problem(RewriteRule(replace="(?P<w>a)", with_=r"\g<w>")) is None
     assert "lacks" in (rule_problem(RewriteRule(replace="(?P<w>a)", with_=r"\g<v>")) or "")
+
+
+def test_each_bad_rule_of_a_long_list_is_placed_on_its_own_line(project: Path) -> None:
+    """Rule lines are found once for the file and shared out between the sources: each
+    source's rules are the headers between its own header and the next source's."""
+    text, expected = "", []
+    for n in range(300):
+        text += f'[[source]]\nurl = "http://h{n}.example/f"\n'
+        line = text.count("\n") + 1
+        if n % 7 == 0:  # two header rules, the second bad
+            text += '[[source.rewrite]]\nremove = "p"\n[[source.rewrite]]\nremove = ">>"\n'
+            expected.append(f"sources/links.toml:{line + 2}")
+        elif n % 7 == 3:  # inline rules: placed on the source's own line
+            text += 'rewrite = [{ remove = "p" }, { remove = ">>" }]\n'
+            expected.append(f"sources/links.toml:{line - 2}")
+        elif n % 7 == 5:  # a good header rule
+            text += '[[source.rewrite]]\nremove = "p"\n'
+        text += "\n"
+    _links(project, text)
+    problems = read_sources(load_config(project)).problems
+    assert [p.where for p in problems] == expected
+    assert all("rewrite rule #2" in p.reason and "'>>'" in p.reason for p in problems)

@@ -180,13 +180,13 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
     url = "http://127.0.0.2:9/feed.xml"
     with open_at(pg_url, Path()) as slow, open_at(pg_url, Path()) as quick:
         assert isinstance(slow, Coordination) and isinstance(quick, Coordination)
-        slow.ensure_sources([url])
+        slow.list_sources([url], [url], "one source", time.time())
         now = time.time()
-        assert slow.claim_sources([url], "slow", now, 3.0, 10) == [url]
+        assert slow.claim_listed("slow", now, 3.0, 10) == [url]
         # Leased: nobody else may claim it, even at once.
-        assert quick.claim_sources([url], "quick", now, 3.0, 10) == []
+        assert quick.claim_listed("quick", now, 3.0, 10) == []
         # The slow worker pauses past its lease; the quick one claims and stores it.
-        assert quick.claim_sources([url], "quick", now + 4, 3.0, 10) == [url]
+        assert quick.claim_listed("quick", now + 4, 3.0, 10) == [url]
         quick.work_as("quick")
         quick.update_source(url, {"title": "stored by quick", "next_due": now + 3600})
         slow.work_as("slow")
@@ -195,7 +195,7 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
         assert state is not None
         assert (state.title, state.next_due) == ("stored by quick", now + 3600)
         # Stored, the source is not due again before its time.
-        assert quick.claim_sources([url], "quick", now + 5, 3.0, 10) == []
+        assert quick.claim_listed("quick", now + 5, 3.0, 10) == []
 
 
 def test_a_worker_batch_asks_the_store_as_often_for_3_sources_listed_as_for_600(

@@ -322,3 +322,10 @@ def test_daemon_logs_a_bad_source_once_and_polls_the_good_ones(
     assert "Traceback" not in text
     titles = {e.title for e in assert_valid_atom(all_atom).entries}
     assert titles == {LOCAL_TITLE, B_ITEMS[0][1]}
+
+
+@pytest.mark.parametrize("text", ["", "# no sources yet\n", "\n\n", "source = []\n"])
+def test_a_links_toml_without_sources_lists_none(project: Path, text: str) -> None:
+    (project / "sources" / "links.toml").write_text(text, encoding="utf-8")
+    listed = read_sources(load_config(project))
+    assert (listed.sources, listed.problems) == ((), ())

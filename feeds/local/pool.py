@@ -18,7 +18,7 @@ from ..codec import stored_form
 from ..config import Config
 from ..errors import ArticleError
 from ..model import ArticleHead, Entry
-from .scan import ArticleFile, digest, unreadable
+from .scan import MAX_ARTICLE_BYTES, ArticleFile, digest, unreadable
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor  # imported with the first pool
@@ -53,9 +53,13 @@ def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool
 
     try:
         with open(file.path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_ARTICLE_BYTES + 1)
     except OSError as exc:
         return FileRead("", problem=ArticleError(file.shown, 1, unreadable(exc)))
+    if len(data) > MAX_ARTICLE_BYTES:
+        return FileRead("", problem=ArticleError(
+            file.shown, 1, f"larger than the {MAX_ARTICLE_BYTES // 2**20} MB an article may hold "
+                           "(a data file or a log?): left out"))
     key = digest(fingerprint, data)
     try:
         if not whole:
@@ -111,12 +115,21 @@ class ParsePool:
         finally:
             self._retire_kept()
 
-    def _start_kept(self, workers: int) -> _KeptWorkers:
-        """Fork the kept workers now, with the parsers imported for them to share."""
+    def _start_kept(self, workers: int) -> _KeptWorkers | None:
+        """Fork the kept workers now, with the parsers imported for them to share (None if
+        one died at once: the reads then start their own)."""
+        from concurrent.futures.process import BrokenProcessPool
+
         from ..workers import started, worker_pool
         from . import article  # noqa: F401
 
-        self._kept = _KeptWorkers(started(worker_pool(workers)), workers * self.files_per_worker)
+        pool = worker_pool(workers)
+        try:
+            started(pool)
+        except BrokenProcessPool:
+            pool.shutdown(wait=False)
+            return None
+        self._kept = _KeptWorkers(pool, workers * self.files_per_worker)
         return self._kept
 
     def _retire_kept(self) -> None:
@@ -145,28 +158,98 @@ class ParsePool:
             workers = 1
         chunk = max(1, min(200, len(files) // (workers * 8)))
         kept = self._kept_workers(workers)
-        if kept is not None and (not renders or len(files) <= kept.renders_left):
-            kept.renders_left -= len(files) if renders else 0
-            yield from kept.pool.map(step, files, chunksize=chunk)
-            return
-        if kept is not None:
+        if kept is not None and renders and len(files) > kept.renders_left:
             self._retire_kept()  # more than they may render: not idle beside fresh ones
+            kept = None
+        if kept is not None:
+            kept.renders_left -= len(files) if renders else 0
         # Import the parsers before forking, so the workers share them instead
         # of each importing its own.
-        from ..workers import worker_pool
+        from concurrent.futures.process import BrokenProcessPool
+
         from . import article  # noqa: F401
 
         batch = workers * self.files_per_worker if renders else len(files)
-        for start in range(0, len(files), batch):
-            with worker_pool(workers) as pool:
-                yield from pool.map(step, files[start : start + batch], chunksize=chunk)
 
+        def run(rest: Sequence[ArticleFile]) -> Iterator[FileRead]:
+            nonlocal kept
+            if kept is not None:
+                pool, kept = kept.pool, None
+                try:
+                    yield from pool.map(step, rest, chunksize=chunk)
+                except BrokenProcessPool:
+                    self._retire_kept()  # gone: the block's later reads start their own
+                    raise
+                return
+            from ..workers import worker_pool
+
+            for start in range(0, len(rest), batch):
+                with worker_pool(workers) as pool:
+                    yield from pool.map(step, rest[start : start + batch], chunksize=chunk)
+
+        # ProcessPoolExecutor sends a worker at most one chunk beyond the one it
+        # runs, so the chunks a dying worker took down are near the first unread.
+        window = min(self.files_per_worker, (2 * workers + 2) * chunk)
+        yield from _surviving(run, step, files, window)
 
     def _kept_workers(self, workers: int) -> _KeptWorkers | None:
         """The workers kept for the block (see `kept`), started now if not yet; None outside one."""
         if not self._keeping:
             return None
         return self._kept if self._kept is not None else self._start_kept(workers)
+
+
+# What a file's read records when the process reading it ended without an answer.
+WORKER_LOST = ("the process reading this file ended without an answer (it crashed or was "
+               "killed); the file is read again at the next build")
+
+
+def _surviving(run: Callable[[Sequence[ArticleFile]], Iterator[FileRead]],
+               step: Callable[[ArticleFile], FileRead], files: Sequence[ArticleFile],
+               window: int) -> Generator[FileRead, None, None]:
+    """`run(files)`, going on past a worker that dies.
+
+    A worker's death (a crash in a parser's C code, the out-of-memory
+    killer, a kill) breaks its whole pool, and every file it held fails
+    alike. The next `window` files from the first unread one are read again
+    one at a time in a worker of their own, so that only a file that kills
+    its worker again is a problem, and `run` takes the rest. Each round
+    reads at least one file: a dying file beyond the window is caught by a
+    later round.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    while done < len(files):
+        try:
+            for read in run(files[done:]):
+                done += 1
+                yield read
+            return
+        except BrokenProcessPool:
+            suspects = files[done : done + max(1, window)]
+            yield from _one_at_a_time(step, suspects)
+            done += len(suspects)
+
+
+def _one_at_a_time(step: Callable[[ArticleFile], FileRead],
+                   files: Sequence[ArticleFile]) -> Iterator[FileRead]:
+    """`step` of each file in a worker of its own; a file whose worker dies is a problem."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..workers import worker_pool
+
+    pool = worker_pool(1)
+    try:
+        for file in files:
+            try:
+                yield pool.submit(step, file).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                pool = worker_pool(1)
+                yield FileRead("", problem=ArticleError(file.shown, 1, WORKER_LOST))
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 @dataclass

@@ -22,6 +22,11 @@ from ..model import CachedArticle, Problem
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 
+# An article is a page of text (the largest real ones are some hundred KB): a
+# file past this is not one (a data file, a log), and reading it whole would
+# cost a worker its size in memory and Markdown its time. No more is read.
+MAX_ARTICLE_BYTES = 8 * 2**20
+
 # How articles are read, beyond the version: changed when an unchanged file
 # would now parse differently, so that no store keeps what the old rules gave.
 # "languages-2": real languages, script fallback, splits at headings, own titles.
@@ -201,7 +206,7 @@ def scan(files: Sequence[ArticleFile], cache: Mapping[str, CachedArticle], finge
                     result.known[shown] = cached
                     continue
                 with open(file.path, "rb") as fh:
-                    data = fh.read()
+                    data = fh.read(MAX_ARTICLE_BYTES + 1)
                 if cached.digest == digest(fingerprint, data):
                     # Touched but not changed: remember its new stat, parse nothing.
                     result.known[shown] = result.updates[shown] = replace(

@@ -180,20 +180,27 @@ def _add_entry(fg: Any, item: FeedItem, spec: FeedSpec, linking: Linking) -> Non
     # it differs, as `zh-Hant` does in the `zh` feed.
     if spec.filter.lang != variant.lang:
         extras.lang = variant.lang
+    # Readers that keep one alternate link keep the first (sfeed, SimplePie,
+    # Miniflux) or the last (feedparser, newsboat): the entry's own link is
+    # both. Its last copy names the entry's language, as the translations
+    # name theirs, so that no two alternates share a type and a language
+    # (RFC 4287 §4.1.1).
+    link = linking.link(entry, variant)
+    if link:
+        extras.links.append({"rel": "alternate", "type": "text/html", "href": link})
+    translations = linking.translations(entry, variant)
     extras.links.extend(
         {"rel": "alternate", "type": t.type, "hreflang": t.lang, "title": t.title, "href": t.href}
-        for t in linking.translations(entry, variant))
+        for t in translations)
     original = linking.original(entry, variant)
     if original:
         extras.links.append({"rel": "related", "type": "text/html", "href": original})
     extras.links.extend(enclosure_link(e) for e in entry.enclosures)
     if entry.image:
         fe.media.thumbnail(url=iri_to_uri(entry.image), group=None)
-    # The entry's own link goes last: readers that keep one alternate link
-    # (feedparser, newsboat) keep the last one.
-    link = linking.link(entry, variant)
-    if link:
-        extras.links.append({"rel": "alternate", "type": "text/html", "href": link})
+    if link and translations and variant.lang:
+        extras.links.append(
+            {"rel": "alternate", "type": "text/html", "hreflang": variant.lang, "href": link})
     if entry.source is not None:
         # A remote feed's own id may be no URI at all (a malformed urn:uuid:);
         # the source's URL then stands for it. RFC 4287 §4.2.11 wants an

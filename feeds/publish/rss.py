@@ -160,12 +160,19 @@ def _add_item(fg: Any, item: FeedItem, linking: Linking) -> None:
     # so that `a <b> tag` reads as written.
     fe.description(html.escape(variant.summary or variant.title, quote=False))
     fe.content(variant.content_html or "<p></p>", type="html")
+    translations = linking.translations(entry, variant)
     extras.links.extend(
         {"rel": "alternate", "type": t.type, "hreflang": t.lang, "title": t.title, "href": t.href}
-        for t in linking.translations(entry, variant))
+        for t in translations)
     original = linking.original(entry, variant)
     if original:
         extras.links.append({"rel": "related", "type": "text/html", "href": iri_to_uri(original)})
+    # Readers that read the atom:links too keep the last alternate (feedparser,
+    # newsboat): after the translations, the item's own link comes again, in
+    # its language (as in Atom, see render.py).
+    if link and translations and variant.lang:
+        extras.links.append(
+            {"rel": "alternate", "type": "text/html", "hreflang": variant.lang, "href": link})
     if entry.source is not None and entry.origin.startswith(("http://", "https://")):
         fe.source(url=iri_to_uri(entry.origin), title=entry.source.title)
     _add_media(fe, entry, extras)

@@ -12,8 +12,10 @@ import asyncio
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -271,6 +273,20 @@ def _requests(config: Config, chosen: Sequence[SourceState], configs: dict[str, 
 
 Parse = Future[_Prepared | ParseError]
 
+# What a source records when the process parsing its body ended without an answer.
+WORKER_LOST = ("the process parsing this feed ended without an answer (it crashed or was "
+               "killed); nothing of it was stored, and it is tried again at its next fetch")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A body handed to a worker: `result` without its body, `args` for `_prepare`."""
+
+    i: int
+    result: FetchResult
+    args: tuple[Any, ...]
+    alone: bool = False  # parsed in a worker of its own, after a worker was lost
+
 
 class _ParseQueue:
     """Fetched bodies being parsed by a process pool, stored as each parse finishes.
@@ -282,6 +298,12 @@ class _ParseQueue:
     thread's) as soon as the pool says it is done, so that one slow source
     does not hold back the rest; once the loop has ended, `finish` records
     what is left.
+
+    A worker that dies (a crash in a parser's C code, the kernel's
+    out-of-memory killer, a kill) breaks the whole pool, and every body it
+    held fails alike: those bodies are parsed again one at a time in a
+    worker of their own, so that only one that kills its worker again fails,
+    as that source's error, and a fresh pool takes the rest.
     """
 
     def __init__(self, record: Callable[[int, FetchResult, _Prepared | ParseError], None],
@@ -289,7 +311,10 @@ class _ParseQueue:
         self._record = record
         self._limit = limit
         self._pool = worker_pool()
-        self._pending: dict[Parse, tuple[int, FetchResult]] = {}
+        self._alone: ProcessPoolExecutor | None = None  # parses suspects one at a time
+        self._suspects: deque[_Job] = deque()
+        self._alone_busy = False
+        self._pending: dict[Parse, tuple[_Job, ProcessPoolExecutor]] = {}
         self._finished: SimpleQueue[Parse] = SimpleQueue()  # filled by the pool's threads
         self._loop: asyncio.AbstractEventLoop | None = None
         self._room = asyncio.Event()
@@ -297,8 +322,16 @@ class _ParseQueue:
     def submit(self, i: int, result: FetchResult, args: tuple[Any, ...]) -> None:
         """Parse `result`'s body in a worker; called on the event loop's thread."""
         self._loop = asyncio.get_running_loop()
-        future = self._pool.submit(_prepare, *args)
-        self._pending[future] = (i, replace(result, body=None))
+        job = _Job(i, replace(result, body=None), args)
+        try:
+            self._start(self._pool, job)
+        except BrokenProcessPool:  # a worker died since the last parse finished
+            self._renew_pool(self._pool)
+            self._start(self._pool, job)
+
+    def _start(self, pool: ProcessPoolExecutor, job: _Job) -> None:
+        future = pool.submit(_prepare, *job.args)
+        self._pending[future] = (job, pool)
         future.add_done_callback(self._done)
 
     def _done(self, future: Parse) -> None:
@@ -316,8 +349,37 @@ class _ParseQueue:
             self._room.set()
 
     def _store(self, future: Parse) -> None:
-        i, result = self._pending.pop(future)
-        self._record(i, result, future.result())
+        job, pool = self._pending.pop(future)
+        try:
+            prepared = future.result()
+        except BrokenProcessPool:
+            if not job.alone:
+                self._renew_pool(pool)
+                self._suspects.append(job)
+                self._next_suspect()
+                return
+            pool.shutdown(wait=False)
+            self._alone = None  # it killed a worker of its own: this body is the cause
+            prepared = ParseError(WORKER_LOST)
+        if job.alone:
+            self._alone_busy = False
+            self._next_suspect()
+        self._record(job.i, job.result, prepared)
+
+    def _renew_pool(self, broken: ProcessPoolExecutor) -> None:
+        """A fresh pool for the bodies still to come, unless `broken` was already replaced."""
+        if broken is self._pool:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = worker_pool()
+
+    def _next_suspect(self) -> None:
+        """Parse the next suspect body in a worker of its own, once the last has finished."""
+        if self._alone_busy or not self._suspects:
+            return
+        if self._alone is None:
+            self._alone = worker_pool(1)
+        self._alone_busy = True
+        self._start(self._alone, replace(self._suspects.popleft(), alone=True))
 
     async def admit(self) -> None:
         """Wait, before the next request, until fewer than `limit` bodies wait for a worker."""
@@ -333,6 +395,8 @@ class _ParseQueue:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._alone is not None:
+            self._alone.shutdown(wait=True, cancel_futures=True)
 
 
 class _Refresh:

@@ -96,8 +96,10 @@ class Coordination:
     def claim_listed(self, worker: str, now: float, lease: float, limit: int) -> list[str]:
         """Lease to `worker` up to `limit` listed sources that are due, not gone and not leased.
 
-        As `claim_sources`, taken from the store's list (see `list_sources`):
-        nothing the size of the list is sent.
+        Taken from the store's list (see `list_sources`): nothing the size of
+        the list is sent. Rows another worker is claiming at this moment are
+        skipped, not waited for; a lease that has passed counts as none.
+        Hashed keys mix the sites: a batch is not one site's queue.
         """
         with self._transaction():
             rows = self._db.execute(
@@ -111,27 +113,6 @@ class Coordination:
         return sorted(str(r[0]) for r in rows)
 
     # --- source leases -----------------------------------------------------------
-
-    def claim_sources(self, keys: Sequence[str], worker: str, now: float, lease: float,
-                      limit: int) -> list[str]:
-        """Lease to `worker` up to `limit` of `keys` that are due, not gone and not leased.
-
-        Rows another worker is claiming at this moment are skipped, not
-        waited for; a lease that has passed counts as none.
-        """
-        if not keys:
-            return []
-        with self._transaction():
-            rows = self._db.execute(
-                "UPDATE sources SET lease_until = ?, leased_by = ? WHERE key IN ("
-                " SELECT key FROM sources WHERE key = ANY(?) AND status <> 'gone'"
-                " AND (next_due IS NULL OR next_due <= ?)"
-                " AND (lease_until IS NULL OR lease_until <= ?)"
-                # Hashed keys mix the sites: a batch is not one site's queue.
-                " ORDER BY next_due NULLS FIRST, md5(key) LIMIT ? FOR UPDATE SKIP LOCKED)"
-                " RETURNING key",
-                (now + lease, worker, list(keys), now, now, limit)).fetchall()
-        return sorted(str(r[0]) for r in rows)
 
     def work_as(self, worker: str) -> None:
         """Store only for sources `worker` still holds a lease on."""

@@ -198,10 +198,6 @@ class PublisherSeat(Protocol):
 class SharedStore(EntryStore, Protocol):
     """A store several processes on several hosts share (PostgreSQL): leases, turns, heartbeats."""
 
-    def claim_sources(self, keys: Sequence[str], worker: str, now: float, lease: float,
-                      limit: int) -> list[str]:
-        """Lease to `worker` up to `limit` of `keys` that are due and free; the keys leased."""
-
     def list_sources(self, urls: Sequence[str], claimable: Sequence[str], fingerprint: str,
                      now: float) -> bool:
         """Make the store's source list the one `fingerprint` names; whether it changed."""

@@ -534,6 +534,130 @@ def test_kill_9_with_worker_processes_alive_frees_the_project(
     assert not orphans, f"{len(orphans)} forked workers outlived the killed {command}"
 
 
+def _workers(proc: subprocess.Popen[str]) -> set[int]:
+    """The live processes `proc` forked (its session, less itself)."""
+    return set(_session(proc.pid)) - {proc.pid}
+
+
+def _kill_workers_while(proc: subprocess.Popen[str], start: Callable[[], bool], *,
+                        every: bool) -> tuple[set[int], set[int]]:
+    """Once `start()`, SIGKILL `proc`'s workers: the first one seen, or `every` one until it
+    ends. Returns the workers killed and those seen after the first kill."""
+    deadline = time.monotonic() + 60
+    killed: set[int] = set()
+    seen_after: set[int] = set()
+    while proc.poll() is None and time.monotonic() < deadline:
+        workers = _workers(proc) - killed
+        if killed:
+            seen_after |= workers
+        if start() and workers and (every or not killed):
+            victim = min(workers)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+            killed.add(victim)
+        time.sleep(0.002)
+    return killed, seen_after
+
+
+@pytest.mark.slow
+def test_a_parse_worker_killed_mid_fetch_costs_no_source(
+        project: Path, feed_server: FeedServer) -> None:
+    """A worker's death breaks its whole pool: the bodies it held are parsed again, one
+    at a time, and a fresh pool takes the rest; every source is stored."""
+    urls = _serve_sources(feed_server, project, {"now": 1}, count=40)
+    proc = _start(["fetch", "--quiet"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        def answered() -> bool:
+            return sum(len(feed_server.requests_for(f"/feed-{k}")) for k in range(40)) >= 6
+
+        killed, after = _kill_workers_while(proc, answered, every=False)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        _kill_9(proc)
+    assert len(killed) == 1, "no worker to kill"
+    assert after, "the fetch went on without a new worker: the kill came too late to matter"
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert err == "", err
+    stored = _stored_rounds(project)
+    assert sorted(stored) == sorted(urls)
+    for url, state in stored.items():
+        assert state == (1, {1}, _entries(1)), url
+
+
+@pytest.mark.slow
+def test_a_feed_that_kills_every_parse_worker_fails_alone(
+        project: Path, feed_server: FeedServer) -> None:
+    """Every worker dies (as one would on a body that crashes a parser): each body is tried
+    alone, each source whose worker died that way fails with the reason, the rest is kept."""
+    urls = _serve_sources(feed_server, project, {"now": 1}, count=12)
+    proc = _start(["fetch", "--quiet"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        killed, _ = _kill_workers_while(proc, lambda: True, every=True)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        _kill_9(proc)
+    assert killed, "no worker to kill"
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    lost = [line for line in err.splitlines() if "ended without an answer" in line]
+    assert lost and all(line.split(": ", 1)[0] in urls for line in lost), err
+    assert len(err.splitlines()) == len(lost), err
+    failed = {line.split(": ", 1)[0] for line in lost}
+    stored = _stored_rounds(project)
+    assert sorted(stored) == sorted(urls)
+    for url in urls:  # a source either failed alone or was stored whole
+        expected = (None, set(), 0) if url in failed else (1, {1}, _entries(1))
+        assert stored[url] == expected, url
+
+
+@pytest.mark.slow
+def test_a_read_worker_killed_mid_build_costs_no_article(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cold build's worker dies: the files it held are read again, one at a time, and
+    fresh workers read the rest; every article is published as by an undisturbed build."""
+    (project / "feeds.toml").write_text(f"entries_per_feed = {PER_FEED}\n", encoding="utf-8")
+    corpus = Corpus(project / "sources" / "articles", words=400)
+    corpus.revise(random.Random(SEED), ARTICLES, 1.0, 0)
+    proc = _start(["build"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        killed, after = _kill_workers_while(proc, lambda: True, every=False)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        _kill_9(proc)
+    assert len(killed) == 1, "no worker to kill"
+    assert after, "the build went on without a new worker: the kill came too late to matter"
+    assert (proc.returncode, err) == (0, ""), err
+    corpus.assert_published(OutputChecker(project / "output").check("after the kill"),
+                            project / STORE, out, "after the kill", per_feed=PER_FEED)
+
+
+@pytest.mark.slow
+def test_an_article_that_kills_every_read_worker_fails_alone(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every worker dies (as one would on a file that crashes a parser): each file whose
+    worker died alone is a `path:1: reason` problem, the rest is published, and the next
+    build reads them again."""
+    (project / "feeds.toml").write_text(f"entries_per_feed = {PER_FEED}\n", encoding="utf-8")
+    corpus = Corpus(project / "sources" / "articles")
+    corpus.revise(random.Random(SEED), ARTICLES, 1.0, 0)
+    proc = _start(["build"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        killed, _ = _kill_workers_while(proc, lambda: True, every=True)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        _kill_9(proc)
+    assert killed, "no worker to kill"
+    assert "Traceback" not in err, err
+    lost = re.findall(r"^sources/articles/(brief-\d{4}\.md):1: the process reading this file "
+                      r"ended without an answer", err, re.MULTILINE)
+    assert lost and len(lost) == len(err.splitlines()), err
+    assert proc.returncode == 0, (proc.returncode, err)  # problems fail only with --strict
+    assert f"read {ARTICLES} articles, published {ARTICLES - len(lost)} entries" in out, out
+    OutputChecker(project / "output").check("with files lost")
+    summary = _build_in_process(project, capsys, "the next build")
+    corpus.assert_published(OutputChecker(project / "output").check("the next build"),
+                            project / STORE, summary, "the next build", per_feed=PER_FEED)
+
+
 # --- 3. a full or read-only output directory ---------------------------------------------------
 
 def _file_size_limit(limit: int) -> Callable[[], None]:
