@@ -156,8 +156,11 @@ def stored_form(entry: Entry) -> StoredForm:
 
 def encode_head(head: ArticleHead) -> str:
     """An article's head without its id (which the store keeps beside it)."""
-    return json.dumps([head.sort_time.isoformat(), head.tags, head.authors, head.lang],
-                      ensure_ascii=False, separators=(",", ":"))
+    fields = [head.sort_time.isoformat(), head.tags, head.authors, head.lang]
+    try:
+        return orjson.dumps(fields).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def decode_head(entry_id: str, text: str) -> ArticleHead:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,15 @@ class ArticleHead:
     tags: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     lang: str | None = None
+
+    def __reduce__(self) -> tuple[type[ArticleHead], tuple[Any, ...]]:
+        """Pickled as its fields, made again by the constructor.
+
+        A cold build's workers send the main process a head for every
+        article; a slotted frozen dataclass's own pickling sets each field
+        through `object.__setattr__`, about twice the cost of this.
+        """
+        return ArticleHead, (self.id, self.sort_time, self.tags, self.authors, self.lang)
 
 
 class Placed(Protocol):

@@ -17,7 +17,8 @@ CORE = {"feeds.about", "feeds.model", "feeds.errors", "feeds.config"}
 TEXT = {"feeds.text"}
 # Pure transformations: bytes or entries in, values out, no I/O.
 PURE = TEXT | {
-    "feeds.local.article", "feeds.local.front", "feeds.remote.normalise", "feeds.remote.parse",
+    "feeds.local.article", "feeds.local.front", "feeds.local.frontyaml",
+    "feeds.remote.normalise", "feeds.remote.parse",
     "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
     "feeds.remote.guard", "feeds.remote.fulltext", "feeds.remote.extract",
     "feeds.remote.proxies", "feeds.remote.options", "feeds.remote.fastxml",

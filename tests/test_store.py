@@ -162,6 +162,25 @@ def test_a_stored_form_is_what_json_writes(text: str, length: int | None) -> Non
     assert form.digest == hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+@pytest.mark.parametrize("text", [
+    "plain", "标题 \u2028\u2029 \ufeff é 😀", "controls \x00\x01\x1f\x7f\x80\x9f \b\f\n\r\t",
+    'quotes " \\ / </script>',
+    "lone \ud800 surrogate",  # orjson refuses it: written by json
+])
+def test_a_stored_head_is_what_json_writes(text: str) -> None:
+    """An article's head in the cache is exactly json.dumps's, whichever encoder wrote it."""
+    import json
+
+    from feeds.codec import decode_head, encode_head
+    from feeds.model import ArticleHead
+
+    head = ArticleHead(f"urn:{text}", T0, (text, "b"), (text,), None if "lone" in text else text)
+    encoded = encode_head(head)
+    assert encoded == json.dumps([T0.isoformat(), head.tags, head.authors, head.lang],
+                                 ensure_ascii=False, separators=(",", ":"))
+    assert decode_head(head.id, encoded) == head
+
+
 def test_an_id_offered_twice_in_one_update_is_stored_once(store_at: OpenStore) -> None:
     with store_at() as store:
         store.ensure_sources(["src"])
@@ -591,6 +610,27 @@ def test_storing_a_fetch_of_50_entries_sends_the_store_as_many_statements_as_of_
     assert counts[0] == counts[1], counts
     with store_at() as store:
         assert [s.entry_count for s in store.sources()] == [2, 50]
+
+
+def test_syncing_200_articles_sends_the_store_as_many_statements_as_2(store_at: OpenStore) -> None:
+    """Articles offered one at a time are stored a batch at a time: one query for those
+    stored and one `executemany` a batch, not two statements an article."""
+    from conftest import CountingConnection
+
+    counts = []
+    for n in (2, 200):
+        with store_at() as store:
+            counting = CountingConnection(store._db)
+            store._db = counting  # type: ignore[misc]
+            with store.local_sync() as sync:
+                for i in range(n):
+                    sync.add(Incoming(_entry(n * 1000 + i), T0))
+                stats = sync.finish()
+            assert stats.new == n
+            counts.append(counting.statements)
+        with store_at() as store:
+            assert len(store.entries()) == n
+    assert counts[0] == counts[1], counts
 
 
 def test_many_urls_resolve_and_many_sources_are_read_as_one_at_a_time_would_be(

@@ -33,31 +33,12 @@ from ..text.media import (
 )
 from ..text.sanitise import clean_text
 from ..text.tags import normalise_tags
+from .frontyaml import load_yaml
 
 # A BCP 47 language tag as `xml:lang` accepts it: a 2-3 letter language,
 # then subtags of 1-8 letters or digits (script, region, variant).
 _LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
 _LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
-
-
-class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml's safe loader when present (yaml.SafeLoader's rules, in C).
-
-    PyYAML builds a date from any `dddd-d-d` scalar and lets Python's
-    ValueError out for one that is no date (`0000-0-0`); that is bad input
-    like any other, so it becomes a YAML error that knows its line.
-    """
-
-
-def _yaml_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except (ValueError, OverflowError) as exc:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{node.value!r} is not a date ({exc})", node.start_mark) from exc
-
-
-_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _yaml_timestamp)
 
 
 @dataclass(frozen=True)
@@ -84,7 +65,7 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
     except ValueError as exc:
         raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
     try:
-        meta = yaml.load(fm_text, Loader=_YamlLoader)  # a safe loader
+        meta = load_yaml(fm_text)
     except yaml.YAMLError as exc:
         # The context mark is where the broken construct starts (the line a
         # person must fix); the problem mark is where the parser gave up.

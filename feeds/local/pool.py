@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..codec import stored_form
 from ..config import Config
@@ -45,6 +45,10 @@ class FileRead:
     head: ArticleHead | None = None
     parsed: Parsed | None = None
     problem: ArticleError | None = None
+
+    def __reduce__(self) -> tuple[type[FileRead], tuple[Any, ...]]:
+        """Pickled as its fields (see `ArticleHead.__reduce__`): one crosses from a worker per file."""
+        return FileRead, (self.digest, self.head, self.parsed, self.problem)
 
 
 def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool) -> FileRead:

@@ -277,6 +277,12 @@ class _Walk:
                         continue
                     changed.add(known.id)
                     self.updates.pop(known.file.shown, None)
+                    if read.problem is not None and read.digest in ("", known.digest):
+                        # Not changed, but not read whole either (its worker
+                        # died, it cannot be opened now, its body is bad).
+                        self.problems.append(Problem(f"{read.problem.path}:{read.problem.line}",
+                                                     read.problem.reason))
+                        continue
                     self.problems.append(Problem(
                         f"{known.file.shown}:1",
                         "changed while it was being read; it is read again by the next build"))

@@ -379,20 +379,37 @@ def _cached_articles(rows: Iterable[Any]) -> dict[str, CachedArticle]:
 
 
 class LocalSync:
-    """A local-article sync in progress: see `Store.local_sync`."""
+    """A local-article sync in progress: see `Store.local_sync`.
+
+    Articles are stored `BATCH` at a time, as a fetch's entries are: one
+    query for those already stored and one `executemany`, rather than two
+    statements an article (on PostgreSQL, two round trips), while only a
+    batch of parsed articles is held.
+    """
+
+    BATCH = 250
 
     def __init__(self, store: EntryTables) -> None:
         self._store = store
         self._offered: set[str] = set()
+        self._pending: list[Incoming] = []
         self._new = self._changed = self._unchanged = 0
 
     def add(self, item: Incoming) -> None:
-        """Store one article parsed now, if it changed."""
-        stats = self._store._upsert(LOCAL, (item,), None)
+        """Store one article parsed now, if it changed (with the batch it completes)."""
+        self._offered.add(item.entry.id)
+        self._pending.append(item)
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        stats = self._store._upsert(LOCAL, pending, None)
         self._new += stats.new
         self._changed += stats.changed
         self._unchanged += stats.unchanged
-        self._offered.add(item.entry.id)
 
     def finish(
         self,
@@ -407,6 +424,7 @@ class LocalSync:
         `state` is what this sync saw (its manifest is made here, from the
         cache as updated); without it, no state is kept.
         """
+        self._flush()
         removed = self._store._finish_local(self._offered, keep, cache, present, state)
         return UpsertStats(self._new, self._changed, self._unchanged, removed)
 
@@ -419,6 +437,7 @@ class LocalSync:
         `state` is the whole new state, manifest included, made by the
         caller from the last one.
         """
+        self._flush()
         db = self._store._db
         ids = [(entry_id, LOCAL) for entry_id in dropped]
         db.executemany("DELETE FROM entries WHERE id = ? AND origin = ?", ids)

@@ -34,7 +34,7 @@ class LocalArticles(Protocol):
     """A sync of the local articles in progress: each offered, then the rest dropped."""
 
     def add(self, item: Incoming) -> None:
-        """Store one article parsed now, if it changed."""
+        """Store one article parsed now, if it changed: with a batch of them, by `finish` at the latest."""
 
     def finish(self, *, keep: Iterable[str] | None = None,
                cache: Mapping[str, CachedArticle] | None = None,
