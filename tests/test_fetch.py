@@ -263,6 +263,25 @@ def test_redirects_are_followed(
     assert result.permanent_redirect == (expected if permanent else None)
 
 
+def test_cookies_a_site_sets_are_sent_back_within_the_run(feed_server: FeedServer) -> None:
+    """A cookie set on a redirect goes with the next hop; one set by a feed, with the next feed.
+
+    Responses without Set-Cookie are not read for cookies: the cookies set
+    still come back, and answers that set none change nothing.
+    """
+    feed_server.route("/login", Response(status=302, headers={
+        "Location": "/feed", "Set-Cookie": "session=abc; Path=/"}))
+    feed_server.route("/feed", Response(body=ATOM, headers={"Set-Cookie": "seen=1; Path=/"}))
+    feed_server.route("/plain", Response(body=ATOM))
+    feed_server.route("/other", Response(body=ATOM))
+    results = fetch([feed_server.url("/login"), feed_server.url("/plain"),
+                     feed_server.url("/other")], tuned(per_domain=1))
+    assert all(r.ok for r in results), [r.error for r in results]
+    cookies = [(r.path, r.header("Cookie")) for r in feed_server.requests]
+    assert cookies == [("/login", None), ("/feed", "session=abc"),
+                       ("/plain", "session=abc; seen=1"), ("/other", "session=abc; seen=1")]
+
+
 def test_redirect_loop_fails(feed_server: FeedServer) -> None:
     url = feed_server.route("/a", Response(status=302, headers={"Location": "/b"}))
     feed_server.route("/b", Response(status=302, headers={"Location": "/a"}))

@@ -120,6 +120,37 @@ def test_rules_written_inline_are_placed_on_their_source_line(project: Path) -> 
     assert problem.where == "sources/links.toml:2" and "'remove' selector '>>'" in problem.reason
 
 
+def test_rules_of_a_later_source_are_placed_on_their_own_lines(project: Path) -> None:
+    # Sources before it with and without rules, one after it: each rule is
+    # looked for between its own source's header and the next one.
+    _links(project, '''[[source]]
+url = "http://a.example/f"
+
+[[source.rewrite]]
+remove = "p.fine"
+
+[[source]]
+url = "http://b.example/f"
+
+[[source]]
+url = "http://c.example/f"
+[[source.rewrite]]
+remove = "p.fine"
+
+[[source.rewrite]]
+remove = ">>"
+
+[[source]]
+url = "http://d.example/f"
+[[source.rewrite]]
+remove = "<<"
+''')
+    problems = read_sources(load_config(project)).problems
+    assert [p.where for p in problems] == ["sources/links.toml:15", "sources/links.toml:20"]
+    assert "rewrite rule #2" in problems[0].reason and "'>>'" in problems[0].reason
+    assert "rewrite rule #1" in problems[1].reason and "'<<'" in problems[1].reason
+
+
 def test_rules_apply_in_order() -> None:
     first = RewriteRule(replace="cat", with_="dog")
     second = RewriteRule(replace="dog", with_="bird")

@@ -62,20 +62,26 @@ class EntryTables:
         items = list(incoming)
         known = self._known([item.entry.id for item in items])
         rows: list[tuple[Any, ...]] = []
+        # First seen orders remote copies of one link (see published_listings);
+        # a local article has no such copy, and its own date will do.
+        seen_at = None if now is None else now.timestamp()
         for position, item in enumerate(items):
             entry = item.entry
             digest = (entry.digest if isinstance(entry, StoredForm)
                       else item.digest or content_hash(entry))
             stored = known.get(entry.id)
+            declared = item.declared_updated
             if now is None:
                 updated, write = local_updated(stored, digest, entry.updated)
+            elif stored is None and declared is not None:
+                updated, write = declared, True  # as decide_updated has it, without its steps
             else:
                 # Items without a date that arrive together would all be dated
                 # `now`, one instant for many entries, in no order. Each is seen
                 # a microsecond before the one above it, which keeps the feed's
                 # own order (newest first) and tells them apart, deterministically.
                 seen = now - timedelta(microseconds=position)
-                updated, write = decide_updated(stored, digest, item.declared_updated, seen)
+                updated, write = decide_updated(stored, digest, declared, seen)
             if not write:
                 unchanged += 1
                 continue
@@ -84,13 +90,12 @@ class EntryTables:
             else:
                 changed += 1
             form = _stored_form(item, updated)
-            # First seen orders remote copies of one link (see published_listings);
-            # a local article has no such copy, and its own date will do.
-            first_seen = (now or form.sort_time).timestamp()
-            declared = None if item.declared_updated is None else item.declared_updated.isoformat()
-            known[form.id] = (digest, declared, updated.isoformat())  # an id offered twice
-            rows.append((form.id, origin, item.canonical_link, digest, declared,
-                         updated.isoformat(), form.sort_time.timestamp(), first_seen,
+            sort_time = form.sort_time.timestamp()
+            declared_text = None if declared is None else declared.isoformat()
+            updated_text = updated.isoformat()
+            known[form.id] = (digest, declared_text, updated_text)  # an id offered twice
+            rows.append((form.id, origin, item.canonical_link, digest, declared_text,
+                         updated_text, sort_time, sort_time if seen_at is None else seen_at,
                          form.data, form.listing))
         if rows:
             # All of them at once: PostgreSQL is sent them in one pipeline, not
