@@ -559,24 +559,34 @@ def _kill_workers_while(proc: subprocess.Popen[str], start: Callable[[], bool], 
     return killed, seen_after
 
 
+def _run_killing_workers(args: list[str], project: Path, start: Callable[[], bool], *,
+                         every: bool) -> tuple[set[int], set[int], int, str, str]:
+    """`feeds ARGS` with its workers killed (see `_kill_workers_while`): the workers killed,
+    those seen after, and its exit status, stdout and stderr."""
+    proc = _start(args, project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        killed, after = _kill_workers_while(proc, start, every=every)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        _kill_9(proc)
+    assert killed, "no worker to kill"
+    return killed, after, proc.returncode, out, err
+
+
 @pytest.mark.slow
 def test_a_parse_worker_killed_mid_fetch_costs_no_source(
         project: Path, feed_server: FeedServer) -> None:
     """A worker's death breaks its whole pool: the bodies it held are parsed again, one
     at a time, and a fresh pool takes the rest; every source is stored."""
     urls = _serve_sources(feed_server, project, {"now": 1}, count=40)
-    proc = _start(["fetch", "--quiet"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        def answered() -> bool:
-            return sum(len(feed_server.requests_for(f"/feed-{k}")) for k in range(40)) >= 6
+    def answered() -> bool:
+        return sum(len(feed_server.requests_for(f"/feed-{k}")) for k in range(40)) >= 6
 
-        killed, after = _kill_workers_while(proc, answered, every=False)
-        _out, err = proc.communicate(timeout=60)
-    finally:
-        _kill_9(proc)
-    assert len(killed) == 1, "no worker to kill"
+    killed, after, status, _, err = _run_killing_workers(["fetch", "--quiet"], project, answered,
+                                                         every=False)
+    assert len(killed) == 1
     assert after, "the fetch went on without a new worker: the kill came too late to matter"
-    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert status == 0 and "Traceback" not in err, err
     assert err == "", err
     stored = _stored_rounds(project)
     assert sorted(stored) == sorted(urls)
@@ -590,14 +600,9 @@ def test_a_feed_that_kills_every_parse_worker_fails_alone(
     """Every worker dies (as one would on a body that crashes a parser): each body is tried
     alone, each source whose worker died that way fails with the reason, the rest is kept."""
     urls = _serve_sources(feed_server, project, {"now": 1}, count=12)
-    proc = _start(["fetch", "--quiet"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        killed, _ = _kill_workers_while(proc, lambda: True, every=True)
-        _out, err = proc.communicate(timeout=60)
-    finally:
-        _kill_9(proc)
-    assert killed, "no worker to kill"
-    assert proc.returncode == 0 and "Traceback" not in err, err
+    _, _, status, _, err = _run_killing_workers(["fetch", "--quiet"], project, lambda: True,
+                                                every=True)
+    assert status == 0 and "Traceback" not in err, err
     lost = [line for line in err.splitlines() if "ended without an answer" in line]
     assert lost and all(line.split(": ", 1)[0] in urls for line in lost), err
     assert len(err.splitlines()) == len(lost), err
@@ -617,15 +622,11 @@ def test_a_read_worker_killed_mid_build_costs_no_article(
     (project / "feeds.toml").write_text(f"entries_per_feed = {PER_FEED}\n", encoding="utf-8")
     corpus = Corpus(project / "sources" / "articles", words=400)
     corpus.revise(random.Random(SEED), ARTICLES, 1.0, 0)
-    proc = _start(["build"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        killed, after = _kill_workers_while(proc, lambda: True, every=False)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        _kill_9(proc)
-    assert len(killed) == 1, "no worker to kill"
+    killed, after, status, out, err = _run_killing_workers(["build"], project, lambda: True,
+                                                           every=False)
+    assert len(killed) == 1
     assert after, "the build went on without a new worker: the kill came too late to matter"
-    assert (proc.returncode, err) == (0, ""), err
+    assert (status, err) == (0, ""), err
     corpus.assert_published(OutputChecker(project / "output").check("after the kill"),
                             project / STORE, out, "after the kill", per_feed=PER_FEED)
 
@@ -639,18 +640,12 @@ def test_an_article_that_kills_every_read_worker_fails_alone(
     (project / "feeds.toml").write_text(f"entries_per_feed = {PER_FEED}\n", encoding="utf-8")
     corpus = Corpus(project / "sources" / "articles")
     corpus.revise(random.Random(SEED), ARTICLES, 1.0, 0)
-    proc = _start(["build"], project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        killed, _ = _kill_workers_while(proc, lambda: True, every=True)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        _kill_9(proc)
-    assert killed, "no worker to kill"
+    _, _, status, out, err = _run_killing_workers(["build"], project, lambda: True, every=True)
     assert "Traceback" not in err, err
     lost = re.findall(r"^sources/articles/(brief-\d{4}\.md):1: the process reading this file "
                       r"ended without an answer", err, re.MULTILINE)
     assert lost and len(lost) == len(err.splitlines()), err
-    assert proc.returncode == 0, (proc.returncode, err)  # problems fail only with --strict
+    assert status == 0, (status, err)  # problems fail only with --strict
     assert f"read {ARTICLES} articles, " in out and f"; {len(lost)} problems →" in out, out
     OutputChecker(project / "output").check("with files lost")
     summary = _build_in_process(project, capsys, "the next build")
