@@ -10,6 +10,7 @@ the same inputs (or, for what only the store holds, with what must show).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from atomcheck import assert_valid_atom
@@ -373,14 +375,31 @@ def test_a_sync_that_meets_a_problem_keeps_no_state(built: Path) -> None:
     assert state is not None and state.files == 11 and len(state.manifest.split("\n")) == 11
 
 
-_forks: list[int] = []
-os.register_at_fork(after_in_parent=lambda: _forks.append(1))
+# Stats are shared only by a process that runs no other thread (a lock one
+# holds would stay held in the child), and the test process runs some (servers
+# other tests started): what shares them runs in a child of its own.
+_SHARING = """
+import json, os, sys
+from feeds.local import changes
+forks = []
+os.register_at_fork(after_in_parent=lambda: forks.append(1))
+changes.SHARED_FROM = 1
+"""
+
+
+def _sharing(code: str, *args: str) -> dict[str, Any]:
+    """Run `code` (after `_SHARING`) in a fresh interpreter; the JSON it prints."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the stats are not shared")
+    done = subprocess.run([sys.executable, "-c", _SHARING + code, *args], env=child_env(),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def test_a_tree_stat_shared_with_a_child_gives_what_one_process_gives(project: Path) -> None:
     """Every kind of name, in folders of every size, stat-ed half by a forked child."""
-    if not changes._may_fork():
-        pytest.skip("one core, or threads running: the stats are not shared")
     root = project / "sources" / "articles"
     names = ["a.md", "B.MARKDOWN", "c.txt", "back\\slash.md", "new\nline.md", "é.md",
              "notes/d.md", "notes/deeper/e.md", "x.md/f.md", "big/" + "g.md"]
@@ -397,11 +416,14 @@ def test_a_tree_stat_shared_with_a_child_gives_what_one_process_gives(project: P
     os.mkdir(os.fsencode(root) + b"/latin\xe9")
     with open(os.fsencode(root) + b"/latin\xe9/\xe9t\xe9.md", "wb") as fh:
         fh.write(b"bytes")
-    forks = len(_forks)
-    alone = changes._stat_tree(str(root), "sources/articles/", shared_from=10**9)
-    assert len(_forks) == forks
-    shared = changes._stat_tree(str(root), "sources/articles/", shared_from=1)
-    assert len(_forks) == forks + 1
+    got = _sharing("""
+alone = changes._stat_tree(sys.argv[1], "sources/articles/", shared_from=10**9)
+before = len(forks)
+shared = changes._stat_tree(sys.argv[1], "sources/articles/", shared_from=1)
+print(json.dumps({"alone": alone, "shared": shared, "forks": [before, len(forks)]}))
+""", str(root))
+    alone, shared = got["alone"], got["shared"]
+    assert got["forks"] == [0, 1], "the second walk forks once, the first not at all"
     assert alone is not None and shared is not None
     assert sorted(shared) == sorted(alone)
     assert len(alone) == len(names) + 2  # the link and the folder of another encoding
@@ -414,15 +436,16 @@ def test_a_tree_stat_shared_with_a_child_gives_what_one_process_gives(project: P
                          ids=lambda change: change.__name__.strip("_"))
 def test_a_rebuild_whose_stats_are_shared_gives_what_a_fresh_build_gives(
     built: Path, change: Change, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if not changes._may_fork():
-        pytest.skip("one core, or threads running: the stats are not shared")
-    monkeypatch.setattr(changes, "SHARED_FROM", 1)
-    forks = len(_forks)
     change(built)
+    got = _sharing("""
+from feeds.cli import main
+status = main(["--root", sys.argv[1], "build", "--offline", "--quiet"])
+print(json.dumps({"status": status, "forks": len(forks)}))
+""", str(built))
+    assert got == {"status": 0, "forks": 1}, "the rebuild's stats were not shared"
+    # The rebuild just made, checked against a fresh build (a second rebuild finds nothing).
     _rebuilt_as_fresh(built, tmp_path_factory)
-    assert len(_forks) > forks
     _sync_by_the_short_way(built)
 
 
