@@ -17,9 +17,9 @@ def decide_updated(
     new entry. Unchanged content keeps its time; a changed declared time is
     taken as it is; changed content under the same declared time is dated now.
     """
-    declared_text = declared.isoformat() if declared is not None else None
     if stored is None:
         return (declared if declared is not None else now), True
+    declared_text = declared.isoformat() if declared is not None else None
     old_hash, old_declared, old_updated = stored
     if old_hash == new_hash and old_declared == declared_text:
         return datetime.fromisoformat(old_updated), False

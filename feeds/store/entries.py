@@ -73,8 +73,6 @@ class EntryTables:
             declared = item.declared_updated
             if now is None:
                 updated, write = local_updated(stored, digest, entry.updated)
-            elif stored is None and declared is not None:
-                updated, write = declared, True  # as decide_updated has it, without its steps
             else:
                 # Items without a date that arrive together would all be dated
                 # `now`, one instant for many entries, in no order. Each is seen
