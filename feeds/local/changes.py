@@ -375,7 +375,7 @@ def _stat_lines(folders: Folders, prefix: str) -> list[str] | None:
         except OSError:
             return None
         try:
-            if "\\" in shown or "\n" in shown or _odd("\0".join(names)):
+            if _odd(shown) or _odd("\0".join(names)):
                 for name in names:  # some line is escaped: the careful way
                     st = os.stat(name, dir_fd=fd)
                     lines.append(manifest_line(shown + name, st.st_size, st.st_mtime_ns))
