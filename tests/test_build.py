@@ -17,6 +17,7 @@ from filemodes import obey_file_modes, read_only_is_enforced
 from feeds import build
 from feeds.config import load_config
 from feeds.errors import OutputError
+from feeds.local.scan import MAX_ARTICLE_BYTES, read_bounded
 
 
 def _atom_files(output: Path) -> list[Path]:
@@ -191,6 +192,29 @@ def test_a_file_too_large_for_an_article_is_left_out_without_being_read_whole(
     with grown.open("a", encoding="utf-8") as fh:
         fh.write(line * (9 * 2**20 // len(line)))
     assert [p.where for p in build(config, fetch=False).problems] == ["sources/articles/notes.md:1"]
+
+
+def test_a_bounded_read_gives_the_whole_file_up_to_one_byte_past_the_limit(
+        tmp_path: Path) -> None:
+    """The read asks for what the file's size says, and goes on while the file gives more:
+    a file that grew since, or one whose size says nothing, is still read to the limit."""
+    small = tmp_path / "a.md"
+    small.write_bytes(b"---\ntitle: A\n---\nText.\n")
+    assert read_bounded(str(small)) == small.read_bytes()
+    empty = tmp_path / "empty.md"
+    empty.write_bytes(b"")
+    assert read_bounded(str(empty)) == b""
+    exact = tmp_path / "exact.txt"
+    exact.write_bytes(b"x" * MAX_ARTICLE_BYTES)
+    assert len(read_bounded(str(exact))) == MAX_ARTICLE_BYTES
+    over = tmp_path / "over.txt"
+    over.write_bytes(b"y" * (MAX_ARTICLE_BYTES + 4096))
+    assert read_bounded(str(over)) == b"y" * (MAX_ARTICLE_BYTES + 1)
+    # The kernel's status file has a size of 0 and a page of text.
+    status = read_bounded("/proc/self/status")
+    assert status.startswith(b"Name:") and b"\nPid:" in status
+    with pytest.raises(IsADirectoryError):
+        read_bounded(str(tmp_path))
 
 
 def test_hostile_tags_stay_inside_output_and_merge(project: Path) -> None:

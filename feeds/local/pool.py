@@ -18,7 +18,7 @@ from ..codec import stored_form
 from ..config import Config
 from ..errors import ArticleError
 from ..model import ArticleHead, Entry
-from .scan import MAX_ARTICLE_BYTES, ArticleFile, digest, unreadable
+from .scan import MAX_ARTICLE_BYTES, ArticleFile, digest, read_bounded, unreadable
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor  # imported with the first pool
@@ -56,8 +56,7 @@ def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool
     from .article import parse_head, read_article
 
     try:
-        with open(file.path, "rb") as fh:
-            data = fh.read(MAX_ARTICLE_BYTES + 1)
+        data = read_bounded(file.path)
     except OSError as exc:
         return FileRead("", problem=ArticleError(file.shown, 1, unreadable(exc)))
     if len(data) > MAX_ARTICLE_BYTES:

@@ -20,7 +20,15 @@ from ..codec import cached_head
 from ..config import Config
 from ..model import ArticleHead, CachedArticle, Entry, Headed, Problem
 from .pool import PARSE_POOL, FileRead, Parsed, read_file
-from .scan import MAX_ARTICLE_BYTES, RACY_NS, ArticleFile, list_articles, scan, settings_fingerprint
+from .scan import (
+    MAX_ARTICLE_BYTES,
+    RACY_NS,
+    ArticleFile,
+    list_articles,
+    read_bounded,
+    scan,
+    settings_fingerprint,
+)
 
 # Which of the articles (their heads, and the languages of those already
 # parsed) some feed could show: see `select.articles_to_show`.
@@ -295,8 +303,7 @@ def _id_line(path: str) -> int:
     from .front import key_line
 
     try:
-        with open(path, "rb") as fh:
-            text = fh.read(MAX_ARTICLE_BYTES).decode("utf-8", "replace")
+        text = read_bounded(path)[:MAX_ARTICLE_BYTES].decode("utf-8", "replace")
     except OSError:
         return 1
     return key_line(text, ("id", "slug"))
