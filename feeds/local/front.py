@@ -31,7 +31,7 @@ from ..text.media import (
     media_url,
     type_of,
 )
-from ..text.sanitise import clean_text
+from ..text.sanitise import clean_text, utf8_is_clean
 from ..text.tags import normalise_tags
 from .frontyaml import load_yaml
 
@@ -39,6 +39,12 @@ from .frontyaml import load_yaml
 # then subtags of 1-8 letters or digits (script, region, variant).
 _LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
 _LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
+# The line that opens and closes a front matter, as python-frontmatter's YAML handler
+# splits a file (its pattern, used directly: a handler costs as much to make as to use).
+_BOUNDARY = frontmatter.default_handlers.YAMLHandler.FM_BOUNDARY
+# An id that is already a URI: a scheme (a letter first), a colon, then no space.
+_URI_ID = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
+_NOT_IN_SLUG = re.compile(r"[^\w/.-]+")
 
 
 @dataclass(frozen=True)
@@ -57,11 +63,10 @@ class Front:
 def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None:
     """The checked front matter of a file's bytes and the body after it; None for a draft."""
     text = _decode(data, path)
-    handler = frontmatter.default_handlers.YAMLHandler()
-    if not handler.detect(text):
+    if not _BOUNDARY.match(text):
         raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
     try:
-        fm_text, body = handler.split(text)
+        _, fm_text, body = _BOUNDARY.split(text, 2)
     except ValueError as exc:
         raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
     try:
@@ -120,7 +125,7 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
     per_lang = {
         (m.group(1).lower(), m.group(2).lower()): clean_text(str(v)).strip()
         for k, v in meta.items()
-        if (m := _LANG_KEY.match(k)) and v is not None
+        if "_" in k and (m := _LANG_KEY.match(k)) and v is not None
     }
     head = ArticleHead(_entry_id(slug, config), published, tags, authors, lang)
     image = _image(meta, config, fail)
@@ -138,7 +143,8 @@ def _decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ArticleError(path, line, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})") from exc
-    return clean_text(text.removeprefix("\ufeff"))
+    text = text.removeprefix("\ufeff")
+    return text if utf8_is_clean(data, text) else clean_text(text)
 
 
 def key_line(text: str, keys: Iterable[str]) -> int:
@@ -317,11 +323,10 @@ def _entry_id(slug: str, config: Config) -> str:
     was valid is kept byte-identical, since a changed id is a new entry to
     every reader.
     """
-    if re.match(r"^[a-z][a-z0-9+.-]*:\S+$", slug, re.IGNORECASE) and not re.match(
-            r"^\d", slug):
+    if _URI_ID.match(slug):
         return iri_to_uri(slug)
     specific = "/".join(
-        part for part in re.sub(r"[^\w/.-]+", "-", slug.strip()).split("/")
+        part for part in _NOT_IN_SLUG.sub("-", slug.strip()).split("/")
         if part not in ("", ".", "..")
     ) or "article-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"tag:{config.authority},{config.id_date}:{tag_specific(specific)}"
