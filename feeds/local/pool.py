@@ -53,8 +53,7 @@ class FileRead:
 
 def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool) -> FileRead:
     """Read and parse one file: all of it when `whole`, else only its front matter."""
-    from .article import parse_head, read_article
-
+    parse_head, read_article = _PARSERS or _import_parsers()
     try:
         data = read_bounded(file.path)
     except OSError as exc:
@@ -75,6 +74,22 @@ def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool
     head, entry = read
     form = stored_form(entry)
     return FileRead(key, head, Parsed(entry, form.data, form.digest))
+
+
+# The parsers (`local.article`), imported by the first read: they are heavy, and a build
+# with nothing to read never imports them. Kept here, as an import statement in
+# `read_file` would cost every file a microsecond.
+_Parsers = tuple[Callable[[bytes, str, str, Config], ArticleHead | None],
+                 Callable[[bytes, str, str, Config], tuple[ArticleHead, Entry] | None]]
+_PARSERS: _Parsers | None = None
+
+
+def _import_parsers() -> _Parsers:
+    global _PARSERS
+    from .article import parse_head, read_article
+
+    _PARSERS = parse_head, read_article
+    return _PARSERS
 
 
 class ParsePool:
