@@ -67,12 +67,13 @@ class Front(NamedTuple):
 def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None:
     """The checked front matter of a file's bytes and the body after it; None for a draft."""
     text = _decode(data, path)
-    if not _BOUNDARY.match(text):
+    opening = _BOUNDARY.match(text)
+    if opening is None:
         raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
-    try:
-        _, fm_text, body = _BOUNDARY.split(text, 2)
-    except ValueError as exc:
-        raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
+    closing = _closing(text, opening.end())
+    if closing is None:
+        raise ArticleError(path, 1, "front matter is not closed by a '---' line")
+    fm_text, body = text[opening.end() : closing.start()], text[closing.end() :]
     try:
         meta = load_yaml(fm_text)
     except yaml.YAMLError as exc:
@@ -136,6 +137,21 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
     enclosures = _enclosures(meta.get("enclosures"), config, lambda index, reason: ArticleError(
         path, _item_line(text, "enclosures", index), reason))
     return Front(head, title, description, updated, per_lang, link, body, image, enclosures)
+
+
+def _closing(text: str, start: int) -> re.Match[str] | None:
+    """The first boundary line after `start`, where python-frontmatter's split finds it.
+
+    The pattern is tried only on the lines that start with a dash, rather
+    than at every character of the front matter.
+    """
+    at = text.find("\n-", start)
+    while at != -1:
+        found = _BOUNDARY.match(text, at + 1)
+        if found is not None:
+            return found
+        at = text.find("\n-", at + 1)
+    return None
 
 
 def _decode(data: bytes, path: str) -> str:
