@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -64,16 +64,14 @@ class Front(NamedTuple):
     enclosures: tuple[Enclosure, ...] = ()
 
 
-def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None:
-    """The checked front matter of a file's bytes and the body after it; None for a draft."""
-    text = _decode(data, path)
-    opening = _BOUNDARY.match(text)
-    if opening is None:
-        raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
-    closing = _closing(text, opening.end())
-    if closing is None:
-        raise ArticleError(path, 1, "front matter is not closed by a '---' line")
-    fm_text, body = text[opening.end() : closing.start()], text[closing.end() :]
+def read_front(data: bytes, path: str, rel: str, config: Config, *,
+               body: bool = True) -> Front | None:
+    """The checked front matter of a file's bytes and the body after it; None for a draft.
+
+    Without `body`, the front's body is "" and only the text up to the
+    front matter's end need be clean (see `_split`).
+    """
+    fm_text, body_text, cleaned = _split(data, path, body)
     try:
         meta = load_yaml(fm_text)
     except yaml.YAMLError as exc:
@@ -98,13 +96,13 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
     meta = {str(k): v for k, v in meta.items()}
 
     def fail(key: str, reason: str) -> ArticleError:
-        return ArticleError(path, key_line(text, (key,)), reason)
+        return ArticleError(path, key_line(cleaned(), (key,)), reason)
 
     if meta.get("draft") is True:
         return None
     title = _text_field(meta, "title", fail)
     if not title:
-        raise ArticleError(path, 1 if "title" not in meta else key_line(text, ("title",)),
+        raise ArticleError(path, 1 if "title" not in meta else key_line(cleaned(), ("title",)),
                            "missing required 'title'")
     if "date" not in meta or meta["date"] is None:
         raise ArticleError(path, 1, "missing required 'date'")
@@ -135,8 +133,36 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
     head = ArticleHead(_entry_id(slug, config), published, tags, authors, lang)
     image = _image(meta, config, fail)
     enclosures = _enclosures(meta.get("enclosures"), config, lambda index, reason: ArticleError(
-        path, _item_line(text, "enclosures", index), reason))
-    return Front(head, title, description, updated, per_lang, link, body, image, enclosures)
+        path, _item_line(cleaned(), "enclosures", index), reason))
+    return Front(head, title, description, updated, per_lang, link, body_text, image, enclosures)
+
+
+def _split(data: bytes, path: str, body: bool) -> tuple[str, str, Callable[[], str]]:
+    """The front matter's text and the body after it (or "" without `body`), both cleaned
+    (see `clean_text`) and cut as python-frontmatter cuts them, and the whole text cleaned.
+
+    Cleaning keeps the lines (no line break is removed), and whether a line
+    opens or closes a front matter depends on that line alone: when the
+    lines up to the closing one are clean already, they are what cleaning
+    the whole would give, and without a body the rest need not be searched
+    for characters to remove. Only a problem's line needs the whole then.
+    """
+    raw = _decode(data, path)
+    opening = _BOUNDARY.match(raw)
+    if not body and opening is not None and (closing := _closing(raw, opening.end())) is not None:
+        end = raw.find("\n", closing.start())
+        head = raw[: len(raw) if end == -1 else end]
+        if clean_text(head) == head:
+            return raw[opening.end() : closing.start()], "", lambda: clean_text(raw)
+    text = raw if utf8_is_clean(data, raw) else clean_text(raw)
+    opening = _BOUNDARY.match(text)
+    if opening is None:
+        raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
+    closing = _closing(text, opening.end())
+    if closing is None:
+        raise ArticleError(path, 1, "front matter is not closed by a '---' line")
+    return (text[opening.end() : closing.start()], text[closing.end() :] if body else "",
+            lambda: text)
 
 
 def _closing(text: str, start: int) -> re.Match[str] | None:
@@ -155,6 +181,7 @@ def _closing(text: str, start: int) -> re.Match[str] | None:
 
 
 def _decode(data: bytes, path: str) -> str:
+    """The text of a file's bytes (strict UTF-8, without a byte order mark), not yet cleaned."""
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ArticleError(path, line, "binary content (NUL byte): not a text article")
@@ -163,8 +190,7 @@ def _decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ArticleError(path, line, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})") from exc
-    text = text.removeprefix("\ufeff")
-    return text if utf8_is_clean(data, text) else clean_text(text)
+    return text.removeprefix("\ufeff")
 
 
 def key_line(text: str, keys: Iterable[str]) -> int:
