@@ -371,8 +371,9 @@ def _entry_id(slug: str, config: Config) -> str:
     """
     if _URI_ID.match(slug):
         return iri_to_uri(slug)
-    specific = "/".join(
-        part for part in _NOT_IN_SLUG.sub("-", slug.strip()).split("/")
-        if part not in ("", ".", "..")
-    ) or "article-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    parts = _NOT_IN_SLUG.sub("-", slug.strip()).split("/")
+    if "" in parts or "." in parts or ".." in parts:
+        parts = [part for part in parts if part not in ("", ".", "..")]
+    specific = "/".join(parts) or "article-" + hashlib.sha256(
+        slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"tag:{config.authority},{config.id_date}:{tag_specific(specific)}"
