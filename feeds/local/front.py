@@ -50,7 +50,7 @@ class Front(NamedTuple):
     """What a front matter says, checked, and the body after it.
 
     A tuple: one is made for every article a build reads, and a frozen
-    dataclass costs four times as much to make.
+    dataclass costs several times as much to make.
     """
 
     head: ArticleHead
