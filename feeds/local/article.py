@@ -111,7 +111,7 @@ def parse_head(data: bytes, path: str, rel: str, config: Config) -> ArticleHead 
     body cannot be wrong, only the front matter), so a file whose body is
     never rendered is still checked. Raises ArticleError.
     """
-    front = read_front(data, path, rel, config)
+    front = read_front(data, path, rel, config, body=False)
     return None if front is None else front.head
 
 

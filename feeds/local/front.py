@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import frontmatter.default_handlers
@@ -31,7 +30,7 @@ from ..text.media import (
     media_url,
     type_of,
 )
-from ..text.sanitise import clean_text
+from ..text.sanitise import clean_text, utf8_is_clean
 from ..text.tags import normalise_tags
 from .frontyaml import load_yaml
 
@@ -39,10 +38,21 @@ from .frontyaml import load_yaml
 # then subtags of 1-8 letters or digits (script, region, variant).
 _LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
 _LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
+# The line that opens and closes a front matter, as python-frontmatter's YAML handler
+# splits a file (its pattern, used directly: a handler costs as much to make as to use).
+_BOUNDARY = frontmatter.default_handlers.YAMLHandler.FM_BOUNDARY
+# An id that is already a URI: a scheme (a letter first), a colon, then no space.
+_URI_ID = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
+_NOT_IN_SLUG = re.compile(r"[^\w/.-]+")
 
 
-@dataclass(frozen=True)
-class Front:
+class Front(NamedTuple):
+    """What a front matter says, checked, and the body after it.
+
+    A tuple: one is made for every article a build reads, and a frozen
+    dataclass costs several times as much to make.
+    """
+
     head: ArticleHead
     title: str
     description: str | None
@@ -54,16 +64,14 @@ class Front:
     enclosures: tuple[Enclosure, ...] = ()
 
 
-def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None:
-    """The checked front matter of a file's bytes and the body after it; None for a draft."""
-    text = _decode(data, path)
-    handler = frontmatter.default_handlers.YAMLHandler()
-    if not handler.detect(text):
-        raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
-    try:
-        fm_text, body = handler.split(text)
-    except ValueError as exc:
-        raise ArticleError(path, 1, "front matter is not closed by a '---' line") from exc
+def read_front(data: bytes, path: str, rel: str, config: Config, *,
+               body: bool = True) -> Front | None:
+    """The checked front matter of a file's bytes and the body after it; None for a draft.
+
+    Without `body`, the front's body is "" and only the text up to the
+    front matter's end need be clean (see `_split`).
+    """
+    fm_text, body_text, cleaned = _split(data, path, body)
     try:
         meta = load_yaml(fm_text)
     except yaml.YAMLError as exc:
@@ -88,13 +96,13 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
     meta = {str(k): v for k, v in meta.items()}
 
     def fail(key: str, reason: str) -> ArticleError:
-        return ArticleError(path, key_line(text, (key,)), reason)
+        return ArticleError(path, key_line(cleaned(), (key,)), reason)
 
     if meta.get("draft") is True:
         return None
     title = _text_field(meta, "title", fail)
     if not title:
-        raise ArticleError(path, 1 if "title" not in meta else key_line(text, ("title",)),
+        raise ArticleError(path, 1 if "title" not in meta else key_line(cleaned(), ("title",)),
                            "missing required 'title'")
     if "date" not in meta or meta["date"] is None:
         raise ArticleError(path, 1, "missing required 'date'")
@@ -120,16 +128,60 @@ def read_front(data: bytes, path: str, rel: str, config: Config) -> Front | None
     per_lang = {
         (m.group(1).lower(), m.group(2).lower()): clean_text(str(v)).strip()
         for k, v in meta.items()
-        if (m := _LANG_KEY.match(k)) and v is not None
+        if "_" in k and (m := _LANG_KEY.match(k)) and v is not None
     }
     head = ArticleHead(_entry_id(slug, config), published, tags, authors, lang)
     image = _image(meta, config, fail)
     enclosures = _enclosures(meta.get("enclosures"), config, lambda index, reason: ArticleError(
-        path, _item_line(text, "enclosures", index), reason))
-    return Front(head, title, description, updated, per_lang, link, body, image, enclosures)
+        path, _item_line(cleaned(), "enclosures", index), reason))
+    return Front(head, title, description, updated, per_lang, link, body_text, image, enclosures)
+
+
+def _split(data: bytes, path: str, body: bool) -> tuple[str, str, Callable[[], str]]:
+    """The front matter's text and the body after it (or "" without `body`), both cleaned
+    (see `clean_text`) and cut as python-frontmatter cuts them, and the whole text cleaned.
+
+    Cleaning keeps the lines (no line break is removed), and whether a line
+    opens or closes a front matter depends on that line alone: when the
+    lines up to the closing one are clean already, they are what cleaning
+    the whole would give, and without a body the rest need not be searched
+    for characters to remove. Only a problem's line needs the whole then.
+    """
+    raw = _decode(data, path)
+    opening = _BOUNDARY.match(raw)
+    if not body and opening is not None and (closing := _closing(raw, opening.end())) is not None:
+        end = raw.find("\n", closing.start())
+        head = raw[: len(raw) if end == -1 else end]
+        if clean_text(head) == head:
+            return raw[opening.end() : closing.start()], "", lambda: clean_text(raw)
+    text = raw if utf8_is_clean(data, raw) else clean_text(raw)
+    opening = _BOUNDARY.match(text)
+    if opening is None:
+        raise ArticleError(path, 1, "no front matter: the file must start with a '---' line")
+    closing = _closing(text, opening.end())
+    if closing is None:
+        raise ArticleError(path, 1, "front matter is not closed by a '---' line")
+    return (text[opening.end() : closing.start()], text[closing.end() :] if body else "",
+            lambda: text)
+
+
+def _closing(text: str, start: int) -> re.Match[str] | None:
+    """The first boundary line after `start`, where python-frontmatter's split finds it.
+
+    The pattern is tried only on the lines that start with a dash, rather
+    than at every character of the front matter.
+    """
+    at = text.find("\n-", start)
+    while at != -1:
+        found = _BOUNDARY.match(text, at + 1)
+        if found is not None:
+            return found
+        at = text.find("\n-", at + 1)
+    return None
 
 
 def _decode(data: bytes, path: str) -> str:
+    """The text of a file's bytes (strict UTF-8, without a byte order mark), not yet cleaned."""
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ArticleError(path, line, "binary content (NUL byte): not a text article")
@@ -138,7 +190,7 @@ def _decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ArticleError(path, line, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})") from exc
-    return clean_text(text.removeprefix("\ufeff"))
+    return text.removeprefix("\ufeff")
 
 
 def key_line(text: str, keys: Iterable[str]) -> int:
@@ -317,11 +369,11 @@ def _entry_id(slug: str, config: Config) -> str:
     was valid is kept byte-identical, since a changed id is a new entry to
     every reader.
     """
-    if re.match(r"^[a-z][a-z0-9+.-]*:\S+$", slug, re.IGNORECASE) and not re.match(
-            r"^\d", slug):
+    if _URI_ID.match(slug):
         return iri_to_uri(slug)
-    specific = "/".join(
-        part for part in re.sub(r"[^\w/.-]+", "-", slug.strip()).split("/")
-        if part not in ("", ".", "..")
-    ) or "article-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    parts = _NOT_IN_SLUG.sub("-", slug.strip()).split("/")
+    if "" in parts or "." in parts or ".." in parts:
+        parts = [part for part in parts if part not in ("", ".", "..")]
+    specific = "/".join(parts) or "article-" + hashlib.sha256(
+        slug.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"tag:{config.authority},{config.id_date}:{tag_specific(specific)}"

@@ -15,7 +15,7 @@ every error. A property test holds the two equal on drawn front matters.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -71,7 +71,9 @@ _DOUBLE_QUOTED = re.compile(r'"((?:[^"\\]|\\["\\])*)" *')
 _SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)' *")
 _ESCAPE = re.compile(r'\\(["\\])')
 # A time to the second in UTC (`2025-03-14T08:30:00Z`): a timestamp to PyYAML, never a number.
-_UTC_SECOND = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+# The hour is below 24, which `datetime` requires (as PyYAML's constructor does) while
+# `datetime.fromisoformat` may read `T24:00:00` as the next midnight.
+_UTC_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}Z")
 # A flow list of plain words: `[a, b c, 2]`, nothing in it that flow context reads otherwise.
 _FLOW_LIST = re.compile(r"\[([^\[\]{}#:?\"'!&*|>%@`]*)\] *")
 
@@ -119,42 +121,55 @@ def _read_pairs(lines: list[str]) -> dict[Any, Any] | None:
     while number < count:
         line = lines[number]
         number += 1
-        if not line.strip(" "):
-            continue
         pair = _PAIR.fullmatch(line)
         if pair is None:
-            raise _NotPlain
-        key, rest = pair.group(1), pair.group(2)
-        value: Any = None
-        if rest and rest.strip(" "):
+            if line.strip(" "):
+                raise _NotPlain
+            continue  # a blank line
+        key, rest = pair.groups()
+        # `rest` starts after every space that follows the colon: empty, or text.
+        if rest:
             value = _value(rest.rstrip(" "))
         else:
             items, number = _block_list(lines, number)
-            if items:
-                value = items
-        mapping[_plain(key)] = value
+            value = items or None
+        made = _KEYS.get(key, _KEYS)
+        if made is _KEYS:
+            made = _plain(key)
+            if len(_KEYS) < 1000:
+                _KEYS[key] = made
+        mapping[made] = value
     return mapping or None
+
+
+# Keys as `_plain` makes them (words, or `true`, `null`...): the same few in every front matter.
+_KEYS: dict[str, Any] = {}
 
 
 def _block_list(lines: list[str], number: int) -> tuple[list[Any], int]:
     """The items of a block list starting at line `number`, and the line after it."""
     items: list[Any] = []
     indent = -1
-    while number < len(lines):
+    count = len(lines)
+    while number < count:
         line = lines[number]
-        stripped = line.lstrip(" ")
-        if not stripped:
-            number += 1
-            continue
-        if not stripped.startswith("- "):
-            if stripped == "-" or len(stripped) != len(line):
-                raise _NotPlain  # an empty item, or a line that continues something
-            break
-        depth = len(line) - len(stripped)
-        if indent not in (-1, depth):
-            raise _NotPlain
-        indent = depth
-        item = stripped[2:].strip(" ")
+        if line[:2] == "- " and indent <= 0:
+            indent = 0  # the common case: an item at the start of the line
+            item = line[2:].strip(" ")
+        else:
+            stripped = line.lstrip(" ")
+            if not stripped:
+                number += 1
+                continue
+            if not stripped.startswith("- "):
+                if stripped == "-" or len(stripped) != len(line):
+                    raise _NotPlain  # an empty item, or a line that continues something
+                break
+            depth = len(line) - len(stripped)
+            if indent not in (-1, depth):
+                raise _NotPlain
+            indent = depth
+            item = stripped[2:].strip(" ")
         if not item:
             raise _NotPlain
         items.append(_value(item))
@@ -201,11 +216,11 @@ def _escaped(escape: re.Match[str]) -> str:
 
 def _plain(text: str) -> Any:
     """A plain scalar as PyYAML resolves and constructs it (see `yaml.resolver.BaseResolver.resolve`)."""
-    if "0" <= text[0] <= "9" and (stamp := _UTC_SECOND.fullmatch(text)) is not None:
+    if "0" <= text[0] <= "9" and _UTC_SECOND.fullmatch(text):
         # The date most front matters hold, made as PyYAML's timestamp
-        # constructor makes it, in a fifth of the time.
-        year, month, day, hour, minute, second = map(int, stamp.groups())
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        # constructor makes it (in UTC; ValueError for a day or time that
+        # does not exist), in a tenth of the time.
+        return datetime.fromisoformat(text)
     for tag, pattern in _RESOLVERS.get(text[0], _WILDCARD):
         if pattern.match(text):
             if tag not in _CONSTRUCTED:

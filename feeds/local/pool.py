@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..codec import stored_form
@@ -46,15 +47,44 @@ class FileRead:
     parsed: Parsed | None = None
     problem: ArticleError | None = None
 
-    def __reduce__(self) -> tuple[type[FileRead], tuple[Any, ...]]:
-        """Pickled as its fields (see `ArticleHead.__reduce__`): one crosses from a worker per file."""
+    def __reduce__(self) -> tuple[Callable[..., FileRead], tuple[Any, ...]]:
+        """Pickled as its fields (see `ArticleHead.__reduce__`): one crosses from a worker per file.
+
+        The common one, a head alone, crosses as one flat tuple, and is made
+        again without the frozen dataclasses' `__init__`.
+        """
+        head = self.head
+        if head is not None and self.parsed is None and self.problem is None:
+            return _head_read, (self.digest, head.id, head.sort_time, head.tags, head.authors,
+                                head.lang)
         return FileRead, (self.digest, self.head, self.parsed, self.problem)
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _head_read(digest: str, entry_id: str, sort_time: datetime, tags: tuple[str, ...],
+               authors: tuple[str, ...], lang: str | None) -> FileRead:
+    """The FileRead of a head, as the main process unpickles one for every article read.
+
+    The fields are set as the dataclasses' `__init__` sets them, less the
+    calls of one function through another: this is most of the unpickling.
+    """
+    head = _new(ArticleHead)
+    _set(head, "id", entry_id)
+    _set(head, "sort_time", sort_time)
+    _set(head, "tags", tags)
+    _set(head, "authors", authors)
+    _set(head, "lang", lang)
+    read = _new(FileRead)
+    read.__dict__.update(digest=digest, head=head, parsed=None, problem=None)
+    return read
 
 
 def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool) -> FileRead:
     """Read and parse one file: all of it when `whole`, else only its front matter."""
-    from .article import parse_head, read_article
-
+    parse_head, read_article = _PARSERS or _import_parsers()
     try:
         data = read_bounded(file.path)
     except OSError as exc:
@@ -75,6 +105,22 @@ def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool
     head, entry = read
     form = stored_form(entry)
     return FileRead(key, head, Parsed(entry, form.data, form.digest))
+
+
+# The parsers (`local.article`), imported by the first read: they are heavy, and a build
+# with nothing to read never imports them. Kept here, as an import statement in
+# `read_file` would cost every file a microsecond.
+_Parsers = tuple[Callable[[bytes, str, str, Config], ArticleHead | None],
+                 Callable[[bytes, str, str, Config], tuple[ArticleHead, Entry] | None]]
+_PARSERS: _Parsers | None = None
+
+
+def _import_parsers() -> _Parsers:
+    global _PARSERS
+    from .article import parse_head, read_article
+
+    _PARSERS = parse_head, read_article
+    return _PARSERS
 
 
 class ParsePool:

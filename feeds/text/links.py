@@ -69,6 +69,9 @@ _NOT_IN_URI = re.compile(r'[^\x21-\x7e]|[<>"{}|\\^`]')
 # taggingEntity = (DNSname / emailAddress) "," date, specific = *(pchar / "/" / "?").
 _DNS_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 _TAG_CHARS = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*"
+# The same without escapes: one class, which the regular expression engine runs
+# through several times faster than the alternation.
+_TAG_CHARS_PLAIN = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?-]*")
 _TAG_URI = re.compile(
     rf"tag:(?:{_DNS_NAME}|[A-Za-z0-9._-]+@{_DNS_NAME}),\d{{4}}(?:-\d\d(?:-\d\d)?)?:"
     rf"{_TAG_CHARS}(?:#{_TAG_CHARS})?")
@@ -189,7 +192,7 @@ def tag_specific(text: str) -> str:
     already valid is returned unchanged, so no existing id moves. A `%` is
     kept only where it starts an escape.
     """
-    if re.fullmatch(_TAG_CHARS, text):
+    if _TAG_CHARS_PLAIN.fullmatch(text) or re.fullmatch(_TAG_CHARS, text):
         return text
     return "".join(
         c if c in _SAFE or (c == "%" and re.match(r"[0-9A-Fa-f]{2}", text[i + 1:i + 3]))

@@ -26,6 +26,8 @@ import nh3
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\ud800-\udfff\ufffe\uffff]")
 # The ones ASCII can hold, as bytes.
 _FORBIDDEN_ASCII = bytes(c for c in range(0x20) if c not in b"\t\n\r")
+# The C1 controls in UTF-8 (U+FFFE and U+FFFF are EF BF BE and EF BF BF).
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 
 ALLOWED_TAGS: frozenset[str] = frozenset({
     "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
@@ -140,6 +142,10 @@ def clean_text(s: str) -> str:
     refuse to serialise the whole feed; removing them is the only safe repair,
     since no escape for them exists in XML 1.0.
     """
+    if s.isprintable():
+        # No control, surrogate or noncharacter (U+FFFE, U+FFFF) is
+        # printable: a title or a name on one line is kept as it is.
+        return s
     if s.isascii():
         # Most text is ASCII, where the only forbidden characters are C0
         # controls: deleting them from the bytes is three times faster than
@@ -148,6 +154,22 @@ def clean_text(s: str) -> str:
         if len(data.translate(None, _FORBIDDEN_ASCII)) == len(data):
             return s
     return _FORBIDDEN.sub("", s)
+
+
+def utf8_is_clean(data: bytes, text: str) -> bool:
+    """Whether `clean_text` leaves `text` as it is, `text` being what a strict UTF-8
+    decoder made of `data` (or of a part of it).
+
+    Searching the bytes is faster than searching the text: a strict decoder
+    makes no surrogates, so the forbidden characters it can give are the C0
+    controls (a byte each) and the C1 controls (C2 80 to C2 9F), besides
+    U+FFFE and U+FFFF, which the text is searched for.
+    """
+    if len(data.translate(None, _FORBIDDEN_ASCII)) != len(data):
+        return False
+    if b"\xc2" in data and _C1_UTF8.search(data):
+        return False
+    return "\ufffe" not in text and "\uffff" not in text
 
 
 def sanitise_html(html: str, base_url: str | None) -> str:
