@@ -105,7 +105,10 @@ def _read_articles(config: Config, cache: Mapping[str, CachedArticle], to_show: 
                    on_entry: OnEntry | None, on_records: OnRecords | None) -> ArticlesResult:
     listing = list_articles(config, cache)
     fingerprint = settings_fingerprint(config).encode()
-    found = scan(listing.files, cache, fingerprint, time.time_ns() - RACY_NS)
+    trusted_before = time.time_ns() - RACY_NS
+    # A cold read's workers, idle until the files are sorted, take their stats.
+    stats = None if cache else PARSE_POOL.stat([file.path for file in listing.files])
+    found = scan(listing.files, cache, fingerprint, trusted_before, stats)
     walk = _Walk(found.updates, on_entry, [*listing.problems, *found.problems], cache, on_records)
     whole = to_show is None
     step = partial(read_file, config=config, fingerprint=fingerprint, whole=whole)
