@@ -502,7 +502,7 @@ def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, Up
             # a remote copy of their source link, so no canonical link is stored.
             sync.add(Incoming(entry, entry.updated, None, encoded, digest))
 
-        articles = read_articles(config, cache, on_entry=offer,
+        articles = read_articles(config, cache, on_entry=offer, on_records=sync.remember,
                                  to_show=partial(articles_to_show, config=config))
         every = shows_every_article(config)
         kept = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -462,3 +465,52 @@ def test_a_cold_read_forks_its_workers_before_listing_and_leaves_none_behind(
     assert started == ["listing"] and [e.origin for e in warm.entries] == [
         "sources/articles/a100.md"]
     assert _children() == before
+
+
+@pytest.mark.parametrize("stat_by", ["workers", "this process"])
+def test_files_gone_before_their_stat_are_reported_whoever_stats_them(
+    project: Path, monkeypatch: pytest.MonkeyPatch, stat_by: str
+) -> None:
+    """A cold read's idle workers stat the files listed; one gone by then is reported as when
+    this process stats it, before the problems the reads meet, and nothing else changes."""
+    import feeds.local.read
+
+    monkeypatch.setattr(PARSE_POOL, "pool_min", 20 if stat_by == "workers" else 10**6)
+    monkeypatch.setattr(PARSE_POOL, "rendered_here", 0)
+    folder = project / "sources" / "articles"
+    for old in folder.iterdir():
+        old.unlink()
+    for i in range(60):
+        _write_report(folder, f"a{i:03}.md", f"number {i}")
+    (folder / "a005-broken.md").write_text("---\ntitle: x\n---\nno date\n", encoding="utf-8")
+    an_hour_ago = time.time_ns() - 3_600 * 10**9  # past the two seconds a stat is not trusted
+    for i, path in enumerate(sorted(folder.iterdir())):
+        os.utime(path, ns=(an_hour_ago + i, an_hour_ago + i))
+    real_list, real_stat = feeds.local.read.list_articles, PARSE_POOL.stat
+    stats: list[object] = []
+
+    def listing(*args: object) -> object:
+        listed = real_list(*args)  # type: ignore[arg-type]
+        (folder / "a040.md").unlink()
+        (folder / "a010.md").unlink()
+        return listed
+
+    def stat(paths: Sequence[str]) -> object:
+        stats.append(real_stat(paths))
+        return stats[-1]
+
+    monkeypatch.setattr(feeds.local.read, "list_articles", listing)
+    monkeypatch.setattr(PARSE_POOL, "stat", stat)
+    config = _config(project)
+    cold = read_articles(config, to_show=_to_show(config))
+    assert (stats[0] is not None) == (stat_by == "workers")
+    gone = "cannot read file: No such file or directory"
+    assert [(p.where, p.reason) for p in cold.problems] == [
+        ("sources/articles/a010.md:1", gone), ("sources/articles/a040.md:1", gone),
+        ("sources/articles/a005-broken.md:1", "missing required 'date'")]
+    assert (cold.files, len(cold.entries), len(cold.cache_updates)) == (61, 58, 58)
+    for i in range(60):
+        if i not in (10, 40):
+            record = cold.cache_updates[f"sources/articles/a{i:03}.md"]
+            st = (folder / f"a{i:03}.md").stat()
+            assert (record.size, record.mtime_ns) == (st.st_size, st.st_mtime_ns)

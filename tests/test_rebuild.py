@@ -26,9 +26,11 @@ from conftest import child_env, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import atom
 
+import feeds.pipeline
 from feeds import build, fetch
 from feeds.config import FetchSettings, load_config
 from feeds.local import changes
+from feeds.local.read import _Walk
 from feeds.model import CachedArticle
 from feeds.pipeline import open_store, sync_articles
 from feeds.store import Store
@@ -373,6 +375,50 @@ def test_a_sync_that_meets_a_problem_keeps_no_state(built: Path) -> None:
     with open_store(load_config(built)) as store:
         state = store.local_state()
     assert state is not None and state.files == 11 and len(state.manifest.split("\n")) == 11
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["cold", "rebuild"])
+def test_an_article_changed_while_read_keeps_the_record_it_had(
+        project: Path, monkeypatch: pytest.MonkeyPatch, earlier: bool) -> None:
+    """A shown article edited between its front matter's read and its whole parse is read
+    again next time: its record is what the store held before (none in a cold build), though
+    the records of the files read are written as they come, each at once here."""
+    (project / "feeds.toml").write_text(_settings(False), encoding="utf-8")
+    for n in range(6):
+        _write(project, f"a{n:02}.md", _article(n))
+    shown = "sources/articles/a05.md"
+    config = load_config(project)
+    held: dict[str, CachedArticle] = {}
+    if earlier:
+        build(config, fetch=False)
+        _write(project, "a05.md", _article(5, day=9))  # newer: every file is sorted again
+        with open_store(config) as store:
+            held = store.article_records([shown])
+        assert held
+    monkeypatch.setattr(_Walk, "RECORDS_BATCH", 1)
+    chosen = feeds.pipeline.articles_to_show
+    edits = []
+
+    def edit_first(*args: Any, **kwargs: Any) -> set[str]:
+        if not edits:
+            edits.append(1)
+            _write(project, "a05.md", _article(5, day=9, extra=" Edited while read."))
+        return chosen(*args, **kwargs)
+
+    monkeypatch.setattr(feeds.pipeline, "articles_to_show", edit_first)
+    told = build(config, fetch=False)
+    assert [p.reason for p in told.problems if p.where == f"{shown}:1"] == [
+        "changed while it was being read; it is read again by the next build"]
+    with open_store(config) as store:
+        kept = store.article_records([shown])
+    assert ({p: (r.digest, r.size, r.mtime_ns, r.entry_id, r.head_text) for p, r in kept.items()}
+            == {p: (r.digest, r.size, r.mtime_ns, r.entry_id, r.head_text) for p, r in held.items()})
+    monkeypatch.undo()
+    assert not build(config, fetch=False).problems
+    assert "Brief 5" in _titles(project)
+    with open_store(config) as store:
+        [record] = store.article_records([shown]).values()
+    assert record.size == len(_article(5, day=9, extra=" Edited while read.").encode())
 
 
 # Stats are shared only by a process that runs no other thread (a lock one

@@ -19,7 +19,15 @@ from ..codec import stored_form
 from ..config import Config
 from ..errors import ArticleError
 from ..model import ArticleHead, Entry
-from .scan import MAX_ARTICLE_BYTES, ArticleFile, digest, read_bounded, unreadable
+from .scan import (
+    MAX_ARTICLE_BYTES,
+    ArticleFile,
+    Stat,
+    digest,
+    read_bounded,
+    stat_paths,
+    unreadable,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor  # imported with the first pool
@@ -187,6 +195,28 @@ class ParsePool:
         kept, self._kept = self._kept, None
         if kept is not None:
             kept.pool.shutdown(cancel_futures=True)
+
+    def stat(self, paths: Sequence[str]) -> list[Stat] | None:
+        """`scan.stat_paths` of `paths` on the kept workers; None when there are none (or too
+        few paths to be worth sending, or a worker died): the caller stats them itself.
+
+        The workers a cold read starts before listing the files have nothing
+        to do until the files are sorted against the cache, which is their
+        stats: 100,000 took 0.4 s of this process, and take half that on two.
+        """
+        kept = self._kept
+        if kept is None or len(paths) < self.pool_min:
+            return None
+        from concurrent.futures.process import BrokenProcessPool
+
+        size = -(-len(paths) // (8 * (os.cpu_count() or 1)))
+        try:
+            parts = kept.pool.map(stat_paths, [paths[i : i + size]
+                                               for i in range(0, len(paths), size)])
+            return [stat for part in parts for stat in part]
+        except BrokenProcessPool:
+            self._retire_kept()  # gone: the block's later reads start their own
+            return None
 
     def map(self, step: Callable[[ArticleFile], FileRead], files: Sequence[ArticleFile], *,
             renders: bool) -> Generator[FileRead, None, None]:

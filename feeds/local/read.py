@@ -35,6 +35,8 @@ from .scan import (
 ToShow = Callable[[Sequence[Headed], Mapping[str, tuple[str, ...]]], set[str]]
 # Handed each article parsed: its entry, stored form and content hash.
 OnEntry = Callable[[Entry, str, str], None]
+# Handed the records to remember (path → record) in batches, as the files are read.
+OnRecords = Callable[[Mapping[str, CachedArticle]], None]
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,10 @@ class ArticlesResult:
     current: parsed now, or known unchanged and stored. `articles` counts
     every article to publish, parsed or not. `encoded` holds each parsed
     entry's stored form and content hash, worked out beside the parse.
-    `cache_updates` are the records to remember and `present` the files
-    whose records may stay: those that exist, short of any to read again.
+    `cache_updates` are the records to remember (short of those handed to
+    `on_records` already, which they may set back to what the cache held)
+    and `present` the files whose records may stay: those that exist, short
+    of any to read again.
     `stored` counts the articles whose entries are stored, and `wanted`
     holds the ids some feed could show, as `to_show` last said (None when
     it was not asked).
@@ -72,6 +76,7 @@ def read_articles(
     *,
     to_show: ToShow | None = None,
     on_entry: OnEntry | None = None,
+    on_records: OnRecords | None = None,
 ) -> ArticlesResult:
     """Every article under the configured directory, in path order, with problems.
 
@@ -84,21 +89,27 @@ def read_articles(
     only the articles some feed could show are parsed whole.
 
     With `on_entry`, each article parsed is handed to it (entry, stored
-    form, content hash) as soon as it is ready and not kept in the result.
+    form, content hash) as soon as it is ready and not kept in the result;
+    with `on_records`, the records to remember are handed to it in batches
+    as the files are read (a cold build's hundred thousand are written
+    while the workers read, not after), and not kept.
     """
     if not config.articles_dir.is_dir():
         return ArticlesResult((), (), 0, 0)
     # Without a cache every file is read: the workers start before the listing grows this process.
     with PARSE_POOL.kept(start=not cache):
-        return _read_articles(config, cache or {}, to_show, on_entry)
+        return _read_articles(config, cache or {}, to_show, on_entry, on_records)
 
 
 def _read_articles(config: Config, cache: Mapping[str, CachedArticle], to_show: ToShow | None,
-                   on_entry: OnEntry | None) -> ArticlesResult:
+                   on_entry: OnEntry | None, on_records: OnRecords | None) -> ArticlesResult:
     listing = list_articles(config, cache)
     fingerprint = settings_fingerprint(config).encode()
-    found = scan(listing.files, cache, fingerprint, time.time_ns() - RACY_NS)
-    walk = _Walk(found.updates, on_entry, [*listing.problems, *found.problems])
+    trusted_before = time.time_ns() - RACY_NS
+    # A cold read's workers, idle until the files are sorted, take their stats.
+    stats = None if cache else PARSE_POOL.stat([file.path for file in listing.files])
+    found = scan(listing.files, cache, fingerprint, trusted_before, stats)
+    walk = _Walk(found.updates, on_entry, [*listing.problems, *found.problems], cache, on_records)
     whole = to_show is None
     step = partial(read_file, config=config, fingerprint=fingerprint, whole=whole)
     reads = PARSE_POOL.map(step, found.to_read, renders=whole)  # in path order
@@ -167,11 +178,16 @@ class _Head:
 class _Walk:
     """The articles met so far, in path order: who owns which id, what to remember."""
 
+    RECORDS_BATCH = 2000  # records handed to `on_records` at a time
+
     def __init__(self, updates: dict[str, CachedArticle], on_entry: OnEntry | None,
-                 problems: list[Problem]) -> None:
-        self.updates = updates
+                 problems: list[Problem], cache: Mapping[str, CachedArticle] | None = None,
+                 on_records: OnRecords | None = None) -> None:
+        self.updates = updates  # the records to remember not handed to `on_records` yet
         self.problems = problems
         self._on_entry = on_entry
+        self._cache = cache or {}
+        self._on_records = on_records
         self.entries: list[Entry] = []
         self.encoded: dict[str, tuple[str, str]] = {}
         self.ids: list[str] = []
@@ -208,14 +224,30 @@ class _Walk:
         size, mtime = stat
         if read.head is None:
             self.drafts += 1
-            self.updates[file.shown] = CachedArticle(read.digest, size, mtime, None)
+            self._remember(file.shown, CachedArticle(read.digest, size, mtime, None))
             return
         head = self._compact(read.head)
         if not self._claim(_Head(head.id, file, read.digest, head)):
             return  # not cached: it is read again until it has an id of its own
-        self.updates[file.shown] = CachedArticle(read.digest, size, mtime, head.id, head)
+        self._remember(file.shown, CachedArticle(read.digest, size, mtime, head.id, head))
         if read.parsed is not None:
             self._offer(file, read.parsed)
+
+    def _remember(self, shown: str, record: CachedArticle) -> None:
+        self.updates[shown] = record
+        if self._on_records is not None and len(self.updates) >= self.RECORDS_BATCH:
+            updates, self.updates = self.updates, {}
+            self._on_records(updates)
+
+    def _keep_record(self, shown: str) -> None:
+        """Remember of a file to read again next time what the cache held of it, or nothing."""
+        self.updates.pop(shown, None)
+        if self._on_records is not None:  # its new record may be handed over already
+            held = self._cache.get(shown)
+            if held is None:
+                self.forgotten.add(shown)
+            else:
+                self.updates[shown] = held
 
     def _compact(self, head: ArticleHead) -> ArticleHead:
         """`head`, equal, with the copies of its tags, authors and language that the others use."""
@@ -284,7 +316,7 @@ class _Walk:
                         self._offer(known.file, read.parsed)
                         continue
                     changed.add(known.id)
-                    self.updates.pop(known.file.shown, None)
+                    self._keep_record(known.file.shown)
                     if read.problem is not None and read.digest in ("", known.digest):
                         # Not changed, but not read whole either (its worker
                         # died, it cannot be opened now, its body is bad).

@@ -69,9 +69,26 @@ def digest(fingerprint: bytes, data: bytes) -> str:
     return settings_tag(fingerprint) + ":" + hashlib.sha256(fingerprint + data).hexdigest()
 
 
-def kept_mtime(st: os.stat_result, trusted_before: int) -> int:
+def kept_mtime(mtime_ns: int, trusted_before: int) -> int:
     """The modification time to remember of a file read now, or one no stat matches."""
-    return st.st_mtime_ns if st.st_mtime_ns < trusted_before else UNTRUSTED_MTIME
+    return mtime_ns if mtime_ns < trusted_before else UNTRUSTED_MTIME
+
+
+# A file's size and modification time (ns), or why it could not be stat-ed.
+Stat = tuple[int, int] | str
+
+
+def stat_paths(paths: Sequence[str]) -> list[Stat]:
+    """The stat of each of `paths` (see `Stat`), in order."""
+    return [_stat(path) for path in paths]
+
+
+def _stat(path: str) -> Stat:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return unreadable(exc)
+    return st.st_size, st.st_mtime_ns
 
 
 def read_bounded(path: str) -> bytes:
@@ -147,32 +164,50 @@ def _article_files(
     """Every article file below `root`, in path order, and every folder that could not be listed.
 
     Hidden files and folders (a leading dot) are skipped. os.scandir with plain
-    strings: a Path per file made listing 10,000 articles cost a second.
+    strings: a Path per file made listing 10,000 articles cost a second. Each
+    folder's names are sorted on their own and its subfolders walked where
+    their names fall, which is path order (one path's parts against
+    another's) without sorting a hundred thousand tuples of parts.
     """
-    found: list[tuple[tuple[str, ...], str]] = []
+    files: list[ArticleFile] = []
     unlisted: list[tuple[str, OSError]] = []
-    stack: list[tuple[str, tuple[str, ...]]] = [(str(root), ())]
     prefix = _shown_prefix(shown_root)
+    # (what is left of a folder's sorted names, the folder's path below `root` with a "/")
+    stack = [(iter(_folder(str(root), shown_root, unlisted)), "")]
     while stack:
-        folder, parts = stack.pop()
-        try:
-            with os.scandir(folder) as listing:
-                for item in listing:
-                    if item.name.startswith("."):
-                        continue
-                    if item.is_dir(follow_symlinks=False):
-                        stack.append((item.path, (*parts, item.name)))
-                    elif (item.name.lower().endswith(ARTICLE_SUFFIXES)
-                          and item.is_file()):
-                        found.append(((*parts, item.name), item.path))
-        except OSError as exc:
-            unlisted.append((prefix + "/".join(parts) if parts else shown_root, exc))
-    found.sort()
-    files = []
-    for parts, path in found:
-        rel = "/".join(parts)
-        files.append(ArticleFile(prefix + rel, rel.rsplit(".", 1)[0], path))
+        names, rel = stack[-1]
+        for name, path, is_dir in names:
+            if is_dir:
+                inner = f"{rel}{name}/"
+                stack.append((iter(_folder(path, prefix + inner[:-1], unlisted)), inner))
+                break
+            shown = rel + name
+            files.append(ArticleFile(prefix + shown, shown.rsplit(".", 1)[0], path))
+        else:
+            stack.pop()
     return files, sorted(unlisted, key=lambda item: item[0])
+
+
+def _folder(folder: str, shown: str, unlisted: list[tuple[str, OSError]]) -> list[tuple[str, str, bool]]:
+    """The subfolders and article files of `folder` sorted by name: (name, path, is a folder).
+
+    A folder that fails part way keeps what it listed, and is added to `unlisted`.
+    """
+    found: list[tuple[str, str, bool]] = []
+    try:
+        with os.scandir(folder) as listing:
+            for item in listing:
+                name = item.name
+                if name.startswith("."):
+                    continue
+                if item.is_dir(follow_symlinks=False):
+                    found.append((name, item.path, True))
+                elif name.lower().endswith(ARTICLE_SUFFIXES) and item.is_file():
+                    found.append((name, item.path, False))
+    except OSError as exc:
+        unlisted.append((shown, exc))
+    found.sort()
+    return found
 
 
 def _shown_prefix(shown_root: str) -> str:
@@ -218,39 +253,56 @@ class Scan:
 
 
 def scan(files: Sequence[ArticleFile], cache: Mapping[str, CachedArticle], fingerprint: bytes,
-         trusted_before: int) -> Scan:
+         trusted_before: int, stats: Sequence[Stat] | None = None) -> Scan:
     """Sort `files` into known and to read, in proportion to what changed.
 
     A file whose size and modification time are unchanged (and were not too
     recent to trust when it was read: see RACY_NS) is not even read; one
     whose bytes and settings are unchanged is not parsed again. Records made
-    under other settings are ignored: their digests cannot match.
+    under other settings are ignored: their digests cannot match. `stats`,
+    when given, are those of `files` (see `stat_paths`), taken before any of
+    them is read; else each file is stat-ed here.
     """
     result = Scan()
     tag = settings_tag(fingerprint)
-    for file in files:
+    for file, stat in zip(files, stats if stats is not None else map(_stat, (f.path for f in files)),
+                          strict=True):
         shown = file.shown
         cached = cache.get(shown)
         if cached is not None and not cached.digest.startswith(tag):
             cached = None  # read under other settings: its digest cannot match
-        try:
-            st = os.stat(file.path)
-            if cached is not None:
-                if cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns:
-                    result.known[shown] = cached
-                    continue
-                if cached.digest == digest(fingerprint, read_bounded(file.path)):
-                    # Touched but not changed: remember its new stat, parse nothing.
-                    result.known[shown] = result.updates[shown] = replace(
-                        cached, size=st.st_size, mtime_ns=kept_mtime(st, trusted_before))
-                    continue
-        except OSError as exc:
-            result.problems.append(Problem(f"{shown}:1", unreadable(exc)))
+        if cached is not None and not isinstance(stat, str):
+            checked = _against(file, cached, stat, fingerprint, trusted_before, result)
+            if checked is None:
+                continue
+            stat = checked
+        if isinstance(stat, str):
+            result.problems.append(Problem(f"{shown}:1", stat))
             if cache.get(shown) is not None:
                 # A file that cannot be read now (its permissions, a folder
                 # that cannot be listed) keeps what was published of it.
                 result.known[shown] = cache[shown]
             continue
-        result.stats[shown] = (st.st_size, kept_mtime(st, trusted_before))
+        size, mtime = stat
+        result.stats[shown] = (size, kept_mtime(mtime, trusted_before))
         result.to_read.append(file)
     return result
+
+
+def _against(file: ArticleFile, cached: CachedArticle, stat: tuple[int, int], fingerprint: bytes,
+             trusted_before: int, result: Scan) -> Stat | None:
+    """None if `file` is known by `cached` (put in `result`), else its stat or why it cannot be read."""
+    size, mtime = stat
+    if cached.size == size and cached.mtime_ns == mtime:
+        result.known[file.shown] = cached
+        return None
+    try:
+        data = read_bounded(file.path)
+    except OSError as exc:
+        return unreadable(exc)
+    if cached.digest == digest(fingerprint, data):
+        # Touched but not changed: remember its new stat, parse nothing.
+        result.known[file.shown] = result.updates[file.shown] = replace(
+            cached, size=size, mtime_ns=kept_mtime(mtime, trusted_before))
+        return None
+    return stat

@@ -194,11 +194,16 @@ def articles_to_show(
         enough = max(limit, config.min_tag_entries)
         counts: dict[str, int] = {}
         slugs: dict[str, str] = {}
+        full: set[str] = set()  # tags whose feed has enough articles already
         for head in ordered:
-            for slug in {slugs.get(t) or slugs.setdefault(t, slugify(t)) for t in head.tags}:
+            tags = head.tags
+            if full.issuperset(tags):
+                continue  # no tag of it wants more: most heads, once the newest are counted
+            for slug in {slugs.get(t) or slugs.setdefault(t, slugify(t)) for t in tags}:
                 if counts.get(slug, 0) < enough:
                     counts[slug] = counts.get(slug, 0) + 1
                     wanted.add(head.id)
+            full.update(t for t in tags if counts[slugs[t]] >= enough)
     filters = [custom.filter for custom in config.custom]
     if "lang" in config.families:
         filters += [EntryFilter(lang=lang) for lang in config.languages]

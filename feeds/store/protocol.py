@@ -36,6 +36,9 @@ class LocalArticles(Protocol):
     def add(self, item: Incoming) -> None:
         """Store one article parsed now, if it changed: with a batch of them, by `finish` at the latest."""
 
+    def remember(self, cache: Mapping[str, CachedArticle]) -> None:
+        """Remember these records of the parse cache now, as `finish`'s `cache` would."""
+
     def finish(self, *, keep: Iterable[str] | None = None,
                cache: Mapping[str, CachedArticle] | None = None,
                present: Iterable[str] | None = None,
