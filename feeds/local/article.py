@@ -67,6 +67,8 @@ class _Section:
 _MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE
 # The words of a section, for detecting its language: code is not prose.
 _PROSE_TEXT = lxml.etree.XPath("descendant-or-self::text()[not(ancestor::pre or ancestor::code)]")
+# An element's text, as its `text_content()` gives it (the same XPath, called directly).
+_STRING = lxml.etree.XPath("string()", smart_strings=False)
 
 
 
@@ -129,7 +131,7 @@ def _sections(body: str, base_url: str, languages: Sequence[str] | None
     html = cmarkgfm.github_flavored_markdown_to_html(body, options=_MARKDOWN_OPTIONS)
     if not html.strip():
         return [], None
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    root = _fragment(html)
     groups: list[list[Any]] = [[]]
     for child in root:
         if child.tag == "hr":
@@ -145,10 +147,53 @@ def _sections(body: str, base_url: str, languages: Sequence[str] | None
         parts = _split_at_headings(group, languages) if languages and not lead else None
         for part in parts or [group]:
             text = "".join(_prose(el) for el in part)
-            rendered = lead + "".join(lxml.html.tostring(el, encoding="unicode") for el in part)
+            rendered = lead + _html_of(part)
             lead = ""
             sections.append(_Section(sanitise_html(rendered, base_url), text))
     return sections, _source_link(root)
+
+
+def _fragment(html: str) -> Any:
+    """The element holding `html`'s top-level nodes, as `lxml.html.fragment_fromstring(html,
+    create_parent="div")` gives them: the same tree and leading text, without that
+    function's moving every node into a new `div` (a third of the parse's time).
+
+    The top-level nodes stay in the parsed document's `body`, which is
+    returned; nothing here looks at the parent's own tag. What lxml parses
+    another way (a whole document, `<html>…`, a parse without its one
+    `body`) and text before the first element (which lxml sets as the new
+    parent's text, refusing some) are left to lxml.
+    """
+    if not _FULL_HTML(html):
+        document = lxml.etree.fromstring(f"<html><body>{html}</body></html>", lxml.html.html_parser)
+        if document is not None and document.tag == "html":
+            bodies = [child for child in document if child.tag == "body"]
+            if len(bodies) == 1:
+                body = bodies[0]
+                if not (body.text and body.text.strip()):
+                    body.text = None  # a blank lead is dropped, as lxml drops it
+                    return body
+    return lxml.html.fragment_fromstring(html, create_parent="div")
+
+
+# lxml's own rule (`lxml.html._looks_like_full_html_unicode`) for text it parses as a
+# document of its own rather than as a fragment to wrap in one.
+_FULL_HTML = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE).match
+# What `lxml.html.tostring` removes from what libxml2 wrote (a `<meta>` naming a charset).
+_CONTENT_TYPE_META = '<meta http-equiv="Content-Type"'
+
+
+def _html_of(elements: Sequence[Any]) -> str:
+    """`elements` as HTML, each followed by its tail: what `lxml.html.tostring` writes of each.
+
+    libxml2 writes them; lxml.html's wrapper, called per element, would
+    also search each for a `<meta>` to remove, which is done here only
+    when there is one.
+    """
+    html = "".join([lxml.etree.tostring(el, method="html", encoding="unicode") for el in elements])
+    if _CONTENT_TYPE_META not in html:
+        return html
+    return "".join(lxml.html.tostring(el, encoding="unicode") for el in elements)
 
 
 def _split_at_headings(group: Sequence[Any], languages: Sequence[str]) -> list[list[Any]] | None:
@@ -219,8 +264,8 @@ def _label(text: str) -> str:
 
 def _prose(element: Any) -> str:
     """The words of `element` without its code, which says nothing of its language."""
-    if element.tag != "pre" and element.find(".//code") is None:
-        return str(element.text_content())  # the common case, and cheaper than XPath
+    if element.tag != "pre" and next(element.iterdescendants("code"), None) is None:
+        return str(_STRING(element))  # the common case, and cheaper than the XPath below
     return "".join(str(t) for t in _PROSE_TEXT(element))
 
 
