@@ -67,8 +67,6 @@ class _Section:
 _MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE
 # The words of a section, for detecting its language: code is not prose.
 _PROSE_TEXT = lxml.etree.XPath("descendant-or-self::text()[not(ancestor::pre or ancestor::code)]")
-# An element's text, as its `text_content()` gives it (the same XPath, called directly).
-_STRING = lxml.etree.XPath("string()", smart_strings=False)
 
 
 
@@ -265,14 +263,21 @@ def _label(text: str) -> str:
 def _prose(element: Any) -> str:
     """The words of `element` without its code, which says nothing of its language."""
     if element.tag != "pre" and next(element.iterdescendants("code"), None) is None:
-        return str(_STRING(element))  # the common case, and cheaper than the XPath below
+        return _text(element)  # the common case, and cheaper than the XPath below
     return "".join(str(t) for t in _PROSE_TEXT(element))
+
+
+def _text(element: Any) -> str:
+    """`element.text_content()`, written by libxml2 directly: the text of every text
+    node below it (`xmlNodeGetContent`, which the XPath `string()` behind
+    `text_content` also calls), without the Python method and XPath around it."""
+    return str(lxml.etree.tostring(element, method="text", encoding="unicode", with_tail=False))
 
 
 def _source_link(root: Any) -> str | None:
     """The first link labelled as the original article, e.g. `[原文链接](URL)`."""
     for anchor in root.iter("a"):
-        label = " ".join(anchor.text_content().split()).casefold()
+        label = " ".join(_text(anchor).split()).casefold()
         url = str(anchor.get("href", "")).strip()
         if label in SOURCE_LINK_LABELS and (absolute := absolute_url(url, None)) is not None:
             return absolute  # a link that leads nowhere (`http://:!`) is no source

@@ -86,12 +86,24 @@ class Detection:
 
 def letter_count(text: str, enough: int = MIN_LETTERS) -> int:
     """How many letters `text` has, counting no further than `enough`."""
+    if enough > 0:
+        # One match of `enough` letters (each after any non-letters) from the
+        # start: the regular expression engine counts, not a Python loop.
+        if _letters(enough).match(text):
+            return enough
+        return len(_LETTER.findall(text))  # fewer than `enough`
     count = 0
     for _ in _LETTER.finditer(text):
         count += 1
         if count >= enough:
             break
     return count
+
+
+@cache
+def _letters(count: int) -> re.Pattern[str]:
+    """A pattern matching the start of a text up to its `count`th letter (see `_LETTER`)."""
+    return re.compile(r"(?:[\W\d_]*+[^\W\d_]){" + str(count) + "}")
 
 
 def detect_language(text: str, languages: Sequence[str]) -> str:
@@ -112,14 +124,19 @@ def detect(text: str, languages: Sequence[str]) -> Detection:
     letters = letter_count(sample, RELIABLE_LETTERS)
     if letters == 0:
         return Detection(langs[0], False)
-    ranked, percent, cld_reliable = _ranked(sample)
-    # (CLD2 also names scripts, "xx-Qaai", and constructed codes: no language.)
-    if (cld_reliable and ranked and letters >= RELIABLE_LETTERS and percent >= _RELIABLE_PERCENT
-            and known_language(ranked[0])):
-        return Detection(_as_configured(_chinese_script(ranked[0], sample), langs), True)
+    ranked: list[str] | None = None
+    if letters >= RELIABLE_LETTERS:
+        ranked, percent, cld_reliable = _ranked(sample)
+        # (CLD2 also names scripts, "xx-Qaai", and constructed codes: no language.)
+        if cld_reliable and ranked and percent >= _RELIABLE_PERCENT and known_language(ranked[0]):
+            return Detection(_as_configured(_chinese_script(ranked[0], sample), langs), True)
     script = script_language(sample)
     if script is not None:
         return Detection(_as_configured(_chinese_script(script, sample), langs), False)
+    # CLD2 is asked about a shorter text only here, where its ranking is all there is:
+    # a short title in a script that names its language never needs it.
+    if ranked is None:
+        ranked = _ranked(sample)[0]
     for code in ranked:  # a short Latin-script text: the likeliest configured language
         for lang in langs:
             if _primary(lang) == _primary(code):
