@@ -152,26 +152,48 @@ def _sections(body: str, base_url: str, languages: Sequence[str] | None
 
 
 def _fragment(html: str) -> Any:
-    """The element holding `html`'s top-level nodes, as `lxml.html.fragment_fromstring(html,
-    create_parent="div")` gives them: the same tree and leading text, without that
-    function's moving every node into a new `div` (a third of the parse's time).
+    """The element holding `html`'s top-level nodes and leading text, as
+    `lxml.html.fragment_fromstring(html, create_parent="div")` gives them, without
+    that function's moving every node into a new `div` (a third of the parse's time)
+    and without its failures on raw HTML that libxml2 reads as more than one body.
 
-    The top-level nodes stay in the parsed document's `body`, which is
-    returned; nothing here looks at the parent's own tag. What lxml parses
-    another way (a whole document, `<html>…`, a parse without its one
-    `body`) and text before the first element (which lxml sets as the new
-    parent's text, refusing some) are left to lxml.
+    The nodes stay in the parsed document's `body`, which is returned;
+    nothing here looks at the parent's own tag. Text before the first
+    element stays the body's text (lxml refused to set text holding a
+    control character, `&#1;`, and stopped the whole build). A raw `</body>`
+    … `<body>` makes libxml2 start a second body: its text and nodes are
+    moved to the end of the first, where a browser shows them.
     """
-    if not _FULL_HTML(html):
-        document = lxml.etree.fromstring(f"<html><body>{html}</body></html>", lxml.html.html_parser)
-        if document is not None and document.tag == "html":
-            bodies = [child for child in document if child.tag == "body"]
-            if len(bodies) == 1:
-                body = bodies[0]
-                if not (body.text and body.text.strip()):
-                    body.text = None  # a blank lead is dropped, as lxml drops it
-                    return body
-    return lxml.html.fragment_fromstring(html, create_parent="div")
+    document = lxml.etree.fromstring(html if _FULL_HTML(html) else f"<html><body>{html}</body></html>",
+                                     lxml.html.html_parser)
+    bodies = [] if document is None else [child for child in document if child.tag == "body"]
+    if not bodies:
+        return lxml.html.Element("div")
+    body = bodies[0]
+    if len(bodies) > 1:
+        # What follows the first body, in order: its tail, then each node after
+        # it (a later body's text, nodes and tail; anything else as it is).
+        _add_text(body, body.tail)
+        for node in list(document)[document.index(body) + 1 :]:
+            if node.tag == "body":
+                _add_text(body, node.text)
+                body.extend(list(node))
+                _add_text(body, node.tail)
+            else:
+                body.append(node)  # with its tail
+    if not (body.text and body.text.strip()):
+        body.text = None  # a blank lead is dropped, as lxml drops it
+    return body
+
+
+def _add_text(parent: Any, text: str | None) -> None:
+    """`text` after the last node in `parent`."""
+    if not text:
+        return
+    if len(parent):
+        parent[-1].tail = (parent[-1].tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
 
 
 # lxml's own rule (`lxml.html._looks_like_full_html_unicode`) for text it parses as a
