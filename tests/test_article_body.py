@@ -202,6 +202,32 @@ def test_allowed_raw_html_is_kept() -> None:
     assert "H<sub>2</sub>O" in variant.content_html
 
 
+def test_a_forbidden_character_in_text_before_the_first_element_is_dropped_alone() -> None:
+    # `&#1;` in a raw HTML block, before any element: lxml refused the text
+    # with its control character, and the whole build stopped.
+    [variant] = _entry("title: x", "</div>\n&#1; lead\n<p>x</p>\n").variants
+    assert _in_order(variant.content_html, "lead", "<p>x</p>")
+    assert "\x01" not in variant.content_html
+
+
+@pytest.mark.parametrize("body", ["<html>\n", "<!DOCTYPE html><html><head></head></html>\n"])
+def test_raw_html_that_is_a_document_without_a_body_is_an_empty_text(body: str) -> None:
+    # lxml's fragment parser asserted that there was one body: the whole build stopped.
+    [variant] = _entry("title: x", body).variants
+    assert variant.content_html == ""
+
+
+@pytest.mark.parametrize("body", [
+    "<p>a</p>\n</body>\nmiddle\n<body>\n<p>b</p>\n",
+    "<html><body><p>a</p></body>middle<body><p>b</p></body></html>",
+])
+def test_raw_html_closing_and_opening_the_body_again_keeps_all_its_text(body: str) -> None:
+    # libxml2 reads the second <body> as a second body element, which lxml's
+    # fragment parser refused with an assertion that stopped the whole build.
+    [variant] = _entry("title: x", body).variants
+    assert _in_order(variant.content_html, "<p>a</p>", "middle", "<p>b</p>")
+
+
 # --- the language when nothing can be judged --------------------------------------------------
 
 @pytest.mark.parametrize(("front", "body", "lang"), [

@@ -129,7 +129,7 @@ def _sections(body: str, base_url: str, languages: Sequence[str] | None
     html = cmarkgfm.github_flavored_markdown_to_html(body, options=_MARKDOWN_OPTIONS)
     if not html.strip():
         return [], None
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    root = _fragment(html)
     groups: list[list[Any]] = [[]]
     for child in root:
         if child.tag == "hr":
@@ -145,10 +145,75 @@ def _sections(body: str, base_url: str, languages: Sequence[str] | None
         parts = _split_at_headings(group, languages) if languages and not lead else None
         for part in parts or [group]:
             text = "".join(_prose(el) for el in part)
-            rendered = lead + "".join(lxml.html.tostring(el, encoding="unicode") for el in part)
+            rendered = lead + _html_of(part)
             lead = ""
             sections.append(_Section(sanitise_html(rendered, base_url), text))
     return sections, _source_link(root)
+
+
+def _fragment(html: str) -> Any:
+    """The element holding `html`'s top-level nodes and leading text, as
+    `lxml.html.fragment_fromstring(html, create_parent="div")` gives them, without
+    that function's moving every node into a new `div` (a third of the parse's time)
+    and without its failures on raw HTML that libxml2 reads as more than one body.
+
+    The nodes stay in the parsed document's `body`, which is returned;
+    nothing here looks at the parent's own tag. Text before the first
+    element stays the body's text (lxml refused to set text holding a
+    control character, `&#1;`, and stopped the whole build). A raw `</body>`
+    … `<body>` makes libxml2 start a second body: its text and nodes are
+    moved to the end of the first, where a browser shows them.
+    """
+    document = lxml.etree.fromstring(html if _FULL_HTML(html) else f"<html><body>{html}</body></html>",
+                                     lxml.html.html_parser)
+    bodies = [] if document is None else [child for child in document if child.tag == "body"]
+    if not bodies:
+        return lxml.html.Element("div")
+    body = bodies[0]
+    if len(bodies) > 1:
+        # What follows the first body, in order: its tail, then each node after
+        # it (a later body's text, nodes and tail; anything else as it is).
+        _add_text(body, body.tail)
+        for node in list(document)[document.index(body) + 1 :]:
+            if node.tag == "body":
+                _add_text(body, node.text)
+                body.extend(list(node))
+                _add_text(body, node.tail)
+            else:
+                body.append(node)  # with its tail
+    if not (body.text and body.text.strip()):
+        body.text = None  # a blank lead is dropped, as lxml drops it
+    return body
+
+
+def _add_text(parent: Any, text: str | None) -> None:
+    """`text` after the last node in `parent`."""
+    if not text:
+        return
+    if len(parent):
+        parent[-1].tail = (parent[-1].tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
+# lxml's own rule (`lxml.html._looks_like_full_html_unicode`) for text it parses as a
+# document of its own rather than as a fragment to wrap in one.
+_FULL_HTML = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE).match
+# What `lxml.html.tostring` removes from what libxml2 wrote (a `<meta>` naming a charset).
+_CONTENT_TYPE_META = '<meta http-equiv="Content-Type"'
+
+
+def _html_of(elements: Sequence[Any]) -> str:
+    """`elements` as HTML, each followed by its tail: what `lxml.html.tostring` writes of each.
+
+    libxml2 writes them; lxml.html's wrapper, called per element, would
+    also search each for a `<meta>` to remove, which is done here only
+    when there is one.
+    """
+    html = "".join([lxml.etree.tostring(el, method="html", encoding="unicode") for el in elements])
+    if _CONTENT_TYPE_META not in html:
+        return html
+    return "".join(lxml.html.tostring(el, encoding="unicode") for el in elements)
 
 
 def _split_at_headings(group: Sequence[Any], languages: Sequence[str]) -> list[list[Any]] | None:
@@ -219,15 +284,22 @@ def _label(text: str) -> str:
 
 def _prose(element: Any) -> str:
     """The words of `element` without its code, which says nothing of its language."""
-    if element.tag != "pre" and element.find(".//code") is None:
-        return str(element.text_content())  # the common case, and cheaper than XPath
+    if element.tag != "pre" and next(element.iterdescendants("code"), None) is None:
+        return _text(element)  # the common case, and cheaper than the XPath below
     return "".join(str(t) for t in _PROSE_TEXT(element))
+
+
+def _text(element: Any) -> str:
+    """`element.text_content()`, written by libxml2 directly: the text of every text
+    node below it (`xmlNodeGetContent`, which the XPath `string()` behind
+    `text_content` also calls), without the Python method and XPath around it."""
+    return str(lxml.etree.tostring(element, method="text", encoding="unicode", with_tail=False))
 
 
 def _source_link(root: Any) -> str | None:
     """The first link labelled as the original article, e.g. `[原文链接](URL)`."""
     for anchor in root.iter("a"):
-        label = " ".join(anchor.text_content().split()).casefold()
+        label = " ".join(_text(anchor).split()).casefold()
         url = str(anchor.get("href", "")).strip()
         if label in SOURCE_LINK_LABELS and (absolute := absolute_url(url, None)) is not None:
             return absolute  # a link that leads nowhere (`http://:!`) is no source

@@ -40,11 +40,15 @@ _LETTER = re.compile(r"[^\W\d_]")
 # The opening of a text says which language it is in; more only costs time.
 _SAMPLE_CHARS = 300
 # Characters CLD2 refuses as invalid input (controls and noncharacters);
-# they say nothing about the language, so they become spaces.
-_REFUSED = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
-                      + "".join(chr(plane + 0xFFFE) + chr(plane + 0xFFFF)
-                                for plane in range(0, 0x110000, 0x10000))
-                      + "]")
+# they say nothing about the language, so they become spaces. Those beyond
+# the Basic Multilingual Plane have a pattern of their own: in one character
+# class with the others they made every search fifteen times slower, and a
+# text rarely holds any character beyond it (`_BEYOND_BMP` tells).
+_REFUSED = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+_REFUSED_BEYOND_BMP = re.compile("[" + "".join(chr(plane + 0xFFFE) + chr(plane + 0xFFFF)
+                                               for plane in range(0x10000, 0x110000, 0x10000))
+                                 + "]")
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 # CLD2's names for languages whose codes have changed since it was written.
 _RENAMED = {"iw": "he", "jw": "jv", "in": "id", "mo": "ro"}
 
@@ -82,12 +86,24 @@ class Detection:
 
 def letter_count(text: str, enough: int = MIN_LETTERS) -> int:
     """How many letters `text` has, counting no further than `enough`."""
+    if enough > 0:
+        # One match of `enough` letters (each after any non-letters) from the
+        # start: the regular expression engine counts, not a Python loop.
+        if _letters(enough).match(text):
+            return enough
+        return len(_LETTER.findall(text))  # fewer than `enough`
     count = 0
     for _ in _LETTER.finditer(text):
         count += 1
         if count >= enough:
             break
     return count
+
+
+@cache
+def _letters(count: int) -> re.Pattern[str]:
+    """A pattern matching the start of a text up to its `count`th letter (see `_LETTER`)."""
+    return re.compile(r"(?:[\W\d_]*+[^\W\d_]){" + str(count) + "}")
 
 
 def detect_language(text: str, languages: Sequence[str]) -> str:
@@ -108,14 +124,19 @@ def detect(text: str, languages: Sequence[str]) -> Detection:
     letters = letter_count(sample, RELIABLE_LETTERS)
     if letters == 0:
         return Detection(langs[0], False)
-    ranked, percent, cld_reliable = _ranked(sample)
-    # (CLD2 also names scripts, "xx-Qaai", and constructed codes: no language.)
-    if (cld_reliable and ranked and letters >= RELIABLE_LETTERS and percent >= _RELIABLE_PERCENT
-            and known_language(ranked[0])):
-        return Detection(_as_configured(_chinese_script(ranked[0], sample), langs), True)
+    ranked: list[str] | None = None
+    if letters >= RELIABLE_LETTERS:
+        ranked, percent, cld_reliable = _ranked(sample)
+        # (CLD2 also names scripts, "xx-Qaai", and constructed codes: no language.)
+        if cld_reliable and ranked and percent >= _RELIABLE_PERCENT and known_language(ranked[0]):
+            return Detection(_as_configured(_chinese_script(ranked[0], sample), langs), True)
     script = script_language(sample)
     if script is not None:
         return Detection(_as_configured(_chinese_script(script, sample), langs), False)
+    # CLD2 is asked about a shorter text only here, where its ranking is all there is:
+    # a short title in a script that names its language never needs it.
+    if ranked is None:
+        ranked = _ranked(sample)[0]
     for code in ranked:  # a short Latin-script text: the likeliest configured language
         for lang in langs:
             if _primary(lang) == _primary(code):
@@ -195,9 +216,12 @@ def script_language(text: str) -> str | None:
 
 def _ranked(text: str) -> tuple[list[str], int, bool]:
     """CLD2's languages for `text`, likeliest first, the first one's percent, and CLD2's reliability."""
-    sample = _REFUSED.sub(" ", text).encode("utf-8", "ignore")
+    sample = _REFUSED.sub(" ", text)
+    if _BEYOND_BMP.search(sample):
+        sample = _REFUSED_BEYOND_BMP.sub(" ", sample)
+    encoded = sample.encode("utf-8", "ignore")
     try:
-        reliable, _bytes, details = pycld2.detect(sample, isPlainText=True, bestEffort=True)
+        reliable, _bytes, details = pycld2.detect(encoded, isPlainText=True, bestEffort=True)
     except pycld2.error:  # input it still refuses: judged unsure
         return [], 0, False
     ranked: list[str] = []
