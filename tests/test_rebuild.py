@@ -454,6 +454,65 @@ print(json.dumps({"alone": alone, "shared": shared, "forks": [before, len(forks)
     assert any(line.endswith("\tsources/articles/new\\nline.md") for line in alone)
 
 
+def test_a_folder_of_article_names_that_are_not_all_files_is_walked_as_any_other(
+    project: Path,
+) -> None:
+    """A folder holding only names like articles' is listed by name; a folder, a link to
+    nothing, a link to a folder or a pipe among them is still told apart, alone and shared."""
+    trees = project / "trees"
+    odd: dict[str, Callable[[Path], object]] = {
+        "folder": lambda f: (f / "b.md").mkdir() or (f / "b.md" / "c.md").write_text("cc", encoding="utf-8"),
+        "dangling": lambda f: os.symlink(f / "gone.md", f / "dangling.md"),
+        "folder-link": lambda f: os.symlink(trees, f / "folder-link.md"),
+        "pipe": lambda f: os.mkfifo(f / "pipe.md"),
+        "file-link": lambda f: os.symlink(f / "a.md", f / "link.md"),
+    }
+    for kind, make in odd.items():
+        (trees / kind / "f").mkdir(parents=True)
+        (trees / kind / "f" / "a.md").write_text(kind, encoding="utf-8")
+        make(trees / kind / "f")
+    got = _sharing("""
+print(json.dumps({kind: [changes._stat_tree(os.path.join(sys.argv[1], kind), "", shared_from=n)
+                         for n in (10**9, 1)] for kind in sys.argv[2:]}))
+""", str(trees), *odd)
+    for kind in odd:
+        names = {"folder": ["f/a.md", "f/b.md/c.md"],
+                 "file-link": ["f/a.md", "f/link.md"]}.get(kind, ["f/a.md"])
+        expected = sorted(f"{stat.st_size}\t{stat.st_mtime_ns}\t{name}"
+                          for name in names for stat in [(trees / kind / name).stat()])
+        assert [sorted(lines) for lines in got[kind]] == [expected] * 2, kind
+
+
+def test_a_tree_compared_with_its_manifest_by_two_processes_tells_every_line_apart(
+    project: Path,
+) -> None:
+    """The child that stats half the tree says only that its lines end the manifest when they
+    do: whatever line differs, on either side of the cut or at it, the tree is not taken as
+    the manifest, and its lines are the ones one process gives."""
+    root = project / "sources" / "articles"
+    for n in range(9):
+        (root / ("notes" if n % 3 else "") / f"a{n}.md").parent.mkdir(parents=True, exist_ok=True)
+        (root / ("notes" if n % 3 else "") / f"a{n}.md").write_text("x" * n, encoding="utf-8")
+    got = _sharing("""
+tree = changes._stat_tree(sys.argv[1], "p/", shared_from=10**9)
+manifest = "\\n".join(tree)
+others = [manifest[:-1], manifest + "x", "x" + manifest, "", manifest.replace("\\n", "", 1),
+          "\\n".join(tree[:4] + tree[5:]), "\\n".join(tree[:4] + ["1\\t2\\tp/z.md"] + tree[4:])]
+for i in range(len(tree)):  # each line in turn with another size
+    others.append("\\n".join(tree[:i] + ["1" + tree[i]] + tree[i + 1:]))
+for i in range(1, len(tree)):  # two lines made one, at each place
+    others.append("\\n".join(tree[:i - 1] + [tree[i - 1] + " " + tree[i]] + tree[i + 1:]))
+print(json.dumps({"tree": tree, "same": changes._walk(sys.argv[1], "p/", manifest, 1),
+                  "alone": changes._walk(sys.argv[1], "p/", manifest, 10**9),
+                  "others": [changes._walk(sys.argv[1], "p/", m, 1) for m in others],
+                  "forks": len(forks)}))
+""", str(root))
+    tree = got["tree"]
+    assert len(tree) == 9 and got["forks"] == 1 + 7 + 9 + 8
+    assert got["same"] == [[], True] and got["alone"] == [tree, True]
+    assert got["others"] == [[tree, False]] * (7 + 9 + 8)
+
+
 @pytest.mark.parametrize("change", [_edit_body_of_a_shown_article, _add, _delete_an_article_not_shown],
                          ids=lambda change: change.__name__.strip("_"))
 def test_a_rebuild_whose_stats_are_shared_gives_what_a_fresh_build_gives(
