@@ -483,18 +483,22 @@ print(json.dumps({kind: [changes._stat_tree(os.path.join(sys.argv[1], kind), "",
         assert [sorted(lines) for lines in got[kind]] == [expected] * 2, kind
 
 
+@pytest.mark.parametrize("folders", [("", "notes"), ("", "notes", "more", "other")],
+                         ids=["files-cut", "folders-cut"])
 def test_a_tree_compared_with_its_manifest_by_two_processes_tells_every_line_apart(
-    project: Path,
+    project: Path, folders: tuple[str, ...],
 ) -> None:
     """The child that stats half the tree says only that its lines end the manifest when they
     do: whatever line differs, on either side of the cut or at it, the tree is not taken as
-    the manifest, and its lines are the ones one process gives."""
+    the manifest, and its lines are the ones one process gives. The tree is cut among its
+    files once listed, or among its folders at the top, each process listing its own."""
     root = project / "sources" / "articles"
     for n in range(9):
-        (root / ("notes" if n % 3 else "") / f"a{n}.md").parent.mkdir(parents=True, exist_ok=True)
-        (root / ("notes" if n % 3 else "") / f"a{n}.md").write_text("x" * n, encoding="utf-8")
+        folder = root / folders[n % len(folders)]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"a{n}.md").write_text("x" * n, encoding="utf-8")
     got = _sharing("""
-tree = changes._stat_tree(sys.argv[1], "p/", shared_from=10**9)
+tree = changes._stat_tree(sys.argv[1], "p/", shared_from=1)
 manifest = "\\n".join(tree)
 others = [manifest[:-1], manifest + "x", "x" + manifest, "", manifest.replace("\\n", "", 1),
           "\\n".join(tree[:4] + tree[5:]), "\\n".join(tree[:4] + ["1\\t2\\tp/z.md"] + tree[4:])]
@@ -503,13 +507,15 @@ for i in range(len(tree)):  # each line in turn with another size
 for i in range(1, len(tree)):  # two lines made one, at each place
     others.append("\\n".join(tree[:i - 1] + [tree[i - 1] + " " + tree[i]] + tree[i + 1:]))
 print(json.dumps({"tree": tree, "same": changes._walk(sys.argv[1], "p/", manifest, 1),
-                  "alone": changes._walk(sys.argv[1], "p/", manifest, 10**9),
+                  "alone": changes._stat_tree(sys.argv[1], "p/", 10**9),
                   "others": [changes._walk(sys.argv[1], "p/", m, 1) for m in others],
-                  "forks": len(forks)}))
+                  "forks": len(forks),
+                  "folders_cut": changes._split_at_the_top(sys.argv[1], False, 1) is not None}))
 """, str(root))
     tree = got["tree"]
-    assert len(tree) == 9 and got["forks"] == 1 + 7 + 9 + 8
-    assert got["same"] == [[], True] and got["alone"] == [tree, True]
+    assert got["folders_cut"] == (len(folders) > 2)
+    assert len(tree) == 9 and got["forks"] == 2 + 7 + 9 + 8
+    assert got["same"] == [[], True] and sorted(got["alone"]) == sorted(tree)
     assert got["others"] == [[tree, False]] * (7 + 9 + 8)
 
 

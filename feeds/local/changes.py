@@ -281,6 +281,8 @@ def _path_of(line: str) -> str:
 SHARED_FROM = 20_000
 
 Folders = list[tuple[str, str, list[str]]]
+# Folders to walk from: each one's path, and its path below the top.
+Starts = list[tuple[str, str]]
 # The manifest lines of a tree, and whether they are the manifest kept, line
 # for line (then the lines may be left out: nothing else is needed of them).
 Walked = tuple[list[str], bool]
@@ -308,11 +310,12 @@ def _walk(root: str, prefix: str, manifest: str | None,
     listed first and each folder's files are then stat-ed by name, relative
     to the folder (the kernel does not walk the whole path again), in as few
     Python steps per file as the walk allows; from `shared_from` files on
-    (`SHARED_FROM` unless given), on two cores. A folder holding nothing
-    but article files is listed by name only, and each name's stat tells
-    whether it is a regular file; if one is not (a folder named like an
-    article, a link to nothing), the whole tree is listed again entry by
-    entry, as `scan.list_articles` lists it.
+    (`SHARED_FROM` unless given), on two cores: the folders at the top
+    shared out when they can be (`_split_at_the_top`), else the files once
+    listed. A folder holding nothing but article files is listed by name
+    only, and each name's stat tells whether it is a regular file; if one is
+    not (a folder named like an article, a link to nothing), the whole tree
+    is listed again entry by entry, as `scan.list_articles` lists it.
     """
     try:
         return _walk_listed(root, prefix, manifest, shared_from, careful=False)
@@ -322,16 +325,78 @@ def _walk(root: str, prefix: str, manifest: str | None,
 
 def _walk_listed(root: str, prefix: str, manifest: str | None, shared_from: int | None,
                  careful: bool) -> Walked | None:
-    folders = _article_names(root, careful)
+    threshold = SHARED_FROM if shared_from is None else shared_from
+    if _may_fork():
+        split = _split_at_the_top(root, careful, threshold)
+        if split is not None:  # each process lists its own folders
+            here, first, second = split
+            return _stat_shared(
+                lambda: _listed_below(here, first, careful),
+                lambda: _article_names(second, careful), prefix, manifest, careful)
+    folders = _article_names([(root, "")], careful)
     if folders is None:
         return None
     files = sum(len(names) for _folder, _below, names in folders)
-    if files >= (SHARED_FROM if shared_from is None else shared_from) and _may_fork():
-        return _stat_shared(folders, prefix, manifest, careful)
+    if files >= threshold and _may_fork():
+        mine, theirs = _halves(folders)
+        return _stat_shared(lambda: mine, lambda: theirs, prefix, manifest, careful)
     lines = _stat_lines(folders, prefix, careful)
     if lines is None:
         return None
     return lines, manifest is not None and "\n".join(lines) == manifest
+
+
+# About how many bytes a folder's size grows by with each name in it (ext4,
+# tmpfs, btrfs and XFS give 20-30 for an article's name): a folder's size
+# tells, without listing it, about how many files it holds.
+_BYTES_A_NAME = 20
+
+
+def _split_at_the_top(root: str, careful: bool,
+                      threshold: int) -> tuple[Folders, Starts, Starts] | None:
+    """The top folder's own article files, and its folders in two groups of about as many files.
+
+    So that listing the tree, a third of the cost of its walk, is shared
+    too: each process lists one group. The sizes of the folders tell how
+    many names they hold, near enough to share the work (and the same each
+    time while no file comes or goes, so the lines keep their order). None
+    when the tree is too small to share (see `SHARED_FROM`), or cannot be
+    cut in two this way (fewer than two folders at the top, or one that
+    holds most of the files): then it is listed whole, and the files are
+    shared out.
+    """
+    files: list[str] = []
+    folders: list[tuple[int, str, str, str]] = []
+    try:
+        with os.scandir(root) as listing:
+            for item in listing:
+                name = item.name
+                if name[0] == ".":
+                    continue
+                if name.lower().endswith(ARTICLE_SUFFIXES) and item.is_file():
+                    files.append(name)
+                elif item.is_dir(follow_symlinks=False):
+                    size = item.stat(follow_symlinks=False).st_size
+                    folders.append((size, name, item.path, f"{name}/"))
+    except OSError:
+        return None
+    total = sum(size for size, *_ in folders) + len(files) * _BYTES_A_NAME
+    if len(folders) < 2 or total < threshold * _BYTES_A_NAME:
+        return None
+    weights = [len(files) * _BYTES_A_NAME, 0]
+    groups: tuple[Starts, Starts] = ([], [])
+    for size, _name, path, below in sorted(folders, key=lambda f: (-f[0], f[1])):
+        lighter = 0 if weights[0] <= weights[1] else 1
+        weights[lighter] += size
+        groups[lighter].append((path, below))
+    if min(weights) * 3 < total:
+        return None
+    return [(root, "", files)], groups[0], groups[1]
+
+
+def _listed_below(here: Folders, starts: Starts, careful: bool) -> Folders | None:
+    below = _article_names(starts, careful)
+    return None if below is None else here + below
 
 
 def _may_fork() -> bool:
@@ -349,9 +414,9 @@ def _may_fork() -> bool:
 _SENT, _FAILED, _NOT_A_FILE = 0, 1, 2
 
 
-def _stat_shared(folders: Folders, prefix: str, manifest: str | None,
-                 careful: bool) -> Walked | None:
-    """`_walk` of `folders`, the second half of the files stat-ed by a forked child.
+def _stat_shared(mine: Callable[[], Folders | None], theirs: Callable[[], Folders | None],
+                 prefix: str, manifest: str | None, careful: bool) -> Walked | None:
+    """`_walk` of the folders `mine` and `theirs` list, `theirs` listed and stat-ed by a forked child.
 
     Each stat costs the kernel twice what it costs Python, and os.stat
     holds the interpreter lock for Python's share, so threads would wait on
@@ -361,20 +426,23 @@ def _stat_shared(folders: Folders, prefix: str, manifest: str | None,
     do when nothing changed, it says only how long they are (this process
     holds the manifest too); else it sends them through a pipe.
     """
-    mine, theirs = _halves(folders)
     read, write = os.pipe()
     try:
         pid = os.fork()
     except OSError:  # no process to be had now: the stats are all this one's
         os.close(read)
         os.close(write)
-        lines = _stat_lines(folders, prefix, careful)
+        first, second = mine(), theirs()
+        if first is None or second is None:
+            return None
+        lines = _stat_lines(first + second, prefix, careful)
         return None if lines is None else (lines, "\n".join(lines) == manifest)
     if pid == 0:  # the child
         code = _FAILED
         try:
             os.close(read)
-            if _send_lines(theirs, prefix, manifest, careful, write):
+            folders = theirs()
+            if folders is not None and _send_lines(folders, prefix, manifest, careful, write):
                 code = _SENT
         except _NotAFile:
             code = _NOT_A_FILE
@@ -382,7 +450,8 @@ def _stat_shared(folders: Folders, prefix: str, manifest: str | None,
             os._exit(code)
     os.close(write)
     try:
-        lines = _stat_lines(mine, prefix, careful)
+        folders = mine()
+        lines = None if folders is None else _stat_lines(folders, prefix, careful)
     finally:
         with open(read, "rb") as received:
             data = received.read()
@@ -492,8 +561,8 @@ def _odd(text: str) -> bool:
     return "\\" in text or "\n" in text
 
 
-def _article_names(root: str, careful: bool = True) -> Folders | None:
-    """Each folder below `root` (its path, its path below `root`) and the article files in it.
+def _article_names(starts: Starts, careful: bool) -> Folders | None:
+    """Each folder of `starts` and below (its path, its path below the top) and its article files.
 
     Hidden files and folders (a leading dot) are skipped, as
     `scan.list_articles` skips them; None if a folder cannot be listed.
@@ -502,7 +571,7 @@ def _article_names(root: str, careful: bool = True) -> Folders | None:
     names are taken for files' (see `_walk`).
     """
     folders = []
-    stack = [(root, "")]
+    stack = starts[::-1]
     while stack:
         folder, below = stack.pop()
         names = []
