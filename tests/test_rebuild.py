@@ -510,7 +510,7 @@ print(json.dumps({"tree": tree, "same": changes._walk(sys.argv[1], "p/", manifes
                   "alone": changes._stat_tree(sys.argv[1], "p/", 10**9),
                   "others": [changes._walk(sys.argv[1], "p/", m, 1) for m in others],
                   "forks": len(forks),
-                  "folders_cut": changes._split_at_the_top(sys.argv[1], False, 1) is not None}))
+                  "folders_cut": changes._split_at_the_top(sys.argv[1], 1) is not None}))
 """, str(root))
     tree = got["tree"]
     assert got["folders_cut"] == (len(folders) > 2)

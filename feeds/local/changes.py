@@ -327,7 +327,7 @@ def _walk_listed(root: str, prefix: str, manifest: str | None, shared_from: int 
                  careful: bool) -> Walked | None:
     threshold = SHARED_FROM if shared_from is None else shared_from
     if _may_fork():
-        split = _split_at_the_top(root, careful, threshold)
+        split = _split_at_the_top(root, threshold)
         if split is not None:  # each process lists its own folders
             here, first, second = split
             return _stat_shared(
@@ -352,8 +352,7 @@ def _walk_listed(root: str, prefix: str, manifest: str | None, shared_from: int 
 _BYTES_A_NAME = 20
 
 
-def _split_at_the_top(root: str, careful: bool,
-                      threshold: int) -> tuple[Folders, Starts, Starts] | None:
+def _split_at_the_top(root: str, threshold: int) -> tuple[Folders, Starts, Starts] | None:
     """The top folder's own article files, and its folders in two groups of about as many files.
 
     So that listing the tree, a third of the cost of its walk, is shared
