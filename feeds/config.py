@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .about import PROJECT_URL, __version__
 from .errors import ConfigError
 from .model import EntryFilter
-from .remote.proxies import check_proxy
 from .text.slug import slugify
 
 CONFIG_NAME = "feeds.toml"
@@ -402,6 +401,8 @@ def _how_to_fetch(data: Mapping[str, Any], where: str) -> dict[str, Any]:
     """How remote sources are fetched: the proxy, and what a Retry-After pauses."""
     chosen: dict[str, Any] = {}
     if "proxy" in data:
+        from .remote.proxies import check_proxy  # ipaddress: only for a project that names one
+
         if (why := check_proxy(data["proxy"].strip())) is not None:
             raise ConfigError(f"{where}: 'proxy' {why}")
         chosen["proxy"] = data["proxy"].strip()

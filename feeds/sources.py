@@ -8,7 +8,6 @@ source and the key; a bad source is skipped, never the whole list.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import tomllib
@@ -16,21 +15,20 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from lxml import etree
 
 from .config import RETRY_AFTER_SCOPES, Config, parse_duration, shown_path, toml_error
 from .errors import SourceError
 from .model import Problem, RewriteRule, SourceAuth, SourceConfig, SourceHTTP
 from .publish.write import atomic_write
-from .remote.proxies import check_proxy
 from .text.rewrite import rule_problem
 
-LINKS_NAME = "links.toml"
+if TYPE_CHECKING:  # lxml and logging are imported when an OPML list is read or written, or a
+    # problem logged: a build whose sources are a TOML list, or none, needs neither
+    from lxml import etree
 
-log = logging.getLogger("feeds")
+LINKS_NAME = "links.toml"
 
 _SOURCE_KEYS = {
     "url": "an absolute http(s) URL",
@@ -127,6 +125,9 @@ def load_sources(config: Config) -> list[SourceConfig]:
     it appears, not on every read, and again only after it was fixed and
     came back. Commands that report problems themselves use `read_sources`.
     """
+    import logging
+
+    log = logging.getLogger("feeds")
     listed = read_sources(config)
     with _logged_lock:
         before = _logged.get(config.sources_dir, ())
@@ -334,6 +335,8 @@ def _source_http(table: dict[str, Any], where: str) -> SourceHTTP | None:
     """How the source is fetched, when its table says anything about it; SourceError if wrong."""
     if not any(key in table for key in _HTTP_KEYS):
         return None
+    from .remote.proxies import check_proxy  # ipaddress: only for a source that says how
+
     proxy = table["proxy"].strip() if "proxy" in table else None
     if proxy is not None and (why := check_proxy(proxy)) is not None:
         raise SourceError(where, f"'proxy' {why}")
@@ -423,6 +426,8 @@ def _parser() -> etree.XMLParser:
     # OPML comes from other programs and other people: no entities, no DTDs,
     # no network, bounded trees (libxml2 refuses nesting over 256 deep
     # without huge_tree, and caps entity amplification).
+    from lxml import etree
+
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                            huge_tree=False, recover=False)
 
@@ -437,6 +442,8 @@ def read_opml(data: bytes, shown: str) -> SourceList:
     read. Raises SourceError (`shown:line`) when the file as a whole cannot
     be read: not XML, not OPML, or declaring entities.
     """
+    from lxml import etree
+
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -495,6 +502,8 @@ def render_sources_opml(sources: Sequence[SourceConfig], title: str,
     `read_opml` turns the folders back into the same tags. `site_links`
     gives a source's site (`htmlUrl`) by its URL, when it is known.
     """
+    from lxml import etree
+
     links = site_links or {}
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")

@@ -13,10 +13,12 @@ import itertools
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +301,26 @@ def test_an_edit_keeps_the_manifest_in_the_order_the_next_walk_gives(built: Path
     assert state.manifest == "\n".join(tree)
 
 
+def test_a_manifest_in_another_order_is_kept_in_the_walks_by_the_next_rebuild(built: Path) -> None:
+    """A sync of every file keeps its manifest in the store's order; a rebuild that finds
+    nothing changed keeps it in the walk's, so the one after compares one text."""
+    config = load_config(built)
+    tree = changes._stat_tree(str(config.articles_dir), "sources/articles/")
+    assert tree is not None and len(tree) == 12
+    shuffled = "\n".join(reversed(tree))
+    with open_store(config) as store:
+        before = store.local_state()
+    with sqlite3.connect(config.store_path) as db:
+        db.execute("UPDATE local_state SET manifest = ?", (shuffled,))
+    db.close()
+    _sync_by_the_short_way(built)
+    with open_store(config) as store:
+        state = store.local_state()
+    assert before is not None and state is not None
+    assert state.manifest == "\n".join(tree)
+    assert state == replace(before, manifest=state.manifest)
+
+
 def test_a_tree_is_compared_with_its_manifest_in_any_order() -> None:
     a, b, c = "3\t10\tx/a.md", "4\t20\tx/b.md", "5\t30\tx/c.md"
     edited_b = "9\t21\tx/b.md"
@@ -476,6 +498,71 @@ print(json.dumps({"alone": alone, "shared": shared, "forks": [before, len(forks)
     stat = os.stat(root / "a.md")
     assert f"{stat.st_size}\t{stat.st_mtime_ns}\tsources/articles/a.md" in alone
     assert any(line.endswith("\tsources/articles/new\\nline.md") for line in alone)
+
+
+def test_a_folder_of_article_names_that_are_not_all_files_is_walked_as_any_other(
+    project: Path,
+) -> None:
+    """A folder holding only names like articles' is listed by name; a folder, a link to
+    nothing, a link to a folder or a pipe among them is still told apart, alone and shared."""
+    trees = project / "trees"
+    odd: dict[str, Callable[[Path], object]] = {
+        "folder": lambda f: (f / "b.md").mkdir() or (f / "b.md" / "c.md").write_text("cc", encoding="utf-8"),
+        "dangling": lambda f: os.symlink(f / "gone.md", f / "dangling.md"),
+        "folder-link": lambda f: os.symlink(trees, f / "folder-link.md"),
+        "pipe": lambda f: os.mkfifo(f / "pipe.md"),
+        "file-link": lambda f: os.symlink(f / "a.md", f / "link.md"),
+    }
+    for kind, make in odd.items():
+        (trees / kind / "f").mkdir(parents=True)
+        (trees / kind / "f" / "a.md").write_text(kind, encoding="utf-8")
+        make(trees / kind / "f")
+    got = _sharing("""
+print(json.dumps({kind: [changes._stat_tree(os.path.join(sys.argv[1], kind), "", shared_from=n)
+                         for n in (10**9, 1)] for kind in sys.argv[2:]}))
+""", str(trees), *odd)
+    for kind in odd:
+        names = {"folder": ["f/a.md", "f/b.md/c.md"],
+                 "file-link": ["f/a.md", "f/link.md"]}.get(kind, ["f/a.md"])
+        expected = sorted(f"{stat.st_size}\t{stat.st_mtime_ns}\t{name}"
+                          for name in names for stat in [(trees / kind / name).stat()])
+        assert [sorted(lines) for lines in got[kind]] == [expected] * 2, kind
+
+
+@pytest.mark.parametrize("folders", [("", "notes"), ("", "notes", "more", "other")],
+                         ids=["files-cut", "folders-cut"])
+def test_a_tree_compared_with_its_manifest_by_two_processes_tells_every_line_apart(
+    project: Path, folders: tuple[str, ...],
+) -> None:
+    """The child that stats half the tree says only that its lines end the manifest when they
+    do: whatever line differs, on either side of the cut or at it, the tree is not taken as
+    the manifest, and its lines are the ones one process gives. The tree is cut among its
+    files once listed, or among its folders at the top, each process listing its own."""
+    root = project / "sources" / "articles"
+    for n in range(9):
+        folder = root / folders[n % len(folders)]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"a{n}.md").write_text("x" * n, encoding="utf-8")
+    got = _sharing("""
+tree = changes._stat_tree(sys.argv[1], "p/", shared_from=1)
+manifest = "\\n".join(tree)
+others = [manifest[:-1], manifest + "x", "x" + manifest, "", manifest.replace("\\n", "", 1),
+          "\\n".join(tree[:4] + tree[5:]), "\\n".join(tree[:4] + ["1\\t2\\tp/z.md"] + tree[4:])]
+for i in range(len(tree)):  # each line in turn with another size
+    others.append("\\n".join(tree[:i] + ["1" + tree[i]] + tree[i + 1:]))
+for i in range(1, len(tree)):  # two lines made one, at each place
+    others.append("\\n".join(tree[:i - 1] + [tree[i - 1] + " " + tree[i]] + tree[i + 1:]))
+print(json.dumps({"tree": tree, "same": changes._walk(sys.argv[1], "p/", manifest, 1),
+                  "alone": changes._stat_tree(sys.argv[1], "p/", 10**9),
+                  "others": [changes._walk(sys.argv[1], "p/", m, 1) for m in others],
+                  "forks": len(forks),
+                  "folders_cut": changes._split_at_the_top(sys.argv[1], 1) is not None}))
+""", str(root))
+    tree = got["tree"]
+    assert got["folders_cut"] == (len(folders) > 2)
+    assert len(tree) == 9 and got["forks"] == 2 + 7 + 9 + 8
+    assert got["same"] == [[], True] and sorted(got["alone"]) == sorted(tree)
+    assert got["others"] == [[tree, False]] * (7 + 9 + 8)
 
 
 @pytest.mark.parametrize("change", [_edit_body_of_a_shown_article, _add, _delete_an_article_not_shown],

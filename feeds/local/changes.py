@@ -27,6 +27,7 @@ the whole cache, as before; so does a sync with no state kept.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -77,12 +78,19 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
         return None
     shown_root = shown_path(config.articles_dir, config.root)
     prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
-    tree = _stat_tree(str(config.articles_dir), prefix)
-    if tree is None:
+    walked = _walk(str(config.articles_dir), prefix, state.manifest)
+    if walked is None:
         return None  # a folder or a file that cannot be stat-ed: reported by a whole read
+    tree, same = walked
+    if same:
+        return Changes(_result(state), (), {}, state)
     added, removed = _differences(tree, state.manifest)
     if not added and not removed:
-        return Changes(_result(state), (), {}, state)
+        # The same lines in another order (a sync of every file keeps them in
+        # the store's): kept in the walk's, so that the next rebuild with
+        # nothing changed compares one text, not two sets of 100,000 lines.
+        kept = replace(state, manifest="\n".join(tree))
+        return Changes(_result(kept), (), {}, kept)
     if any("\\" in line for line in (*added, *removed)):
         return None  # a name that had to be escaped: left to the whole read
     files = sorted((_article_file(config, prefix, _path_of(line)[len(prefix):])
@@ -132,13 +140,11 @@ def _differences(tree: list[str], manifest: str) -> tuple[list[str], set[str]]:
     """The lines of `tree` the manifest lacks, and the manifest's lines the tree lacks.
 
     The manifest is kept in the order of the walk (see `read_changes`): a
-    tree that did not change is the same text, told by one comparison, and
-    one whose files were only edited has the same paths in the same places,
-    told apart line by line. Anything else (a file added or gone, a
-    manifest in another order) is compared as sets.
+    tree that did not change is the same text, which the caller tells by one
+    comparison, and one whose files were only edited has the same paths in
+    the same places, told apart line by line. Anything else (a file added or
+    gone, a manifest in another order) is compared as sets.
     """
-    if "\n".join(tree) == manifest:
-        return [], set()
     remembered = manifest.split("\n") if manifest else []
     if len(remembered) == len(tree):
         at = list(compress(count(), map(ne, tree, remembered)))  # in C: a tree is long
@@ -275,26 +281,121 @@ def _path_of(line: str) -> str:
 SHARED_FROM = 20_000
 
 Folders = list[tuple[str, str, list[str]]]
+# Folders to walk from: each one's path, and its path below the top.
+Starts = list[tuple[str, str]]
+# The manifest lines of a tree, and whether they are the manifest kept, line
+# for line (then the lines may be left out: nothing else is needed of them).
+Walked = tuple[list[str], bool]
+
+
+class _NotAFile(Exception):
+    """A name listed as an article file's is not a regular file: the tree is listed carefully."""
 
 
 def _stat_tree(root: str, prefix: str, shared_from: int | None = None) -> list[str] | None:
     """Each article file's manifest line, of its stat now (`prefix` before its path below `root`).
 
-    The same files `scan.list_articles` finds. It is most of the cost of a
-    rebuild that changes nothing, so the tree is listed first and each
-    folder's files are then stat-ed by name, relative to the folder (the
-    kernel does not walk the whole path again), in as few Python steps per
-    file as the walk allows; from `shared_from` files on (`SHARED_FROM`
-    unless given), on two cores. None if a folder cannot be listed or a
-    file stat-ed.
+    The same files `scan.list_articles` finds. None if a folder cannot be
+    listed or a file stat-ed. See `_walk`.
     """
-    folders = _article_names(root)
+    walked = _walk(root, prefix, None, shared_from)
+    return None if walked is None else walked[0]
+
+
+def _walk(root: str, prefix: str, manifest: str | None,
+          shared_from: int | None = None) -> Walked | None:
+    """The tree's manifest lines (see `_stat_tree`), and whether they are `manifest`'s.
+
+    It is most of the cost of a rebuild that changes nothing, so the tree is
+    listed first and each folder's files are then stat-ed by name, relative
+    to the folder (the kernel does not walk the whole path again), in as few
+    Python steps per file as the walk allows; from `shared_from` files on
+    (`SHARED_FROM` unless given), on two cores: the folders at the top
+    shared out when they can be (`_split_at_the_top`), else the files once
+    listed. A folder holding nothing but article files is listed by name
+    only, and each name's stat tells whether it is a regular file; if one is
+    not (a folder named like an article, a link to nothing), the whole tree
+    is listed again entry by entry, as `scan.list_articles` lists it.
+    """
+    try:
+        return _walk_listed(root, prefix, manifest, shared_from, careful=False)
+    except _NotAFile:
+        return _walk_listed(root, prefix, manifest, shared_from, careful=True)
+
+
+def _walk_listed(root: str, prefix: str, manifest: str | None, shared_from: int | None,
+                 careful: bool) -> Walked | None:
+    threshold = SHARED_FROM if shared_from is None else shared_from
+    if _may_fork():
+        split = _split_at_the_top(root, threshold)
+        if split is not None:  # each process lists its own folders
+            here, first, second = split
+            return _stat_shared(
+                lambda: _listed_below(here, first, careful),
+                lambda: _article_names(second, careful), prefix, manifest, careful)
+    folders = _article_names([(root, "")], careful)
     if folders is None:
         return None
     files = sum(len(names) for _folder, _below, names in folders)
-    if files >= (SHARED_FROM if shared_from is None else shared_from) and _may_fork():
-        return _stat_shared(folders, prefix)
-    return _stat_lines(folders, prefix)
+    if files >= threshold and _may_fork():
+        mine, theirs = _halves(folders)
+        return _stat_shared(lambda: mine, lambda: theirs, prefix, manifest, careful)
+    lines = _stat_lines(folders, prefix, careful)
+    if lines is None:
+        return None
+    return lines, manifest is not None and "\n".join(lines) == manifest
+
+
+# About how many bytes a folder's size grows by with each name in it (ext4,
+# tmpfs, btrfs and XFS give 20-30 for an article's name): a folder's size
+# tells, without listing it, about how many files it holds.
+_BYTES_A_NAME = 20
+
+
+def _split_at_the_top(root: str, threshold: int) -> tuple[Folders, Starts, Starts] | None:
+    """The top folder's own article files, and its folders in two groups of about as many files.
+
+    So that listing the tree, a third of the cost of its walk, is shared
+    too: each process lists one group. The sizes of the folders tell how
+    many names they hold, near enough to share the work (and the same each
+    time while no file comes or goes, so the lines keep their order). None
+    when the tree is too small to share (see `SHARED_FROM`), or cannot be
+    cut in two this way (fewer than two folders at the top, or one that
+    holds most of the files): then it is listed whole, and the files are
+    shared out.
+    """
+    files: list[str] = []
+    folders: list[tuple[int, str, str, str]] = []
+    try:
+        with os.scandir(root) as listing:
+            for item in listing:
+                name = item.name
+                if name[0] == ".":
+                    continue
+                if name.lower().endswith(ARTICLE_SUFFIXES) and item.is_file():
+                    files.append(name)
+                elif item.is_dir(follow_symlinks=False):
+                    size = item.stat(follow_symlinks=False).st_size
+                    folders.append((size, name, item.path, f"{name}/"))
+    except OSError:
+        return None
+    total = sum(size for size, *_ in folders) + len(files) * _BYTES_A_NAME
+    if len(folders) < 2 or total < threshold * _BYTES_A_NAME:
+        return None
+    weights = [len(files) * _BYTES_A_NAME, 0]
+    groups: tuple[Starts, Starts] = ([], [])
+    for size, _name, path, below in sorted(folders, key=lambda f: (-f[0], f[1])):
+        lighter = 0 if weights[0] <= weights[1] else 1
+        weights[lighter] += size
+        groups[lighter].append((path, below))
+    if min(weights) * 3 < total:
+        return None
+    return [(root, "", files)], groups[0], groups[1]
+
+
+def _listed_below(here: Folders, starts: Starts, careful: bool) -> Folders | None:
+    below = _article_names(starts, careful)
+    return None if below is None else here + below
 
 
 def _may_fork() -> bool:
@@ -307,46 +408,97 @@ def _may_fork() -> bool:
     return (cores or 1) >= 2 and threading.active_count() == 1 and hasattr(os, "fork")
 
 
-def _stat_shared(folders: Folders, prefix: str) -> list[str] | None:
-    """`_stat_lines` of `folders`, the second half of the files stat-ed by a forked child.
+# What the child of `_stat_shared` exits with: its lines sent; a file it could
+# not stat; a name that is not a regular file's.
+_SENT, _FAILED, _NOT_A_FILE = 0, 1, 2
+
+
+def _stat_shared(mine: Callable[[], Folders | None], theirs: Callable[[], Folders | None],
+                 prefix: str, manifest: str | None, careful: bool) -> Walked | None:
+    """`_walk` of the folders `mine` and `theirs` list, `theirs` listed and stat-ed by a forked child.
 
     Each stat costs the kernel twice what it costs Python, and os.stat
     holds the interpreter lock for Python's share, so threads would wait on
-    each other; a child has an interpreter of its own. It sends its lines
-    back through a pipe and leaves at once, running no cleanup of this
-    process's (its store connection is this process's, not the child's).
+    each other; a child has an interpreter of its own. It leaves at once,
+    running no cleanup of this process's (its store connection is this
+    process's, not the child's). When its lines end the manifest, as they
+    do when nothing changed, it says only how long they are (this process
+    holds the manifest too); else it sends them through a pipe.
     """
-    mine, theirs = _halves(folders)
     read, write = os.pipe()
     try:
         pid = os.fork()
     except OSError:  # no process to be had now: the stats are all this one's
         os.close(read)
         os.close(write)
-        return _stat_lines(folders, prefix)
+        first, second = mine(), theirs()
+        if first is None or second is None:
+            return None
+        lines = _stat_lines(first + second, prefix, careful)
+        return None if lines is None else (lines, "\n".join(lines) == manifest)
     if pid == 0:  # the child
-        code = 1
+        code = _FAILED
         try:
             os.close(read)
-            lines = _stat_lines(theirs, prefix)
-            if lines is not None:
-                with open(write, "wb") as out:
-                    out.write("\n".join(lines).encode("utf-8", "surrogateescape"))
-                code = 0
+            folders = theirs()
+            if folders is not None and _send_lines(folders, prefix, manifest, careful, write):
+                code = _SENT
+        except _NotAFile:
+            code = _NOT_A_FILE
         finally:
             os._exit(code)
     os.close(write)
     try:
-        lines = _stat_lines(mine, prefix)
+        folders = mine()
+        lines = None if folders is None else _stat_lines(folders, prefix, careful)
     finally:
         with open(read, "rb") as received:
             data = received.read()
-        status = os.waitpid(pid, 0)[1]
-    if lines is None or os.waitstatus_to_exitcode(status) != 0:
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if code == _NOT_A_FILE:
+        raise _NotAFile
+    if lines is None or code != _SENT:
         return None
-    if data:  # a line never holds a newline: manifest_line escapes it
-        lines += data.decode("utf-8", "surrogateescape").split("\n")
-    return lines
+    if data[:1] == b"=":
+        size = int(data[1:])
+        assert manifest is not None
+        theirs_text = manifest[len(manifest) - size:] if size else ""
+    else:
+        theirs_text = data[1:].decode("utf-8", "surrogateescape")
+    return _joined(lines, theirs_text, manifest)
+
+
+def _send_lines(folders: Folders, prefix: str, manifest: str | None, careful: bool,
+                fd: int) -> bool:
+    """The child's half of `_stat_shared`: its lines, or their length if they end `manifest`.
+
+    False, and nothing written, when a file cannot be stat-ed.
+    """
+    lines = _stat_lines(folders, prefix, careful)
+    if lines is None:
+        return False
+    text = "\n".join(lines)  # a line never holds a newline: manifest_line escapes it
+    with open(fd, "wb") as out:
+        if manifest is not None and manifest.endswith(text):
+            out.write(b"=%d" % len(text))
+        else:
+            out.write(b"+" + text.encode("utf-8", "surrogateescape"))
+    return True
+
+
+def _joined(mine: list[str], theirs: str, manifest: str | None) -> Walked:
+    """`mine` and the lines of `theirs` (their text), and whether together they are `manifest`.
+
+    Told without making the text of all of them: when they are the
+    manifest, the lines are left out.
+    """
+    text = "\n".join(mine)
+    both = bool(text) and bool(theirs)
+    if (manifest is not None and len(manifest) == len(text) + both + len(theirs)
+            and manifest.startswith(text) and manifest.endswith(theirs)
+            and (not both or manifest[len(text)] == "\n")):
+        return [], True
+    return mine + (theirs.split("\n") if theirs else []), False
 
 
 def _halves(folders: Folders) -> tuple[Folders, Folders]:
@@ -365,9 +517,14 @@ def _halves(folders: Folders) -> tuple[Folders, Folders]:
     return first, second
 
 
-def _stat_lines(folders: Folders, prefix: str) -> list[str] | None:
-    """The manifest line of each file of `folders`, stat-ed now; None if one cannot be."""
+def _stat_lines(folders: Folders, prefix: str, careful: bool) -> list[str] | None:
+    """The manifest line of each file of `folders`, stat-ed now; None if one cannot be.
+
+    Unless `careful` (every name known to be a file's), a name whose stat
+    is not a regular file's raises _NotAFile.
+    """
     lines: list[str] = []
+    regular = stat.S_ISREG
     for folder, below, names in folders:
         shown = prefix + below
         try:
@@ -378,11 +535,19 @@ def _stat_lines(folders: Folders, prefix: str) -> list[str] | None:
             if _odd(shown) or _odd("\0".join(names)):
                 for name in names:  # some line is escaped: the careful way
                     st = os.stat(name, dir_fd=fd)
+                    if not (careful or regular(st.st_mode)):
+                        raise _NotAFile(name)
                     lines.append(manifest_line(shown + name, st.st_size, st.st_mtime_ns))
                 continue
             for name in names:
                 st = os.stat(name, dir_fd=fd)
+                if not (careful or regular(st.st_mode)):
+                    raise _NotAFile(name)
                 lines.append(f"{st.st_size}\t{st.st_mtime_ns}\t{shown}{name}")
+        except FileNotFoundError:
+            if not careful:
+                raise _NotAFile(folder) from None  # a link to nothing, or a file gone
+            return None
         except OSError:
             return None
         finally:
@@ -395,18 +560,28 @@ def _odd(text: str) -> bool:
     return "\\" in text or "\n" in text
 
 
-def _article_names(root: str) -> Folders | None:
-    """Each folder below `root` (its path, its path below `root`) and the article files in it.
+def _article_names(starts: Starts, careful: bool) -> Folders | None:
+    """Each folder of `starts` and below (its path, its path below the top) and its article files.
 
     Hidden files and folders (a leading dot) are skipped, as
     `scan.list_articles` skips them; None if a folder cannot be listed.
+    Unless `careful`, a folder whose every name is an article file's is
+    listed by name only (about half the cost of an entry each), and the
+    names are taken for files' (see `_walk`).
     """
     folders = []
-    stack = [(root, "")]
+    stack = starts[::-1]
     while stack:
         folder, below = stack.pop()
         names = []
         try:
+            if not careful:
+                names = os.listdir(folder)
+                files = [name for name in names if name.lower().endswith(ARTICLE_SUFFIXES)]
+                if len(files) == len(names) and "\0." not in "\0" + "\0".join(files):
+                    folders.append((folder, below, files))
+                    continue
+                names = []
             with os.scandir(folder) as listing:
                 for item in listing:
                     name = item.name
