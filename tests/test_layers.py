@@ -22,7 +22,7 @@ PURE = TEXT | {
     "feeds.remote.jsonfeed", "feeds.remote.fields", "feeds.remote.decide", "feeds.remote.domains",
     "feeds.remote.guard", "feeds.remote.fulltext", "feeds.remote.extract",
     "feeds.remote.proxies", "feeds.remote.options", "feeds.remote.fastxml",
-    "feeds.publish.select",
+    "feeds.publish.select", "feeds.publish.forms",
     "feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfeed", "feeds.publish.index",
     "feeds.publish.paths", "feeds.publish.entrylinks", "feeds.publish.site", "feeds.publish.archives",
     "feeds.publish.websub", "feeds.publish.subscriptions",

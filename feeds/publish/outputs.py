@@ -22,6 +22,7 @@ from ..errors import TemplateError
 from ..model import Entry, FeedItem, FeedSpec, Listing, Problem, RenderedFeed
 from ..store.protocol import PublishedEntries
 from .archives import Archive, History, archive_links, plan_archives
+from .forms import EntryForms
 from .index import render_index, render_opml
 from .paths import ENTRIES_DIR
 from .select import plan_feeds, select_all
@@ -32,20 +33,22 @@ if TYPE_CHECKING:  # the renderers and the pages are imported when something is 
 
 
 def render_format(fmt: str, spec: FeedSpec, items: Sequence[FeedItem], config: Config,
-                  history: History | None = None) -> bytes:
+                  history: History | None = None, forms: EntryForms | None = None) -> bytes:
     """A feed in `fmt`; the Atom one links its archives (`history`), which are Atom.
 
-    The renderers are imported here, not with the module: a rebuild that
-    changed nothing renders no feed, and would pay for them for nothing.
+    `forms` keeps the entries' Atom and RSS forms for the other feeds of the
+    same publish that show them. The renderers are imported here, not with
+    the module: a rebuild that changed nothing renders no feed, and would pay
+    for them for nothing.
     """
     if fmt == "atom":
         from .render import render_feed
 
-        return render_feed(spec, items, config, history)
+        return render_feed(spec, items, config, history, forms)
     if fmt == "rss":
         from .rss import render_rss
 
-        return render_rss(spec, items, config)
+        return render_rss(spec, items, config, forms)
     if fmt == "json":
         from .jsonfeed import render_json
 
@@ -60,10 +63,11 @@ def render_all(entries: Sequence[Entry], config: Config) -> list[RenderedFeed]:
                 select_all(specs, entries, config.entries_per_feed).items() if picks}
     history = plan_archives(list(selected), entries)[1] if config.archives else {}
     feeds: list[RenderedFeed] = []
+    forms = EntryForms()
     for spec, picks in selected.items():
         items = [_item(e, lang) for e, lang in picks]
         feeds.extend(RenderedFeed(spec, fmt, render_format(fmt, spec, items, config,
-                                                           history.get(spec)), len(picks))
+                                                           history.get(spec), forms), len(picks))
                      for fmt in config.formats)
     return feeds
 
@@ -177,6 +181,8 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
     digests = {entry_id: hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
                for entry_id, text in texts.items()}
     feeds: list[RenderedFeed] = []
+    # An entry shown in several feeds is written once in each format.
+    forms = EntryForms()
     for spec, picks in selected.items():
         items: list[FeedItem] | None = None
         shown = [(digests[e.id], lang) for e, lang in picks]
@@ -195,7 +201,7 @@ def _feeds(store: PublishedEntries, config: Config, settings: str,
                         if listing.id not in decoded:
                             decoded[listing.id] = decode_entry(texts[listing.id])
                         items.append(_item(decoded[listing.id], lang))
-                data = render_format(fmt, spec, items, config, links)
+                data = render_format(fmt, spec, items, config, links, forms)
                 outputs[path] = (fingerprint, hashlib.sha256(data).hexdigest())
             feeds.append(RenderedFeed(spec, fmt, data, len(picks)))
     return feeds

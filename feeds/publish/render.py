@@ -10,9 +10,11 @@ only for a feed that has pictures, so other feeds keep their bytes).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from ..about import PROJECT_URL, __version__
@@ -21,10 +23,12 @@ from ..model import Enclosure, Entry, FeedItem, FeedSpec, Variant
 from ..text.links import iri_to_uri, tag_specific, valid_id
 from .archives import History, archive_links
 from .entrylinks import Linking
+from .forms import EntryForms
 from .paths import feed_url
 
 ATOM_TYPE = "application/atom+xml"
 FH = "http://purl.org/syndication/history/1.0"
+MEDIA = "http://search.yahoo.com/mrss/"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
@@ -113,11 +117,18 @@ class _Archived:
 
 
 def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config,
-                history: History | None = None) -> bytes:
+                history: History | None = None, forms: EntryForms | None = None) -> bytes:
     """The Atom document for `spec` with `items` in the given order.
 
     `history` adds the RFC 5005 links: a feed's to its newest archive, or an
     archive's to its neighbours and its feed (and marks it an archive).
+    `forms` keeps each entry's form for the other feeds of a publish that
+    show it (see `forms.py`).
+
+    feedgen writes the feed's own elements; each entry is written once by
+    feedgen into a document that declares what this feed declares, and its
+    lines are put where feedgen would have put them: the bytes are the ones
+    feedgen gives for the whole document.
     """
     # Imported here: a rebuild whose feeds are all unchanged renders nothing.
     from feedgen.feed import FeedGenerator
@@ -139,25 +150,76 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], config: Config,
         fg.link(href=hub, rel="hub")
     for rel, path in archive_links(history or History()).items():
         fg.link(href=feed_url(path, config), rel=rel, type=ATOM_TYPE)
+    namespaces: dict[str, str] = {}
     if archived:
         fg.register_extension("feeds_archived", _Archived, atom=True, rss=False)
+        namespaces["fh"] = FH
     fg.generator("feeds", __version__, PROJECT_URL)
     if spec.filter.lang is not None:
         fg.language(spec.filter.lang)
     fg.updated(max(item.entry.updated for item in items))
-    if any(item.entry.image for item in items):
+    media = any(item.entry.image for item in items)
+    if media:
         fg.load_extension("media", atom=True, rss=False)
+        namespaces["media"] = MEDIA
+    head: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    forms = EntryForms() if forms is None else forms
+    context = ("atom", tuple(namespaces.items()))
+    parts = []
     for item in items:
-        _add_entry(fg, item, spec, linking)
-    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+        # A language feed states its language once; an entry says its own where
+        # it differs, as `zh-Hant` does in the `zh` feed.
+        lang = item.variant.lang if spec.filter.lang != item.variant.lang else None
+        if lang and not _PLAIN_LANG.fullmatch(lang):
+            parts.append(forms.get(item, (context, lang),
+                                   partial(_entry_form, item, linking, lang, media, namespaces)))
+            continue
+        form = forms.get(item, context, partial(_entry_form, item, linking, None, media, namespaces))
+        # The one attribute of the entry element: the same bytes as feedgen's for a plain tag.
+        parts.append(b'  <entry xml:lang="%s">' % lang.encode("ascii") + form[len(_ENTRY_OPEN):]
+                     if lang else form)
+    return splice(head, b"</feed>\n", parts)
 
 
-def _add_entry(fg: Any, item: FeedItem, spec: FeedSpec, linking: Linking) -> None:
+# An entry's start tag, as an entry at the top of a feed is written, without attributes.
+_ENTRY_OPEN = b"  <entry>"
+# A language tag written into an attribute as it is (nothing in it to escape).
+_PLAIN_LANG = re.compile(r"[A-Za-z0-9-]+")
+
+
+def splice(head: bytes, end: bytes, parts: Sequence[bytes]) -> bytes:
+    """`head`, a document written without entries, with `parts` put before its closing `end`."""
+    if not head.endswith(end):
+        raise ValueError(f"a document without entries should end with {end!r}")
+    return b"".join((head[:-len(end)], *parts, end))
+
+
+def _entry_form(item: FeedItem, linking: Linking, lang: str | None, media: bool,
+                namespaces: Mapping[str, str]) -> bytes:
+    """The lines of `item`'s entry as feedgen writes them in a feed declaring `namespaces`."""
+    from feedgen.util import xml_elem
+    from lxml import etree
+
+    fe = _entry(item, linking, lang, media)
+    root = xml_elem("feed", xmlns="http://www.w3.org/2005/Atom", nsmap=dict(namespaces))
+    root.append(fe.atom_entry())
+    text: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8")
+    return text[text.index(b"\n") + 1:-len(b"</feed>\n")]
+
+
+def _entry(item: FeedItem, linking: Linking, lang: str | None, media: bool) -> Any:
+    """feedgen's entry for `item`, its extensions registered as `FeedGenerator.add_entry`
+    registers them in a feed that loaded media (`media`) and then ours."""
+    from feedgen.entry import FeedEntry
+    from feedgen.ext.media import MediaEntryExtension
+
     entry, variant = item.entry, item.variant
-    fe = fg.add_entry(order="append")
+    fe = FeedEntry()
+    if media:
+        fe.register_extension("media", MediaEntryExtension, atom=True, rss=False)
     fe.register_extension("feeds_extras", _EntryExtras, atom=True, rss=False)
     extras: _EntryExtras = fe.feeds_extras
+    extras.lang = lang
     fe.id(variant_id(entry, variant))
     fe.title(variant.title)
     fe.updated(entry.updated)
@@ -176,10 +238,6 @@ def _add_entry(fg: Any, item: FeedItem, spec: FeedSpec, linking: Linking) -> Non
     fe.content(variant.content_html or "<p></p>", type="html")
     if variant.summary:
         fe.summary(variant.summary)
-    # A language feed states its language once; an entry says its own where
-    # it differs, as `zh-Hant` does in the `zh` feed.
-    if spec.filter.lang != variant.lang:
-        extras.lang = variant.lang
     # Readers that keep one alternate link keep the first (sfeed, SimplePie,
     # Miniflux) or the last (feedparser, newsboat): the entry's own link is
     # both. Its last copy names the entry's language, as the translations
@@ -211,3 +269,4 @@ def _add_entry(fg: Any, item: FeedItem, spec: FeedSpec, linking: Linking) -> Non
             "title": entry.source.title,
             "link": entry.source.link, "updated": entry.source.updated or entry.updated,
         }
+    return fe

@@ -23,8 +23,9 @@ are declared only in a feed that uses them, so other feeds keep their bytes.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ..about import PROJECT_URL, __version__
@@ -33,11 +34,15 @@ from ..model import Enclosure, Entry, FeedItem, FeedSpec
 from ..text.links import iri_to_uri
 from ..text.media import UNKNOWN_TYPE, media_kind
 from .entrylinks import Linking
+from .forms import EntryForms
 from .paths import feed_url
-from .render import variant_id
+from .render import MEDIA, splice, variant_id
 
 RSS_TYPE = "application/rss+xml"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+DC = "http://purl.org/dc/elements/1.1/"
+ATOM = "http://www.w3.org/2005/Atom"
+CONTENT = "http://purl.org/rss/1.0/modules/content/"
 _RSS_DOCS = "https://www.rssboard.org/rss-specification"
 
 
@@ -104,8 +109,14 @@ class _ItemExtras:
         return item
 
 
-def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> bytes:
-    """The RSS 2.0 document for `spec` with `items` in the given order."""
+def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config,
+               forms: EntryForms | None = None) -> bytes:
+    """The RSS 2.0 document for `spec` with `items` in the given order.
+
+    As in Atom (see `render.render_feed`), each item is written once by
+    feedgen in a document declaring what this one declares, and kept in
+    `forms` for the other feeds that show it.
+    """
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -124,18 +135,46 @@ def render_rss(spec: FeedSpec, items: Sequence[FeedItem], config: Config) -> byt
     fg.lastBuildDate(last_build)  # else feedgen writes the clock's time
     fg.feeds_dates.last_build = last_build
     fg.feeds_dates.links = [{"rel": "hub", "href": hub} for hub in config.named_hubs]
-    fg.feeds_dates.itunes = any(_is_episode(item.entry) for item in items)
-    if any(item.entry.image or len(item.entry.enclosures) > 1 for item in items):
+    itunes = fg.feeds_dates.itunes = any(_is_episode(item.entry) for item in items)
+    media = any(item.entry.image or len(item.entry.enclosures) > 1 for item in items)
+    if media:
         fg.load_extension("media", atom=False, rss=True)
-    for item in items:
-        _add_item(fg, item, linking)
-    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    head: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    # What the root declares, as feedgen gathers it: the extensions' and its own two.
+    namespaces = {"dc": DC, **({"itunes": ITUNES} if itunes else {}),
+                  **({"media": MEDIA} if media else {}), "atom": ATOM, "content": CONTENT}
+    forms = EntryForms() if forms is None else forms
+    context = ("rss", tuple(namespaces.items()))
+    parts = [forms.get(item, context, partial(_item_form, item, linking, media, namespaces))
+             for item in items]
+    return splice(head, b"  </channel>\n</rss>\n", parts)
 
 
-def _add_item(fg: Any, item: FeedItem, linking: Linking) -> None:
+def _item_form(item: FeedItem, linking: Linking, media: bool,
+               namespaces: Mapping[str, str]) -> bytes:
+    """The lines of `item`'s element as feedgen writes them in a channel declaring `namespaces`."""
+    from feedgen.util import xml_elem
+    from lxml import etree
+
+    root = xml_elem("rss", version="2.0", nsmap=dict(namespaces))
+    xml_elem("channel", root).append(_item(item, linking, media).rss_entry())
+    text: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8")
+    start = text.index(b"\n", text.index(b"\n") + 1) + 1
+    return text[start:-len(b"  </channel>\n</rss>\n")]
+
+
+def _item(item: FeedItem, linking: Linking, media: bool) -> Any:
+    """feedgen's entry for `item`, its extensions registered as `FeedGenerator.add_entry`
+    registers them in a feed that loaded Dublin Core, media (`media`), and then ours."""
+    from feedgen.entry import FeedEntry
+    from feedgen.ext.dc import DcEntryExtension
+    from feedgen.ext.media import MediaEntryExtension
+
     entry, variant = item.entry, item.variant
-    fe = fg.add_entry(order="append")
+    fe = FeedEntry()
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    if media:
+        fe.register_extension("media", MediaEntryExtension, atom=False, rss=True)
     fe.register_extension("feeds_items", _ItemExtras, atom=False, rss=True)
     extras: _ItemExtras = fe.feeds_items
     fe.title(variant.title)
@@ -176,6 +215,7 @@ def _add_item(fg: Any, item: FeedItem, linking: Linking) -> None:
     if entry.source is not None and entry.origin.startswith(("http://", "https://")):
         fe.source(url=iri_to_uri(entry.origin), title=entry.source.title)
     _add_media(fe, entry, extras)
+    return fe
 
 
 def _is_episode(entry: Entry) -> bool:
