@@ -177,7 +177,16 @@ def cached_head(cached: CachedArticle) -> ArticleHead | None:
 
 
 def decode_entry(text: str) -> Entry:
-    return entry_from_dict(json.loads(text))
+    """The Entry a stored form holds: read by orjson (twice as fast), else by json.
+
+    What orjson refuses is what only json writes (a lone surrogate, an
+    integer beyond 64 bits); for everything else both give the same values.
+    """
+    try:
+        data = orjson.loads(text)
+    except ValueError:
+        data = json.loads(text)
+    return entry_from_dict(data)
 
 
 def content_hash(entry: Entry) -> str:

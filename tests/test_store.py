@@ -143,7 +143,7 @@ def test_a_stored_form_is_what_json_writes(text: str, length: int | None) -> Non
     import hashlib
     import json
 
-    from feeds.codec import entry_to_dict, stored_form
+    from feeds.codec import decode_entry, entry_to_dict, stored_form
     from feeds.model import Enclosure, Episode, SourceRef
 
     entry = Entry(id=f"urn:{text}", variants=(Variant("zh", text, f"<p>{text}</p>", text),),
@@ -156,6 +156,7 @@ def test_a_stored_form_is_what_json_writes(text: str, length: int | None) -> Non
     payload = entry_to_dict(entry)
     form = stored_form(entry)
     assert form.data == json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    assert decode_entry(form.data) == entry
     del payload["updated"], payload["origin"]
     payload["source"] = payload["source"][:3]
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
