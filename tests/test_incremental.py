@@ -242,12 +242,14 @@ def test_any_history_of_edits_builds_what_a_fresh_build_builds(
         shutil.rmtree(base)
 
     run()
-    # The drawn articles must publish: drafts, duplicate ids and deletions
-    # leave some histories empty (about one in five), but most show entries.
-    # Half is the bar: at that rate 40 draws fall below it about once in a
-    # million runs, where a bar of 80 % sat at the rate itself and failed
-    # whenever chance drew a few more empty histories.
-    assert published["published"] >= published["examples"] * 0.5, published
+    # The drawn articles must publish: drafts, duplicate ids, deletions and
+    # settings that show nothing leave many histories empty (15 to 18 of 40
+    # published were seen in runs that failed a bar of half), but a history
+    # that never publishes tests nothing. A quarter is the bar: about 45 % of
+    # histories publish, and 40 draws at that rate fall below ten in about
+    # one run in three hundred; bars of 80 % and then half sat at or near
+    # the rate itself and failed whenever chance drew a few more empty ones.
+    assert published["published"] >= published["examples"] * 0.25, published
 
 
 def test_a_site_default_changed_and_reverted_keeps_each_articles_time(
