@@ -419,6 +419,17 @@ def _children() -> list[int]:
     return found
 
 
+def _sixty_and_a_broken(project: Path, broken: str) -> Path:
+    """The project's articles folder holding sixty reports and one without a date, `broken`."""
+    folder = project / "sources" / "articles"
+    for old in folder.iterdir():
+        old.unlink()
+    for i in range(60):
+        _write_report(folder, f"a{i:03}.md", f"number {i}")
+    (folder / broken).write_text("---\ntitle: x\n---\nno date\n", encoding="utf-8")
+    return folder
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists processes as Linux does")
 def test_a_cold_read_forks_its_workers_before_listing_and_leaves_none_behind(
     project: Path, monkeypatch: pytest.MonkeyPatch
@@ -444,12 +455,7 @@ def test_a_cold_read_forks_its_workers_before_listing_and_leaves_none_behind(
 
     monkeypatch.setattr(feeds.workers, "worker_pool", pool)
     monkeypatch.setattr(feeds.local.read, "list_articles", listing)
-    folder = project / "sources" / "articles"
-    for old in folder.iterdir():
-        old.unlink()
-    for i in range(60):
-        _write_report(folder, f"a{i:03}.md", f"number {i}")
-    (folder / "a030-broken.md").write_text("---\ntitle: x\n---\nno date\n", encoding="utf-8")
+    folder = _sixty_and_a_broken(project, "a030-broken.md")
     before = _children()
     config = _config(project)
     cold = read_articles(config, to_show=_to_show(config))
@@ -477,12 +483,7 @@ def test_files_gone_before_their_stat_are_reported_whoever_stats_them(
 
     monkeypatch.setattr(PARSE_POOL, "pool_min", 20 if stat_by == "workers" else 10**6)
     monkeypatch.setattr(PARSE_POOL, "rendered_here", 0)
-    folder = project / "sources" / "articles"
-    for old in folder.iterdir():
-        old.unlink()
-    for i in range(60):
-        _write_report(folder, f"a{i:03}.md", f"number {i}")
-    (folder / "a005-broken.md").write_text("---\ntitle: x\n---\nno date\n", encoding="utf-8")
+    folder = _sixty_and_a_broken(project, "a005-broken.md")
     an_hour_ago = time.time_ns() - 3_600 * 10**9  # past the two seconds a stat is not trusted
     for i, path in enumerate(sorted(folder.iterdir())):
         os.utime(path, ns=(an_hour_ago + i, an_hour_ago + i))
