@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +46,7 @@ from .model import (
 )
 from .publish.outputs import Published, check_pages, publish, render_all, render_fingerprint
 from .publish.paths import feed_url
-from .publish.select import articles_to_show, shows_every_article
+from .publish.select import ShownChooser, shows_every_article
 from .publish.subscriptions import (
     check_host_limit,
     failed_again,
@@ -503,7 +502,7 @@ def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, Up
             sync.add(Incoming(entry, entry.updated, None, encoded, digest))
 
         articles = read_articles(config, cache, on_entry=offer, on_records=sync.remember,
-                                 to_show=partial(articles_to_show, config=config))
+                                 to_show=ShownChooser(config))
         every = shows_every_article(config)
         kept = None
         # A sync that met a problem keeps no state: the next reads every file

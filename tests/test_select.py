@@ -7,7 +7,7 @@ from pathlib import Path
 
 from feeds.config import Config
 from feeds.model import ArticleHead
-from feeds.publish.select import articles_to_show
+from feeds.publish.select import ShownChooser, articles_to_show
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -98,3 +98,19 @@ def test_with_pages_every_article_is_parsed_for_a_page_of_its_own() -> None:
     config = Config(Path("."), families=("all",), entries_per_feed=3)
     assert config.pages
     assert articles_to_show(_heads(10), {}, config) == {f"a{n:02d}" for n in range(10)}
+
+
+def test_the_rounds_of_one_read_choose_as_each_would_alone() -> None:
+    """A chooser orders the heads once for the rounds of a read, and anew for other heads."""
+    config = Config(Path("."), pages=False, families=("all", "lang", "tags"), entries_per_feed=2)
+    heads = [*_heads(6, tags=("grid",)), *_heads(4, tags=("wind",))[::-1]]
+    chooser = ShownChooser(config)
+    rounds: list[dict[str, tuple[str, ...]]] = [
+        {}, {"a05": ("zh",), "a04": ("zh",)}, {h.id: ("zh",) for h in heads[1:]}]
+    for languages in rounds:
+        assert chooser(heads, languages) == articles_to_show(heads, languages, config)
+    # Other heads (a later read): not the order of the first ones.
+    later = [ArticleHead("new", T0 + timedelta(days=30)), *_heads(3)]
+    assert chooser(later, {}) == articles_to_show(later, {}, config) == {"new", "a02"}
+    newer = [*later[1:], ArticleHead("newest", T0 + timedelta(days=40))]
+    assert chooser(newer, {}) == {"newest", "a02"}

@@ -166,7 +166,8 @@ def select_all(
 
 
 def articles_to_show(
-    heads: Sequence[Headed], languages: Mapping[str, tuple[str, ...]], config: Config
+    heads: Sequence[Headed], languages: Mapping[str, tuple[str, ...]], config: Config,
+    *, ordered: bool = False,
 ) -> set[str]:
     """The ids of the local articles some feed could show, or every one with pages (pure).
 
@@ -181,21 +182,22 @@ def articles_to_show(
     which a language's feed might show is returned, to be parsed: the
     caller asks again with what that taught it, until nothing new is wanted.
     A language with fewer articles than a feed shows then gets every
-    article parsed, as it takes all of them to know that.
+    article parsed, as it takes all of them to know that. With `ordered`,
+    `heads` are already `newest_first` (see `ShownChooser`).
     """
     if shows_every_article(config):
         return {head.id for head in heads}
-    ordered = newest_first(heads)
+    in_order = heads if ordered else newest_first(heads)
     limit = config.entries_per_feed
     wanted: set[str] = set()
     if "all" in config.families:
-        wanted.update(h.id for h in ordered[:limit])
+        wanted.update(h.id for h in in_order[:limit])
     if "tags" in config.families:
         enough = max(limit, config.min_tag_entries)
         counts: dict[str, int] = {}
         slugs: dict[str, str] = {}
         full: set[str] = set()  # tags whose feed has enough articles already
-        for head in ordered:
+        for head in in_order:
             tags = head.tags
             if full.issuperset(tags):
                 continue  # no tag of it wants more: most heads, once the newest are counted
@@ -209,7 +211,7 @@ def articles_to_show(
         filters += [EntryFilter(lang=lang) for lang in config.languages]
     for flt in filters:
         found = 0
-        for head in ordered:
+        for head in in_order:
             if not _tags_and_authors_match(head, flt):
                 continue
             langs = languages.get(head.id) or ((head.lang,) if head.lang is not None else None)
@@ -221,6 +223,28 @@ def articles_to_show(
             if found >= limit:
                 break
     return wanted
+
+
+class ShownChooser:
+    """`articles_to_show` for the rounds of one read, the heads put in order once.
+
+    A read asks again with the same heads and what parsing taught it of
+    their languages, until nothing new is wanted; ordering the heads by
+    date is most of a round (about 0.1 s at 100,000 articles). The caller
+    passes the same sequence, unchanged, to every round of a read; another
+    sequence is ordered anew.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._heads: Sequence[Headed] | None = None
+        self._ordered: Sequence[Headed] = ()
+
+    def __call__(self, heads: Sequence[Headed],
+                 languages: Mapping[str, tuple[str, ...]]) -> set[str]:
+        if heads is not self._heads or len(heads) != len(self._ordered):
+            self._heads, self._ordered = heads, newest_first(heads)
+        return articles_to_show(self._ordered, languages, self._config, ordered=True)
 
 
 def shows_every_article(config: Config) -> bool:
