@@ -35,6 +35,7 @@ from feeds.local import changes
 from feeds.local.read import _Walk
 from feeds.model import CachedArticle
 from feeds.pipeline import open_store, sync_articles
+from feeds.publish.select import ShownChooser
 from feeds.store import Store
 
 FAST = FetchSettings(domain_spacing=0.0, connect_timeout=2, read_timeout=2, total_timeout=4)
@@ -418,16 +419,16 @@ def test_an_article_changed_while_read_keeps_the_record_it_had(
             held = store.article_records([shown])
         assert held
     monkeypatch.setattr(_Walk, "RECORDS_BATCH", 1)
-    chosen = feeds.pipeline.articles_to_show
     edits = []
 
-    def edit_first(*args: Any, **kwargs: Any) -> set[str]:
-        if not edits:
-            edits.append(1)
-            _write(project, "a05.md", _article(5, day=9, extra=" Edited while read."))
-        return chosen(*args, **kwargs)
+    class EditFirst(ShownChooser):
+        def __call__(self, *args: Any, **kwargs: Any) -> set[str]:
+            if not edits:
+                edits.append(1)
+                _write(project, "a05.md", _article(5, day=9, extra=" Edited while read."))
+            return super().__call__(*args, **kwargs)
 
-    monkeypatch.setattr(feeds.pipeline, "articles_to_show", edit_first)
+    monkeypatch.setattr(feeds.pipeline, "ShownChooser", EditFirst)
     told = build(config, fetch=False)
     assert [p.reason for p in told.problems if p.where == f"{shown}:1"] == [
         "changed while it was being read; it is read again by the next build"]
