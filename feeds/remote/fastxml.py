@@ -364,8 +364,10 @@ def _date(value: str | None) -> time.struct_time | None:
 def _repaired(output: str) -> str:
     """feedparser's repair of UTF-8 read as ISO-8859-1, then its mapping of C1
     controls to the Windows-1252 characters meant (for text not all ASCII)."""
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+    try:  # noqa: SIM105 (contextlib.suppress costs as much as the failing encode)
         output = output.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
     if _C1.search(output):
         output = output.translate(_cp1252)
     return output

@@ -408,8 +408,10 @@ def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
                                    length=_field(media, "filesize"),
                                    duration=_field(media, "duration")))
     kept = keep_enclosures(found)
+    if not kept:
+        return kept
     duration = duration_seconds(_field(raw, "itunes_duration"))
-    if duration is None or not kept:
+    if duration is None:
         return kept
     played = next((i for i, e in enumerate(kept) if media_kind(e) in ("audio", "video")), 0)
     if kept[played].duration is not None:
@@ -439,7 +441,10 @@ _EPISODE_FIELDS = ("itunes_explicit", "itunes_episodetype", "itunes_episode", "i
 
 def _episode(raw: Any) -> Episode | None:
     """The item's iTunes episode tags, or None when it has none worth saying again."""
-    if all(_field(raw, name) is None for name in _EPISODE_FIELDS):
+    for name in _EPISODE_FIELDS:
+        if _field(raw, name) is not None:
+            break
+    else:
         return None  # most items are no episode: nothing to make and compare
     marked = _field(raw, "itunes_explicit")
     kind = _field(raw, "itunes_episodetype")
@@ -583,6 +588,12 @@ def _utc(value: object) -> datetime | None:
     """feedparser's UTC struct_time as an aware datetime; None when absent or impossible."""
     if not isinstance(value, time.struct_time):
         return None
+    try:
+        # The fields as they are, when they are a time (feedparser's always
+        # are): what the round trip through a timestamp gives, at a third of the cost.
+        return datetime(*value[:6], tzinfo=UTC)
+    except (ValueError, TypeError):
+        pass
     try:
         return datetime.fromtimestamp(calendar.timegm(value), UTC)
     except (OverflowError, ValueError, OSError):
