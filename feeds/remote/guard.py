@@ -94,8 +94,10 @@ def guard_document(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
             guard.external_dtd = b"SYSTEM" in declaration or b"PUBLIC" in declaration
     if guard is None:  # feedparser called by something else than parse_feed
         return version, data, {}
-    data = _first_items(data, guard)
     tags = data.count(b"<")
+    if tags > min(guard.max_items, MAX_TAGS):  # else it cannot hold too many items, nor tags
+        data = _first_items(data, guard)
+        tags = data.count(b"<")
     if tags > MAX_TAGS:
         raise Refused(f"{tags:,} tags, more than the {MAX_TAGS:,} read from one document")
     return version, data, {}
