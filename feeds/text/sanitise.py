@@ -128,10 +128,11 @@ _BLOCK_BOUNDARY = re.compile(
     re.IGNORECASE,
 )
 
-# The scheme that opens an absolute URL: `_relative_url` looks for an href
-# or src value without one in nh3's output (which always writes
-# ` name="value"`), a URL that needs a base.
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# An attribute value without a scheme, in nh3's output (which always writes
+# ` name="value"`); `_relative_url` keeps those of href and src, the URLs
+# that need a base. The search starts from the literal `="`, which the
+# regular expression engine finds quickly, rather than from every space.
+_UNSCHEMED_VALUE = re.compile(r'="(?![A-Za-z][A-Za-z0-9+.-]*:)')
 # A numeric character reference, as the HTML parser reads one (the `;` may be missing).
 _REFERENCE = re.compile(r"&#(?:([xX])([0-9A-Fa-f]+)|([0-9]+))")
 
@@ -224,18 +225,14 @@ def _forbidden_reference(html: str) -> bool:
     reads otherwise (zero, a surrogate, beyond U+10FFFF, a C1 control it maps
     to a Windows-1252 character) counts too: a false match costs only time.
     """
-    at = html.find("&#")
-    while at >= 0:
-        found = _REFERENCE.match(html, at)
-        if found is not None:
-            digits = found.group(2) or found.group(3)
-            if len(digits) > 7:
-                return True
-            number = int(digits, 16) if found.group(1) else int(digits)
-            if number < 0x20 or 0x7F <= number <= 0x9F or 0xD800 <= number <= 0xDFFF \
-                    or number in (0xFFFE, 0xFFFF) or number > 0x10FFFF:
-                return True
-        at = html.find("&#", at + 2)
+    for found in _REFERENCE.finditer(html):  # the regular expression finds `&#` faster than `in`
+        digits = found.group(2) or found.group(3)
+        if len(digits) > 7:
+            return True
+        number = int(digits, 16) if found.group(1) else int(digits)
+        if number < 0x20 or 0x7F <= number <= 0x9F or 0xD800 <= number <= 0xDFFF \
+                or number in (0xFFFE, 0xFFFF) or number > 0x10FFFF:
+            return True
     return False
 
 
@@ -244,12 +241,11 @@ def _relative_url(html: str) -> bool:
 
     A false match (such text outside a tag) costs only time.
     """
-    for name in ('href="', 'src="'):  # str.find: several times faster than a regex scan
-        at = html.find(name)
-        while at >= 0:
-            if at and html[at - 1].isspace() and not _SCHEME.match(html, at + len(name)):
-                return True
-            at = html.find(name, at + len(name))
+    for found in _UNSCHEMED_VALUE.finditer(html):
+        at = found.start()
+        if ((html.endswith("href", 0, at) and at >= 5 and html[at - 5].isspace())
+                or (html.endswith("src", 0, at) and at >= 4 and html[at - 4].isspace())):
+            return True
     return False
 
 
