@@ -422,6 +422,8 @@ class _Reader:
         self.names = _Namespaces(_declarations(root, data))
         self.specialised = specialised  # False: every element through the general port
         self.known = self.names.known
+        # Each tag met in an item: its specialised handler, or None (see `_item_children`).
+        self.specs: dict[str, _Specialised | None] = {}
         self.feeddata: Dict = {}
         self.entries: list[Dict] = []
         self.depths: list[dict[str, int]] = []  # feedparser's property_depth_map, one per entry
@@ -569,7 +571,7 @@ class _Reader:
     def _item_children(self, item: etree._Element) -> None:
         """The walk over an item's children: each by its specialised handler when it takes it."""
         stack = self.elementstack
-        known = self.known
+        specs = self.specs
         names = self.names
         # What `end` restores after each child: the item's own base (when it has one) and language.
         item_base = self.basestack[-1]
@@ -577,8 +579,14 @@ class _Reader:
         depth = self.depth + 1
         plain = self._plain()
         for child in item:
-            spec = _SPECIALISED.get((known.get(child.tag) or names.element(child.tag))[1]) if plain else None
-            attrs_d = self._taken(child, spec) if spec is not None else None
+            spec = attrs_d = None
+            if plain:
+                tag = child.tag
+                spec = specs.get(tag, _UNSEEN)
+                if spec is _UNSEEN:
+                    spec = specs[tag] = _SPECIALISED.get(names.element(tag)[1])
+                if spec is not None:
+                    attrs_d = self._taken(child, spec)
             if spec is None or attrs_d is None:
                 self._element(child)
                 plain = self._plain()
@@ -1738,6 +1746,7 @@ class _Specialised(NamedTuple):
 
 
 _ITEM_KEYS = frozenset({"item", "entry"})
+_UNSEEN: Any = object()  # a tag `_Reader.specs` does not know yet
 # The content types whose content `_end_content` copies to the summary.
 _SUMMARY_TYPES = frozenset({"text/plain"} | _HTML_TYPES)
 _TYPED = frozenset({"type", "mode"})
