@@ -349,9 +349,10 @@ def _date(value: str | None) -> time.struct_time | None:
         day_number = date(int(year), month_number, int(day)).toordinal() - _EPOCH_DAY
     except ValueError:
         return _parse_date(value)  # type: ignore[no-any-return]
-    if not (int(hour) < 24 and int(minute) < 60 and int(second) < 60):
+    hours, minutes, seconds = int(hour), int(minute), int(second)
+    if not (hours < 24 and minutes < 60 and seconds < 60):
         return _parse_date(value)  # type: ignore[no-any-return]
-    seconds = day_number * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    seconds += day_number * 86400 + hours * 3600 + minutes * 60
     seconds -= -offset * 60 if zone[0] == "-" else offset * 60
     # `time.gmtime` gives what `datetime.utctimetuple` would, at a third of the cost;
     # a time moved out of years 1 to 9999 is one datetime refuses (OverflowError).
@@ -975,7 +976,8 @@ class _Reader:
 
     def _sync_author_detail(self, key: str = "author") -> None:
         context = self._get_context()
-        detail = context.get(f"{key}s", [{}])[-1]
+        people = context.get("authors" if key == "author" else f"{key}s")
+        detail = {} if people is None else people[-1]
         if detail:
             name = detail.get("name")
             email = detail.get("email")

@@ -351,9 +351,9 @@ def _entry(raw: Any, url: str, feed_link: str | None,
     if summary_html == content_html or not summary_html:
         summary_html = None
 
-    authors = _authors(raw)
-    # RFC 4287 §4.2.1: an Atom entry without authors has its feed's.
-    contacts = _contacts(raw, link or feed_link or url) if authors else feed_people[1]
+    authors, contacts = _people(raw, link or feed_link or url)
+    if not authors:  # RFC 4287 §4.2.1: an Atom entry without authors has its feed's.
+        contacts = feed_people[1]
     language = next(
         (_field(d, "language") for d in (content, _field(raw, "title_detail"), summary)
          if d is not None and _field(d, "language")),
@@ -554,6 +554,24 @@ def _contacts(obj: Any, base: str) -> tuple[Person, ...]:
         if contact is not None:
             found.setdefault(name, contact)
     return tuple(found.values())
+
+
+def _people(obj: Any, base: str) -> tuple[tuple[str, ...], tuple[Person, ...]]:
+    """`_authors(obj)`, and `_contacts(obj, base)` when there are any, each name made once."""
+    persons = [person for person in _field(obj, "authors") or [] if isinstance(person, dict)]
+    given = [_field(person, "name") or _field(person, "email") or "" for person in persons]
+    names = [_person_name(name) for name in given]
+    if not any(given) and isinstance(_field(obj, "author"), str):
+        names.append(_person_name(obj["author"]))
+    authors = unique(names)
+    if not authors:
+        return authors, ()
+    found: dict[str, Person] = {}
+    for person, name in zip(persons, names, strict=False):  # `names` may end with `author`
+        contact = author_contact(name, _field(person, "email"), _field(person, "href"), base)
+        if contact is not None:
+            found.setdefault(name, contact)
+    return authors, tuple(found.values())
 
 
 def _person_name(value: str) -> str:
