@@ -680,8 +680,9 @@ class _Reader:
         if old_depth is None or self.depth <= old_depth:
             depths[element] = self.depth
             entry[element] = output  # `_put`: none of these names is a FeedParserDict alias
-        if params is not None:
-            entry[element + "_detail"] = params | {"value": output}
+        if params is not None:  # made for this element alone (`_typed`): kept as the detail
+            params["value"] = output
+            entry[element + "_detail"] = params
 
     def _read_title(self, child: etree._Element, attrs_d: Dict) -> None:
         output, params = self._typed(child.text, attrs_d, "text/plain")
@@ -718,7 +719,8 @@ class _Reader:
 
     def _keep_content(self, output: str, params: Dict) -> None:
         entry = self.entries[-1]
-        entry.setdefault("content", []).append(params | {"value": output})
+        params["value"] = output  # made for this element alone (`_typed`)
+        entry.setdefault("content", []).append(params)
         # `_end_content` looks at the type before HTML may be guessed in plain text: both are copied.
         if params["type"] in _SUMMARY_TYPES:
             entry.setdefault("summary", output)
@@ -730,8 +732,9 @@ class _Reader:
         text = child.text
         if len(stack) > height:  # no href: the link is the text
             stack.pop()
-            output = self._value("link", text).replace("&amp;", "&")
-            output = _QUERY_ENTITY.sub(r"&\g<1>", output)
+            output = self._value("link", text)
+            if "&" in output:  # else neither changes it
+                output = _QUERY_ENTITY.sub(r"&\g<1>", output.replace("&amp;", "&"))
             entry = self.entries[-1]
             entry["link"] = output
             if output:

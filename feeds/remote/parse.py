@@ -422,6 +422,8 @@ def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
 def _image(raw: Any, base: str, enclosures: tuple[Enclosure, ...]) -> str | None:
     """The item's picture: `itunes:image`, else the first `media:thumbnail`, else its first image file."""
     artwork = _field(raw, "image")
+    if artwork is None and not enclosures and not _field(raw, "media_thumbnail"):
+        return None  # most items: no picture to look for
     candidates = [_field(artwork, "href") if isinstance(artwork, dict) else None]
     candidates += [_field(t, "url") for t in _field(raw, "media_thumbnail") or []
                    if isinstance(t, dict)]
