@@ -560,16 +560,21 @@ def _contacts(obj: Any, base: str) -> tuple[Person, ...]:
 
 def _people(obj: Any, base: str) -> tuple[tuple[str, ...], tuple[Person, ...]]:
     """`_authors(obj)`, and `_contacts(obj, base)` when there are any, each name made once."""
-    persons = [person for person in _field(obj, "authors") or [] if isinstance(person, dict)]
-    given = [_field(person, "name") or _field(person, "email") or "" for person in persons]
-    names = [_person_name(name) for name in given]
-    if not any(given) and isinstance(_field(obj, "author"), str):
+    named: list[tuple[str, Any]] = []  # each author's name, and the author
+    given = False
+    for person in _field(obj, "authors") or ():
+        if isinstance(person, dict):
+            name = _field(person, "name") or _field(person, "email") or ""
+            given = given or bool(name)
+            named.append((_person_name(name), person))
+    names = [name for name, _person in named]
+    if not given and isinstance(_field(obj, "author"), str):
         names.append(_person_name(obj["author"]))
     authors = unique(names)
     if not authors:
         return authors, ()
     found: dict[str, Person] = {}
-    for person, name in zip(persons, names, strict=False):  # `names` may end with `author`
+    for name, person in named:
         contact = author_contact(name, _field(person, "email"), _field(person, "href"), base)
         if contact is not None:
             found.setdefault(name, contact)
