@@ -291,8 +291,10 @@ class LocalState:
 
     `manifest` has a line per file the article cache vouches for, its shown
     path, size and modification time as the cache keeps them
-    (`codec.manifest_line`): a scan of the tree compared with it as a whole
-    finds the files to look at without a row of the cache each. `key` is
+    (`codec.manifest_line`), in parts of a thousand lines
+    (`codec.manifest_parts`): a scan of the tree compared with it as a
+    whole finds the files to look at without a row of the cache each, and
+    an edit changes the part of its file's line only. `key` is
     the configuration and version it was made under; the counts are those
     the sync reported, and `wanted` the ids of the articles some feed could
     show (None: every article, as with pages or archives). A store keeps
@@ -306,7 +308,7 @@ class LocalState:
     articles: int
     stored: int
     wanted: frozenset[str] | None
-    manifest: str = ""
+    manifest: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

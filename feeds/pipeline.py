@@ -492,7 +492,8 @@ def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, Up
                     sync.add(Incoming(entry, entry.updated, None, parsed.text,
                                       parsed.content_digest))
                 return changes.articles, sync.finish_changed(
-                    changes.cache, changes.state, gone=changes.gone, dropped=changes.dropped)
+                    changes.cache, changes.state, gone=changes.gone, dropped=changes.dropped,
+                    previous=state)
     cache = store.article_cache()
     with store.local_sync() as sync:
 

@@ -46,8 +46,12 @@ class LocalArticles(Protocol):
         """Drop the articles neither offered nor kept; remember the parse cache and `state`."""
 
     def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState, *,
-                       gone: Iterable[str] = (), dropped: Iterable[str] = ()) -> UpsertStats:
-        """Remember the records of the files changed since the last sync and `state`; forget `gone`."""
+                       gone: Iterable[str] = (), dropped: Iterable[str] = (),
+                       previous: LocalState | None = None) -> UpsertStats:
+        """Remember the records of the files changed since the last sync and `state`; forget `gone`.
+
+        `previous` is the state the store held: only what differs from it is written.
+        """
 
 
 class PublishedEntries(Protocol):
