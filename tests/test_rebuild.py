@@ -29,7 +29,7 @@ from feedserver import FeedServer, Response
 from remote_feeds import atom
 
 import feeds.pipeline
-from feeds import build, fetch
+from feeds import build, codec, fetch
 from feeds.codec import manifest_parts
 from feeds.config import FetchSettings, load_config
 from feeds.local import changes
@@ -301,6 +301,72 @@ def test_an_edit_keeps_the_manifest_in_the_order_the_next_walk_gives(built: Path
     tree = changes._stat_tree(str(config.articles_dir), "sources/articles/")
     assert state is not None and tree is not None and len(tree) == 13
     assert state.manifest == manifest_parts(tree)
+
+
+def _manifest_and_tree(project: Path) -> tuple[tuple[str, ...], list[str]]:
+    config = load_config(project)
+    with open_store(config) as store:
+        state = store.local_state()
+    tree = changes._stat_tree(str(config.articles_dir), "sources/articles/")
+    assert state is not None and tree is not None
+    return state.manifest, tree
+
+
+@pytest.mark.parametrize("change", [
+    _edit_body_of_a_shown_article, _edit_body_of_an_article_not_shown, _touch, _add,
+    _delete_an_article_not_shown, _add_and_delete_old_ones, _move_the_date,
+], ids=lambda change: change.__name__.strip("_"))
+def test_a_manifest_in_parts_is_kept_part_by_part(
+    built: Path, change: Change, monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """In parts of five lines (a thousand in use), twelve files' manifest is three parts: a
+    change makes again the parts it touches, and what is kept is what the next walk gives."""
+    monkeypatch.setattr(codec, "MANIFEST_PART", 5)
+    monkeypatch.setattr(changes, "MANIFEST_PART", 5)
+    _edit_body_of_an_article_not_shown_either(built)  # a manifest in one part cut in three
+    build(load_config(built), fetch=False)
+    before, tree = _manifest_and_tree(built)
+    assert before == manifest_parts(tree) and [len(p.split("\n")) for p in before] == [5, 5, 2]
+    change(built)
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    after, tree = _manifest_and_tree(built)
+    # A date moved back is a whole read, which keeps the lines in the store's order.
+    assert sorted("\n".join(after).split("\n")) == sorted(tree)
+    assert all(len(part.split("\n")) == 5 for part in after[:-1])
+    _sync_by_the_short_way(built)  # and the next rebuild in the walk's
+    assert _manifest_and_tree(built)[0] == manifest_parts(tree)
+
+
+def test_an_edit_writes_only_the_part_of_the_manifest_its_line_is_in(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(codec, "MANIFEST_PART", 5)
+    monkeypatch.setattr(changes, "MANIFEST_PART", 5)
+    _edit_body_of_an_article_not_shown_either(built)
+    build(load_config(built), fetch=False)
+    before, tree = _manifest_and_tree(built)
+    with sqlite3.connect(load_config(built).store_path) as db:
+        db.executescript("""
+            CREATE TABLE written (part INTEGER);
+            CREATE TRIGGER part_added AFTER INSERT ON local_manifest
+                BEGIN INSERT INTO written VALUES (new.part); END;
+            CREATE TRIGGER part_changed AFTER UPDATE ON local_manifest
+                BEGIN INSERT INTO written VALUES (new.part); END;
+            CREATE TRIGGER part_dropped AFTER DELETE ON local_manifest
+                BEGIN INSERT INTO written VALUES (old.part); END;
+        """)
+    db.close()
+    _edit_body_of_a_shown_article(built)
+    build(load_config(built), fetch=False)
+    after, tree = _manifest_and_tree(built)
+    [edited] = [n for n, line in enumerate(tree) if line.endswith("/a11.md")]
+    with sqlite3.connect(load_config(built).store_path) as db:
+        written = [part for part, in db.execute("SELECT part FROM written")]
+    db.close()
+    assert written == [edited // 5] and after == manifest_parts(tree)
+    assert [a is b or a == b for a, b in zip(after, before, strict=True)] == [
+        n != edited // 5 for n in range(3)]
 
 
 def test_a_manifest_in_another_order_is_kept_in_the_walks_by_the_next_rebuild(built: Path) -> None:
