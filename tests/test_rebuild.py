@@ -282,6 +282,25 @@ def test_a_rebuild_after_a_change_gives_what_a_fresh_build_gives(
     _rebuilt_as_fresh(built, tmp_path_factory)  # and again, from what the first one kept
 
 
+# What only fetching and the hubs use: a build with no source and no hub, edit or not,
+# makes none of their types and imports none of the own hub's rules.
+_FETCHING_AND_HUBS = ("feeds.model.fetching", "feeds.model.hubs", "feeds.publish.subscriptions")
+
+
+@pytest.mark.parametrize("change", [None, _edit_body_of_a_shown_article])
+def test_a_build_without_sources_or_hubs_makes_none_of_their_types(
+        built: Path, change: Change | None) -> None:
+    if change is not None:
+        change(built)
+    code = ("import sys\n"
+            "from feeds.cli import main\n"
+            "code = main(['--root', sys.argv[1], 'build', '-q'])\n"
+            "print(code, ' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
+    imported = subprocess.run([sys.executable, "-c", code, str(built), *_FETCHING_AND_HUBS],
+                              env=child_env(), capture_output=True, text=True, check=True)
+    assert imported.stdout.split() == ["0"]
+
+
 def test_an_edit_of_a_shown_article_shows(built: Path,
                                           tmp_path_factory: pytest.TempPathFactory) -> None:
     _write(built, "a11.md", _article(11, body="zh").replace("Brief 11", "Brief eleven"))

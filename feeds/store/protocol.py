@@ -11,23 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from ..model import (
-    CachedArticle,
-    CachedPage,
-    HubState,
-    Incoming,
-    Listing,
-    LocalState,
-    PendingDelivery,
-    PendingPing,
-    Ping,
-    SourceState,
-    Subscription,
-    UpsertStats,
-    WorkerState,
-)
+from ..model import CachedArticle, Incoming, Listing, LocalState, UpsertStats
+
+if TYPE_CHECKING:  # made when first used (see `feeds.model`)
+    from ..model import (
+        CachedPage,
+        HubState,
+        PendingDelivery,
+        PendingPing,
+        Ping,
+        SourceState,
+        Subscription,
+        WorkerState,
+    )
 
 
 class LocalArticles(Protocol):
