@@ -301,6 +301,23 @@ def test_a_build_without_sources_or_hubs_makes_none_of_their_types(
     assert imported.stdout.split() == ["0"]
 
 
+def test_an_edit_no_feed_shows_reads_its_front_matter_without_the_bodys_parsers(
+        built: Path) -> None:
+    """Only its head is read again: PyYAML, not cmark-gfm or lxml."""
+    if load_config(built).pages:
+        pytest.skip("with pages every article is shown")
+    _edit_body_of_an_article_not_shown(built)
+    code = ("import sys\n"
+            "from feeds import build, load_config\n"
+            "build(load_config(sys.argv[1]), fetch=False)\n"
+            "print(' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
+    imported = subprocess.run(
+        [sys.executable, "-c", code, str(built), "feeds.local.front", "feeds.local.article",
+         "cmarkgfm", "lxml.etree"],
+        env=child_env(), capture_output=True, text=True, check=True)
+    assert imported.stdout.split() == ["feeds.local.front"]
+
+
 def test_an_edit_of_a_shown_article_shows(built: Path,
                                           tmp_path_factory: pytest.TempPathFactory) -> None:
     _write(built, "a11.md", _article(11, body="zh").replace("Brief 11", "Brief eleven"))
