@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .config import STORE_VARIABLE, Config
 from .errors import FeedsError, UsageError
-from .model import FetchResult, HubState, Problem, SourceConfig, SourceState, WorkerState
+from .model import Problem, SourceConfig
 from .pipeline import (
     BuildResult,
     Notified,
@@ -34,6 +34,7 @@ from .pipeline import (
 )
 
 if TYPE_CHECKING:
+    from .model import FetchResult, HubState, SourceState, WorkerState
     from .remote.refresh import SourceOutcome
 
 EXIT_OK = 0

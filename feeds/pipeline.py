@@ -25,46 +25,32 @@ from .local.changes import read_changes
 from .local.read import ArticlesResult, read_articles
 from .local.scan import settings_fingerprint
 from .lock import ProjectLock
-from .model import (
-    Delivery,
-    Entry,
-    FetchResult,
-    HubRequest,
-    HubState,
-    Incoming,
-    LocalState,
-    PendingDelivery,
-    PendingPing,
-    Ping,
-    Problem,
-    RenderedFeed,
-    SourceConfig,
-    SourceState,
-    Subscription,
-    UpsertStats,
-    WorkerState,
-)
+from .model import Entry, Incoming, LocalState, Problem, RenderedFeed, SourceConfig, UpsertStats
 from .publish.outputs import Published, check_pages, publish, render_all, render_fingerprint
 from .publish.paths import feed_url
 from .publish.select import ShownChooser, shows_every_article
-from .publish.subscriptions import (
-    check_host_limit,
-    failed_again,
-    feed_content_type,
-    plan_deliveries,
-    read_request,
-    topics_changed,
-)
 from .publish.websub import owed_pings, plan_round, settle
 from .publish.write import WriteReport
 from .sources import read_sources
 from .store import open_at, open_shared
 from .store.protocol import EntryStore, PublisherSeat, SharedStore
 
-if TYPE_CHECKING:  # fetching (httpx, feedparser) is imported only when there are sources
+if TYPE_CHECKING:
+    # What fetching and the hubs use (and fetching's httpx and feedparser)
+    # is imported only when there are sources, hubs or subscribers.
+    from .model import (
+        FetchResult,
+        HubRequest,
+        HubState,
+        PendingDelivery,
+        PendingPing,
+        Ping,
+        SourceState,
+        WorkerState,
+    )
     from .remote.refresh import Claim, SourceOutcome
 
-Progress = Callable[[int, int, FetchResult], None]
+Progress = Callable[[int, int, "FetchResult"], None]
 
 
 @dataclass(frozen=True)
@@ -204,6 +190,8 @@ class Pipeline:
         if owed:
             store.owe_pings(owed, time.time())
         if self.config.hub_self:
+            from .publish.subscriptions import topics_changed
+
             topics = topics_changed(published.report.written, _topic_urls(
                 self.config, (f.path for f in published.feeds)))
             if topics:
@@ -223,6 +211,7 @@ class Pipeline:
         planned = plan_round(pending, self.config.hubs, began)
         if not planned.due and not planned.stale:
             return Notified(next_try=_earliest(pending, self.config.hubs))
+        from .model import Ping
         from .remote.ping import ping_hubs  # httpx, only when a hub is owed something
 
         results = ping_hubs([Ping(p.hub, p.url) for p in planned.due], settings)
@@ -247,6 +236,8 @@ class Pipeline:
         all checked before the request is answered, so a refused callback
         is never requested.
         """
+        from .publish.subscriptions import check_host_limit, read_request
+
         with open_store(self.config) as store:
             topics = _topic_urls(self.config, store.output_fingerprints())
             subscriptions = store.subscriptions()
@@ -265,6 +256,8 @@ class Pipeline:
         Returns None when the subscriber confirmed, else why not (and nothing
         changes); SubscriptionError when the callback's host reached its limit meanwhile.
         """
+        from .model import Subscription
+        from .publish.subscriptions import check_host_limit
         from .remote.callbacks import verify_intent
 
         refused = verify_intent(request, settings, allow_private=self.config.hub_allow_private)
@@ -288,6 +281,9 @@ class Pipeline:
 
         Expired subscriptions are dropped first, and so is what they were owed.
         """
+        from .model import Delivery
+        from .publish.subscriptions import failed_again, plan_deliveries
+
         hub = self.config.self_hub
         began = time.time()
         with open_store(self.config) as store:
@@ -351,6 +347,8 @@ class Distributed:
 
 def _topic_urls(config: Config, paths: Iterable[str]) -> dict[str, str]:
     """Feed path → its URL (a topic), for the feed files among `paths` (any format)."""
+    from .publish.subscriptions import feed_content_type
+
     return {path: feed_url(path, config) for path in paths
             if feed_content_type(path) is not None}
 
@@ -359,6 +357,8 @@ def _feed_body(config: Config, path: str | None) -> tuple[bytes, str] | None:
     """A written feed's bytes and content type; None when it is not there."""
     if path is None:
         return None
+    from .publish.subscriptions import feed_content_type
+
     content_type = feed_content_type(path)
     try:
         body = (config.output_dir / path).read_bytes()
@@ -420,6 +420,8 @@ def publisher_seat(config: Config) -> PublisherSeat:
 
 def hub_states(config: Config) -> list[HubState]:
     """Each configured hub's state as the store keeps it, in configuration order (without the lock)."""
+    from .model import HubState
+
     with open_store(config) as store:
         known = {state.url: state for state in store.hub_states()}
     return [known.get(hub, HubState(hub)) for hub in config.hubs]
@@ -492,7 +494,8 @@ def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, Up
                     sync.add(Incoming(entry, entry.updated, None, parsed.text,
                                       parsed.content_digest))
                 return changes.articles, sync.finish_changed(
-                    changes.cache, changes.state, gone=changes.gone, dropped=changes.dropped)
+                    changes.cache, changes.state, gone=changes.gone, dropped=changes.dropped,
+                    previous=state)
     cache = store.article_cache()
     with store.local_sync() as sync:
 

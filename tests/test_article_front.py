@@ -13,8 +13,8 @@ import pytest
 
 from feeds.config import Config, load_config
 from feeds.errors import ArticleError
-from feeds.local.article import parse_article, parse_head
-from feeds.local.front import key_line
+from feeds.local.article import parse_article
+from feeds.local.front import key_line, parse_head
 from feeds.model import Enclosure, Entry
 from feeds.text.tags import normalise_tags
 

@@ -146,3 +146,17 @@ def test_the_common_shapes_are_read_without_pyyaml(text: str) -> None:
 def test_other_shapes_are_left_to_pyyaml(text: str) -> None:
     assert plain_mapping(text) is None
     assert _outcome(load_yaml, text) == _outcome(pyyaml, text)
+
+
+def test_the_text_left_to_pyyaml_holds_what_it_cannot_print_or_reads_as_a_break() -> None:
+    """Every code point: those PyYAML's reader refuses, and the tab, carriage return, next
+    line, line and paragraph separators and byte order mark, which it reads its own way."""
+    from yaml.reader import Reader
+
+    from feeds.local.frontyaml import _NOT_PLAIN_TEXT
+
+    every = "".join(map(chr, range(0x110000)))
+    others = {ord(c) for c in "\t\r\x85\u2028\u2029\ufeff"}
+    expected = [m.start() for m in Reader.NON_PRINTABLE.finditer(every)]
+    expected = sorted({*expected, *others})
+    assert [m.start() for m in _NOT_PLAIN_TEXT.finditer(every)] == expected

@@ -29,7 +29,8 @@ from feedserver import FeedServer, Response
 from remote_feeds import atom
 
 import feeds.pipeline
-from feeds import build, fetch
+from feeds import build, codec, fetch
+from feeds.codec import manifest_parts
 from feeds.config import FetchSettings, load_config
 from feeds.local import changes
 from feeds.local.read import _Walk
@@ -281,6 +282,42 @@ def test_a_rebuild_after_a_change_gives_what_a_fresh_build_gives(
     _rebuilt_as_fresh(built, tmp_path_factory)  # and again, from what the first one kept
 
 
+# What only fetching and the hubs use: a build with no source and no hub, edit or not,
+# makes none of their types and imports none of the own hub's rules.
+_FETCHING_AND_HUBS = ("feeds.model.fetching", "feeds.model.hubs", "feeds.publish.subscriptions")
+
+
+@pytest.mark.parametrize("change", [None, _edit_body_of_a_shown_article])
+def test_a_build_without_sources_or_hubs_makes_none_of_their_types(
+        built: Path, change: Change | None) -> None:
+    if change is not None:
+        change(built)
+    code = ("import sys\n"
+            "from feeds.cli import main\n"
+            "code = main(['--root', sys.argv[1], 'build', '-q'])\n"
+            "print(code, ' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
+    imported = subprocess.run([sys.executable, "-c", code, str(built), *_FETCHING_AND_HUBS],
+                              env=child_env(), capture_output=True, text=True, check=True)
+    assert imported.stdout.split() == ["0"]
+
+
+def test_an_edit_no_feed_shows_reads_its_front_matter_without_the_bodys_parsers(
+        built: Path) -> None:
+    """Only its head is read again: PyYAML, not cmark-gfm or lxml."""
+    if load_config(built).pages:
+        pytest.skip("with pages every article is shown")
+    _edit_body_of_an_article_not_shown(built)
+    code = ("import sys\n"
+            "from feeds import build, load_config\n"
+            "build(load_config(sys.argv[1]), fetch=False)\n"
+            "print(' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
+    imported = subprocess.run(
+        [sys.executable, "-c", code, str(built), "feeds.local.front", "feeds.local.article",
+         "cmarkgfm", "lxml.etree"],
+        env=child_env(), capture_output=True, text=True, check=True)
+    assert imported.stdout.split() == ["feeds.local.front"]
+
+
 def test_an_edit_of_a_shown_article_shows(built: Path,
                                           tmp_path_factory: pytest.TempPathFactory) -> None:
     _write(built, "a11.md", _article(11, body="zh").replace("Brief 11", "Brief eleven"))
@@ -299,7 +336,73 @@ def test_an_edit_keeps_the_manifest_in_the_order_the_next_walk_gives(built: Path
         state = store.local_state()
     tree = changes._stat_tree(str(config.articles_dir), "sources/articles/")
     assert state is not None and tree is not None and len(tree) == 13
-    assert state.manifest == "\n".join(tree)
+    assert state.manifest == manifest_parts(tree)
+
+
+def _manifest_and_tree(project: Path) -> tuple[tuple[str, ...], list[str]]:
+    config = load_config(project)
+    with open_store(config) as store:
+        state = store.local_state()
+    tree = changes._stat_tree(str(config.articles_dir), "sources/articles/")
+    assert state is not None and tree is not None
+    return state.manifest, tree
+
+
+@pytest.mark.parametrize("change", [
+    _edit_body_of_a_shown_article, _edit_body_of_an_article_not_shown, _touch, _add,
+    _delete_an_article_not_shown, _add_and_delete_old_ones, _move_the_date,
+], ids=lambda change: change.__name__.strip("_"))
+def test_a_manifest_in_parts_is_kept_part_by_part(
+    built: Path, change: Change, monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """In parts of five lines (a thousand in use), twelve files' manifest is three parts: a
+    change makes again the parts it touches, and what is kept is what the next walk gives."""
+    monkeypatch.setattr(codec, "MANIFEST_PART", 5)
+    monkeypatch.setattr(changes, "MANIFEST_PART", 5)
+    _edit_body_of_an_article_not_shown_either(built)  # a manifest in one part cut in three
+    build(load_config(built), fetch=False)
+    before, tree = _manifest_and_tree(built)
+    assert before == manifest_parts(tree) and [len(p.split("\n")) for p in before] == [5, 5, 2]
+    change(built)
+    _rebuilt_as_fresh(built, tmp_path_factory)
+    after, tree = _manifest_and_tree(built)
+    # A date moved back is a whole read, which keeps the lines in the store's order.
+    assert sorted("\n".join(after).split("\n")) == sorted(tree)
+    assert all(len(part.split("\n")) == 5 for part in after[:-1])
+    _sync_by_the_short_way(built)  # and the next rebuild in the walk's
+    assert _manifest_and_tree(built)[0] == manifest_parts(tree)
+
+
+def test_an_edit_writes_only_the_part_of_the_manifest_its_line_is_in(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(codec, "MANIFEST_PART", 5)
+    monkeypatch.setattr(changes, "MANIFEST_PART", 5)
+    _edit_body_of_an_article_not_shown_either(built)
+    build(load_config(built), fetch=False)
+    before, tree = _manifest_and_tree(built)
+    with sqlite3.connect(load_config(built).store_path) as db:
+        db.executescript("""
+            CREATE TABLE written (part INTEGER);
+            CREATE TRIGGER part_added AFTER INSERT ON local_manifest
+                BEGIN INSERT INTO written VALUES (new.part); END;
+            CREATE TRIGGER part_changed AFTER UPDATE ON local_manifest
+                BEGIN INSERT INTO written VALUES (new.part); END;
+            CREATE TRIGGER part_dropped AFTER DELETE ON local_manifest
+                BEGIN INSERT INTO written VALUES (old.part); END;
+        """)
+    db.close()
+    _edit_body_of_a_shown_article(built)
+    build(load_config(built), fetch=False)
+    after, tree = _manifest_and_tree(built)
+    [edited] = [n for n, line in enumerate(tree) if line.endswith("/a11.md")]
+    with sqlite3.connect(load_config(built).store_path) as db:
+        written = [part for part, in db.execute("SELECT part FROM written")]
+    db.close()
+    assert written == [edited // 5] and after == manifest_parts(tree)
+    assert [a is b or a == b for a, b in zip(after, before, strict=True)] == [
+        n != edited // 5 for n in range(3)]
 
 
 def test_a_manifest_in_another_order_is_kept_in_the_walks_by_the_next_rebuild(built: Path) -> None:
@@ -312,25 +415,26 @@ def test_a_manifest_in_another_order_is_kept_in_the_walks_by_the_next_rebuild(bu
     with open_store(config) as store:
         before = store.local_state()
     with sqlite3.connect(config.store_path) as db:
-        db.execute("UPDATE local_state SET manifest = ?", (shuffled,))
+        db.execute("UPDATE local_manifest SET lines = ?", (shuffled,))
     db.close()
     _sync_by_the_short_way(built)
     with open_store(config) as store:
         state = store.local_state()
     assert before is not None and state is not None
-    assert state.manifest == "\n".join(tree)
+    assert state.manifest == manifest_parts(tree)
     assert state == replace(before, manifest=state.manifest)
 
 
 def test_a_tree_is_compared_with_its_manifest_in_any_order() -> None:
     a, b, c = "3\t10\tx/a.md", "4\t20\tx/b.md", "5\t30\tx/c.md"
     edited_b = "9\t21\tx/b.md"
-    assert changes._differences([a, b, c], "\n".join([a, b, c])) == ([], set())
-    assert changes._differences([a, edited_b, c], "\n".join([a, b, c])) == ([edited_b], {b})
-    assert changes._differences([b, a, c], "\n".join([a, b, c])) == ([], set())  # another order
-    assert changes._differences([a, c], "\n".join([a, b])) == ([c], {b})  # one gone, one new
-    assert changes._differences([edited_b, a], "\n".join([a, b])) == ([edited_b], {b})
-    assert changes._differences([], "") == ([], set())
+    assert changes._differences([a, b, c], ("\n".join([a, b, c]),)) == ([], set(), [])
+    assert changes._differences([a, edited_b, c], ("\n".join([a, b, c]),)) == (
+        [edited_b], {b}, [1])
+    assert changes._differences([b, a, c], ("\n".join([a, b, c]),))[:2] == ([], set())
+    assert changes._differences([a, c], ("\n".join([a, b]),))[:2] == ([c], {b})  # one gone, one new
+    assert changes._differences([edited_b, a], ("\n".join([a, b]),))[:2] == ([edited_b], {b})
+    assert changes._differences([], ()) == ([], set(), [])
 
 
 def test_an_edit_that_keeps_size_and_mtime_past_the_tick_is_not_seen(
@@ -397,7 +501,7 @@ def test_a_sync_that_meets_a_problem_keeps_no_state(built: Path) -> None:
     build(load_config(built), fetch=False)
     with open_store(load_config(built)) as store:
         state = store.local_state()
-    assert state is not None and state.files == 11 and len(state.manifest.split("\n")) == 11
+    assert state is not None and state.files == 11 and "\n".join(state.manifest).count("\n") == 10
 
 
 @pytest.mark.parametrize("earlier", [False, True], ids=["cold", "rebuild"])

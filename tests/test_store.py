@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import StoreError
-from feeds.model import CachedArticle, Entry, Incoming, Variant
+from feeds.model import CachedArticle, Entry, Incoming, LocalState, Variant
 from feeds.store import SCHEMA_VERSION, Store, Tables, decide_updated, local_updated
 
 # Opens a session of a test's store, on the backend the test runs on (see conftest's `store_at`).
@@ -964,3 +964,21 @@ def test_rows_come_in_code_point_order_whatever_the_databases_locale(store_at: O
         assert [e.id for e in store.published_listings()] == [f"urn:{k}" for k in sorted(keys)]
         store.owe_pings([Ping("h", k) for k in keys], 1.0)
         assert [p.url for p in store.pending_pings()] == sorted(keys)
+
+
+def test_the_local_state_keeps_its_manifest_part_by_part(tmp_path: Path) -> None:
+    """Parts added, changed, dropped against the state held; every part without one."""
+    state = LocalState("k", 3, 0, 3, 3, frozenset({"a"}), ("p0", "p1", "p2"))
+    with Store(tmp_path / "s.db") as store:
+        assert store.local_state() is None
+        with store.local_sync() as sync:
+            sync.finish_changed({}, state)
+        assert store.local_state() == state
+        for parts in [("p0", "p1 edited", "p2"), ("p0", "p1 edited"), ("p0", "x", "y", "z"), ()]:
+            previous, state = state, replace(state, files=len(parts), manifest=parts)
+            with store.local_sync() as sync:
+                sync.finish_changed({}, state, previous=previous)
+            assert store.local_state() == state
+        with store.local_sync() as sync:
+            sync.finish_changed({}, replace(state, manifest=("q",)))
+        assert store.local_state() == replace(state, manifest=("q",))

@@ -81,7 +81,7 @@ def parse_article(data: bytes, path: str, rel: str, config: Config) -> Entry | N
 
 
 def read_article(data: bytes, path: str, rel: str, config: Config) -> tuple[ArticleHead, Entry] | None:
-    """`parse_article` with the head its front matter gave (see `parse_head`)."""
+    """`parse_article` with the head its front matter gave (see `front.parse_head`)."""
     front = read_front(data, path, rel, config)
     if front is None:
         return None
@@ -102,17 +102,6 @@ def read_article(data: bytes, path: str, rel: str, config: Config) -> tuple[Arti
         enclosures=front.enclosures,
         image=front.image,
     )
-
-
-def parse_head(data: bytes, path: str, rel: str, config: Config) -> ArticleHead | None:
-    """What the front matter of one article file says of its place in the feeds; None for a draft.
-
-    Every problem `parse_article` would report is found here already (the
-    body cannot be wrong, only the front matter), so a file whose body is
-    never rendered is still checked. Raises ArticleError.
-    """
-    front = read_front(data, path, rel, config, body=False)
-    return None if front is None else front.head
 
 
 def _sections(body: str, base_url: str, languages: Sequence[str] | None

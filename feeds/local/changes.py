@@ -36,7 +36,7 @@ from functools import partial
 from itertools import compress, count
 from operator import ne
 
-from ..codec import cached_head, manifest_line
+from ..codec import MANIFEST_PART, cached_head, manifest_line, manifest_parts
 from ..config import Config, shown_path
 from ..model import CachedArticle, LocalState
 from .pool import PARSE_POOL, Parsed, read_file
@@ -78,18 +78,18 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
         return None
     shown_root = shown_path(config.articles_dir, config.root)
     prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
-    walked = _walk(str(config.articles_dir), prefix, state.manifest)
+    walked = _walk(str(config.articles_dir), prefix, "\n".join(state.manifest))
     if walked is None:
         return None  # a folder or a file that cannot be stat-ed: reported by a whole read
     tree, same = walked
     if same:
         return Changes(_result(state), (), {}, state)
-    added, removed = _differences(tree, state.manifest)
+    added, removed, at = _differences(tree, state.manifest)
     if not added and not removed:
         # The same lines in another order (a sync of every file keeps them in
         # the store's): kept in the walk's, so that the next rebuild with
         # nothing changed compares one text, not two sets of 100,000 lines.
-        kept = replace(state, manifest="\n".join(tree))
+        kept = replace(state, manifest=manifest_parts(tree))
         return Changes(_result(kept), (), {}, kept)
     if any("\\" in line for line in (*added, *removed)):
         return None  # a name that had to be escaped: left to the whole read
@@ -127,31 +127,66 @@ def read_changes(config: Config, state: LocalState, records: Records, owners: Ow
     # stat: its file is looked at again next time.
     fresh = {line: manifest_line(path, updates[path].size, updates[path].mtime_ns)
              for path, line in stats.items()}
-    lines = [fresh.get(line, line) for line in tree]
     wanted = state.wanted
     if wanted is not None:
         wanted = wanted.union(e.entry.id for e in added_taken[0])
     kept = replace(state, files=counts.files, drafts=counts.drafts, articles=counts.articles,
-                   stored=counts.stored, wanted=wanted, manifest="\n".join(lines))
+                   stored=counts.stored, wanted=wanted,
+                   manifest=_new_manifest(state.manifest, tree, at, fresh))
     return Changes(_result(kept), tuple(parsed), updates, kept, tuple(gone), tuple(dropped))
 
 
-def _differences(tree: list[str], manifest: str) -> tuple[list[str], set[str]]:
-    """The lines of `tree` the manifest lacks, and the manifest's lines the tree lacks.
+def _differences(tree: list[str],
+                 parts: tuple[str, ...]) -> tuple[list[str], set[str], list[int] | None]:
+    """The lines of `tree` the manifest `parts` lack, the manifest's lines the tree lacks, and
+    where in the tree those lines are (None when they were compared as sets).
 
     The manifest is kept in the order of the walk (see `read_changes`): a
     tree that did not change is the same text, which the caller tells by one
     comparison, and one whose files were only edited has the same paths in
-    the same places, told apart line by line. Anything else (a file added or
-    gone, a manifest in another order) is compared as sets.
+    the same places, told apart part by part (a part's lines joined are
+    compared with it in C; only a part that differs is split) and then line
+    by line. Anything else (a file added or gone, a manifest in another
+    order) is compared as sets.
     """
-    remembered = manifest.split("\n") if manifest else []
-    if len(remembered) == len(tree):
-        at = list(compress(count(), map(ne, tree, remembered)))  # in C: a tree is long
-        if all(_path_of(tree[i]) == _path_of(remembered[i]) for i in at):
-            return [tree[i] for i in at], {remembered[i] for i in at}
-    lines = set(remembered)
-    return [line for line in tree if line not in lines], lines.difference(tree)
+    if len(parts) == -(-len(tree) // MANIFEST_PART):
+        at: list[int] = []
+        before: list[str] = []
+        for number, part in enumerate(parts):
+            start = number * MANIFEST_PART
+            lines = tree[start:start + MANIFEST_PART]
+            if "\n".join(lines) == part:
+                continue
+            remembered = part.split("\n")
+            if len(remembered) != len(lines):
+                break
+            changed = list(compress(count(), map(ne, lines, remembered)))  # in C: a part is long
+            if any(_path_of(lines[i]) != _path_of(remembered[i]) for i in changed):
+                break
+            at.extend(start + i for i in changed)
+            before.extend(remembered[i] for i in changed)
+        else:
+            return [tree[i] for i in at], set(before), at
+    lines_kept = {line for part in parts for line in part.split("\n")}
+    return [line for line in tree if line not in lines_kept], lines_kept.difference(tree), None
+
+
+def _new_manifest(parts: tuple[str, ...], tree: list[str], at: list[int] | None,
+                  fresh: Mapping[str, str]) -> tuple[str, ...]:
+    """The manifest of `tree` with the lines of `fresh` put for theirs, in parts.
+
+    When the changed lines are known to be at `at`, in a tree as long as
+    the manifest, only their parts are made again: the others are the same
+    strings, which the store tells apart without comparing them.
+    """
+    if at is None:
+        return manifest_parts([fresh.get(line, line) for line in tree])
+    new = list(parts)
+    for number in sorted({i // MANIFEST_PART for i in at}):
+        start = number * MANIFEST_PART
+        new[number] = "\n".join([fresh.get(line, line)
+                                 for line in tree[start:start + MANIFEST_PART]])
+    return tuple(new)
 
 
 class _Counts:

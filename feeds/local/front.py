@@ -64,6 +64,17 @@ class Front(NamedTuple):
     enclosures: tuple[Enclosure, ...] = ()
 
 
+def parse_head(data: bytes, path: str, rel: str, config: Config) -> ArticleHead | None:
+    """What the front matter of one article file says of its place in the feeds; None for a draft.
+
+    Every problem `article.parse_article` would report is found here already (the
+    body cannot be wrong, only the front matter), so a file whose body is
+    never rendered is still checked. Raises ArticleError.
+    """
+    front = read_front(data, path, rel, config, body=False)
+    return None if front is None else front.head
+
+
 def read_front(data: bytes, path: str, rel: str, config: Config, *,
                body: bool = True) -> Front | None:
     """The checked front matter of a file's bytes and the body after it; None for a draft.

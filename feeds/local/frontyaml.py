@@ -59,9 +59,12 @@ def pyyaml(text: str) -> Any:
 
 # Characters outside YAML's printable set, and the line breaks and byte
 # order mark that are printable but other than "\n": PyYAML treats each
-# in its own way, so a text holding one is PyYAML's to read.
+# in its own way, so a text holding one is PyYAML's to read. Named as they
+# are, not as all but the rest (`[^\n\x20-\x7e\xa0-\u2027...]`): Python's
+# re compiles a class by marking each character of its ranges, one by one,
+# which took the complement's 63,000 five milliseconds at every start.
 _NOT_PLAIN_TEXT = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 # A key of letters, digits, `_` and `-` at the start of a line, then `:` and
 # the value after at least one space (or nothing): `title:x` is a scalar, not a pair.
 _PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +(.*))?")

@@ -92,7 +92,6 @@ def _head_read(digest: str, entry_id: str, sort_time: datetime, tags: tuple[str,
 
 def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool) -> FileRead:
     """Read and parse one file: all of it when `whole`, else only its front matter."""
-    parse_head, read_article = _PARSERS or _import_parsers()
     try:
         data = read_bounded(file.path)
     except OSError as exc:
@@ -104,8 +103,9 @@ def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool
     key = digest(fingerprint, data)
     try:
         if not whole:
+            parse_head = _HEAD_PARSER or _import_head_parser()
             return FileRead(key, parse_head(data, file.shown, file.slug, config))
-        read = read_article(data, file.shown, file.slug, config)
+        read = (_ARTICLE_PARSER or _import_article_parser())(data, file.shown, file.slug, config)
     except ArticleError as exc:
         return FileRead(key, problem=exc)
     if read is None:
@@ -115,20 +115,31 @@ def read_file(file: ArticleFile, config: Config, fingerprint: bytes, whole: bool
     return FileRead(key, head, Parsed(entry, form.data, form.digest))
 
 
-# The parsers (`local.article`), imported by the first read: they are heavy, and a build
-# with nothing to read never imports them. Kept here, as an import statement in
+# The parsers, imported by the first read: they are heavy, and a build with nothing
+# to read never imports them; one that reads only front matter (an article no feed
+# shows, edited) imports its parser alone (`local.front`: PyYAML), not the body's
+# (`local.article`: cmark-gfm, lxml, CLD2). Kept here, as an import statement in
 # `read_file` would cost every file a microsecond.
-_Parsers = tuple[Callable[[bytes, str, str, Config], ArticleHead | None],
-                 Callable[[bytes, str, str, Config], tuple[ArticleHead, Entry] | None]]
-_PARSERS: _Parsers | None = None
+_HeadParser = Callable[[bytes, str, str, Config], ArticleHead | None]
+_ArticleParser = Callable[[bytes, str, str, Config], tuple[ArticleHead, Entry] | None]
+_HEAD_PARSER: _HeadParser | None = None
+_ARTICLE_PARSER: _ArticleParser | None = None
 
 
-def _import_parsers() -> _Parsers:
-    global _PARSERS
-    from .article import parse_head, read_article
+def _import_head_parser() -> _HeadParser:
+    global _HEAD_PARSER
+    from .front import parse_head
 
-    _PARSERS = parse_head, read_article
-    return _PARSERS
+    _HEAD_PARSER = parse_head
+    return parse_head
+
+
+def _import_article_parser() -> _ArticleParser:
+    global _ARTICLE_PARSER
+    from .article import read_article
+
+    _ARTICLE_PARSER = read_article
+    return read_article
 
 
 class ParsePool:

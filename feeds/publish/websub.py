@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..model import PendingPing, Ping, PingResult
 from .paths import feed_url
+
+if TYPE_CHECKING:  # made when a hub is configured (see `feeds.model`)
+    from ..model import PendingPing, Ping, PingResult
 
 # A failing hub is tried again after the configured first wait (hub_retry,
 # a minute by default), doubling each time, but never waiting longer than this.
@@ -31,6 +34,10 @@ def owed_pings(written: Iterable[str], feed_paths: Collection[str], config: Conf
     the index and OPML are not feeds and owe nothing; neither does a removed
     feed, which a hub could only fetch as missing.
     """
+    if not config.hubs:
+        return []
+    from ..model import Ping
+
     changed = sorted({path for path in written if path in feed_paths})
     return [Ping(hub, feed_url(path, config)) for hub in config.hubs for path in changed]
 
@@ -87,6 +94,8 @@ def settle(sent: Sequence[PendingPing], results: Iterable[PingResult], now: floa
     A ping without a result (the round ran out of time first) counts as
     failed, so nothing is lost.
     """
+    from ..model import PendingPing, Ping
+
     answered = {(r.hub, r.url): r for r in results}
     delivered: list[Ping] = []
     failed: list[PendingPing] = []

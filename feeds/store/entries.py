@@ -23,6 +23,7 @@ from ..codec import (
     encode_listing,
     listing_languages,
     manifest_line,
+    manifest_parts,
     stored_form,
 )
 from ..model import CachedArticle, Entry, Incoming, Listing, LocalState, StoredForm, UpsertStats
@@ -190,10 +191,11 @@ class EntryTables:
                                  ((p,) for p in stale))
         if state is None:
             self._db.execute("DELETE FROM local_state")
+            self._db.execute("DELETE FROM local_manifest")
         else:
             rows = self._db.execute("SELECT path, size, mtime_ns FROM article_cache")
-            self._keep_local_state(replace(state, manifest="\n".join(
-                manifest_line(path, size, mtime) for path, size, mtime in rows)))
+            self._keep_local_state(replace(state, manifest=manifest_parts(
+                [manifest_line(path, size, mtime) for path, size, mtime in rows])))
         return len(gone)
 
     def _remember_articles(self, cache: Mapping[str, CachedArticle]) -> None:
@@ -207,26 +209,43 @@ class EntryTables:
              for path, c in cache.items()),
         )
 
-    def _keep_local_state(self, state: LocalState) -> None:
+    def _keep_local_state(self, state: LocalState, previous: LocalState | None = None) -> None:
+        """Keep `state`; of its manifest, only the parts that differ from `previous`'s.
+
+        `previous` is the state this store holds (as `local_state` read it
+        in the same sync); without it, every part is written.
+        """
         wanted = None if state.wanted is None else json.dumps(sorted(state.wanted),
                                                                ensure_ascii=False)
         self._db.execute(
-            "INSERT INTO local_state (id, key, files, drafts, articles, stored, wanted, manifest) "
-            "VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET key = excluded.key, "
+            "INSERT INTO local_state (id, key, files, drafts, articles, stored, wanted) "
+            "VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET key = excluded.key, "
             "files = excluded.files, drafts = excluded.drafts, articles = excluded.articles, "
-            "stored = excluded.stored, wanted = excluded.wanted, manifest = excluded.manifest",
-            (state.key, state.files, state.drafts, state.articles, state.stored, wanted,
-             state.manifest))
+            "stored = excluded.stored, wanted = excluded.wanted",
+            (state.key, state.files, state.drafts, state.articles, state.stored, wanted))
+        parts = state.manifest
+        kept = previous.manifest if previous is not None else ()
+        if previous is None:
+            self._db.execute("DELETE FROM local_manifest")
+        elif len(kept) > len(parts):
+            self._db.execute("DELETE FROM local_manifest WHERE part >= ?", (len(parts),))
+        self._db.executemany(
+            "INSERT INTO local_manifest (part, lines) VALUES (?, ?) "
+            "ON CONFLICT(part) DO UPDATE SET lines = excluded.lines",
+            ((number, part) for number, part in enumerate(parts)
+             if number >= len(kept) or (part is not kept[number] and part != kept[number])))
 
     def local_state(self) -> LocalState | None:
         """What the last sync of the local articles saw (see `LocalState`); None when unknown."""
-        row = self._db.execute("SELECT key, files, drafts, articles, stored, wanted, manifest "
+        row = self._db.execute("SELECT key, files, drafts, articles, stored, wanted "
                                "FROM local_state").fetchone()
         if row is None:
             return None
-        key, files, drafts, articles, stored, wanted, manifest = row
+        key, files, drafts, articles, stored, wanted = row
+        parts = tuple(part for part, in self._db.execute(
+            "SELECT lines FROM local_manifest ORDER BY part"))
         return LocalState(key, files, drafts, articles, stored,
-                          None if wanted is None else frozenset(json.loads(wanted)), manifest)
+                          None if wanted is None else frozenset(json.loads(wanted)), parts)
 
     def article_owners(self, ids: Iterable[str]) -> dict[str, str]:
         """Id → the path of the file whose cache record holds it, of those of `ids` held."""
@@ -436,13 +455,15 @@ class LocalSync:
         return UpsertStats(self._new, self._changed, self._unchanged, removed)
 
     def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState, *,
-                       gone: Iterable[str] = (), dropped: Iterable[str] = ()) -> UpsertStats:
+                       gone: Iterable[str] = (), dropped: Iterable[str] = (),
+                       previous: LocalState | None = None) -> UpsertStats:
         """End a sync that looked only at the files changed since the last one.
 
         `cache` holds the records of the changed and new files, `gone` the
         files no longer there and `dropped` the ids of their stored entries;
         `state` is the whole new state, manifest included, made by the
-        caller from the last one.
+        caller from `previous`, the last one, as this store holds it: only
+        the parts of the manifest that differ from its are written.
         """
         self._flush()
         db = self._store._db
@@ -450,5 +471,5 @@ class LocalSync:
         db.executemany("DELETE FROM entries WHERE id = ? AND origin = ?", ids)
         db.executemany("DELETE FROM article_cache WHERE path = ?", ((p,) for p in gone))
         self._store._remember_articles(cache)
-        self._store._keep_local_state(state)
+        self._store._keep_local_state(state, previous)
         return UpsertStats(self._new, self._changed, self._unchanged, len(ids))

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
-from ..model import HubState, PendingPing, Ping
+from .. import model
 from .dialect import Connection, Dialect
+
+if TYPE_CHECKING:  # made when first used (see `feeds.model`)
+    from ..model import HubState, PendingPing, Ping
 
 
 class HubTables:
@@ -42,7 +46,7 @@ class HubTables:
         rows = self._db.execute(
             "SELECT hub, url, attempts, next_try, last_error FROM hub_pings "
             "ORDER BY next_try, hub, url")
-        return [PendingPing(*row) for row in rows]
+        return [model.PendingPing(*row) for row in rows]
 
     def settle_pings(self, delivered: Iterable[Ping], failed: Iterable[PendingPing],
                      dropped: Iterable[Ping], now: float, *, began: float) -> None:
@@ -90,5 +94,6 @@ class HubTables:
         for hub in sorted(pending.keys() | known.keys()):
             count, failing, next_try = pending.get(hub, (0, 0, None))
             success, error, failure = known.get(hub, (None, None, None))
-            states.append(HubState(hub, count, failing, success, error, failure, next_try))
+            states.append(model.HubState(hub, count, failing, success, error, failure,
+                                         next_try))
         return states

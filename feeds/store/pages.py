@@ -12,12 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
+from functools import cache
+from typing import TYPE_CHECKING
 
-from ..model import CachedPage
+from .. import model
 from .dialect import Connection
 
-_NAMES = tuple(f.name for f in fields(CachedPage))
-_COLUMNS = ", ".join(_NAMES)
+if TYPE_CHECKING:  # made when first used (see `feeds.model`)
+    from ..model import CachedPage
+
+
+@cache
+def _names() -> tuple[str, ...]:
+    """The columns of a kept page: CachedPage's fields, in order."""
+    return tuple(f.name for f in fields(model.CachedPage))
 
 
 class PageTables:
@@ -33,9 +41,9 @@ class PageTables:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM pages WHERE link IN ({','.join('?' * len(chunk))})",
-                chunk)
-            found.update((row[0], CachedPage(*row)) for row in rows)
+                f"SELECT {', '.join(_names())} FROM pages "
+                f"WHERE link IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((row[0], model.CachedPage(*row)) for row in rows)
         return found
 
     def record_pages(self, pages: Iterable[CachedPage]) -> None:
@@ -46,9 +54,9 @@ class PageTables:
         """
         with self._transaction():
             self._db.executemany(
-                f"INSERT INTO pages ({_COLUMNS}) VALUES ({','.join('?' * len(_NAMES))}) "
+                f"INSERT INTO pages ({', '.join(_names())}) VALUES ({','.join('?' * len(_names()))}) "
                 "ON CONFLICT(link) DO UPDATE SET "
-                + ", ".join(f"{name} = excluded.{name}" for name in _NAMES[1:]),
+                + ", ".join(f"{name} = excluded.{name}" for name in _names()[1:]),
                 (astuple(page) for page in pages))
             self._db.execute(
                 "DELETE FROM pages WHERE link NOT IN "

@@ -166,5 +166,22 @@ MIGRATIONS: tuple[str, ...] = (
         changed DOUBLE PRECISION NOT NULL
     );
     """,
+    # 6: the local state's manifest in parts, a row each, as SQLite's schema 10
+    """
+    DROP TABLE local_state;
+    CREATE TABLE local_state (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        key TEXT NOT NULL,
+        files BIGINT NOT NULL,
+        drafts BIGINT NOT NULL,
+        articles BIGINT NOT NULL,
+        stored BIGINT NOT NULL,
+        wanted TEXT
+    );
+    CREATE TABLE local_manifest (
+        part BIGINT PRIMARY KEY,
+        lines TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

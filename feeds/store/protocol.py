@@ -11,23 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from ..model import (
-    CachedArticle,
-    CachedPage,
-    HubState,
-    Incoming,
-    Listing,
-    LocalState,
-    PendingDelivery,
-    PendingPing,
-    Ping,
-    SourceState,
-    Subscription,
-    UpsertStats,
-    WorkerState,
-)
+from ..model import CachedArticle, Incoming, Listing, LocalState, UpsertStats
+
+if TYPE_CHECKING:  # made when first used (see `feeds.model`)
+    from ..model import (
+        CachedPage,
+        HubState,
+        PendingDelivery,
+        PendingPing,
+        Ping,
+        SourceState,
+        Subscription,
+        WorkerState,
+    )
 
 
 class LocalArticles(Protocol):
@@ -46,8 +44,12 @@ class LocalArticles(Protocol):
         """Drop the articles neither offered nor kept; remember the parse cache and `state`."""
 
     def finish_changed(self, cache: Mapping[str, CachedArticle], state: LocalState, *,
-                       gone: Iterable[str] = (), dropped: Iterable[str] = ()) -> UpsertStats:
-        """Remember the records of the files changed since the last sync and `state`; forget `gone`."""
+                       gone: Iterable[str] = (), dropped: Iterable[str] = (),
+                       previous: LocalState | None = None) -> UpsertStats:
+        """Remember the records of the files changed since the last sync and `state`; forget `gone`.
+
+        `previous` is the state the store held: only what differs from it is written.
+        """
 
 
 class PublishedEntries(Protocol):

@@ -160,5 +160,25 @@ MIGRATIONS: tuple[str, ...] = (
         manifest TEXT NOT NULL
     );
     """,
+    # 10: the manifest of the local state in parts of a thousand lines, a row
+    # each (see `codec.manifest_parts`), so that an edit rewrites one part, not
+    # the whole; the state kept before is dropped (the next build reads every
+    # file once and keeps it anew)
+    """
+    DROP TABLE local_state;
+    CREATE TABLE local_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        key TEXT NOT NULL,
+        files INTEGER NOT NULL,
+        drafts INTEGER NOT NULL,
+        articles INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        wanted TEXT
+    );
+    CREATE TABLE local_manifest (
+        part INTEGER PRIMARY KEY,
+        lines TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,14 +11,22 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from ..model import Incoming, SourceState, UpsertStats
+from .. import model
+from ..model import Incoming, UpsertStats
 from .dialect import Connection, Dialect
 
-# The columns a SourceState is read from, named: a store may keep more in
-# a source's row (a worker's lease, say) than the state the pipeline sees.
-_STATE_COLUMNS = tuple(f.name for f in fields(SourceState) if f.name != "entry_count")
+if TYPE_CHECKING:  # made when first used (see `feeds.model`)
+    from ..model import SourceState
+
+
+@cache
+def _state_columns() -> tuple[str, ...]:
+    """The columns a SourceState is read from, named: a store may keep more in
+    a source's row (a worker's lease, say) than the state the pipeline sees."""
+    return tuple(f.name for f in fields(model.SourceState) if f.name != "entry_count")
 
 
 class SourceTables:
@@ -72,12 +80,12 @@ class SourceTables:
     def _source_rows(self, clause: str, parameters: Sequence[Any]) -> list[SourceState]:
         # Each source's entries counted in the same query: one round trip, not one per source.
         rows = self._db.execute(
-            f"SELECT {', '.join(_STATE_COLUMNS)}, (SELECT COUNT(*) FROM entries "
+            f"SELECT {', '.join(_state_columns())}, (SELECT COUNT(*) FROM entries "
             f"WHERE entries.origin = sources.key) FROM sources {clause}", parameters).fetchall()
         states = []
         for row in rows:
-            values = dict(zip(_STATE_COLUMNS, row[:-1], strict=True))
-            states.append(SourceState(**values, entry_count=int(row[-1])))
+            values = dict(zip(_state_columns(), row[:-1], strict=True))
+            states.append(model.SourceState(**values, entry_count=int(row[-1])))
         return states
 
     def update_source(
@@ -98,7 +106,7 @@ class SourceTables:
         after the upsert in the same transaction, so a failing source keeps
         what it had.
         """
-        unknown = set(changes) - set(_STATE_COLUMNS[1:])
+        unknown = set(changes) - set(_state_columns()[1:])
         if unknown:
             raise ValueError(f"unknown source fields: {sorted(unknown)}")
         stats = UpsertStats()

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
-from ..model import PendingDelivery, Subscription
+from .. import model
 from .dialect import Connection, Dialect
+
+if TYPE_CHECKING:  # made when first used (see `feeds.model`)
+    from ..model import PendingDelivery, Subscription
 
 
 class SubscriptionTables:
@@ -43,7 +47,7 @@ class SubscriptionTables:
         """Every subscription kept, expired ones included, by topic and callback."""
         rows = self._db.execute("SELECT topic, callback, secret, expires, created "
                                 "FROM hub_subscriptions ORDER BY topic, callback")
-        return [Subscription(*row) for row in rows]
+        return [model.Subscription(*row) for row in rows]
 
     def drop_expired(self, now: float) -> int:
         """Forget the subscriptions whose lease ended by `now`; returns how many."""
@@ -71,7 +75,7 @@ class SubscriptionTables:
         """Every delivery not taken yet, the earliest due first."""
         rows = self._db.execute("SELECT topic, callback, attempts, next_try, last_error "
                                 "FROM hub_deliveries ORDER BY next_try, topic, callback")
-        return [PendingDelivery(*row) for row in rows]
+        return [model.PendingDelivery(*row) for row in rows]
 
     def settle_deliveries(self, delivered: Iterable[PendingDelivery],
                           failed: Iterable[PendingDelivery], dropped: Iterable[PendingDelivery],

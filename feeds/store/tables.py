@@ -83,6 +83,7 @@ class Tables(SourceTables, EntryTables, HubTables, SubscriptionTables, PageTable
         # What the last sync saw of its tree is not copied: it vouches for
         # the article cache it was made with, and the next build makes it anew.
         self._db.execute("DELETE FROM local_state")
+        self._db.execute("DELETE FROM local_manifest")
         for table in reversed(TABLES):
             self._db.execute(f"DELETE FROM {table}")
 

@@ -3,14 +3,18 @@
 sources → normalise → store → select → render → write. Every stage speaks in
 these frozen types, so each stage can be tested with plain values.
 All datetimes are timezone-aware and in UTC.
+
+What only fetching and the hubs use is apart, in `fetching` and `hubs`,
+and made when first named (`from feeds.model import FetchResult` works as
+for the rest): a command that fetches nothing never makes it.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -291,8 +295,10 @@ class LocalState:
 
     `manifest` has a line per file the article cache vouches for, its shown
     path, size and modification time as the cache keeps them
-    (`codec.manifest_line`): a scan of the tree compared with it as a whole
-    finds the files to look at without a row of the cache each. `key` is
+    (`codec.manifest_line`), in parts of a thousand lines
+    (`codec.manifest_parts`): a scan of the tree compared with it as a
+    whole finds the files to look at without a row of the cache each, and
+    an edit changes the part of its file's line only. `key` is
     the configuration and version it was made under; the counts are those
     the sync reported, and `wanted` the ids of the articles some feed could
     show (None: every article, as with pages or archives). A store keeps
@@ -306,7 +312,7 @@ class LocalState:
     articles: int
     stored: int
     wanted: frozenset[str] | None
-    manifest: str = ""
+    manifest: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -441,336 +447,44 @@ class SourceHTTP:
     retry_after_scope: str | None = None
 
 
-@dataclass(frozen=True)
-class RequestOptions:
-    """How the fetcher sends one source's requests, everything resolved.
-
-    `proxy` is a proxy URL or "direct" (None: the environment decides);
-    `user_agent` replaces the default one on every request. `credentials`
-    (the source's headers, Cookie and Authorization, secrets included) go
-    only to `origin`, the configured URL's scheme, host and port (and its
-    https upgrade), never to another site a redirect leads to; they are
-    kept out of repr so no log or traceback shows them. With `pause_source`
-    a 429/503 pauses only this source, not its whole site.
-    """
-
-    proxy: str | None = None
-    user_agent: str | None = None
-    credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    origin: str | None = None
-    pause_source: bool = False
-
-
-@dataclass(frozen=True)
-class FetchRequest:
-    """What the fetcher needs for one source: its URL, stored validators and how to ask."""
-
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    options: RequestOptions = RequestOptions()
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """The outcome of fetching one source, success or failure, never raised.
-
-    `status` is the final HTTP status (0 when no response came). `body` is set
-    only for a 200 with a body within the size cap. `error_kind` is one of
-    network, tls, timeout, http, oversize, redirect, deferred, config (None on
-    success);
-    `error` is the message for users. `permanent_redirect` is the target of a
-    301/308 seen on the way; `retry_after` is seconds the domain asked to wait
-    (429/503); `gone` is True on 410.
-    """
-
-    url: str
-    final_url: str
-    status: int
-    body: bytes | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    etag: str | None = None
-    last_modified: str | None = None
-    not_modified: bool = False
-    error: str | None = None
-    error_kind: str | None = None
-    permanent_redirect: str | None = None
-    retry_after: float | None = None
-    gone: bool = False
-    elapsed: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def header(self, name: str) -> str | None:
-        """The first value of header `name` (case-insensitive), or None."""
-        lname = name.lower()
-        for k, v in self.headers:
-            if k.lower() == lname:
-                return v
-        return None
-
-
-@dataclass(frozen=True)
-class ParsedEntry:
-    """One item of a remote feed after parsing, before identity and storage.
-
-    Text fields are already clean: `title` is plain text, `content_html` and
-    `summary_html` are sanitised with absolute URLs. Dates are UTC or None.
-    """
-
-    guid: str | None
-    link: str | None
-    title: str
-    content_html: str
-    summary_html: str | None
-    published: datetime | None
-    updated: datetime | None
-    authors: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    lang: str | None = None
-    contacts: tuple[Person, ...] = ()  # of those `authors` with an email or a URI
-    enclosures: tuple[Enclosure, ...] = ()
-    image: str | None = None
-    episode: Episode | None = None
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    """A remote feed document after parsing: its metadata and its items."""
-
-    id: str | None
-    title: str
-    link: str | None
-    updated: datetime | None
-    lang: str | None
-    entries: tuple[ParsedEntry, ...]
-    warning: str | None = None  # e.g. feedparser's bozo message on a usable feed
-    ttl_seconds: int | None = None
-
-
-class SourceStatus(StrEnum):
-    """Where a remote source stands after its last fetch.
-
-    `throttled`: the site asked us to wait (429 or 503); that is not
-    counted as a failure, so the source keeps its place in the back-off.
-    """
-
-    NEW = "new"
-    OK = "ok"
-    ERROR = "error"
-    THROTTLED = "throttled"
-    GONE = "gone"
-
-
-class ErrorKind(StrEnum):
-    """What kind of failure a source's last fetch met: the class /healthz counts by."""
-
-    NETWORK = "network"
-    TLS = "tls"
-    TIMEOUT = "timeout"
-    HTTP = "http"
-    OVERSIZE = "oversize"
-    REDIRECT = "redirect"
-    DEFERRED = "deferred"
-    NOT_A_FEED = "not-a-feed"
-    PARSE = "parse"
-    CONFIG = "config"  # the source's settings cannot be used now (a credential is missing)
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """A remote source as the store knows it: configuration key and fetch state.
-
-    `key` is the URL the source was first configured with; it never changes,
-    so entry ids derived from it survive a permanent move of the feed.
-    `url` is where it is fetched now. Times are epoch seconds (UTC).
-    `status` is a SourceStatus and `last_error_kind` an ErrorKind (both
-    kept as their text).
-    """
-
-    key: str
-    url: str
-    title: str | None = None
-    status: str = "new"
-    etag: str | None = None
-    last_modified: str | None = None
-    last_fetch: float | None = None
-    last_success: float | None = None
-    last_error: str | None = None
-    last_error_kind: str | None = None
-    error_count: int = 0
-    next_due: float | None = None
-    redirect_target: str | None = None
-    redirect_count: int = 0
-    warning: str | None = None
-    feed_id: str | None = None
-    feed_link: str | None = None
-    feed_updated: str | None = None
-    entry_count: int = 0
-    page_error: str | None = None  # the last full-text page that could not be read, and why
-
-
-@dataclass(frozen=True)
-class CachedPage:
-    """An entry's page as last fetched for its full text, kept by the entry's canonical link.
-
-    `content_html` is the sanitised article (None when none was ever read);
-    `error` why the last fetch gave none; `entry_digest` the digest of the
-    entry's own text when the page was fetched, so a changed entry is
-    fetched again. `etag` and `last_modified` make the next fetch conditional.
-    """
-
-    link: str
-    url: str
-    fetched: float
-    content_html: str | None = None
-    error: str | None = None
-    entry_digest: str = ""
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-# --- WebSub hubs ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ping:
-    """A WebSub publish notification owed: tell `hub` that the feed at `url` changed."""
-
-    hub: str
-    url: str
-
-
-@dataclass(frozen=True)
-class PendingPing:
-    """A ping not yet delivered, as the store keeps it until a hub takes it.
-
-    `attempts` counts the failed tries (0: owed, never tried); `next_try` is
-    when it is due again (epoch seconds); `last_error` says why the last try
-    failed.
-    """
-
-    hub: str
-    url: str
-    attempts: int = 0
-    next_try: float = 0.0
-    last_error: str | None = None
-
-
-@dataclass(frozen=True)
-class PingResult:
-    """How one ping went: `error` is None when the hub answered 2xx."""
-
-    hub: str
-    url: str
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class HubState:
-    """A configured hub as the store knows it, for `feeds sources` and /healthz.
-
-    `pending` counts the pings it has not taken yet, `failing` those of
-    them it was already sent and refused or missed (a build that could not
-    try, `--offline`, owes pings that have not failed); `next_try` is the
-    earliest of their due times.
-    """
-
-    url: str
-    pending: int = 0
-    failing: int = 0
-    last_success: float | None = None
-    last_error: str | None = None
-    last_failure: float | None = None
-    next_try: float | None = None
-
-
-# --- feeds' own WebSub hub ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HubRequest:
-    """A subscription request the hub accepted, to verify with its subscriber (W3C WebSub §5.1).
-
-    `mode` is "subscribe" or "unsubscribe"; `lease_seconds` is already
-    bounded to what the hub grants; `secret` signs deliveries (§8).
-    """
-
-    mode: str
-    topic: str
-    callback: str
-    lease_seconds: int
-    secret: str | None = None
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A verified subscription: `topic`'s new content goes to `callback` until `expires`."""
-
-    topic: str
-    callback: str
-    secret: str | None
-    expires: float
-    created: float
-
-
-@dataclass(frozen=True)
-class PendingDelivery:
-    """A topic's new content owed to a subscriber, as the store keeps it until delivered.
-
-    `attempts` counts the failed tries; `next_try` is when it is due again.
-    """
-
-    topic: str
-    callback: str
-    attempts: int = 0
-    next_try: float = 0.0
-    last_error: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One content distribution to send: `body` with its `content_type`, signed with `secret`."""
-
-    topic: str
-    callback: str
-    body: bytes
-    content_type: str
-    secret: str | None = None
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """How one delivery (or verification) went: `error` is None when the subscriber took it."""
-
-    topic: str
-    callback: str
-    error: str | None = None
-
-
-# A process that has not said it is alive for this many of its heartbeats is gone.
-GONE_AFTER_BEATS = 3
-
-
-@dataclass(frozen=True)
-class WorkerState:
-    """A `feeds run` process sharing a PostgreSQL store, as its last heartbeat left it.
-
-    `in_flight` counts the sources it holds a lease on now; `every` is its
-    heartbeat interval in seconds, by which `gone` judges its silence.
-    """
-
-    id: str
-    host: str
-    pid: int
-    role: str
-    started: float
-    heartbeat: float
-    every: float
-    in_flight: int = 0
-
-    def gone(self, now: float) -> bool:
-        """Whether it has missed GONE_AFTER_BEATS heartbeats (crashed, or its host is down)."""
-        return now - self.heartbeat > GONE_AFTER_BEATS * self.every
+# --- Apart: what only fetching and the hubs use -------------------------------
+# Each name and the module that defines it. Python compiles half a dozen
+# methods for each dataclass, about a millisecond a class: a build that
+# fetches nothing and owes no hub anything does not make these.
+_APART = {
+    **dict.fromkeys(("RequestOptions", "FetchRequest", "FetchResult", "ParsedEntry", "ParsedFeed",
+                     "SourceStatus", "ErrorKind", "SourceState", "CachedPage", "WorkerState"),
+                    "fetching"),
+    **dict.fromkeys(("Ping", "PendingPing", "PingResult", "HubState", "HubRequest", "Subscription",
+                     "PendingDelivery", "Delivery", "DeliveryResult"), "hubs"),
+}
+
+if TYPE_CHECKING:  # the names apart, as the type checker reads them
+    from .fetching import CachedPage as CachedPage
+    from .fetching import ErrorKind as ErrorKind
+    from .fetching import FetchRequest as FetchRequest
+    from .fetching import FetchResult as FetchResult
+    from .fetching import ParsedEntry as ParsedEntry
+    from .fetching import ParsedFeed as ParsedFeed
+    from .fetching import RequestOptions as RequestOptions
+    from .fetching import SourceState as SourceState
+    from .fetching import SourceStatus as SourceStatus
+    from .fetching import WorkerState as WorkerState
+    from .hubs import Delivery as Delivery
+    from .hubs import DeliveryResult as DeliveryResult
+    from .hubs import HubRequest as HubRequest
+    from .hubs import HubState as HubState
+    from .hubs import PendingDelivery as PendingDelivery
+    from .hubs import PendingPing as PendingPing
+    from .hubs import Ping as Ping
+    from .hubs import PingResult as PingResult
+    from .hubs import Subscription as Subscription
+
+
+def __getattr__(name: str) -> Any:
+    module = _APART.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
