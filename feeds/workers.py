@@ -5,26 +5,135 @@ workers (forked, so they share the already-loaded modules and language
 model). A worker blocked on its task queue would not notice a `kill -9` of
 the process that forked it and would linger; on Linux each worker therefore
 asks the kernel to send it SIGKILL when its parent goes.
+
+A worker's answer does not travel whole through the pool's result pipe.
+The pool's thread reading that pipe waits for the whole of a message it
+has begun to read: a worker killed halfway through writing a large answer
+(by the out-of-memory killer, or any kill) left half a message there, and
+the thread, and the refresh or build waiting on it, waited for ever
+instead of seeing the worker gone. A large answer is written to a file,
+and only the file's name crosses the pipe, in one write the kernel makes
+whole (a pipe's writes of up to PIPE_BUF bytes are never split): a worker
+killed while writing the file sent nothing, and the pool finds it dead.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ctypes
 import ctypes.util
+import itertools
 import multiprocessing
 import os
+import pickle
+import shutil
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, ParamSpec, TypeVar
 
 _PR_SET_PDEATHSIG = 1
+# An answer pickled in at most this many bytes crosses the pipe itself: with
+# the pool's own framing it stays well under PIPE_BUF (4,096 bytes on Linux,
+# at least 512 by POSIX, which the framing alone never reaches).
+_SENT_WHOLE = 1024
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _Pool(ProcessPoolExecutor):
+    """A process pool whose workers hand large answers back through files (see above)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                         initializer=_die_with_parent, initargs=(os.getpid(),))
+        self._folder = _answers_folder()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        # `map` submits its chunks through here too.
+        return super().submit(_answered, self._folder, fn, args, kwargs)
 
 
 def worker_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """A pool of `workers` forked processes (one per core by default)."""
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                               mp_context=multiprocessing.get_context("fork"),
-                               initializer=_die_with_parent, initargs=(os.getpid(),))
+    return _Pool(workers or os.cpu_count() or 1)
+
+
+_folder: str | None = None
+_numbers = itertools.count()  # a worker's answers, numbered (its files are named pid-number)
+
+
+def _answers_folder() -> str:
+    """This process's folder for its workers' answers, made once, removed at exit.
+
+    In memory (/dev/shm) where there is one: an answer is written once, read
+    once and deleted at once. A file left by a worker killed while writing
+    it stays until then.
+    """
+    global _folder
+    if _folder is None or not os.path.isdir(_folder):
+        shm = "/dev/shm"
+        where = shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+        _folder = tempfile.mkdtemp(prefix="feeds-answers-", dir=where)
+        atexit.register(shutil.rmtree, _folder, ignore_errors=True)
+    return _folder
+
+
+def _answered(folder: str, fn: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> Any:
+    """`fn(*args, **kwargs)` in a worker, as the pool should send it back: itself when small,
+    else a `_Handoff` of the file holding it."""
+    answer = fn(*args, **kwargs)
+    data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+    if len(data) <= _SENT_WHOLE:
+        return answer
+    path = f"{folder}/{os.getpid()}-{next(_numbers)}"
+    try:
+        _write_new(path, data)
+    except OSError:  # no room, or the folder gone: the pipe, as any pool sends it
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return answer
+    return _Handoff(path)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # left by a killed worker that had this process's number
+        os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+class _Handoff:
+    """An answer waiting in a file: what crosses the pipe is its name, and unpickling it in
+    the pool's parent reads the answer (and deletes the file)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Callable[[str], Any], tuple[str]]:
+        return _taken_back, (self.path,)
+
+
+def _taken_back(path: str) -> Any:
+    """The answer a worker left in `path`, read once."""
+    with open(path, "rb", buffering=0) as file:
+        data = file.readall()
+    os.unlink(path)
+    return pickle.loads(data)
 
 
 def started(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:

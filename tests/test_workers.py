@@ -1,0 +1,95 @@
+"""The parse workers' pools: an answer never left half-written in the pool's pipe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from feeds.workers import worker_pool
+
+# A pool whose worker writes half of any pipe write longer than PIPE_BUF and dies there, as
+# a worker killed in the middle of sending a large answer would. The pool's reading thread
+# then waits for the rest of the message for ever, unless answers that large never cross
+# the pipe whole. It runs in a process of its own so that a hang is a timeout here.
+_DIES_MID_WRITE = textwrap.dedent("""
+    import os, select, sys
+    from multiprocessing import connection
+    from feeds.workers import worker_pool
+
+    def answer_then_die_mid_write(size):
+        send = connection.Connection._send
+
+        def half_then_die(self, buf, write=os.write):
+            if len(buf) > select.PIPE_BUF:
+                send(self, buf[: len(buf) // 2])
+                os._exit(1)
+            send(self, buf)
+
+        connection.Connection._send = half_then_die
+        return b"x" * size
+
+    pool = worker_pool(1)
+    answer = pool.submit(answer_then_die_mid_write, int(sys.argv[1])).result(timeout=60)
+    pool.shutdown()
+    print(len(answer), answer == b"x" * int(sys.argv[1]))
+""")
+
+
+@pytest.mark.parametrize("size", [100, 5_000, 3_000_000])
+def test_an_answer_of_any_size_crosses_the_pipe_in_writes_never_split(size: int) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", _DIES_MID_WRITE, str(size)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # its own PID
+        proc.communicate()
+        pytest.fail("the pool waited for ever for the rest of a half-written answer")
+    assert (proc.returncode, out, err) == (0, f"{size} True\n", "")
+
+
+def _answer(size: int) -> bytes:
+    return bytes(range(256)) * (size // 256)
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+def test_answers_come_back_whole_and_leave_no_file(tmp_path: Path) -> None:
+    from feeds import workers
+
+    sizes = [0, 256, 4096, 1 << 20, 3 << 20]
+    with worker_pool(2) as pool:
+        assert [len(a) for a in pool.map(_answer, sizes)] == sizes
+        assert pool.submit(_answer, 1 << 20).result() == _answer(1 << 20)
+    folder = workers._answers_folder()
+    assert os.path.isdir(folder) and os.listdir(folder) == []
+
+
+def test_a_dead_worker_still_breaks_its_pool() -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = worker_pool(1)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(_die).result(timeout=60)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def test_an_answer_its_file_cannot_hold_comes_back_through_the_pipe() -> None:
+    """No room for the file (here: its folder gone): the answer crosses the pipe, as before."""
+    import shutil
+
+    from feeds import workers
+
+    with worker_pool(1) as pool:
+        shutil.rmtree(workers._answers_folder())
+        assert pool.submit(_answer, 1 << 20).result() == _answer(1 << 20)
+    assert os.path.isdir(workers._answers_folder())  # the next pool makes it again
