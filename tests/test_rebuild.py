@@ -553,7 +553,7 @@ def test_an_article_changed_while_read_keeps_the_record_it_had(
 # other tests started): what shares them runs in a child of its own.
 _SHARING = """
 import json, os, sys
-from feeds.local import changes
+from feeds.local import changes, walk
 forks = []
 os.register_at_fork(after_in_parent=lambda: forks.append(1))
 changes.SHARED_FROM = 1
@@ -661,7 +661,7 @@ print(json.dumps({"tree": tree, "same": changes._walk(sys.argv[1], "p/", manifes
                   "alone": changes._stat_tree(sys.argv[1], "p/", 10**9),
                   "others": [changes._walk(sys.argv[1], "p/", m, 1) for m in others],
                   "forks": len(forks),
-                  "folders_cut": changes._split_at_the_top(sys.argv[1], 1) is not None}))
+                  "folders_cut": walk.split_at_the_top(sys.argv[1], 1) is not None}))
 """, str(root))
     tree = got["tree"]
     assert got["folders_cut"] == (len(folders) > 2)
