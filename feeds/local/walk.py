@@ -47,7 +47,7 @@ _BYTES_A_NAME = 20
 def split_at_the_top(root: str, threshold: int,
                      head_start: int = 0) -> tuple[Folders, Starts, Starts] | None:
     """The top folder's own article files, and its folders in two groups of about as many files
-    (the second with `head_start` files more, see `walk_ahead`).
+    (the second with `head_start` more: see `walk_ahead`).
 
     So that listing the tree, a third of the cost of its walk, is shared
     too: each process lists one group. The sizes of the folders tell how
@@ -76,7 +76,7 @@ def split_at_the_top(root: str, threshold: int,
     total = sum(size for size, *_ in folders) + len(files) * _BYTES_A_NAME
     if len(folders) < 2 or total < threshold * _BYTES_A_NAME:
         return None
-    weights = [len(files) * _BYTES_A_NAME, head_start * _BYTES_A_NAME]
+    weights = [(len(files) + head_start) * _BYTES_A_NAME, 0]
     groups: tuple[Starts, Starts] = ([], [])
     for size, _name, path, below in sorted(folders, key=lambda f: (-f[0], f[1])):
         lighter = 0 if weights[0] <= weights[1] else 1
@@ -206,9 +206,9 @@ def send_lines(folders: Folders, prefix: str, manifest: str | None, careful: boo
 
 # About how many files a walk stats in the time a build takes, once the walk
 # ahead's child is forked, to import the rest of the program and read what
-# the last build kept (about 70 ms): the child takes as many files more than
+# the last build kept (about 0.1 s): the child takes as many files more than
 # this process, so that both shares end together.
-HEAD_START = 18_000
+HEAD_START = 30_000
 
 
 def tree_prefix(config: Config) -> str:
