@@ -38,6 +38,30 @@ def _dt(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _same_dt(value: datetime | None, text: str | None, other: datetime | None) -> str | None:
+    """`_dt(value)`, `text` being `_dt(other)`: the same when the two are the same time in
+    the same zone, fold included (an entry's published date is often its updated one)."""
+    if value is other or (value is not None and other is not None and value == other
+                          and value.tzinfo is other.tzinfo and value.fold == other.fold):
+        return text
+    return _dt(value)
+
+
+# The last source's `updated` and its text: every entry of a feed has the same
+# SourceRef, whose time need not be written again for each. Kept by identity,
+# not equality: equal times in two zones are written differently.
+_source_updated: tuple[datetime | None, str | None] = (None, None)
+
+
+def _source_dt(value: datetime | None) -> str | None:
+    global _source_updated
+    last, text = _source_updated  # one tuple: threads encoding at once each see a whole pair
+    if value is not last:
+        text = _dt(value)
+        _source_updated = (value, text)
+    return text
+
+
 def _parse_dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
@@ -52,17 +76,18 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
     are `enclosures`, `image` and `episode`, only when the entry has them:
     they are in the content hash, so a new audio URL is a change.
     """
+    updated = _dt(entry.updated)
     data: dict[str, Any] = {
         "id": entry.id,
         "variants": [[v.lang, v.title, v.content_html, v.summary] for v in entry.variants],
-        "updated": _dt(entry.updated),
-        "published": _dt(entry.published),
+        "updated": updated,
+        "published": _same_dt(entry.published, updated, entry.updated),
         "authors": list(entry.authors),
         "tags": list(entry.tags),
         "link": entry.link,
         "origin": entry.origin,
         "source": None if entry.source is None else [
-            entry.source.id, entry.source.title, entry.source.link, _dt(entry.source.updated)
+            entry.source.id, entry.source.title, entry.source.link, _source_dt(entry.source.updated)
         ],
     }
     if entry.contacts:

@@ -27,4 +27,6 @@ def declared_language(value: object) -> str | None:
 
 def unique(values: Iterable[str]) -> tuple[str, ...]:
     """The non-empty values, first occurrence kept, order kept."""
-    return tuple(dict.fromkeys(v for v in values if v))
+    found = dict.fromkeys(values)
+    found.pop("", None)
+    return tuple(found)

@@ -70,6 +70,7 @@ def _identities(entries: Sequence[ParsedEntry]) -> list[str]:
 
 # Chinese regions and scripts a declaration may name, as published: the
 # `xml:lang` of a Chinese entry says which script it is written in.
+_PRIMARY = re.compile(r"[a-z]{2,3}")
 _CHINESE = {"zh-hant": "zh-Hant", "zh-tw": "zh-TW", "zh-hk": "zh-HK", "zh-mo": "zh-MO"}
 
 
@@ -79,7 +80,7 @@ def _language_tag(value: str | None) -> str | None:
         return None
     tag = value.strip().lower().replace("_", "-")
     primary = tag.split("-")[0]
-    if not re.fullmatch(r"[a-z]{2,3}", primary):
+    if not _PRIMARY.fullmatch(primary):
         return None
     if primary == "zh":
         return next((name for prefix, name in _CHINESE.items()
@@ -87,17 +88,19 @@ def _language_tag(value: str | None) -> str | None:
     return primary
 
 
-def _declared_language(p: ParsedEntry, feed: ParsedFeed, source: SourceConfig) -> str | None:
+def _declared_language(p: ParsedEntry, feed: ParsedFeed, source: SourceConfig,
+                       feed_tag: str | None) -> str | None:
     """The language the source's configuration or the entry itself declares, if any.
 
     Both win over detection: `lang =` in links.toml is the reader's own
     word, and an entry's own `xml:lang` is specific to it. An entry whose
     `xml:lang` equals its feed's merely inherits it (feedparser reports the
     feed's for every entry), so it counts as the feed's, see `_entry_language`.
+    `feed_tag` is `_language_tag(feed.lang)`, the same for every entry.
     """
     if (tag := _language_tag(source.lang)) is not None:
         return tag
-    if p.lang and (not feed.lang or _language_tag(p.lang) != _language_tag(feed.lang)):
+    if p.lang and (not feed.lang or (p.lang != feed.lang and _language_tag(p.lang) != feed_tag)):
         return _language_tag(p.lang)
     return None
 
@@ -161,7 +164,7 @@ def normalise_feed(
     feed_lang = _language_tag(feed.lang)
     result: list[Incoming] = []
     for p, identity in zip(feed.entries, _identities(feed.entries), strict=True):
-        declared_lang = _declared_language(p, feed, source)
+        declared_lang = _declared_language(p, feed, source, feed_lang)
         # The content as text is needed whole only to filter or to stand in
         # for a missing title; it is most of the cost of an entry, so it is
         # not made otherwise. Detection reads only its opening.

@@ -351,9 +351,9 @@ def _entry(raw: Any, url: str, feed_link: str | None,
     if summary_html == content_html or not summary_html:
         summary_html = None
 
-    authors = _authors(raw)
-    # RFC 4287 §4.2.1: an Atom entry without authors has its feed's.
-    contacts = _contacts(raw, link or feed_link or url) if authors else feed_people[1]
+    authors, contacts = _people(raw, link or feed_link or url)
+    if not authors:  # RFC 4287 §4.2.1: an Atom entry without authors has its feed's.
+        contacts = feed_people[1]
     language = next(
         (_field(d, "language") for d in (content, _field(raw, "title_detail"), summary)
          if d is not None and _field(d, "language")),
@@ -408,8 +408,10 @@ def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
                                    length=_field(media, "filesize"),
                                    duration=_field(media, "duration")))
     kept = keep_enclosures(found)
+    if not kept:
+        return kept
     duration = duration_seconds(_field(raw, "itunes_duration"))
-    if duration is None or not kept:
+    if duration is None:
         return kept
     played = next((i for i, e in enumerate(kept) if media_kind(e) in ("audio", "video")), 0)
     if kept[played].duration is not None:
@@ -420,6 +422,8 @@ def _enclosures(raw: Any, base: str) -> tuple[Enclosure, ...]:
 def _image(raw: Any, base: str, enclosures: tuple[Enclosure, ...]) -> str | None:
     """The item's picture: `itunes:image`, else the first `media:thumbnail`, else its first image file."""
     artwork = _field(raw, "image")
+    if artwork is None and not enclosures and not _field(raw, "media_thumbnail"):
+        return None  # most items: no picture to look for
     candidates = [_field(artwork, "href") if isinstance(artwork, dict) else None]
     candidates += [_field(t, "url") for t in _field(raw, "media_thumbnail") or []
                    if isinstance(t, dict)]
@@ -439,7 +443,10 @@ _EPISODE_FIELDS = ("itunes_explicit", "itunes_episodetype", "itunes_episode", "i
 
 def _episode(raw: Any) -> Episode | None:
     """The item's iTunes episode tags, or None when it has none worth saying again."""
-    if all(_field(raw, name) is None for name in _EPISODE_FIELDS):
+    for name in _EPISODE_FIELDS:
+        if _field(raw, name) is not None:
+            break
+    else:
         return None  # most items are no episode: nothing to make and compare
     marked = _field(raw, "itunes_explicit")
     kind = _field(raw, "itunes_episodetype")
@@ -551,6 +558,29 @@ def _contacts(obj: Any, base: str) -> tuple[Person, ...]:
     return tuple(found.values())
 
 
+def _people(obj: Any, base: str) -> tuple[tuple[str, ...], tuple[Person, ...]]:
+    """`_authors(obj)`, and `_contacts(obj, base)` when there are any, each name made once."""
+    named: list[tuple[str, Any]] = []  # each author's name, and the author
+    given = False
+    for person in _field(obj, "authors") or ():
+        if isinstance(person, dict):
+            name = _field(person, "name") or _field(person, "email") or ""
+            given = given or bool(name)
+            named.append((_person_name(name), person))
+    names = [name for name, _person in named]
+    if not given and isinstance(_field(obj, "author"), str):
+        names.append(_person_name(obj["author"]))
+    authors = unique(names)
+    if not authors:
+        return authors, ()
+    found: dict[str, Person] = {}
+    for name, person in named:
+        contact = author_contact(name, _field(person, "email"), _field(person, "href"), base)
+        if contact is not None:
+            found.setdefault(name, contact)
+    return authors, tuple(found.values())
+
+
 def _person_name(value: str) -> str:
     """`x@example.com (Ann Lee)`, RSS's author form, as `Ann Lee`; other names collapsed."""
     text = collapse_text(value)
@@ -583,6 +613,12 @@ def _utc(value: object) -> datetime | None:
     """feedparser's UTC struct_time as an aware datetime; None when absent or impossible."""
     if not isinstance(value, time.struct_time):
         return None
+    try:
+        # The fields as they are, when they are a time (feedparser's always
+        # are): what the round trip through a timestamp gives, at a third of the cost.
+        return datetime(*value[:6], tzinfo=UTC)
+    except (ValueError, TypeError):
+        pass
     try:
         return datetime.fromtimestamp(calendar.timegm(value), UTC)
     except (OverflowError, ValueError, OSError):

@@ -96,7 +96,9 @@ def _prepare(
     incoming = normalise_feed(parsed, source, key, result.final_url, config, when)
     if source.full_text:  # their articles are put in before they are stored (see pages.py)
         return _Prepared(replace(parsed, entries=()), tuple(incoming))
-    encoded = tuple(replace(item, entry=stored_form(item.entry))
+    # Made directly rather than by dataclasses.replace, which costs as much as the Incoming.
+    encoded = tuple(Incoming(stored_form(item.entry), item.declared_updated, item.canonical_link,
+                             item.encoded, item.digest)
                     if isinstance(item.entry, Entry) else item for item in incoming)
     return _Prepared(replace(parsed, entries=()), encoded)
 
