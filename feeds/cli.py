@@ -17,11 +17,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import commands
 from .about import __version__
-from .commands import EXIT_CONFIG, EXIT_PROBLEMS
 from .config import CONFIG_NAME, load_config
 from .errors import ConfigError, FeedsError, UsageError
+
+# The exit statuses (see above). The commands, and the whole program with
+# them, are imported once the command is known (see `_main`).
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_CONFIG = 2
 
 
 def _common(top: bool) -> argparse.ArgumentParser:
@@ -70,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                     "commented, and an empty sources/links.toml. Never overwrites a file.",
     )
     p.add_argument("dir", type=Path, nargs="?", metavar="DIR", help="folder to create it in")
-    p.set_defaults(func=commands.cmd_init)
+    p.set_defaults(func="cmd_init")
 
     p = sub.add_parser(
         "build", parents=[common], help="fetch due sources and regenerate every feed",
@@ -85,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit with status 1 if any problem was found")
     p.add_argument("--offline", action="store_true",
                    help="fetch nothing and ping no WebSub hub; publish what is stored")
-    p.set_defaults(func=commands.cmd_build)
+    p.set_defaults(func="cmd_build")
 
     p = sub.add_parser(
         "check", parents=[common],
@@ -94,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                     "feed and page; report problems; write nothing. Exits 1 if any problem is "
                     "found, 2 on a configuration error.",
     )
-    p.set_defaults(func=commands.cmd_check)
+    p.set_defaults(func="cmd_check")
 
     p = sub.add_parser(
         "fetch", parents=[common], help="fetch remote sources now, due or not",
@@ -105,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source", metavar="URL", help="fetch only this source")
     p.add_argument("--build", action="store_true", help="publish the feeds afterwards")
     p.add_argument("--strict", action="store_true", help="exit with status 1 if any source failed")
-    p.set_defaults(func=commands.cmd_fetch)
+    p.set_defaults(func="cmd_fetch")
 
     p = sub.add_parser(
         "sources", parents=[common], help="show every source and its fetch state",
@@ -113,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
                     "number of stored entries and when it is next due.",
     )
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
-    p.set_defaults(func=commands.cmd_sources)
+    p.set_defaults(func="cmd_sources")
 
     p = sub.add_parser(
         "add", parents=[common], help="add a feed (or a page that links to one) to the sources",
@@ -128,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pick", type=int, metavar="N",
                    help="of the feeds a page announces, add the N-th as listed (default: the "
                         "first, or ask on a terminal)")
-    p.set_defaults(func=commands.cmd_add)
+    p.set_defaults(func="cmd_add")
 
     p = sub.add_parser(
         "import", parents=[common], help="add every feed of an OPML file to the sources",
@@ -137,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                     "outline is reported as FILE:LINE and skipped; exits 1 if any was.",
     )
     p.add_argument("file", type=Path, metavar="FILE.opml")
-    p.set_defaults(func=commands.cmd_import)
+    p.set_defaults(func="cmd_import")
 
     p = sub.add_parser(
         "export", parents=[common], help="print the sources as OPML",
@@ -145,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
                     "a tagged source in a folder per tag, with its site's link once fetched.",
     )
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead")
-    p.set_defaults(func=commands.cmd_export)
+    p.set_defaults(func="cmd_export")
 
     p = sub.add_parser(
         "store", help="manage the store: copy it to PostgreSQL or back",
@@ -166,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true",
                    help="delete what the store copied to holds first (without it, a store "
                         "that is not empty is refused)")
-    p.set_defaults(func=commands.cmd_store_migrate)
+    p.set_defaults(func="cmd_store_migrate")
 
     p = sub.add_parser(
         "run", parents=[common], help="run in the background: poll sources, rebuild on change",
@@ -184,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
                         "(a second waits as a standby). Without it: both, in this process")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"], help="default: info")
-    p.set_defaults(func=commands.cmd_run)
+    p.set_defaults(func="cmd_run")
 
     p = sub.add_parser(
         "serve", parents=[common], help="serve the output directory over HTTP",
@@ -192,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
                     "HEAD; the index page at /, source state as JSON at /healthz.",
     )
     _serve_options(p)
-    p.set_defaults(func=commands.cmd_serve)
+    p.set_defaults(func="cmd_serve")
     return parser
 
 
@@ -224,12 +228,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.func is commands.cmd_init:
-            status: int = commands.cmd_init(args)
+        if args.func == "cmd_init":
+            from .commands import cmd_init
+
+            status: int = cmd_init(args)
             return status
         _check_root(args.root, args.config)
         config = load_config(args.root, args.config)
-        status = args.func(args, config)
+        if args.func == "cmd_build":
+            # Started before the rest of the program is imported: its child
+            # stats the article tree meanwhile (see `local.walk.walk_ahead`).
+            from .local.walk import walk_ahead
+
+            ahead = walk_ahead(config)
+            from .commands import cmd_build
+
+            status = cmd_build(args, config, ahead)
+        else:
+            from . import commands
+
+            status = getattr(commands, args.func)(args, config)
     except (ConfigError, UsageError) as exc:
         kind = "configuration error: " if isinstance(exc, ConfigError) else ""
         print(f"feeds: {kind}{exc}", file=sys.stderr)

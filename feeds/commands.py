@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from .cli import EXIT_OK, EXIT_PROBLEMS
 from .config import STORE_VARIABLE, Config
 from .errors import FeedsError, UsageError
 from .model import Problem, SourceConfig
@@ -34,12 +35,9 @@ from .pipeline import (
 )
 
 if TYPE_CHECKING:
+    from .local.walk import Ahead
     from .model import FetchResult, HubState, SourceState, WorkerState
     from .remote.refresh import SourceOutcome
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_CONFIG = 2
 
 
 class _Progress:
@@ -105,9 +103,9 @@ def _fetch_summary(outcomes: Sequence[SourceOutcome]) -> str:
             f"{_count(new, 'new entry', 'new entries')}, {changed} changed")
 
 
-def cmd_build(args: argparse.Namespace, config: Config) -> int:
+def cmd_build(args: argparse.Namespace, config: Config, ahead: Ahead | None = None) -> int:
     result = build(config, fetch=not args.offline, notify=not args.offline,
-                   progress=_Progress(sys.stderr, not args.quiet))
+                   progress=_Progress(sys.stderr, not args.quiet), ahead=ahead)
     _print_problems(result)
     if result.hubs is not None:
         _print_hub_failures(result.hubs)

@@ -15,14 +15,16 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .about import PROJECT_URL, __version__
 from .errors import ConfigError
-from .model import EntryFilter
 from .text.slug import slugify
+
+if TYPE_CHECKING:
+    from .model import EntryFilter
 
 CONFIG_NAME = "feeds.toml"
 # Names the store instead of feeds.toml's `store`: a database URL with its
@@ -458,6 +460,10 @@ def _own_hub(data: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _custom_feeds(tables: list[Any], where: str) -> tuple[CustomFeed, ...]:
+    # The model's types are made when first named, after a command has
+    # started what it can (see `cli`): most configurations have no custom feed.
+    from .model import EntryFilter
+
     feeds: list[CustomFeed] = []
     seen: set[str] = set()
     for i, table in enumerate(tables, 1):

@@ -24,6 +24,7 @@ from .errors import UsageError
 from .local.changes import read_changes
 from .local.read import ArticlesResult, read_articles
 from .local.scan import settings_fingerprint
+from .local.walk import Ahead
 from .lock import ProjectLock
 from .model import Entry, Incoming, LocalState, Problem, RenderedFeed, SourceConfig, UpsertStats
 from .publish.outputs import Published, check_pages, publish, render_all, render_fingerprint
@@ -178,8 +179,9 @@ class Pipeline:
             return self._sync_and_publish(store, on_read)
 
     def _sync_and_publish(self, store: EntryStore,
-                          on_read: Callable[[ArticlesResult], None] | None = None) -> Synced:
-        articles, local = sync_articles(self.config, store)
+                          on_read: Callable[[ArticlesResult], None] | None = None,
+                          ahead: Ahead | None = None) -> Synced:
+        articles, local = sync_articles(self.config, store, ahead)
         if on_read is not None:
             on_read(articles)
         published = publish(store, self.config)
@@ -323,17 +325,26 @@ class Pipeline:
 
     def build(self, sources: Sequence[SourceConfig], *, fetch: bool = True,
               settings: FetchSettings | None = None,
-              progress: Progress | None = None) -> tuple[list[SourceOutcome], Synced]:
-        """Refresh the due sources, sync the articles and publish, in one session."""
+              progress: Progress | None = None,
+              ahead: Ahead | None = None) -> tuple[list[SourceOutcome], Synced]:
+        """Refresh the due sources, sync the articles and publish, in one session.
+
+        `ahead` is a walk of the article tree started earlier (see
+        `local.walk.walk_ahead`), used unless sources are fetched first: the
+        tree is then walked as it is after the fetch.
+        """
         with self._session() as store:
             outcomes: list[SourceOutcome] = []
             if fetch and sources:
+                if ahead is not None:
+                    ahead.close()
+                    ahead = None
                 # Fetching (httpx, feedparser) is imported only when there are sources.
                 from .remote.refresh import refresh as refresh_sources
 
                 outcomes = refresh_sources(self.config, store, sources, only_due=True,
                                            settings=settings, progress=progress)
-            return outcomes, self._sync_and_publish(store)
+            return outcomes, self._sync_and_publish(store, ahead=ahead)
 
 
 @dataclass(frozen=True)
@@ -471,20 +482,22 @@ def _fetch_problems(outcomes: Sequence[SourceOutcome]) -> list[Problem]:
             if o.status in ("error", "gone") and o.message]
 
 
-def sync_articles(config: Config, store: EntryStore) -> tuple[ArticlesResult, UpsertStats]:
+def sync_articles(config: Config, store: EntryStore,
+                  ahead: Ahead | None = None) -> tuple[ArticlesResult, UpsertStats]:
     """Read the articles (re-parsing only changed files) and make the store match them.
 
-    The tree is first compared with what the last sync saw (`local.changes`):
-    when that tells all that changed, only the changed files are read and
-    nothing else of the store's article cache; else every file is sorted
-    against the whole cache.
+    The tree is first compared with what the last sync saw (`local.changes`;
+    `ahead`, a walk of it started earlier, is finished there): when that
+    tells all that changed, only the changed files are read and nothing else
+    of the store's article cache; else every file is sorted against the
+    whole cache. The caller lets `ahead` go if it is not used.
     """
     fingerprint = settings_fingerprint(config)
     key = hashlib.sha256(f"{fingerprint}\0{render_fingerprint(config)}".encode()).hexdigest()
     state = store.local_state()
     if state is not None and state.key == key:
         changes = read_changes(config, state, store.article_records, store.article_owners,
-                               fingerprint.encode())
+                               fingerprint.encode(), ahead)
         if changes is not None:
             if changes.state is state:
                 return changes.articles, UpsertStats()  # nothing changed: nothing to write
@@ -525,6 +538,7 @@ def build(
     settings: FetchSettings | None = None,
     progress: Progress | None = None,
     notify: bool = True,
+    ahead: Ahead | None = None,
 ) -> BuildResult:
     """Fetch the due sources, read the articles, store both, write every feed and tell the hubs.
 
@@ -533,11 +547,17 @@ def build(
     raises OutputError. With `notify`, the WebSub hubs are then told of the
     feeds that changed (and of earlier changes they have not taken yet);
     a hub that fails is no problem of the build: its pings wait in the store.
+    `ahead` is a walk of the article tree started earlier (see
+    `local.walk.walk_ahead`): finished, or let go, here.
     """
-    listed = read_sources(config)
-    pipeline = Pipeline(config)
-    outcomes, synced = pipeline.build(listed.sources, fetch=fetch, settings=settings,
-                                      progress=progress)
+    try:
+        listed = read_sources(config)
+        pipeline = Pipeline(config)
+        outcomes, synced = pipeline.build(listed.sources, fetch=fetch, settings=settings,
+                                          progress=progress, ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
     notified = pipeline.notify_hubs(settings) if notify else None
     articles, published = synced.articles, synced.published
     return BuildResult(

@@ -553,7 +553,7 @@ def test_an_article_changed_while_read_keeps_the_record_it_had(
 # other tests started): what shares them runs in a child of its own.
 _SHARING = """
 import json, os, sys
-from feeds.local import changes
+from feeds.local import changes, walk
 forks = []
 os.register_at_fork(after_in_parent=lambda: forks.append(1))
 changes.SHARED_FROM = 1
@@ -603,6 +603,81 @@ print(json.dumps({"alone": alone, "shared": shared, "forks": [before, len(forks)
     stat = os.stat(root / "a.md")
     assert f"{stat.st_size}\t{stat.st_mtime_ns}\tsources/articles/a.md" in alone
     assert any(line.endswith("\tsources/articles/new\\nline.md") for line in alone)
+
+
+def test_a_walk_started_ahead_gives_what_one_process_gives(project: Path) -> None:
+    """A walk whose child was forked before the build came to it (`walk.walk_ahead`): every
+    kind of name, a folder named like an article, a link to nothing (the tree then walked
+    again carefully), the same lines as one process; a walk ahead let go leaves no process
+    behind."""
+    root = project / "sources" / "articles"
+    names = ["a.md", "back\\slash.md", "new\nline.md", "notes/d.md", "notes/deeper/e.md",
+             "x.md/f.md", "é/g.md"]
+    names += [f"many/{n:03}.md" for n in range(150)] + [f"more/{n:03}.md" for n in range(40)]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"{name}\n" * (len(name) % 5), encoding="utf-8")
+    (root / ".drafts").mkdir()
+    (root / ".drafts" / "h.md").write_text("no", encoding="utf-8")
+    os.symlink(root / "gone.md", root / "many" / "dangling.md")
+    got = _sharing("""
+from feeds.config import load_config
+walk.SHARED_FROM = 1
+config = load_config(sys.argv[1])
+top, prefix = str(config.articles_dir), walk.tree_prefix(config)
+alone = changes._stat_tree(top, prefix, shared_from=10**9)
+before = len(forks)
+ahead = walk.walk_ahead(config)
+walked = changes._walk(top, prefix, None, ahead=ahead)
+forked = len(forks) - before
+let_go = walk.walk_ahead(config)
+let_go.close()
+try:
+    left = os.waitpid(-1, os.WNOHANG)
+except ChildProcessError:
+    left = None
+print(json.dumps({"alone": alone, "ahead": walked[0], "forked": forked, "left": left,
+                  "started": ahead is not None}))
+""", str(project))
+    assert got["started"]
+    # The link to nothing fails the listing by name: the tree is walked again carefully.
+    assert got["forked"] == 2
+    assert got["left"] is None, "no child left once the walks are finished or let go"
+    alone = got["alone"]
+    assert len(alone) == len(names)
+    assert sorted(got["ahead"]) == sorted(alone)
+    assert len(set(got["ahead"])) == len(got["ahead"])
+
+
+def test_a_build_finishes_the_walk_its_command_started(project: Path) -> None:
+    """`feeds build` forks the walk's child before the rest of the program is imported, and
+    the build's sync finishes that walk: an edit is published, a rebuild changes nothing."""
+    (project / "feeds.toml").write_text(_settings(False), encoding="utf-8")
+    for n in range(6):
+        _write(project, f"{('notes/', 'more/', '')[n % 3]}a{n:02}.md", _article(n))
+    got = _sharing("""
+from feeds import cli
+from feeds.local import walk
+walk.SHARED_FROM = 1
+finished = []
+finish = walk.Ahead.finish
+walk.Ahead.finish = lambda self: finished.append(1) or finish(self)
+imported = []
+statuses = []
+for edit in (None, "a05.md", None):
+    if edit:
+        path = os.path.join(sys.argv[1], "sources", "articles", edit)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("An edited line.\\n")
+        os.utime(path, ns=(10**18, 10**18))
+    imported.append("feeds.pipeline" in sys.modules)
+    statuses.append(cli.main(["--root", sys.argv[1], "build", "-q"]))
+print(json.dumps({"finished": len(finished), "statuses": statuses, "imported": imported}))
+""", str(project))
+    assert got["statuses"] == [0, 0, 0]
+    assert got["imported"][0] is False
+    assert got["finished"] == 2, "the two rebuilds finish the walks their commands started"
+    assert "An edited line." in (project / "output" / "all.atom").read_text(encoding="utf-8")
 
 
 def test_a_folder_of_article_names_that_are_not_all_files_is_walked_as_any_other(
@@ -661,7 +736,7 @@ print(json.dumps({"tree": tree, "same": changes._walk(sys.argv[1], "p/", manifes
                   "alone": changes._stat_tree(sys.argv[1], "p/", 10**9),
                   "others": [changes._walk(sys.argv[1], "p/", m, 1) for m in others],
                   "forks": len(forks),
-                  "folders_cut": changes._split_at_the_top(sys.argv[1], 1) is not None}))
+                  "folders_cut": walk.split_at_the_top(sys.argv[1], 1) is not None}))
 """, str(root))
     tree = got["tree"]
     assert got["folders_cut"] == (len(folders) > 2)

@@ -27,8 +27,6 @@ the whole cache, as before; so does a sync with no state kept.
 from __future__ import annotations
 
 import os
-import stat
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -37,11 +35,27 @@ from itertools import compress, count
 from operator import ne
 
 from ..codec import MANIFEST_PART, cached_head, manifest_line, manifest_parts
-from ..config import Config, shown_path
+from ..config import Config
 from ..model import CachedArticle, LocalState
 from .pool import PARSE_POOL, Parsed, read_file
 from .read import ArticlesResult
-from .scan import ARTICLE_SUFFIXES, RACY_NS, UNTRUSTED_MTIME, ArticleFile, scan
+from .scan import RACY_NS, UNTRUSTED_MTIME, ArticleFile, scan
+from .walk import (
+    FAILED,
+    NOT_A_FILE,
+    SENT,
+    SHARED_FROM,
+    Ahead,
+    Folders,
+    NotAFile,
+    article_names,
+    listed_below,
+    may_fork,
+    send_lines,
+    split_at_the_top,
+    stat_lines,
+    tree_prefix,
+)
 
 # The records of the files named, as the store's cache holds them.
 Records = Callable[[Iterable[str]], Mapping[str, CachedArticle]]
@@ -68,17 +82,17 @@ class Changes:
 
 
 def read_changes(config: Config, state: LocalState, records: Records, owners: Owners,
-                 fingerprint: bytes) -> Changes | None:
+                 fingerprint: bytes, ahead: Ahead | None = None) -> Changes | None:
     """The articles as the last sync left them plus what changed since; None to read them all.
 
     `fingerprint` is `scan.settings_fingerprint`'s; `state.key` must
-    already be known to match the configuration.
+    already be known to match the configuration. `ahead`, a walk of the
+    tree started earlier (`walk.walk_ahead`), is finished here.
     """
     if not config.articles_dir.is_dir():
         return None
-    shown_root = shown_path(config.articles_dir, config.root)
-    prefix = "" if shown_root in ("", ".") else shown_root.rstrip("/") + "/"
-    walked = _walk(str(config.articles_dir), prefix, "\n".join(state.manifest))
+    prefix = tree_prefix(config)
+    walked = _walk(str(config.articles_dir), prefix, "\n".join(state.manifest), ahead=ahead)
     if walked is None:
         return None  # a folder or a file that cannot be stat-ed: reported by a whole read
     tree, same = walked
@@ -310,21 +324,9 @@ def _path_of(line: str) -> str:
     return line.split("\t", 2)[-1]
 
 
-# From this many files a tree's stats are shared with a forked process, one
-# half each: a fork costs a few milliseconds, the stats of 20,000 files about
-# 80 ms. See `_stat_shared`.
-SHARED_FROM = 20_000
-
-Folders = list[tuple[str, str, list[str]]]
-# Folders to walk from: each one's path, and its path below the top.
-Starts = list[tuple[str, str]]
 # The manifest lines of a tree, and whether they are the manifest kept, line
 # for line (then the lines may be left out: nothing else is needed of them).
 Walked = tuple[list[str], bool]
-
-
-class _NotAFile(Exception):
-    """A name listed as an article file's is not a regular file: the tree is listed carefully."""
 
 
 def _stat_tree(root: str, prefix: str, shared_from: int | None = None) -> list[str] | None:
@@ -338,7 +340,7 @@ def _stat_tree(root: str, prefix: str, shared_from: int | None = None) -> list[s
 
 
 def _walk(root: str, prefix: str, manifest: str | None,
-          shared_from: int | None = None) -> Walked | None:
+          shared_from: int | None = None, ahead: Ahead | None = None) -> Walked | None:
     """The tree's manifest lines (see `_stat_tree`), and whether they are `manifest`'s.
 
     It is most of the cost of a rebuild that changes nothing, so the tree is
@@ -346,106 +348,46 @@ def _walk(root: str, prefix: str, manifest: str | None,
     to the folder (the kernel does not walk the whole path again), in as few
     Python steps per file as the walk allows; from `shared_from` files on
     (`SHARED_FROM` unless given), on two cores: the folders at the top
-    shared out when they can be (`_split_at_the_top`), else the files once
+    shared out when they can be (`split_at_the_top`), else the files once
     listed. A folder holding nothing but article files is listed by name
     only, and each name's stat tells whether it is a regular file; if one is
     not (a folder named like an article, a link to nothing), the whole tree
     is listed again entry by entry, as `scan.list_articles` lists it.
+
+    `ahead`, a walk of the same tree whose child was forked earlier (see
+    `walk.walk_ahead`), is finished instead: its child's share stat-ed
+    already.
     """
     try:
+        if ahead is not None and (ahead.root, ahead.prefix) == (root, prefix):
+            finished = ahead.finish()
+            return None if finished is None else _joined(*finished, manifest)
         return _walk_listed(root, prefix, manifest, shared_from, careful=False)
-    except _NotAFile:
+    except NotAFile:
         return _walk_listed(root, prefix, manifest, shared_from, careful=True)
 
 
 def _walk_listed(root: str, prefix: str, manifest: str | None, shared_from: int | None,
                  careful: bool) -> Walked | None:
     threshold = SHARED_FROM if shared_from is None else shared_from
-    if _may_fork():
-        split = _split_at_the_top(root, threshold)
+    if may_fork():
+        split = split_at_the_top(root, threshold)
         if split is not None:  # each process lists its own folders
             here, first, second = split
             return _stat_shared(
-                lambda: _listed_below(here, first, careful),
-                lambda: _article_names(second, careful), prefix, manifest, careful)
-    folders = _article_names([(root, "")], careful)
+                lambda: listed_below(here, first, careful),
+                lambda: article_names(second, careful), prefix, manifest, careful)
+    folders = article_names([(root, "")], careful)
     if folders is None:
         return None
     files = sum(len(names) for _folder, _below, names in folders)
-    if files >= threshold and _may_fork():
+    if files >= threshold and may_fork():
         mine, theirs = _halves(folders)
         return _stat_shared(lambda: mine, lambda: theirs, prefix, manifest, careful)
-    lines = _stat_lines(folders, prefix, careful)
+    lines = stat_lines(folders, prefix, careful)
     if lines is None:
         return None
     return lines, manifest is not None and "\n".join(lines) == manifest
-
-
-# About how many bytes a folder's size grows by with each name in it (ext4,
-# tmpfs, btrfs and XFS give 20-30 for an article's name): a folder's size
-# tells, without listing it, about how many files it holds.
-_BYTES_A_NAME = 20
-
-
-def _split_at_the_top(root: str, threshold: int) -> tuple[Folders, Starts, Starts] | None:
-    """The top folder's own article files, and its folders in two groups of about as many files.
-
-    So that listing the tree, a third of the cost of its walk, is shared
-    too: each process lists one group. The sizes of the folders tell how
-    many names they hold, near enough to share the work (and the same each
-    time while no file comes or goes, so the lines keep their order). None
-    when the tree is too small to share (see `SHARED_FROM`), or cannot be
-    cut in two this way (fewer than two folders at the top, or one that
-    holds most of the files): then it is listed whole, and the files are
-    shared out.
-    """
-    files: list[str] = []
-    folders: list[tuple[int, str, str, str]] = []
-    try:
-        with os.scandir(root) as listing:
-            for item in listing:
-                name = item.name
-                if name[0] == ".":
-                    continue
-                if name.lower().endswith(ARTICLE_SUFFIXES) and item.is_file():
-                    files.append(name)
-                elif item.is_dir(follow_symlinks=False):
-                    size = item.stat(follow_symlinks=False).st_size
-                    folders.append((size, name, item.path, f"{name}/"))
-    except OSError:
-        return None
-    total = sum(size for size, *_ in folders) + len(files) * _BYTES_A_NAME
-    if len(folders) < 2 or total < threshold * _BYTES_A_NAME:
-        return None
-    weights = [len(files) * _BYTES_A_NAME, 0]
-    groups: tuple[Starts, Starts] = ([], [])
-    for size, _name, path, below in sorted(folders, key=lambda f: (-f[0], f[1])):
-        lighter = 0 if weights[0] <= weights[1] else 1
-        weights[lighter] += size
-        groups[lighter].append((path, below))
-    if min(weights) * 3 < total:
-        return None
-    return [(root, "", files)], groups[0], groups[1]
-
-
-def _listed_below(here: Folders, starts: Starts, careful: bool) -> Folders | None:
-    below = _article_names(starts, careful)
-    return None if below is None else here + below
-
-
-def _may_fork() -> bool:
-    """Whether a second core is there to use, and this process may fork.
-
-    A process running other threads (the daemon) does not: a lock one of
-    them holds would stay held, forever, in the child.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) >= 2 and threading.active_count() == 1 and hasattr(os, "fork")
-
-
-# What the child of `_stat_shared` exits with: its lines sent; a file it could
-# not stat; a name that is not a regular file's.
-_SENT, _FAILED, _NOT_A_FILE = 0, 1, 2
 
 
 def _stat_shared(mine: Callable[[], Folders | None], theirs: Callable[[], Folders | None],
@@ -469,30 +411,30 @@ def _stat_shared(mine: Callable[[], Folders | None], theirs: Callable[[], Folder
         first, second = mine(), theirs()
         if first is None or second is None:
             return None
-        lines = _stat_lines(first + second, prefix, careful)
+        lines = stat_lines(first + second, prefix, careful)
         return None if lines is None else (lines, "\n".join(lines) == manifest)
     if pid == 0:  # the child
-        code = _FAILED
+        code = FAILED
         try:
             os.close(read)
             folders = theirs()
-            if folders is not None and _send_lines(folders, prefix, manifest, careful, write):
-                code = _SENT
-        except _NotAFile:
-            code = _NOT_A_FILE
+            if folders is not None and send_lines(folders, prefix, manifest, careful, write):
+                code = SENT
+        except NotAFile:
+            code = NOT_A_FILE
         finally:
             os._exit(code)
     os.close(write)
     try:
         folders = mine()
-        lines = None if folders is None else _stat_lines(folders, prefix, careful)
+        lines = None if folders is None else stat_lines(folders, prefix, careful)
     finally:
         with open(read, "rb") as received:
             data = received.read()
         code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    if code == _NOT_A_FILE:
-        raise _NotAFile
-    if lines is None or code != _SENT:
+    if code == NOT_A_FILE:
+        raise NotAFile
+    if lines is None or code != SENT:
         return None
     if data[:1] == b"=":
         size = int(data[1:])
@@ -501,24 +443,6 @@ def _stat_shared(mine: Callable[[], Folders | None], theirs: Callable[[], Folder
     else:
         theirs_text = data[1:].decode("utf-8", "surrogateescape")
     return _joined(lines, theirs_text, manifest)
-
-
-def _send_lines(folders: Folders, prefix: str, manifest: str | None, careful: bool,
-                fd: int) -> bool:
-    """The child's half of `_stat_shared`: its lines, or their length if they end `manifest`.
-
-    False, and nothing written, when a file cannot be stat-ed.
-    """
-    lines = _stat_lines(folders, prefix, careful)
-    if lines is None:
-        return False
-    text = "\n".join(lines)  # a line never holds a newline: manifest_line escapes it
-    with open(fd, "wb") as out:
-        if manifest is not None and manifest.endswith(text):
-            out.write(b"=%d" % len(text))
-        else:
-            out.write(b"+" + text.encode("utf-8", "surrogateescape"))
-    return True
 
 
 def _joined(mine: list[str], theirs: str, manifest: str | None) -> Walked:
@@ -550,83 +474,3 @@ def _halves(folders: Folders) -> tuple[Folders, Folders]:
             second.append((folder, below, names[cut:]))
         seen += len(names)
     return first, second
-
-
-def _stat_lines(folders: Folders, prefix: str, careful: bool) -> list[str] | None:
-    """The manifest line of each file of `folders`, stat-ed now; None if one cannot be.
-
-    Unless `careful` (every name known to be a file's), a name whose stat
-    is not a regular file's raises _NotAFile.
-    """
-    lines: list[str] = []
-    regular = stat.S_ISREG
-    for folder, below, names in folders:
-        shown = prefix + below
-        try:
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return None
-        try:
-            if _odd(shown) or _odd("\0".join(names)):
-                for name in names:  # some line is escaped: the careful way
-                    st = os.stat(name, dir_fd=fd)
-                    if not (careful or regular(st.st_mode)):
-                        raise _NotAFile(name)
-                    lines.append(manifest_line(shown + name, st.st_size, st.st_mtime_ns))
-                continue
-            for name in names:
-                st = os.stat(name, dir_fd=fd)
-                if not (careful or regular(st.st_mode)):
-                    raise _NotAFile(name)
-                lines.append(f"{st.st_size}\t{st.st_mtime_ns}\t{shown}{name}")
-        except FileNotFoundError:
-            if not careful:
-                raise _NotAFile(folder) from None  # a link to nothing, or a file gone
-            return None
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-    return lines
-
-
-def _odd(text: str) -> bool:
-    """Whether `text` has a character a manifest line escapes."""
-    return "\\" in text or "\n" in text
-
-
-def _article_names(starts: Starts, careful: bool) -> Folders | None:
-    """Each folder of `starts` and below (its path, its path below the top) and its article files.
-
-    Hidden files and folders (a leading dot) are skipped, as
-    `scan.list_articles` skips them; None if a folder cannot be listed.
-    Unless `careful`, a folder whose every name is an article file's is
-    listed by name only (about half the cost of an entry each), and the
-    names are taken for files' (see `_walk`).
-    """
-    folders = []
-    stack = starts[::-1]
-    while stack:
-        folder, below = stack.pop()
-        names = []
-        try:
-            if not careful:
-                names = os.listdir(folder)
-                files = [name for name in names if name.lower().endswith(ARTICLE_SUFFIXES)]
-                if len(files) == len(names) and "\0." not in "\0" + "\0".join(files):
-                    folders.append((folder, below, files))
-                    continue
-                names = []
-            with os.scandir(folder) as listing:
-                for item in listing:
-                    name = item.name
-                    if name[0] == ".":
-                        continue
-                    if name.lower().endswith(ARTICLE_SUFFIXES) and item.is_file():
-                        names.append(name)
-                    elif item.is_dir(follow_symlinks=False):
-                        stack.append((item.path, f"{below}{name}/"))
-        except OSError:
-            return None
-        folders.append((folder, below, names))
-    return folders

@@ -19,8 +19,7 @@ from typing import NamedTuple
 from ..about import __version__
 from ..config import Config, shown_path
 from ..model import CachedArticle, Problem
-
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+from .walk import ARTICLE_SUFFIXES
 
 # An article is a page of text (the largest real ones are some hundred KB): a
 # file past this is not one (a data file, a log), and reading it whole would
