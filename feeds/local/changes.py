@@ -26,7 +26,6 @@ the whole cache, as before; so does a sync with no state kept.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -41,7 +40,6 @@ from .pool import PARSE_POOL, Parsed, read_file
 from .read import ArticlesResult
 from .scan import RACY_NS, UNTRUSTED_MTIME, ArticleFile, scan
 from .walk import (
-    FAILED,
     NOT_A_FILE,
     SENT,
     SHARED_FROM,
@@ -49,9 +47,10 @@ from .walk import (
     Folders,
     NotAFile,
     article_names,
+    fork_sender,
+    heard,
     listed_below,
     may_fork,
-    send_lines,
     split_at_the_top,
     stat_lines,
     tree_prefix,
@@ -400,38 +399,22 @@ def _stat_shared(mine: Callable[[], Folders | None], theirs: Callable[[], Folder
     running no cleanup of this process's (its store connection is this
     process's, not the child's). When its lines end the manifest, as they
     do when nothing changed, it says only how long they are (this process
-    holds the manifest too); else it sends them through a pipe.
+    holds the manifest too); else it sends them through a pipe (see
+    `walk.fork_sender`).
     """
-    read, write = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:  # no process to be had now: the stats are all this one's
-        os.close(read)
-        os.close(write)
+    child = fork_sender(theirs, prefix, manifest, careful)
+    if child is None:  # no process to be had now: the stats are all this one's
         first, second = mine(), theirs()
         if first is None or second is None:
             return None
         lines = stat_lines(first + second, prefix, careful)
         return None if lines is None else (lines, "\n".join(lines) == manifest)
-    if pid == 0:  # the child
-        code = FAILED
-        try:
-            os.close(read)
-            folders = theirs()
-            if folders is not None and send_lines(folders, prefix, manifest, careful, write):
-                code = SENT
-        except NotAFile:
-            code = NOT_A_FILE
-        finally:
-            os._exit(code)
-    os.close(write)
+    pid, read = child
     try:
         folders = mine()
         lines = None if folders is None else stat_lines(folders, prefix, careful)
     finally:
-        with open(read, "rb") as received:
-            data = received.read()
-        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        code, data = heard(pid, read)
     if code == NOT_A_FILE:
         raise NotAFile
     if lines is None or code != SENT:

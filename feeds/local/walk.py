@@ -13,6 +13,7 @@ import os
 import signal
 import stat
 import threading
+from collections.abc import Callable
 
 from ..config import Config, shown_path
 
@@ -235,27 +236,50 @@ def walk_ahead(config: Config) -> Ahead | None:
     if split is None:
         return None
     here, first, second = split
+    prefix = tree_prefix(config)
+    child = fork_sender(lambda: article_names(second, careful=False), prefix, None, False)
+    if child is None:  # no process to be had now: the walk is done in its turn
+        return None
+    pid, read = child
+    return Ahead(root, prefix, pid, read, here, first)
+
+
+def fork_sender(folders: Callable[[], Folders | None], prefix: str, manifest: str | None,
+                careful: bool) -> tuple[int, int] | None:
+    """A forked child sending the lines of what `folders()` lists (see `send_lines`): its pid
+    and the pipe to read them from (`heard`); None when no process can be had now.
+
+    The child leaves at once, running no cleanup of this process's (its
+    store connection is this process's, not the child's); its exit status
+    says how it went (SENT, FAILED, NOT_A_FILE).
+    """
     read, write = os.pipe()
     try:
         pid = os.fork()
-    except OSError:  # no process to be had now: the walk is done in its turn
+    except OSError:
         os.close(read)
         os.close(write)
         return None
-    prefix = tree_prefix(config)
     if pid == 0:  # the child
         code = FAILED
         try:
             os.close(read)
-            folders = article_names(second, careful=False)
-            if folders is not None and send_lines(folders, prefix, None, False, write):
+            listed = folders()
+            if listed is not None and send_lines(listed, prefix, manifest, careful, write):
                 code = SENT
         except NotAFile:
             code = NOT_A_FILE
         finally:
             os._exit(code)
     os.close(write)
-    return Ahead(root, prefix, pid, read, here, first)
+    return pid, read
+
+
+def heard(pid: int, read: int) -> tuple[int, bytes]:
+    """What the child `fork_sender` made sent, once it has ended: its exit status and its bytes."""
+    with open(read, "rb") as received:
+        data = received.read()
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), data
 
 
 class Ahead:
@@ -285,9 +309,7 @@ class Ahead:
             folders = listed_below(self._here, self._mine, careful=False)
             lines = None if folders is None else stat_lines(folders, self.prefix, careful=False)
         finally:
-            with open(self._fd, "rb") as received:
-                data = received.read()
-            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            code, data = heard(pid, self._fd)
         if code == NOT_A_FILE:
             raise NotAFile(self.root)
         if lines is None or code != SENT:
