@@ -72,15 +72,39 @@ def _answers_folder() -> str:
 
     In memory (/dev/shm) where there is one: an answer is written once, read
     once and deleted at once. A file left by a worker killed while writing
-    it stays until then.
+    it stays until then; the folder of a process killed before its exit is
+    removed by the next one that makes its own.
     """
     global _folder
     if _folder is None or not os.path.isdir(_folder):
         shm = "/dev/shm"
         where = shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
-        _folder = tempfile.mkdtemp(prefix="feeds-answers-", dir=where)
+        _folder = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=where)
         atexit.register(shutil.rmtree, _folder, ignore_errors=True)
+        _sweep(os.path.dirname(_folder))
     return _folder
+
+
+_PREFIX = "feeds-answers-"
+
+
+def _sweep(where: str) -> None:
+    """Remove the answers' folders of processes gone (killed before they could remove them)."""
+    with contextlib.suppress(OSError), os.scandir(where) as listing:
+        for item in listing:
+            owner = item.name.removeprefix(_PREFIX).partition("-")[0]
+            if item.name.startswith(_PREFIX) and owner.isdigit() and not _alive(int(owner)):
+                shutil.rmtree(item.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: alive
+        pass
+    return True
 
 
 def _answered(folder: str, fn: Callable[..., Any], args: tuple[Any, ...],

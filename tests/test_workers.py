@@ -93,3 +93,32 @@ def test_an_answer_its_file_cannot_hold_comes_back_through_the_pipe() -> None:
         shutil.rmtree(workers._answers_folder())
         assert pool.submit(_answer, 1 << 20).result() == _answer(1 << 20)
     assert os.path.isdir(workers._answers_folder())  # the next pool makes it again
+
+
+def test_the_answers_folder_of_a_killed_process_is_removed_by_the_next() -> None:
+    """A build killed (kill -9) leaves its answers' folder; the next process to make its own
+    removes it, and leaves alone those of processes still running."""
+    import signal
+
+    from feeds import workers
+
+    make = ("import os, sys; from feeds import workers; print(workers._answers_folder(), "
+            "flush=True); sys.stdin.read()")
+    gone = subprocess.Popen([sys.executable, "-c", make], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    alive = subprocess.Popen([sys.executable, "-c", make], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert gone.stdout is not None and alive.stdout is not None
+        left, kept = gone.stdout.readline().strip(), alive.stdout.readline().strip()
+        Path(left, "123-4").write_bytes(b"half an answer")
+        os.kill(gone.pid, signal.SIGKILL)  # its own PID
+        gone.wait()
+        assert os.path.isdir(left)
+        workers._sweep(os.path.dirname(left))
+        assert not os.path.exists(left) and os.path.isdir(kept)
+    finally:
+        for proc in (gone, alive):
+            proc.kill()
+            proc.wait()
+        workers._sweep(os.path.dirname(workers._answers_folder()))
