@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -140,19 +140,31 @@ _RENDERING = ("feeds.publish.render", "feeds.publish.rss", "feeds.publish.jsonfe
               "feeds.local.article", "socket")
 
 
+# A build in a fresh interpreter, through the library and through the command line;
+# `status` is what it returned, printed before the modules (nothing for the library's).
+_BUILD_BY_API = ("from feeds import build, load_config\n"
+                 "build(load_config(sys.argv[1]), fetch=False)\n"
+                 "status = ''\n")
+_BUILD_BY_CLI = ("from feeds.cli import main\n"
+                 "status = main(['--root', sys.argv[1], 'build', '-q'])\n")
+
+
+def _imported_by(build: str, root: Path, modules: Sequence[str]) -> list[str]:
+    """What `build` of `root` printed: its status, if any, then which of `modules` it imported."""
+    code = ("import sys\n" + build
+            + "print(status, ' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(root), *modules],
+                          env=child_env(), capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
 def test_a_rebuild_that_changes_nothing_imports_no_renderer(built: Path) -> None:
     # The pages' planning is imported only for the pages, and with it its
     # templates' loader, which uses tempfile.
     unused = (*_RENDERING, "feeds.publish.pages", "tempfile")
     if load_config(built).pages:
         unused = _RENDERING
-    code = ("import sys\n"
-            "from feeds import build, load_config\n"
-            "build(load_config(sys.argv[1]), fetch=False)\n"
-            "print(' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
-    imported = subprocess.run([sys.executable, "-c", code, str(built), *unused],
-                              env=child_env(), capture_output=True, text=True, check=True)
-    assert imported.stdout.split() == []
+    assert _imported_by(_BUILD_BY_API, built, unused) == []
 
 
 def test_a_site_whose_feeds_show_every_article_takes_the_short_way_too(project: Path) -> None:
@@ -292,13 +304,7 @@ def test_a_build_without_sources_or_hubs_makes_none_of_their_types(
         built: Path, change: Change | None) -> None:
     if change is not None:
         change(built)
-    code = ("import sys\n"
-            "from feeds.cli import main\n"
-            "code = main(['--root', sys.argv[1], 'build', '-q'])\n"
-            "print(code, ' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
-    imported = subprocess.run([sys.executable, "-c", code, str(built), *_FETCHING_AND_HUBS],
-                              env=child_env(), capture_output=True, text=True, check=True)
-    assert imported.stdout.split() == ["0"]
+    assert _imported_by(_BUILD_BY_CLI, built, _FETCHING_AND_HUBS) == ["0"]
 
 
 def test_an_edit_no_feed_shows_reads_its_front_matter_without_the_bodys_parsers(
@@ -307,15 +313,8 @@ def test_an_edit_no_feed_shows_reads_its_front_matter_without_the_bodys_parsers(
     if load_config(built).pages:
         pytest.skip("with pages every article is shown")
     _edit_body_of_an_article_not_shown(built)
-    code = ("import sys\n"
-            "from feeds import build, load_config\n"
-            "build(load_config(sys.argv[1]), fetch=False)\n"
-            "print(' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n")
-    imported = subprocess.run(
-        [sys.executable, "-c", code, str(built), "feeds.local.front", "feeds.local.article",
-         "cmarkgfm", "lxml.etree"],
-        env=child_env(), capture_output=True, text=True, check=True)
-    assert imported.stdout.split() == ["feeds.local.front"]
+    parsers = ("feeds.local.front", "feeds.local.article", "cmarkgfm", "lxml.etree")
+    assert _imported_by(_BUILD_BY_API, built, parsers) == ["feeds.local.front"]
 
 
 def test_an_edit_of_a_shown_article_shows(built: Path,
