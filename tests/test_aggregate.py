@@ -409,6 +409,39 @@ def test_a_full_parse_backlog_holds_fetches_back_and_loses_nothing(
     assert len(assert_valid_atom(project / "output" / "all.atom").entries) == 50
 
 
+def test_the_backlog_holds_bodies_by_their_bytes_too(
+    project: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for one byte of waiting bodies, a request goes out only once every body
+    fetched before it is stored: a few large feeds cannot fill memory, however many fit
+    in the count."""
+    import time
+    from dataclasses import replace
+
+    from feeds.remote import refresh as aggregate
+    from feeds.remote.refresh import SourceOutcome, refresh
+    from feeds.sources import load_sources
+
+    monkeypatch.setattr(aggregate, "_BACKLOG_BYTES", 1)
+    urls = [feed_server.route(f"/b{i}.xml", Response(body=rss([(f"b{i}", f"Big {i}", "x" * 2000)])))
+            for i in range(10)]
+    write_links(project, *urls)
+    config = load_config(project)
+    stored: list[float] = []
+
+    def on_outcome(outcome: SourceOutcome) -> None:
+        stored.append(time.monotonic())
+
+    with open_store(config) as store:
+        outcomes = refresh(config, store, load_sources(config), on_outcome=on_outcome,
+                           settings=replace(FAST, per_domain=1))  # one request at a time
+    assert [(o.status, o.new) for o in outcomes] == [("ok", 1)] * 10
+    starts = sorted(r.started for r in feed_server.requests)
+    assert len(starts) == 10
+    for n, started in enumerate(starts):
+        assert sum(t < started for t in stored) == n, (starts, stored)
+
+
 @pytest.mark.parametrize("fast_sources", [2, 9])  # parsed here, and by the worker pool
 def test_each_source_is_stored_as_it_finishes_not_after_the_slowest(
     feed_server: FeedServer, project: Path, fast_sources: int, backend: str
