@@ -91,7 +91,9 @@ class EntryTables:
             form = _stored_form(item, updated)
             sort_time = form.sort_time.timestamp()
             declared_text = None if declared is None else declared.isoformat()
-            updated_text = updated.isoformat()
+            # Most entries are dated by their own declared time: its text is written once.
+            updated_text = (declared_text if declared_text is not None and updated is declared
+                            else updated.isoformat())
             known[form.id] = (digest, declared_text, updated_text)  # an id offered twice
             rows.append((form.id, origin, item.canonical_link, digest, declared_text,
                          updated_text, sort_time, sort_time if seen_at is None else seen_at,
