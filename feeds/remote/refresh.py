@@ -302,11 +302,10 @@ class _ParseQueue:
     Parsing is slower than fetching: without a bound, the bodies waiting for
     a worker would pile up in memory (90 MB on 1,000 feeds), so `admit`
     holds the next request back while `limit` bodies, or `limit_bytes` of
-    them, wait. A finished parse
-    is recorded on the event loop's thread (the store's connection is that
-    thread's) as soon as the pool says it is done, so that one slow source
-    does not hold back the rest; once the loop has ended, `finish` records
-    what is left.
+    them, wait. A finished parse is recorded on the event loop's thread (the
+    store's connection is that thread's) as soon as the pool says it is done,
+    so that one slow source does not hold back the rest; once the loop has
+    ended, `finish` records what is left.
 
     A worker that dies (a crash in a parser's C code, the kernel's
     out-of-memory killer, a kill) breaks the whole pool, and every body it
