@@ -79,6 +79,21 @@ def test_unchanged_entries_keep_their_time_and_changes_bump_it(store_at: OpenSto
         assert e.updated == NOW and e.variants[0].content_html == "<p>edited</p>"
 
 
+def test_a_silent_edit_is_kept_dated_now_beside_the_entry_too(store_at: OpenStore) -> None:
+    """Changed content under the same declared time is dated now: in the entry, and in the
+    time the store keeps beside it, which the next fetch and the pages' versions read."""
+    with store_at() as store:
+        store.ensure_sources(["src"])
+        assert store.update_source("src", {}, [Incoming(_entry(1), T0)], T0).new == 1
+        [(first, _local)] = store.entry_versions().values()
+        assert f"@{T0.isoformat()}@" in first
+        assert store.update_source("src", {}, [Incoming(_entry(1, "edited"), T0)], NOW).changed == 1
+        [e] = store.entries()
+        assert e.updated == NOW
+        [(version, _local)] = store.entry_versions().values()
+        assert f"@{NOW.isoformat()}@" in version, version
+
+
 @pytest.mark.parametrize("ahead", ["no", "stored form", "encoded", "encoded without digest"])
 def test_an_entry_encoded_ahead_is_stored_with_the_time_the_store_decides(
     store_at: OpenStore, ahead: str
