@@ -161,18 +161,19 @@ def _imported_by(build: str, root: Path, modules: Sequence[str]) -> list[str]:
     the modules a bare import of it loads are set aside then, and only then.
     """
     code = ("import sys\n" + build
-            + "print(status, ' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n"
+            + "print(status)\n"
+            + "print(' '.join(sorted(set(sys.argv[2:]) & set(sys.modules))))\n"
             + f"print({_INSTRUMENTATION!r} in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code, str(root), *modules],
                           env=child_env(), capture_output=True, text=True, check=True)
-    printed, instrumented = done.stdout.rstrip("\n").rsplit("\n", 1)
-    words = printed.split()
+    status, imported, instrumented = done.stdout.split("\n")[:3]
+    loaded = imported.split()
     if instrumented == "True":
         bare = subprocess.run(
             [sys.executable, "-c", f"import sys, {_INSTRUMENTATION}\nprint(' '.join(sys.modules))"],
             env=child_env(), capture_output=True, text=True, check=True).stdout.split()
-        words = [w for w in words if w not in bare or w.isdigit()]
-    return words
+        loaded = [name for name in loaded if name not in bare]
+    return status.split() + loaded
 
 
 def test_a_rebuild_that_changes_nothing_imports_no_renderer(built: Path) -> None:
