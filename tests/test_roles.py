@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -196,6 +197,42 @@ def test_a_worker_that_lost_its_lease_stores_nothing_over_the_new_holder(
         assert (state.title, state.next_due) == ("stored by quick", now + 3600)
         # Stored, the source is not due again before its time.
         assert quick.claim_listed("quick", now + 5, 3.0, 10) == []
+
+
+def test_a_turn_taken_as_its_last_holder_lets_go_sees_the_pause_that_holder_kept(
+        pg_url: str) -> None:
+    import psycopg
+
+    site, url = "127.0.0.2", "http://127.0.0.2:9/feed.xml"
+    with open_at(pg_url, Path()) as first, open_at(pg_url, Path()) as second, \
+            psycopg.connect(pg_url, autocommit=True) as watcher, \
+            psycopg.connect(pg_url) as letting_go:
+        assert isinstance(first, Coordination) and isinstance(second, Coordination)
+        now = time.time()
+        assert first.take_site(site, url, "first", now, 0.0, 30.0) == ("taken", 0.0)
+        # The first worker lets go of the turn (uncommitted yet) while the
+        # second asks for it: the second has read that no pause is kept, and
+        # waits on the site's row.
+        letting_go.execute("UPDATE sites SET busy_until = NULL, busy_by = NULL "
+                           "WHERE domain = %s", (site,))
+        answers: list[tuple[str, float]] = []
+        asking = threading.Thread(target=lambda: answers.append(
+            second.take_site(site, url, "second", now, 0.0, 30.0)))
+        asking.start()
+
+        def second_waits_on_the_row() -> bool:
+            row = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "datname = current_database() AND wait_event_type = 'Lock'"
+                                  ).fetchone()
+            return row is not None and row[0] == 1
+        _wait(second_waits_on_the_row, 10, "the second worker to wait for the site's row")
+        # The site's answer asked for a pause, kept before the turn is given back.
+        first.block_domain(site, now + 3600)
+        letting_go.commit()
+        asking.join(10)
+        assert answers == [("blocked", now + 3600)]
+        # And the turn stays free for whoever asks once the pause is over.
+        assert first.take_site(site, url, "first", now + 3601, 0.0, 30.0) == ("taken", 0.0)
 
 
 def test_a_worker_batch_asks_the_store_as_often_for_3_sources_listed_as_for_600(

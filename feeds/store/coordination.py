@@ -20,7 +20,8 @@ the database is where they agree:
 - A site (a registrable domain) is one row: `busy_until` while a worker
   fetches from it (at most one request at a time, whichever worker sends
   it) and `next_allowed` (the spacing between request starts). A
-  Retry-After pause is the `domains` row every worker reads before asking.
+  Retry-After pause is the `domains` row every worker reads before asking,
+  and again once it holds the turn (its last holder kept the pause first).
 - Each process writes a heartbeat row (`workers`): host, pid, role, when.
 - The publisher holds a session-level advisory lock on a connection of its
   own (`PublisherSeat`); a standby polls for it, and PostgreSQL lets it go
@@ -153,11 +154,8 @@ class Coordination:
         then. A taken turn lasts until `leave_site`, or `hold` seconds if
         its worker dies (renewed by its heartbeats meanwhile).
         """
-        blocked = self._db.execute(
-            "SELECT MAX(blocked_until) FROM domains WHERE domain IN (?, ?) AND blocked_until > ?",
-            (domain, url, now)).fetchone()
-        if blocked is not None and blocked[0] is not None:
-            return "blocked", float(blocked[0])
+        if (until := self._blocked_until(domain, url, now)) is not None:
+            return "blocked", until
         taken = self._db.execute(
             "INSERT INTO sites (domain, busy_until, busy_by, next_allowed) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (domain) DO UPDATE SET busy_until = excluded.busy_until, "
@@ -166,10 +164,23 @@ class Coordination:
             "AND sites.next_allowed <= ? RETURNING domain",
             (domain, now + hold, worker, now + spacing, now, now)).fetchone()
         if taken is not None:
-            return "taken", 0.0
+            # Read again with the turn held: its last holder kept the pause it
+            # was asked for before it let go, after the read above may have
+            # run, and the request must not go out past it.
+            if (until := self._blocked_until(domain, url, now)) is None:
+                return "taken", 0.0
+            self.leave_site(domain, worker)
+            return "blocked", until
         row = self._db.execute("SELECT busy_until, next_allowed FROM sites WHERE domain = ?",
                                (domain,)).fetchone()
         return "wait", now if row is None else float(row[1])
+
+    def _blocked_until(self, domain: str, url: str, now: float) -> float | None:
+        """Until when `domain` or the source at `url` asked for a pause, if it is not over."""
+        row = self._db.execute(
+            "SELECT MAX(blocked_until) FROM domains WHERE domain IN (?, ?) AND blocked_until > ?",
+            (domain, url, now)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def leave_site(self, domain: str, worker: str) -> None:
         """End `worker`'s turn at `domain`: the next request may start once the spacing allows."""
