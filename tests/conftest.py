@@ -107,6 +107,31 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# Runs the rest of its arguments as a program the kernel stops (SIGTERM) when
+# the process that started it dies: the prctl outlives the exec, and the PID
+# stays the one the test stops the program by.
+_STOPPED_WITH_PARENT = """
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    sys.exit("the process that started this one is gone")
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def feeds_daemon(*args: str) -> list[str]:
+    """The command line of `python -m feeds ARGS` for a daemon a test starts and stops.
+
+    A test stops its daemons by their PIDs when it ends; this stops them
+    when it cannot: a test run killed halfway (a timeout, a stopped mutation
+    run) would otherwise leave them running, fetching and retrying for ever.
+    """
+    argv = [sys.executable, "-m", "feeds", *args]
+    if not sys.platform.startswith("linux"):
+        return argv
+    return [sys.executable, "-c", _STOPPED_WITH_PARENT, str(os.getpid()), *argv]
+
+
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 

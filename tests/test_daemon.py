@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import REPO, CliRunner, add_fixture, child_env, write_links
+from conftest import REPO, CliRunner, add_fixture, child_env, feeds_daemon, write_links
 from feedcheck import assert_valid_feed
 from feedserver import FeedServer, Response
 from remote_feeds import rss
@@ -50,8 +50,8 @@ class Daemon:
         env = child_env()
         self.log = (root / "daemon.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feeds", "run", "--serve", "--port", str(port),
-             "--root", str(root), "--log-level", log_level, *extra],
+            feeds_daemon("run", "--serve", "--port", str(port), "--root", str(root),
+                         "--log-level", log_level, *extra),
             stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )
         _wait(self._healthy, 30, "the daemon's health endpoint")
@@ -369,7 +369,7 @@ def test_serve_warns_when_the_output_was_built_for_another_address(
     assert run_cli("build", cwd=project).returncode == 0  # for the default 127.0.0.1:8080
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "serve", "--port", str(port), "--root", str(project)],
+        feeds_daemon("serve", "--port", str(port), "--root", str(project)),
         env=child_env(), stderr=subprocess.PIPE, text=True)
     try:
         _wait(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 10, "the server")
@@ -386,3 +386,47 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+# A test run's stand-in: starts a daemon as the tests do, says its PID, and waits to be killed.
+_TEST_RUN = """
+import subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from conftest import child_env, feeds_daemon
+log = open(sys.argv[3], "ab")
+daemon = subprocess.Popen(feeds_daemon("run", "--root", sys.argv[2], "--log-level", "info"),
+                          stdout=log, stderr=subprocess.STDOUT, env=child_env())
+print(daemon.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
+def test_a_daemon_a_killed_test_run_started_stops_with_it(project: Path) -> None:
+    log = project / "daemon.log"
+    run = subprocess.Popen([sys.executable, "-c", _TEST_RUN, str(REPO / "tests"), str(project),
+                            str(log)], stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        assert run.stdout is not None
+        daemon = int(run.stdout.readline())
+        _wait(lambda: "rebuilt (start)" in log.read_text(encoding="utf-8", errors="replace"), 30,
+              "the daemon's first build")
+        assert _running(daemon)
+    finally:
+        run.kill()  # as a test run is when it times out: no chance to stop what it started
+        run.wait()
+    try:
+        _wait(lambda: not _running(daemon), 30, "the daemon to stop with the run that started it")
+    finally:
+        if _running(daemon):  # not left running when the test fails
+            os.kill(daemon, signal.SIGKILL)
+    assert log.read_text(encoding="utf-8").rstrip().endswith("stopped")

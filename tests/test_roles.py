@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import CountingConnection, add_fixture, child_env, write_links
+from conftest import CountingConnection, add_fixture, child_env, feeds_daemon, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -52,7 +52,7 @@ class Run:
         self.log_path = project.parent / f"{name}.log"
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feeds", "run", "--log-level", "debug", *args],
+            feeds_daemon("run", "--log-level", "debug", *args),
             cwd=project, env=child_env(FEEDS_STORE=store), stdout=self._log,
             stderr=subprocess.STDOUT)
 

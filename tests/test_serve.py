@@ -9,7 +9,6 @@ import selectors
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import CliRunner, add_fixture, child_env, write_links
+from conftest import CliRunner, add_fixture, child_env, feeds_daemon, write_links
 from feedserver import FeedServer, Response
 from remote_feeds import rss
 
@@ -57,8 +56,8 @@ class Serve:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feeds", "serve", "--port", str(self.port), "--root",
-             str(root), *extra], env=child_env(),
+            feeds_daemon("serve", "--port", str(self.port), "--root", str(root), *extra),
+            env=child_env(),
             stderr=subprocess.PIPE, text=True, preexec_fn=limit)
         deadline = time.monotonic() + 15
         while (_get(self.base + "healthz") is None):

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from atomcheck import assert_valid_atom
-from conftest import CliRunner, add_fixture, child_env
+from conftest import CliRunner, add_fixture, child_env, feeds_daemon
 from feedserver import FeedServer, Response
 from lxml import etree
 from remote_feeds import rss
@@ -296,7 +295,7 @@ def test_daemon_logs_a_bad_source_once_and_polls_the_good_ones(
     log = project / "daemon.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "feeds", "run", "--root", str(project)],
+            feeds_daemon("run", "--root", str(project)),
             stdout=out, stderr=subprocess.STDOUT, env=child_env())
     try:
         all_atom = project / "output" / "all.atom"

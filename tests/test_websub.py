@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from conftest import child_env
+from conftest import child_env, feeds_daemon
 from feedserver import FeedServer, Response
 from hypothesis import given
 from hypothesis import strategies as st
@@ -303,8 +303,8 @@ def test_the_daemon_retries_with_backoff_until_the_hub_takes_its_pings(
     config = load_config(project)
     log = (project / "daemon.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "run", "--serve", "--port", str(port),
-         "--root", str(project), "--log-level", "info"],
+        feeds_daemon("run", "--serve", "--port", str(port), "--root", str(project),
+                     "--log-level", "info"),
         stdout=log, stderr=subprocess.STDOUT, env=child_env())
     base = f"http://127.0.0.1:{port}/"
 
