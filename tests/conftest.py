@@ -125,6 +125,8 @@ def feeds_daemon(*args: str) -> list[str]:
     A test stops its daemons by their PIDs when it ends; this stops them
     when it cannot: a test run killed halfway (a timeout, a stopped mutation
     run) would otherwise leave them running, fetching and retrying for ever.
+    Start it from the test's own thread: the kernel signals the program when
+    the thread that started it ends, not only the process.
     """
     argv = [sys.executable, "-m", "feeds", *args]
     if not sys.platform.startswith("linux"):
