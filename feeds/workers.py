@@ -15,6 +15,8 @@ instead of seeing the worker gone. A large answer is written to a file,
 and only the file's name crosses the pipe, in one write the kernel makes
 whole (a pipe's writes of up to PIPE_BUF bytes are never split): a worker
 killed while writing the file sent nothing, and the pool finds it dead.
+An exception a task raises is an answer too: a large one (a message that
+quotes what it read) goes back the same way, and is raised again as itself.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, ParamSpec, TypeVar
@@ -110,19 +113,42 @@ def _alive(pid: int) -> bool:
 def _answered(folder: str, fn: Callable[..., Any], args: tuple[Any, ...],
               kwargs: dict[str, Any]) -> Any:
     """`fn(*args, **kwargs)` in a worker, as the pool should send it back: itself when small,
-    else a `_Handoff` of the file holding it."""
-    answer = fn(*args, **kwargs)
-    data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+    else a `_Handoff` of the file holding it (raised as a `_Raised` when `fn` raised)."""
+    try:
+        answer = fn(*args, **kwargs)
+    except Exception as exc:
+        # Handed off, the traceback the pool sends is that of the handing
+        # over: the frames that raised go with the exception, as a note.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        path = _handed_off(folder, (exc, frames))
+        if path is None:
+            raise
+        raise _Raised(path, type(exc).__name__) from None
+    path = _handed_off(folder, answer)
+    return answer if path is None else _Handoff(path)
+
+
+def _handed_off(folder: str, answer: Any) -> str | None:
+    """The file `answer` was written to, when it is too large to cross the pipe itself.
+
+    None when it is small enough, cannot be pickled (the pool then says so
+    itself), or finds no room (no space, the folder gone): it then crosses
+    the pipe, as any pool sends it.
+    """
+    try:
+        data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
     if len(data) <= _SENT_WHOLE:
-        return answer
+        return None
     path = f"{folder}/{os.getpid()}-{next(_numbers)}"
     try:
         _write_new(path, data)
-    except OSError:  # no room, or the folder gone: the pipe, as any pool sends it
+    except OSError:
         with contextlib.suppress(OSError):
             os.unlink(path)
-        return answer
-    return _Handoff(path)
+        return None
+    return path
 
 
 def _write_new(path: str, data: bytes) -> None:
@@ -158,6 +184,25 @@ def _taken_back(path: str) -> Any:
         data = file.readall()
     os.unlink(path)
     return pickle.loads(data)
+
+
+class _Raised(Exception):
+    """An exception a worker raised, waiting in a file: what crosses the pipe is this, and
+    unpickling it in the pool's parent gives back the exception itself."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(f"{kind} raised in a worker; its frames follow it as a note")
+        self.path = path
+
+    def __reduce__(self) -> tuple[Callable[[str], BaseException], tuple[str]]:
+        return _raised_back, (self.path,)
+
+
+def _raised_back(path: str) -> BaseException:
+    """The exception a worker left in `path`, with the worker's frames as a note."""
+    exc, frames = _taken_back(path)
+    exc.add_note(f"raised in a worker process:\n{frames.rstrip()}")
+    return exc  # type: ignore[no-any-return]
 
 
 def started(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:

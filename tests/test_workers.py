@@ -53,6 +53,50 @@ def test_an_answer_of_any_size_crosses_the_pipe_in_writes_never_split(size: int)
     assert (proc.returncode, out, err) == (0, f"{size} True\n", "")
 
 
+# The same pool, whose task raises an exception quoting `size` bytes of what it read.
+_RAISES_THEN_DIES_MID_WRITE = textwrap.dedent("""
+    import os, select, sys
+    from multiprocessing import connection
+    from feeds.workers import worker_pool
+
+    def raise_then_die_mid_write(size):
+        send = connection.Connection._send
+
+        def half_then_die(self, buf, write=os.write):
+            if len(buf) > select.PIPE_BUF:
+                send(self, buf[: len(buf) // 2])
+                os._exit(1)
+            send(self, buf)
+
+        connection.Connection._send = half_then_die
+        raise ValueError("x" * size)
+
+    pool = worker_pool(1)
+    try:
+        pool.submit(raise_then_die_mid_write, int(sys.argv[1])).result(timeout=60)
+    except ValueError as exc:
+        notes = "".join(getattr(exc, "__notes__", ()))
+        print(len(str(exc)), str(exc) == "x" * int(sys.argv[1]),
+              "raise_then_die_mid_write" in notes)
+    pool.shutdown()
+""")
+
+
+@pytest.mark.parametrize("size", [100, 5_000, 3_000_000])
+def test_an_exception_of_any_size_crosses_the_pipe_in_writes_never_split(size: int) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", _RAISES_THEN_DIES_MID_WRITE, str(size)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # its own PID
+        proc.communicate()
+        pytest.fail("the pool waited for ever for the rest of a half-written exception")
+    # Raised again as itself, the whole message; one sent through a file with the worker's
+    # frames noted, as the text of the pool's own traceback then holds only the handing over.
+    assert (proc.returncode, out, err) == (0, f"{size} True {size > 1024}\n", "")
+
+
 def _answer(size: int) -> bytes:
     return bytes(range(256)) * (size // 256)
 
