@@ -16,12 +16,12 @@ from feeds.workers import worker_pool
 # a worker killed in the middle of sending a large answer would. The pool's reading thread
 # then waits for the rest of the message for ever, unless answers that large never cross
 # the pipe whole. It runs in a process of its own so that a hang is a timeout here.
-_DIES_MID_WRITE = textwrap.dedent("""
+_DYING_MID_WRITE = textwrap.dedent("""
     import os, select, sys
     from multiprocessing import connection
     from feeds.workers import worker_pool
 
-    def answer_then_die_mid_write(size):
+    def die_mid_write():
         send = connection.Connection._send
 
         def half_then_die(self, buf, write=os.write):
@@ -31,47 +31,25 @@ _DIES_MID_WRITE = textwrap.dedent("""
             send(self, buf)
 
         connection.Connection._send = half_then_die
-        return b"x" * size
 
     pool = worker_pool(1)
+""")
+# Its task answers `size` bytes.
+_ANSWERS = textwrap.dedent("""
+    def answer_then_die_mid_write(size):
+        die_mid_write()
+        return b"x" * size
+
     answer = pool.submit(answer_then_die_mid_write, int(sys.argv[1])).result(timeout=60)
     pool.shutdown()
     print(len(answer), answer == b"x" * int(sys.argv[1]))
 """)
-
-
-@pytest.mark.parametrize("size", [100, 5_000, 3_000_000])
-def test_an_answer_of_any_size_crosses_the_pipe_in_writes_never_split(size: int) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _DIES_MID_WRITE, str(size)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        proc.kill()  # its own PID
-        proc.communicate()
-        pytest.fail("the pool waited for ever for the rest of a half-written answer")
-    assert (proc.returncode, out, err) == (0, f"{size} True\n", "")
-
-
-# The same pool, whose task raises an exception quoting `size` bytes of what it read.
-_RAISES_THEN_DIES_MID_WRITE = textwrap.dedent("""
-    import os, select, sys
-    from multiprocessing import connection
-    from feeds.workers import worker_pool
-
+# Its task raises an exception quoting `size` bytes of what it read.
+_RAISES = textwrap.dedent("""
     def raise_then_die_mid_write(size):
-        send = connection.Connection._send
-
-        def half_then_die(self, buf, write=os.write):
-            if len(buf) > select.PIPE_BUF:
-                send(self, buf[: len(buf) // 2])
-                os._exit(1)
-            send(self, buf)
-
-        connection.Connection._send = half_then_die
+        die_mid_write()
         raise ValueError("x" * size)
 
-    pool = worker_pool(1)
     try:
         pool.submit(raise_then_die_mid_write, int(sys.argv[1])).result(timeout=60)
     except ValueError as exc:
@@ -82,19 +60,29 @@ _RAISES_THEN_DIES_MID_WRITE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("size", [100, 5_000, 3_000_000])
-def test_an_exception_of_any_size_crosses_the_pipe_in_writes_never_split(size: int) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _RAISES_THEN_DIES_MID_WRITE, str(size)],
+def _dying_mid_write(task: str, size: int) -> tuple[int, str, str]:
+    """Exit status, output and errors of the pool dying mid-write, given `task` of `size`."""
+    proc = subprocess.Popen([sys.executable, "-c", _DYING_MID_WRITE + task, str(size)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = proc.communicate(timeout=90)
     except subprocess.TimeoutExpired:
         proc.kill()  # its own PID
         proc.communicate()
-        pytest.fail("the pool waited for ever for the rest of a half-written exception")
+        pytest.fail("the pool waited for ever for the rest of a half-written message")
+    return proc.returncode, out, err
+
+
+@pytest.mark.parametrize("size", [100, 5_000, 3_000_000])
+def test_an_answer_of_any_size_crosses_the_pipe_in_writes_never_split(size: int) -> None:
+    assert _dying_mid_write(_ANSWERS, size) == (0, f"{size} True\n", "")
+
+
+@pytest.mark.parametrize("size", [100, 5_000, 3_000_000])
+def test_an_exception_of_any_size_crosses_the_pipe_in_writes_never_split(size: int) -> None:
     # Raised again as itself, the whole message; one sent through a file with the worker's
     # frames noted, as the text of the pool's own traceback then holds only the handing over.
-    assert (proc.returncode, out, err) == (0, f"{size} True {size > 1024}\n", "")
+    assert _dying_mid_write(_RAISES, size) == (0, f"{size} True {size > 1024}\n", "")
 
 
 def _answer(size: int) -> bytes:
