@@ -48,8 +48,9 @@ MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za
                        r"(?:\s*;\s*[^;]+)*")
 # A size in bytes: a non-negative integer.
 _BYTES = re.compile(r"[0-9]+")
-# C0 controls except tab, LF and CR (which XML 1.0 allows), and C1 controls.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f]")
+# C0 controls except tab, LF and CR (which XML 1.0 allows), DEL and the C1
+# controls (which it allows but discourages, §2.2).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @cache

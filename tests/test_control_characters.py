@@ -27,10 +27,11 @@ from feedserver import FeedServer, Response
 from feeds import build, load_config
 from feeds.store import open_at
 
-# Every C0 control but the tab, line feed and carriage return, which text may hold.
-C0 = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
-# The controls the HTTP reader lets by in a header (it refuses NUL, vertical tab, form feed).
-IN_HEADERS = "".join(c for c in C0 if c not in "\x00\x0b\x0c")
+# Every C0 control but the tab, line feed and carriage return, which text may
+# hold, and DEL (XML allows it, but no text means it).
+C0 = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r") + "\x7f"
+# The controls the HTTP reader lets by in a header (it refuses NUL, vertical tab, form feed, DEL).
+IN_HEADERS = "".join(c for c in C0 if c not in "\x00\x0b\x0c\x7f")
 # What no stored text may hold: a C0 control but those three, or DEL.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same, written as a JSON escape (an entry's stored form is JSON).
@@ -180,7 +181,7 @@ def _project(root: Path, sources: Iterable[tuple[str, bool]]) -> Path:
         for url, full in sources), encoding="utf-8")
     # YAML's double-quoted escapes bring every control into a front matter of plain text.
     (articles / "local.md").write_text(
-        '---\ntitle: "Lo\\0cal\\x01 \\e title"\ndate: 2025-09-01T08:00:00Z\n'
+        '---\ntitle: "Lo\\0cal\\x01 \\e ti\\x7ftle"\ndate: 2025-09-01T08:00:00Z\n'
         'tags: ["ta\\0g", "\\x01\\x1f", "\\0"]\nauthor: "Au\\0thor\\x02"\n'
         'description: "de\\0scription\\x1f"\nlang: en\n---\n\nBody with a &#0; reference.\n',
         encoding="utf-8")

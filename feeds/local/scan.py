@@ -29,7 +29,8 @@ MAX_ARTICLE_BYTES = 8 * 2**20
 # How articles are read, beyond the version: changed when an unchanged file
 # would now parse differently, so that no store keeps what the old rules gave.
 # "languages-2": real languages, script fallback, splits at headings, own titles.
-_PARSING = "languages-2"
+# "controls-3": DEL removed from text like the other control characters.
+_PARSING = "controls-3"
 
 # A file modified this recently when it is read may change again within the
 # same tick of its file system's clock (a jiffy on Linux, two seconds on
