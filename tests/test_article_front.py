@@ -177,6 +177,24 @@ def test_a_picture_and_files_are_read_with_site_paths_made_absolute() -> None:
         Enclosure("https://b.example/b", "audio/ogg", None, 61))
 
 
+@pytest.mark.parametrize(("given", "url"), [
+    ("img/a.jpg", "https://example.org/feeds/img/a.jpg"),
+    ("/img/a.jpg", "https://example.org/img/a.jpg"),
+    ("../a.jpg", "https://example.org/a.jpg"),
+    ("//cdn.example.org/a.jpg", "https://cdn.example.org/a.jpg"),
+])
+def test_a_site_path_is_resolved_against_base_url_as_a_link_is(
+        tmp_path: Path, given: str, url: str) -> None:
+    """The README's example: a `base_url` with a path, which site paths resolve against as links do."""
+    (tmp_path / "feeds.toml").write_text('base_url = "https://example.org/feeds/"\n',
+                                         encoding="utf-8")
+    config = load_config(tmp_path)
+    entry = _read(f"title: x\ndate: 2025-01-01\nimage: {given}\nenclosures: [{given}.mp3]",
+                  config=config)
+    assert entry.image == url
+    assert [e.url for e in entry.enclosures] == [url + ".mp3"]
+
+
 def test_a_key_that_is_not_text_is_ignored_like_any_unknown_key() -> None:
     entry = _read("title: x\ndate: 2025-01-01\n1: one\n2025-01-01: day\ntrue: yes")
     assert entry.variants[0].title == "x"
