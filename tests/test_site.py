@@ -50,7 +50,8 @@ TRADITIONAL = Entry(
 REMOTE = Entry(
     "tag:example.org,2024:remote/0123456789abcdef0123456789abcdef",
     (Variant("en", "Batteries get cheaper", "<p>Remote text.</p>"),),
-    updated=_at(13), published=None, authors=("Jo", "Ann"),
+    # Dated when it was fetched, to the microsecond: it gave no date of its own.
+    updated=_at(13).replace(microsecond=521186), published=None, authors=("Jo", "Ann"),
     source=SourceRef("https://blog.example.com/feed", "Example Blog", "https://blog.example.com/"),
 )
 NASTY = Entry(
@@ -115,6 +116,23 @@ def test_the_site_covers_every_kind_of_page() -> None:
 @pytest.mark.parametrize("path", sorted(PAGES))
 def test_every_page_is_html_without_parse_errors(path: str) -> None:
     _parse(PAGES[path])
+
+
+# HTML's valid global date and time string: a second's fraction has one to three digits.
+_GLOBAL_DATE_TIME = re.compile(
+    r"\d{4,}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,3})?)?(?:Z|[+-]\d\d:?\d\d)")
+
+
+@pytest.mark.parametrize("path", sorted(PAGES))
+def test_every_time_of_a_page_is_one_html_accepts(path: str) -> None:
+    """The W3C's HTML checker refuses `<time datetime>` with six digits of a second (`isoformat`'s)."""
+    tree = _parse(PAGES[path])
+    times = [e.get("datetime") for e in tree.iter("time")]
+    times += [e.get("content") for e in tree.iter("meta")
+              if (e.get("property") or "").endswith("_time")]
+    assert times
+    for value in times:
+        assert value is not None and _GLOBAL_DATE_TIME.fullmatch(value), value
 
 
 @pytest.mark.parametrize("path", sorted(PAGES))

@@ -182,7 +182,15 @@ def _when(moment: datetime | None, tz: tzinfo) -> dict[str, str] | None:
     """
     if moment is None:
         return None
-    return {"iso": moment.isoformat(), "day": moment.astimezone(tz).strftime("%Y-%m-%d")}
+    return {"iso": _html_time(moment), "day": moment.astimezone(tz).strftime("%Y-%m-%d")}
+
+
+def _html_time(moment: datetime) -> str:
+    """`moment` as HTML's global date and time string, which allows at most three digits
+    of a second's fraction: `isoformat` writes six whenever there are microseconds (a
+    remote entry without a date is dated when it was fetched, to the microsecond).
+    """
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
 
 
 class _CompiledTemplates(FileSystemBytecodeCache):
@@ -312,8 +320,8 @@ class Site:
         if entry.image:
             og.append(("og:image", entry.image))
         if entry.published is not None:
-            og.append(("article:published_time", entry.published.isoformat()))
-        og.append(("article:modified_time", entry.updated.isoformat()))
+            og.append(("article:published_time", _html_time(entry.published)))
+        og.append(("article:modified_time", _html_time(entry.updated)))
         og += [("article:author", name) for name in entry.authors]
         og += [("article:tag", tag) for tag in entry.tags]
         context = self._base(page, variant.lang, variant.title, self._discovery(
