@@ -387,3 +387,14 @@ def test_shorten_keeps_a_short_text_and_cuts_a_long_one_at_a_boundary(text: str,
 def test_shorten_takes_its_limit() -> None:
     assert shorten("one two three", 9) == "one two…"
     assert shorten("one two three", 13) == "one two three"
+
+
+def test_a_fenced_code_block_keeps_its_code_and_gives_no_lang_to_its_pre() -> None:
+    # GitHub's renderer writes `<pre lang="python">`; `lang` is a human language
+    # there, and the W3C HTML checker refuses "python" (and "html", a reserved tag).
+    [variant] = _entry("title: x\nlang: en",
+                       "Some text.\n\n```python\nprint('a & b')\n```\n\n```html\n<b>x</b>\n```\n"
+                       ).variants
+    assert "lang=" not in variant.content_html
+    assert _in_order(variant.content_html, "<pre><code>print('a &amp; b')",
+                     "<pre><code>&lt;b&gt;x&lt;/b&gt;")

@@ -63,8 +63,11 @@ class _Section:
 
 # Raw HTML is kept by the Markdown renderer and removed by the sanitiser,
 # which knows the allow-list; GitHub's extensions add tables, strikethrough
-# and bare-URL links.
+# and bare-URL links. Not GitHub's `<pre lang="python">` (which cmarkgfm's
+# own GitHub renderer forces): `lang` names the human language of a text,
+# and the W3C HTML checker refuses a programming language's name there.
 _MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE
+_MARKDOWN_EXTENSIONS = ("table", "autolink", "tagfilter", "strikethrough", "tasklist")
 # The words of a section, for detecting its language: code is not prose.
 _PROSE_TEXT = lxml.etree.XPath("descendant-or-self::text()[not(ancestor::pre or ancestor::code)]")
 
@@ -115,7 +118,8 @@ def _sections(body: str, base_url: str, languages: Sequence[str] | None
     also split at its top-level headings when the parts they introduce are
     in different languages (see `_split_at_headings`).
     """
-    html = cmarkgfm.github_flavored_markdown_to_html(body, options=_MARKDOWN_OPTIONS)
+    html = cmarkgfm.markdown_to_html_with_extensions(
+        body, options=_MARKDOWN_OPTIONS, extensions=list(_MARKDOWN_EXTENSIONS))
     if not html.strip():
         return [], None
     root = _fragment(html)

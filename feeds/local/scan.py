@@ -30,7 +30,8 @@ MAX_ARTICLE_BYTES = 8 * 2**20
 # would now parse differently, so that no store keeps what the old rules gave.
 # "languages-2": real languages, script fallback, splits at headings, own titles.
 # "controls-3": DEL removed from text like the other control characters.
-_PARSING = "controls-3"
+# "code-4": a fenced code block's language no longer in `<pre lang>`.
+_PARSING = "code-4"
 
 # A file modified this recently when it is read may change again within the
 # same tick of its file system's clock (a jiffy on Linux, two seconds on
