@@ -181,6 +181,9 @@ _FRAGMENTS = st.sampled_from([
     "<svg>", "<math>", "<style>", "</a>", "<!--", "-->", "<![CDATA[", "]]>", "data:",
     "\x00", "\x0c", "\ud800", "<table><tr><td>", "<noscript>", "<a href=//x/ onclick=y>",
     "<form><input>", "<base href=http://evil/>", "<meta http-equiv=refresh>", "</",
+    '<pre lang="python">', "<img src=https://a.example/i.png width=50% height=3>",
+    "<time datetime=2025-13>", "<td colspan=0 headers=h>", "<ol type=x start=2>",
+    "<a href=https://a.example/ hreflang=english>", " lang=", "<bdo dir=rtl>",
 ])  # fmt: skip
 _URL_ATTRS = {"href", "src"}
 
@@ -201,6 +204,38 @@ def test_sanitise_html_output_is_within_the_allow_list(html: str) -> None:
             assert name in allowed or (el.tag == "a" and name == "rel")
             if name in _URL_ATTRS:
                 assert value.lower().startswith(("https://", "http://", "mailto:"))
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # GitHub's Markdown names the code's language in `lang`, which names a human one.
+        ('<pre lang="python"><code>x</code></pre>', "<pre><code>x</code></pre>"),
+        ('<pre lang="html">x</pre>', "<pre>x</pre>"),  # a reserved subtag
+        ('<p lang="english">a</p><p lang="zh-Hant-TW">b</p><p lang="">c</p>',
+         '<p>a</p><p lang="zh-Hant-TW">b</p><p lang="">c</p>'),
+        ('<a href="https://a.example/" hreflang="en_US">x</a>', '<a href="https://a.example/" '
+         'rel="noopener noreferrer">x</a>'),
+        ('<img src="https://a.example/i.png" width="100%" height="20" alt="a">',
+         '<img src="https://a.example/i.png" height="20" alt="a">'),
+        ('<time datetime="2025-01-01T10:00:00.123456Z">a</time><time datetime="2025-01">b</time>'
+         '<time datetime="10:00">c</time><del datetime="2025-01-01T10:00">d</del>'
+         '<ins datetime="2025-01-01T10:00:00+08:00">e</ins>',
+         '<time>a</time><time datetime="2025-01">b</time><time datetime="10:00">c</time>'
+         '<del>d</del><ins datetime="2025-01-01T10:00:00+08:00">e</ins>'),
+        ('<table><tr><th scope="sideways" colspan="0" headers="h">h</th>'
+         '<td rowspan="2" colspan="3">c</td></tr></table>',
+         '<table><tbody><tr><th>h</th><td rowspan="2" colspan="3">c</td></tr></tbody></table>'),
+        ('<ol type="x" start="-2"><li value="one">a</li></ol>', '<ol start="-2"><li>a</li></ol>'),
+        ('<bdo dir="rtl">abc</bdo>', "abc"),  # an override: isolating is `bdi`'s
+        # Text that looks like an attribute is text.
+        ('<p title="width=&quot;1%&quot;">lang="python" width="100%"</p>',
+         '<p title="width=&quot;1%&quot;">lang="python" width="100%"</p>'),
+    ],
+)
+def test_sanitise_html_drops_attributes_whose_values_html_refuses(html: str, expected: str) -> None:
+    """The W3C HTML checker refuses a page for any of these; the element and its text stay."""
+    assert sanitise_html(html, BASE) == expected
 
 
 # --- plain_text and text_to_html ----------------------------------------------

@@ -29,8 +29,11 @@ _FORBIDDEN_ASCII = bytes(c for c in range(0x20) if c not in b"\t\n\r") + b"\x7f"
 # The C1 controls in UTF-8 (U+FFFE and U+FFFF are EF BF BE and EF BF BF).
 _C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 
+# No `bdo`: it is invalid without `dir`, and a bidirectional override in
+# someone else's text can make a name or a link read backwards; `bdi`
+# isolates a run of text without overriding it.
 ALLOWED_TAGS: frozenset[str] = frozenset({
-    "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
+    "a", "abbr", "b", "bdi", "blockquote", "br", "caption", "cite", "code",
     "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
     "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
     "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
@@ -50,11 +53,11 @@ ALLOWED_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     "del": frozenset({"datetime"}),
     "ins": frozenset({"datetime"}),
     "time": frozenset({"datetime"}),
-    "bdo": frozenset({"dir"}),
     "ol": frozenset({"start", "reversed", "type"}),
     "li": frozenset({"value"}),
-    "th": frozenset({"colspan", "rowspan", "scope", "headers", "abbr"}),
-    "td": frozenset({"colspan", "rowspan", "headers"}),
+    # Not `headers`: it names the ids of header cells, and ids are dropped.
+    "th": frozenset({"colspan", "rowspan", "scope", "abbr"}),
+    "td": frozenset({"colspan", "rowspan"}),
     "col": frozenset({"span"}),
     "colgroup": frozenset({"span"}),
     "details": frozenset({"open"}),
@@ -128,11 +131,10 @@ _BLOCK_BOUNDARY = re.compile(
     re.IGNORECASE,
 )
 
-# An attribute value without a scheme, in nh3's output (which always writes
-# ` name="value"`); `_relative_url` keeps those of href and src, the URLs
-# that need a base. The search starts from the literal `="`, which the
-# regular expression engine finds quickly, rather than from every space.
-_UNSCHEMED_VALUE = re.compile(r'="(?![A-Za-z][A-Za-z0-9+.-]*:)')
+# What a URL starts with when it has a scheme.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# The longest name of an attribute `_values_to_mend` looks for ("datetime", "hreflang").
+_LONGEST_NAME = 8
 # A numeric character reference, as the HTML parser reads one (the `;` may be missing).
 _REFERENCE = re.compile(r"&#(?:([xX])([0-9A-Fa-f]+)|([0-9]+))")
 
@@ -202,18 +204,73 @@ def sanitise_html(html: str, base_url: str | None) -> str:
     text = clean_text(html)
     cleaned = _CLEANER.clean(text)
     base = base_url.strip() if base_url else ""
-    if base and _relative_url(cleaned):
+    relative, graded = _values_to_mend(cleaned)
+    if base and relative:
         # Most feeds use absolute URLs, so the reusable cleaner does the work
         # and only content with relative ones pays for a second pass, whose
         # options (the base) change per entry. nh3 resolves them in Rust with
         # the WHATWG rules browsers use; an `attribute_filter` calling back
         # into Python made sanitising nearly three times slower.
         cleaned = _cleaner(base).clean(cleaned)
-    flat = _flatten(cleaned)
+    flat = _flatten(_values_checked(cleaned) if graded else cleaned)
     # nh3 writes what it read, so a character XML forbids can come back only
     # from a numeric character reference (`&#1;`, `&#xFFFE;`; no named one
     # stands for such a character): without one there is nothing to remove.
     return clean_text(flat) if _forbidden_reference(text) else flat
+
+
+# The attributes kept whose values HTML gives a grammar to, as the W3C HTML
+# checker holds them: a page showing `<img width="100%">` or `<pre
+# lang="python">` (GitHub's Markdown writes it) is refused, and the value
+# tells a reader nothing the element does not, so the attribute goes and the
+# element stays. A language tag is checked for its form (RFC 5646), with a
+# primary subtag of two or three letters: four are reserved and none of five
+# to eight is registered; whether each subtag is registered is not checked.
+_LANGUAGE_TAG = (
+    r"[a-z]{2,3}(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[a-wyz0-9](?:-[a-z0-9]{2,8})+)*"
+    r"(?:-x(?:-[a-z0-9]{1,8})+)?|x(?:-[a-z0-9]{1,8})+")
+_DATE = r"[0-9]{4,}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,3})?)?"
+_ZONE = r"(?:Z|[+-][0-9]{2}:?[0-9]{2})"
+_GRAMMARS: dict[str, re.Pattern[str]] = {
+    name: re.compile(grammar, re.IGNORECASE) for name, grammar in {
+        "lang": f"(?:{_LANGUAGE_TAG})?",  # empty: the language is unknown
+        "hreflang": _LANGUAGE_TAG,
+        # <time>: a date, a month, a year, a day of the year, a time, a
+        # date and time (with or without a zone), a zone, a week.
+        "datetime": f"{_DATE}(?:[T ]{_TIME}{_ZONE}?)?|[0-9]{{4,}}(?:-[0-9]{{2}})?|--[0-9]{{2}}-[0-9]{{2}}"
+                    f"|{_TIME}|{_ZONE}|[0-9]{{4,}}-W[0-9]{{2}}",
+        "width": "[0-9]+", "height": "[0-9]+", "rowspan": "[0-9]+",
+        "colspan": "[1-9][0-9]*", "span": "[1-9][0-9]*",
+        "start": "-?[0-9]+", "value": "-?[0-9]+",
+        "type": "[1aAiI]", "scope": "row|col|rowgroup|colgroup",
+    }.items()}
+# `<del>` and `<ins>`: a date, or a date and time with its zone.
+_CHANGE_TIME = re.compile(f"{_DATE}(?:[T ]{_TIME}{_ZONE})?")
+_OPENING_TAG = re.compile(r'<([a-z][a-z0-9]*)((?:\s+[^\s"=/>]+(?:="[^"]*")?)+)\s*/?>')
+_VALUE = re.compile(r'\s([a-z]+)="([^"]*)"')
+
+
+def _values_checked(html: str) -> str:
+    """Sanitised `html` without the attributes whose values do not fit their grammar (`_GRAMMARS`).
+
+    Only tags are read: nh3 writes `<` in text as `&lt;`, and a `"` in an
+    attribute's value as `&quot;`, so a tag's `name="` never comes from text.
+    """
+    return _OPENING_TAG.sub(_tag_checked, html)
+
+
+def _tag_checked(tag: re.Match[str]) -> str:
+    element, attributes = tag[1], tag[2]
+
+    def kept(attribute: re.Match[str]) -> str:
+        name, value = attribute[1], attribute[2]
+        grammar = _CHANGE_TIME if name == "datetime" and element != "time" else _GRAMMARS.get(name)
+        return attribute[0] if grammar is None or grammar.fullmatch(value) else ""
+
+    checked = _VALUE.sub(kept, attributes)
+    return tag[0] if checked == attributes else tag[0].replace(attributes, checked, 1)
 
 
 def _forbidden_reference(html: str) -> bool:
@@ -236,17 +293,28 @@ def _forbidden_reference(html: str) -> bool:
     return False
 
 
-def _relative_url(html: str) -> bool:
-    """Whether sanitised `html` has an href or src without a scheme: one that needs a base.
+def _values_to_mend(html: str) -> tuple[bool, bool]:
+    """Whether sanitised `html` has an href or src without a scheme (one that needs a
+    base), and whether it has an attribute whose value `_GRAMMARS` checks.
 
-    A false match (such text outside a tag) costs only time.
+    nh3 writes every attribute as ` name="value"`: the search goes from one
+    `="` to the next, which is found quickly, rather than from every space
+    (most content has a link or two and nothing else). A false match (such
+    text outside a tag) costs only time.
     """
-    for found in _UNSCHEMED_VALUE.finditer(html):
-        at = found.start()
-        if ((html.endswith("href", 0, at) and at >= 5 and html[at - 5].isspace())
-                or (html.endswith("src", 0, at) and at >= 4 and html[at - 4].isspace())):
-            return True
-    return False
+    relative = graded = False
+    at = html.find('="')
+    while at != -1:
+        space = html.rfind(" ", max(0, at - _LONGEST_NAME - 1), at)
+        name = html[space + 1 : at] if space != -1 else ""
+        if name in _GRAMMARS:
+            graded = True
+        elif (name == "href" or name == "src") and not _SCHEME.match(html, at + 2):
+            relative = True
+        if relative and graded:
+            break
+        at = html.find('="', at + 2)
+    return relative, graded
 
 
 def _flatten(html: str) -> str:
