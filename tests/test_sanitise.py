@@ -15,6 +15,7 @@ from feeds.text.sanitise import (
     ALLOWED_TAGS,
     MAX_DEPTH,
     clean_text,
+    nested_headings,
     plain_text,
     sanitise_html,
     text_to_html,
@@ -346,3 +347,19 @@ def test_depth_is_counted_per_branch_and_void_tags_do_not_nest() -> None:
     assert plain_text(flattened) == "x y after"
     assert flattened.endswith("<p>after</p>") and "<br>" in flattened
     assert flattened.count("<div>") == flattened.count("</div>") == MAX_DEPTH
+
+
+@pytest.mark.parametrize(
+    ("html", "top", "expected"),
+    [
+        ("<h3>a</h3><p>x</p><h4>b</h4><h3>c</h3><h5>d</h5><h1>e</h1><h6>f</h6>", 2,
+         "<h2>a</h2><p>x</p><h3>b</h3><h2>c</h2><h3>d</h3><h2>e</h2><h3>f</h3>"),
+        ('<h2 lang="en">a</h2><h3>b</h3><h4>c</h4><h5>d</h5><h6>e</h6>', 3,
+         '<h3 lang="en">a</h3><h4>b</h4><h5>c</h5><h6>d</h6><h6>e</h6>'),
+        ("<p><strong>h3</strong> &lt;h3&gt;</p><hr><header>x</header>", 2,
+         "<p><strong>h3</strong> &lt;h3&gt;</p><hr><header>x</header>"),
+    ],
+)
+def test_nested_headings_go_down_from_the_top_a_level_at_a_time(html: str, top: int,
+                                                                  expected: str) -> None:
+    assert nested_headings(html, top) == expected

@@ -37,7 +37,8 @@ def _at(day: int) -> datetime:
 BILINGUAL = Entry(
     "tag:example.org,2024:2025-storage",
     (Variant("zh", "新型储能电站在西北并网发电", "<p>中文正文，<em>并网</em>。</p>", "西北储能电站并网"),
-     Variant("en", "A storage plant goes online", "<p>English summary.</p>",
+     Variant("en", "A storage plant goes online",
+             "<p>English summary.</p><h3>Grid</h3><p>More.</p><h5>Cells</h5><p>Most.</p>",
              "A grid-scale storage plant")),
     updated=_at(15), published=_at(14), authors=("desk",), tags=("energy", "科技"),
     link="https://news.example.org/storage", origin="sources/articles/2025-storage.md",
@@ -133,6 +134,12 @@ def test_every_time_of_a_page_is_one_html_accepts(path: str) -> None:
     assert times
     for value in times:
         assert value is not None and _GLOBAL_DATE_TIME.fullmatch(value), value
+
+
+def test_the_headings_of_an_article_keep_their_outline_below_the_title() -> None:
+    """Its `###` right under the page's <h1> would skip a level (see the landmarks test above)."""
+    page = PAGES[entry_page_path(BILINGUAL.id, "en", CONFIG)]
+    assert b"<h2>Grid</h2><p>More.</p><h3>Cells</h3>" in page
 
 
 @pytest.mark.parametrize("path", sorted(PAGES))

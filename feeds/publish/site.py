@@ -58,6 +58,7 @@ from markupsafe import Markup
 from ..config import Config
 from ..model import Enclosure, Entry, FeedItem, FeedSpec, Variant
 from ..text.media import media_kind
+from ..text.sanitise import nested_headings
 from .paths import (
     FORMAT_NAMES,
     FRONT_PAGE,
@@ -327,9 +328,12 @@ class Site:
         context = self._base(page, variant.lang, variant.title, self._discovery(
             [spec for spec in feeds if spec.kind == "lang" and spec.filter.lang is not None
              and lang_matches(spec.filter.lang, variant.lang)]))
+        item = self._item(page, FeedItem(entry, variant), feeds)
+        # Under the page's <h1> (the title), the content's headings start at <h2>.
+        item["content"] = Markup(nested_headings(variant.content_html, 2))
         context |= {
             "canonical": canonical,
-            "item": self._item(page, FeedItem(entry, variant), feeds),
+            "item": item,
             "og": og,
             "translations": translations if len(translations) > 1 else [],
             "default_url": translations[0]["url"],

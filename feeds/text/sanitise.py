@@ -342,6 +342,39 @@ def _flatten(html: str) -> str:
     return "".join(kept)
 
 
+def nested_headings(html: str, top: int) -> str:
+    """Sanitised `html` with its headings renumbered to go down from `top` a level at a time.
+
+    A page shows an article's content under a heading of its own (the
+    title's `<h1>`, above `top`); an article's `###` right below it skips a
+    level, which screen readers announce as a gap and the W3C HTML checker
+    refuses. Each heading keeps its place in the outline: one deeper than
+    the heading before is one level below it, one as high as an earlier one
+    takes that one's level. Past h6 they stay h6. Only tags are read (see
+    `_flatten`), and headings never nest, so a closing tag closes the last
+    heading opened.
+    """
+    if "<h" not in html:
+        return html
+    outline: list[tuple[int, int]] = []  # (level written, level given) of the headings above
+    given = top
+
+    def renumbered(tag: re.Match[str]) -> str:
+        nonlocal given
+        name = tag[2]
+        if len(name) != 2 or name[0] != "h" or name[1] not in "123456":
+            return tag[0]
+        if not tag[1]:
+            level = int(name[1])
+            while outline and outline[-1][0] >= level:
+                outline.pop()
+            given = min(6, outline[-1][1] + 1 if outline else top)
+            outline.append((level, given))
+        return f"{tag[0][:len(tag[1]) + 2]}{given}{tag[0][len(tag[1]) + 3:]}"
+
+    return _TAG.sub(renumbered, html)
+
+
 def plain_text(html_or_text: str) -> str:
     """A title or name as plain text: tags stripped, entities decoded, spaces collapsed.
 
