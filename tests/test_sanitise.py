@@ -219,11 +219,12 @@ def test_sanitise_html_output_is_within_the_allow_list(html: str) -> None:
          'rel="noopener noreferrer">x</a>'),
         ('<img src="https://a.example/i.png" width="100%" height="20" alt="a">',
          '<img src="https://a.example/i.png" height="20" alt="a">'),
-        ('<time datetime="2025-01-01T10:00:00.123456Z">a</time><time datetime="2025-01">b</time>'
-         '<time datetime="10:00">c</time><del datetime="2025-01-01T10:00">d</del>'
-         '<ins datetime="2025-01-01T10:00:00+08:00">e</ins>',
-         '<time>a</time><time datetime="2025-01">b</time><time datetime="10:00">c</time>'
-         '<del>d</del><ins datetime="2025-01-01T10:00:00+08:00">e</ins>'),
+        # Without a valid `datetime`, a <time>'s text must be a date: it goes, its text stays.
+        ('<time datetime="2025-01-01T10:00:00.123456Z">a</time><time>yesterday</time>'
+         '<del datetime="2025-01-01T10:00">d</del><ins datetime="2025-01-01T10:00:00+08:00">e</ins>'
+         '<del datetime="2025-01-01">f</del>',
+         'ayesterday<del>d</del><ins datetime="2025-01-01T10:00:00+08:00">e</ins>'
+         '<del datetime="2025-01-01">f</del>'),
         ('<table><tr><th scope="sideways" colspan="0" headers="h">h</th>'
          '<td rowspan="2" colspan="3">c</td></tr></table>',
          '<table><tbody><tr><th>h</th><td rowspan="2" colspan="3">c</td></tr></tbody></table>'),

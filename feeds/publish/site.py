@@ -57,6 +57,7 @@ from markupsafe import Markup
 
 from ..config import Config
 from ..model import Enclosure, Entry, FeedItem, FeedSpec, Variant
+from ..text.links import iri_to_uri
 from ..text.media import media_kind
 from ..text.sanitise import nested_headings
 from .paths import (
@@ -117,7 +118,7 @@ def media_file(file: Enclosure) -> dict[str, Any]:
     if file.duration is not None:
         about.append(_clock(file.duration))
     return {
-        "url": file.url,
+        "url": iri_to_uri(file.url),
         "type": file.type,
         "kind": kind if kind in ("audio", "video") else None,
         "label": file.title or name or file.url,
@@ -184,6 +185,16 @@ def _when(moment: datetime | None, tz: tzinfo) -> dict[str, str] | None:
     if moment is None:
         return None
     return {"iso": _html_time(moment), "day": moment.astimezone(tz).strftime("%Y-%m-%d")}
+
+
+def _uri(url: str | None) -> str | None:
+    """A link from an entry as a page writes it: what no URL may hold percent-encoded.
+
+    The pipeline stores absolute, encoded links; an entry made another way
+    (a project's own code, an older store) must not give a page an `href`
+    with a quote or a space in it, which the W3C HTML checker refuses.
+    """
+    return None if url is None else iri_to_uri(url)
 
 
 def _html_time(moment: datetime) -> str:
@@ -319,7 +330,7 @@ class Site:
         if variant.summary:
             og.append(("og:description", variant.summary))
         if entry.image:
-            og.append(("og:image", entry.image))
+            og.append(("og:image", iri_to_uri(entry.image)))
         if entry.published is not None:
             og.append(("article:published_time", _html_time(entry.published)))
         og.append(("article:modified_time", _html_time(entry.updated)))
@@ -393,24 +404,24 @@ class Site:
         entry, variant = item.entry, item.variant
         source = None
         if entry.source is not None:
-            source = {"title": entry.source.title, "link": entry.source.link}
+            source = {"title": entry.source.title, "link": _uri(entry.source.link)}
         return {
             "id": entry.id,
             "lang": variant.lang,
             "title": variant.title,
             # A local article has a page of its own; a remote entry links its original.
             "href": (relative_url(page, entry_page_path(entry.id, variant.lang, self.config))
-                     if entry.source is None else entry.link),
+                     if entry.source is None else _uri(entry.link)),
             "summary": variant.summary,
             "content": Markup(variant.content_html),
-            "link": entry.link,
+            "link": _uri(entry.link),
             "authors": list(entry.authors),
             "tags": [{"label": tag, "href": relative_url(page, path) if path else None}
                      for tag, path in tag_pages(entry.tags, feeds)],
             "published": _when(entry.published, self.config.tz),
             "updated": _when(entry.updated, self.config.tz) if entry.updated != entry.published else None,
             "source": source,
-            "image": entry.image,
+            "image": _uri(entry.image),
             "media": [media_file(file) for file in entry.enclosures],
         }
 

@@ -31,14 +31,16 @@ _C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 
 # No `bdo`: it is invalid without `dir`, and a bidirectional override in
 # someone else's text can make a name or a link read backwards; `bdi`
-# isolates a run of text without overriding it.
+# isolates a run of text without overriding it. No `time`: its text must be
+# a date when its `datetime` is missing or refused ("yesterday" is not), and
+# it shows nothing its text does not.
 ALLOWED_TAGS: frozenset[str] = frozenset({
     "a", "abbr", "b", "bdi", "blockquote", "br", "caption", "cite", "code",
     "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
     "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
     "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
     "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul", "var", "wbr",
 })  # fmt: skip
 
 # Attributes that carry meaning for a reader. No `style` (CSS can hide text,
@@ -52,7 +54,6 @@ ALLOWED_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     "img": frozenset({"src", "alt", "width", "height"}),
     "del": frozenset({"datetime"}),
     "ins": frozenset({"datetime"}),
-    "time": frozenset({"datetime"}),
     "ol": frozenset({"start", "reversed", "type"}),
     "li": frozenset({"value"}),
     # Not `headers`: it names the ids of header cells, and ids are dropped.
@@ -237,18 +238,14 @@ _GRAMMARS: dict[str, re.Pattern[str]] = {
     name: re.compile(grammar, re.IGNORECASE) for name, grammar in {
         "lang": f"(?:{_LANGUAGE_TAG})?",  # empty: the language is unknown
         "hreflang": _LANGUAGE_TAG,
-        # <time>: a date, a month, a year, a day of the year, a time, a
-        # date and time (with or without a zone), a zone, a week.
-        "datetime": f"{_DATE}(?:[T ]{_TIME}{_ZONE}?)?|[0-9]{{4,}}(?:-[0-9]{{2}})?|--[0-9]{{2}}-[0-9]{{2}}"
-                    f"|{_TIME}|{_ZONE}|[0-9]{{4,}}-W[0-9]{{2}}",
+        # <del> and <ins>: a date, or a date and time with its zone.
+        "datetime": f"{_DATE}(?:[T ]{_TIME}{_ZONE})?",
         "width": "[0-9]+", "height": "[0-9]+", "rowspan": "[0-9]+",
         "colspan": "[1-9][0-9]*", "span": "[1-9][0-9]*",
         "start": "-?[0-9]+", "value": "-?[0-9]+",
         "type": "[1aAiI]", "scope": "row|col|rowgroup|colgroup",
     }.items()}
-# `<del>` and `<ins>`: a date, or a date and time with its zone.
-_CHANGE_TIME = re.compile(f"{_DATE}(?:[T ]{_TIME}{_ZONE})?")
-_OPENING_TAG = re.compile(r'<([a-z][a-z0-9]*)((?:\s+[^\s"=/>]+(?:="[^"]*")?)+)\s*/?>')
+_OPENING_TAG = re.compile(r'<[a-z][a-z0-9]*((?:\s+[^\s"=/>]+(?:="[^"]*")?)+)\s*/?>')
 _VALUE = re.compile(r'\s([a-z]+)="([^"]*)"')
 
 
@@ -262,15 +259,14 @@ def _values_checked(html: str) -> str:
 
 
 def _tag_checked(tag: re.Match[str]) -> str:
-    element, attributes = tag[1], tag[2]
-
-    def kept(attribute: re.Match[str]) -> str:
-        name, value = attribute[1], attribute[2]
-        grammar = _CHANGE_TIME if name == "datetime" and element != "time" else _GRAMMARS.get(name)
-        return attribute[0] if grammar is None or grammar.fullmatch(value) else ""
-
-    checked = _VALUE.sub(kept, attributes)
+    attributes = tag[1]
+    checked = _VALUE.sub(_attribute_kept, attributes)
     return tag[0] if checked == attributes else tag[0].replace(attributes, checked, 1)
+
+
+def _attribute_kept(attribute: re.Match[str]) -> str:
+    grammar = _GRAMMARS.get(attribute[1])
+    return attribute[0] if grammar is None or grammar.fullmatch(attribute[2]) else ""
 
 
 def _forbidden_reference(html: str) -> bool:
