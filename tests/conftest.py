@@ -19,6 +19,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from feedserver import feed_server  # noqa: E402, F401  (a fixture, used by name)
+from htmlcheck import HtmlChecker, vnu_jar  # noqa: E402
 
 if TYPE_CHECKING:
     from feeds.store import Tables
@@ -43,14 +44,30 @@ def _no_proxy_from_outside() -> None:
         os.environ.pop(name.upper(), None)
 
 
+@pytest.fixture(scope="session")
+def html_checker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HtmlChecker | None]:
+    """The W3C's HTML checker for the whole run (see htmlcheck.py); None when it is not here."""
+    jar = vnu_jar()
+    if jar is None:
+        yield None
+        return
+    checker = HtmlChecker(jar, tmp_path_factory.mktemp("vnu") / "vnu.log", stopped_with_this_process())
+    try:
+        yield checker
+    finally:
+        checker.stop()
+
+
 @pytest.fixture(autouse=True)
-def _every_written_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test, every feed left under an `output/` directory of its tmp_path is valid.
+def _every_written_feed_is_valid(request: pytest.FixtureRequest,
+                                 html_checker: HtmlChecker | None) -> Iterator[None]:
+    """After each test, every feed and page left under an `output/` directory of its tmp_path is valid.
 
     Tests check the feeds they look at; this catches the ones they do not
     (tag feeds, language feeds, feeds written by a subprocess or a daemon).
     sfeed, a second reader, must read each Atom and RSS feed as feedparser
-    does (sfeedcheck.py).
+    does (sfeedcheck.py), and the W3C's HTML checker must find nothing wrong
+    with any page or stylesheet (htmlcheck.py).
     """
     if "tmp_path" not in request.fixturenames:
         yield
@@ -61,11 +78,19 @@ def _every_written_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[Non
     root: Path = request.getfixturevalue("tmp_path")  # now, so that it is torn down after this
     yield
     second_reader = sfeed_available()
-    for path in sorted(p for suffix in ("atom", "rss", "json") for p in root.rglob(f"*.{suffix}")):
-        if "output" in path.relative_to(root).parts[:-1] and ".feeds-tmp-" not in path.name:
+    written = sorted(p for p in root.rglob("*.*")
+                     if "output" in p.relative_to(root).parts[:-1] and ".feeds-tmp-" not in p.name)
+    for path in written:
+        if path.suffix in (".atom", ".rss", ".json"):
             assert_valid_feed(path)
             if second_reader and path.suffix != ".json":
                 assert_sfeed_agrees(path)
+    pages = [path for path in written if path.suffix in (".html", ".css")]
+    if pages and html_checker is None and os.environ.get("CI"):
+        pytest.fail("the W3C HTML checker (vnu.jar and Java) is missing; .ci/run installs it")
+    if pages and html_checker is not None:
+        problems = [problem for page in pages for problem in html_checker.problems(page)]
+        assert not problems, "the W3C HTML checker refuses:\n" + "\n".join(problems)
 
 
 @pytest.fixture
@@ -119,19 +144,23 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 
 
-def feeds_daemon(*args: str) -> list[str]:
-    """The command line of `python -m feeds ARGS` for a daemon a test starts and stops.
+def stopped_with_this_process(*argv: str) -> list[str]:
+    """`argv` run so that the kernel stops it (SIGTERM) when this process dies.
 
-    A test stops its daemons by their PIDs when it ends; this stops them
-    when it cannot: a test run killed halfway (a timeout, a stopped mutation
-    run) would otherwise leave them running, fetching and retrying for ever.
-    Start it from the test's own thread: the kernel signals the program when
-    the thread that started it ends, not only the process.
+    Tests stop what they start by its PID; this stops it when they cannot:
+    a test run killed halfway (a timeout, a stopped mutation run) would
+    otherwise leave daemons running, fetching and retrying for ever. Start
+    it from the test's own thread: the kernel signals the program when the
+    thread that started it ends, not only the process.
     """
-    argv = [sys.executable, "-m", "feeds", *args]
     if not sys.platform.startswith("linux"):
-        return argv
+        return list(argv)
     return [sys.executable, "-c", _STOPPED_WITH_PARENT, str(os.getpid()), *argv]
+
+
+def feeds_daemon(*args: str) -> list[str]:
+    """The command line of `python -m feeds ARGS` for a daemon a test starts and stops."""
+    return stopped_with_this_process(sys.executable, "-m", "feeds", *args)
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import shutil
 import subprocess
@@ -15,9 +16,12 @@ from xml.etree.ElementTree import Element
 
 import html5lib
 import pytest
+from feedserver import FeedServer, Response
+from htmlcheck import HtmlChecker
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feeds import build, load_config
 from feeds.config import Config
 from feeds.model import Entry, FeedItem, SourceRef, Variant
 from feeds.publish.paths import MEDIA_TYPES, STYLESHEET, entry_page_path, page_path, relative_url
@@ -25,6 +29,7 @@ from feeds.publish.select import plan_feeds, select_all
 from feeds.publish.site import Site, og_locale
 from feeds.text.slug import slugify
 
+REPO = Path(__file__).resolve().parent.parent
 BASE = "https://example.org/news/"
 CONFIG = Config(root=Path("/nonexistent-feeds-project"), title="储能日报", base_url=BASE)
 HOSTILE = "<script>alert(1)</script>"
@@ -513,3 +518,86 @@ def test_a_browser_shows_the_chinese_title_of_an_entry_page(tmp_path: Path) -> N
     assert h1 is not None and _text(h1) == "新型储能电站在西北并网发电"
     body = dom.find("body")
     assert body is not None and "中文正文" in _text(body)
+
+
+# --- the W3C's HTML checker -----------------------------------------------------
+
+
+def _checker(checker: HtmlChecker | None) -> HtmlChecker:
+    if checker is None:
+        if os.environ.get("CI"):
+            pytest.fail("the W3C HTML checker (vnu.jar and Java) is missing; .ci/run installs it")
+        pytest.skip("the W3C HTML checker (vnu.jar and Java) is not installed")
+    return checker
+
+
+def test_every_page_passes_the_w3c_html_checker(tmp_path: Path,
+                                                html_checker: HtmlChecker | None) -> None:
+    checker = _checker(html_checker)
+    written = []
+    for path, data in {**PAGES, STYLESHEET: Site(CONFIG).stylesheet()}.items():
+        (tmp_path / "site" / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "site" / path).write_bytes(data)
+        written.append(tmp_path / "site" / path)
+    assert [problem for page in written for problem in checker.problems(page)] == []
+
+
+# An article as people write them, and as they should not: Markdown naming its
+# code's language, headings that skip levels, raw HTML with values HTML refuses,
+# a date to the microsecond and controls in its title.
+_HOSTILE_ARTICLE = """---
+title: "Code, tables \\x7f and\\x01 times"
+date: 2025-03-14T08:30:00.123456Z
+tags: [c++, "a/b", "#hash", 科技]
+lang: en
+image: img/plot.png
+enclosures: [media/talk.mp3]
+---
+
+Some text with a [relative link](notes/a.html).
+
+```python
+print("a & b")
+```
+
+#### A heading four levels down
+
+<p lang="python" title='x lang="y"'>Raw <bdo dir="sideways">HTML</bdo> with
+<img src="img/a.png" width="100%" height="20" alt="a">
+<time datetime="yesterday">yesterday</time>, <del datetime="2025-01-01T10:00">gone</del>.</p>
+
+<table><tr><th headers="x" scope="sideways" colspan="0">h</th><td rowspan="x">c</td></tr></table>
+
+<ol type="z" start="two"><li value="one">first</li></ol>
+
+<a href="https://example.org/" hreflang="en_US">a link</a>
+
+# A first-level heading, the page's title's level
+"""
+
+
+def test_a_site_of_hostile_articles_and_dateless_remote_entries_passes_the_w3c_html_checker(
+        tmp_path: Path, feed_server: FeedServer, html_checker: HtmlChecker | None) -> None:
+    checker = _checker(html_checker)
+    articles = tmp_path / "sources" / "articles"
+    articles.mkdir(parents=True)
+    (articles / "hostile.md").write_text(_HOSTILE_ARTICLE, encoding="utf-8")
+    shutil.copy(REPO / "sources" / "articles" / "2025-06-08-tea-exports.md", articles)
+    # Entries without a date are dated when they are fetched, to the microsecond.
+    feed = feed_server.route("/dateless.rss", Response(body=(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Dateless</title>'
+        f'<link>{feed_server.url("/")}</link><description>d</description>'
+        + "".join(f"<item><guid>d{n}</guid><title>Item {n}</title>"
+                  f"<link>{feed_server.url(f'/d{n}')}</link>"
+                  "<description>&lt;pre lang=\"python\"&gt;x&lt;/pre&gt;</description></item>"
+                  for n in (1, 2))
+        + "</channel></rss>"), content_type="application/rss+xml"))
+    (tmp_path / "sources" / "links.toml").write_text(f'[[source]]\nurl = "{feed}"\n',
+                                                     encoding="utf-8")
+    result = build(load_config(tmp_path), notify=False)
+    assert not result.problems, result.problems
+    pages = sorted(p for p in (tmp_path / "output").rglob("*") if p.suffix in (".html", ".css"))
+    shown = b"".join(p.read_bytes() for p in pages)
+    assert b"Item 1" in shown and b"A heading four levels down" in shown
+    assert len(pages) > 10
+    assert [problem for page in pages for problem in checker.problems(page)] == []

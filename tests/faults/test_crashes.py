@@ -35,6 +35,7 @@ from atomcheck import assert_valid_atom
 from conftest import REPO, CliRunner, child_env
 from feedserver import FeedServer, RecordedRequest, Response
 from filemodes import obey_file_modes, read_only_is_enforced
+from htmlcheck import HtmlChecker
 from lxml import etree
 from remote_feeds import atom, json_feed, rss
 
@@ -815,10 +816,15 @@ def test_two_builds_at_once_take_turns(project: Path,
 
 
 @pytest.fixture(autouse=True)
-def _no_stray_processes() -> Iterator[None]:
-    """Fail a test that leaves a child process behind (killed or not, unwaited)."""
+def _no_stray_processes(html_checker: HtmlChecker | None) -> Iterator[None]:
+    """Fail a test that leaves a child process behind (killed or not, unwaited).
+
+    The W3C HTML checker's server is the test run's, not a test's.
+    """
     yield
-    assert _children(os.getpid()) == [], "child processes left behind"
+    run_wide = {html_checker.pid} if html_checker is not None else set()
+    assert [pid for pid in _children(os.getpid()) if pid not in run_wide] == [], (
+        "child processes left behind")
 
 
 def _children(parent: int) -> list[int]:
