@@ -20,6 +20,7 @@ import yaml
 from ..config import Config
 from ..errors import ArticleError
 from ..model import ArticleHead, Enclosure
+from ..text.langtag import is_language_tag
 from ..text.links import absolute_url, iri_to_uri, tag_specific
 from ..text.media import (
     MAX_ENCLOSURES,
@@ -34,9 +35,6 @@ from ..text.sanitise import clean_text, utf8_is_clean
 from ..text.tags import normalise_tags
 from .frontyaml import load_yaml
 
-# A BCP 47 language tag as `xml:lang` accepts it: a 2-3 letter language,
-# then subtags of 1-8 letters or digits (script, region, variant).
-_LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
 _LANG_KEY = re.compile(r"^(title|description)_([a-z]{2,3}(?:-[a-z0-9]+)?)$", re.IGNORECASE)
 # The line that opens and closes a front matter, as python-frontmatter's YAML handler
 # splits a file (its pattern, used directly: a handler costs as much to make as to use).
@@ -127,7 +125,8 @@ def read_front(data: bytes, path: str, rel: str, config: Config, *,
     lang = _text_field(meta, "lang", fail)
     if lang is not None:
         lang = lang.lower().replace("_", "-")
-        if not _LANG_TAG.match(lang):
+        # A tag of private use alone (`x-…`) names no language a reader knows.
+        if not is_language_tag(lang) or lang.startswith("x-"):
             raise fail("lang", f"'lang' must be a language code such as 'en' or 'zh-hant', "
                                f"not {lang!r}")
     link = _text_field(meta, "link", fail)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import nh3
 
+from .langtag import LANGUAGE_TAG
+
 # XML 1.0 §2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 # Python strings hold surrogates only when something decoded bytes leniently
 # (surrogateescape, JSON "\ud800"); they cannot be encoded, so they go too.
@@ -224,20 +226,14 @@ def sanitise_html(html: str, base_url: str | None) -> str:
 # checker holds them: a page showing `<img width="100%">` or `<pre
 # lang="python">` (GitHub's Markdown writes it) is refused, and the value
 # tells a reader nothing the element does not, so the attribute goes and the
-# element stays. A language tag is checked for its form (RFC 5646), with a
-# primary subtag of two or three letters: four are reserved and none of five
-# to eight is registered; whether each subtag is registered is not checked.
-_LANGUAGE_TAG = (
-    r"[a-z]{2,3}(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
-    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[a-wyz0-9](?:-[a-z0-9]{2,8})+)*"
-    r"(?:-x(?:-[a-z0-9]{1,8})+)?|x(?:-[a-z0-9]{1,8})+")
+# element stays. A language tag is checked for its form (see langtag.py).
 _DATE = r"[0-9]{4,}-[0-9]{2}-[0-9]{2}"
 _TIME = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,3})?)?"
 _ZONE = r"(?:Z|[+-][0-9]{2}:?[0-9]{2})"
 _GRAMMARS: dict[str, re.Pattern[str]] = {
     name: re.compile(grammar, re.IGNORECASE) for name, grammar in {
-        "lang": f"(?:{_LANGUAGE_TAG})?",  # empty: the language is unknown
-        "hreflang": _LANGUAGE_TAG,
+        "lang": f"(?:{LANGUAGE_TAG})?",  # empty: the language is unknown
+        "hreflang": LANGUAGE_TAG,
         # <del> and <ins>: a date, or a date and time with its zone.
         "datetime": f"{_DATE}(?:[T ]{_TIME}{_ZONE})?",
         "width": "[0-9]+", "height": "[0-9]+", "rowspan": "[0-9]+",
