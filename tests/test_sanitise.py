@@ -79,7 +79,7 @@ def test_clean_text_keeps_valid_text(text: str) -> None:
 
 # --- sanitise_html ------------------------------------------------------------
 
-_BARE_LINK = '<a rel="noopener noreferrer">x</a>'  # the link text survives, the URL does not
+_BARE_LINK = "<a>x</a>"  # the link text survives, the URL does not, nor what needs one
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_sanitise_html_without_base_leaves_relative_urls(base: str | None) -> No
 def test_sanitise_html_with_unusable_base_drops_relative_urls(base: str) -> None:
     html = '<a href="x/y">x</a><img src="/i.png"><a href="https://a.example/">a</a>'
     expected = (
-        '<a rel="noopener noreferrer">x</a><img>'
+        '<a>x</a><img>'
         '<a href="https://a.example/" rel="noopener noreferrer">a</a>'
     )
     assert sanitise_html(html, base) == expected
@@ -201,6 +201,8 @@ def test_sanitise_html_output_is_within_the_allow_list(html: str) -> None:
             continue
         assert el.tag in ALLOWED_TAGS
         allowed = ALLOWED_ATTRIBUTES.get(el.tag, frozenset()) | ALLOWED_ATTRIBUTES["*"]
+        if el.tag == "a" and "href" not in el.attrib:  # HTML: those need an address
+            assert "rel" not in el.attrib and "hreflang" not in el.attrib, out
         for name, value in el.attrib.items():
             assert name in allowed or (el.tag == "a" and name == "rel")
             if name in _URL_ATTRS:
@@ -230,6 +232,9 @@ def test_sanitise_html_output_is_within_the_allow_list(html: str) -> None:
          '<table><tbody><tr><th>h</th><td rowspan="2" colspan="3">c</td></tr></tbody></table>'),
         ('<ol type="x" start="-2"><li value="one">a</li></ol>', '<ol start="-2"><li>a</li></ol>'),
         ('<bdo dir="rtl">abc</bdo>', "abc"),  # an override: isolating is `bdi`'s
+        # A link without an address (an anchor, a refused URL) loses what needs one.
+        ('<a name="top" title="t" hreflang="en">x</a><a href="javascript:x">y</a>',
+         '<a title="t">x</a><a>y</a>'),
         # Text that looks like an attribute is text.
         ('<p title="width=&quot;1%&quot;">lang="python" width="100%"</p>',
          '<p title="width=&quot;1%&quot;">lang="python" width="100%"</p>'),

@@ -215,6 +215,7 @@ def sanitise_html(html: str, base_url: str | None) -> str:
         # the WHATWG rules browsers use; an `attribute_filter` calling back
         # into Python made sanitising nearly three times slower.
         cleaned = _cleaner(base).clean(cleaned)
+        _, graded = _values_to_mend(cleaned)  # a link whose address it refused has none now
     flat = _flatten(_values_checked(cleaned) if graded else cleaned)
     # nh3 writes what it read, so a character XML forbids can come back only
     # from a numeric character reference (`&#1;`, `&#xFFFE;`; no named one
@@ -241,12 +242,17 @@ _GRAMMARS: dict[str, re.Pattern[str]] = {
         "start": "-?[0-9]+", "value": "-?[0-9]+",
         "type": "[1aAiI]", "scope": "row|col|rowgroup|colgroup",
     }.items()}
-_OPENING_TAG = re.compile(r'<[a-z][a-z0-9]*((?:\s+[^\s"=/>]+(?:="[^"]*")?)+)\s*/?>')
+_OPENING_TAG = re.compile(r'<([a-z][a-z0-9]*)((?:\s+[^\s"=/>]+(?:="[^"]*")?)+)\s*/?>')
+# What a link without an address may not have (HTML: "must be omitted if the
+# href attribute is not present"): nh3 gives every <a> its rel, and drops an
+# href whose scheme is refused; an anchor (`<a name>`) never had one.
+_LINK_ONLY = re.compile(r'\s(?:rel|hreflang)="[^"]*"')
 _VALUE = re.compile(r'\s([a-z]+)="([^"]*)"')
 
 
 def _values_checked(html: str) -> str:
-    """Sanitised `html` without the attributes whose values do not fit their grammar (`_GRAMMARS`).
+    """Sanitised `html` without the attributes whose values do not fit their grammar
+    (`_GRAMMARS`), and without what a link may hold only with an address.
 
     Only tags are read: nh3 writes `<` in text as `&lt;`, and a `"` in an
     attribute's value as `&quot;`, so a tag's `name="` never comes from text.
@@ -255,8 +261,10 @@ def _values_checked(html: str) -> str:
 
 
 def _tag_checked(tag: re.Match[str]) -> str:
-    attributes = tag[1]
+    attributes = tag[2]
     checked = _VALUE.sub(_attribute_kept, attributes)
+    if tag[1] == "a" and ' href="' not in checked:
+        checked = _LINK_ONLY.sub("", checked)
     return tag[0] if checked == attributes else tag[0].replace(attributes, checked, 1)
 
 
@@ -287,7 +295,8 @@ def _forbidden_reference(html: str) -> bool:
 
 def _values_to_mend(html: str) -> tuple[bool, bool]:
     """Whether sanitised `html` has an href or src without a scheme (one that needs a
-    base), and whether it has an attribute whose value `_GRAMMARS` checks.
+    base), and whether `_values_checked` has work: an attribute whose value
+    `_GRAMMARS` checks, or a link without an address.
 
     nh3 writes every attribute as ` name="value"`: the search goes from one
     `="` to the next, which is found quickly, rather than from every space
@@ -303,6 +312,8 @@ def _values_to_mend(html: str) -> tuple[bool, bool]:
             graded = True
         elif (name == "href" or name == "src") and not _SCHEME.match(html, at + 2):
             relative = True
+        elif name == "rel" and html.find(' href="', html.rfind("<", 0, at), at) == -1:
+            graded = True  # a link without an address (nh3 writes rel last)
         if relative and graded:
             break
         at = html.find('="', at + 2)
