@@ -251,7 +251,7 @@ EXPECTED: dict[str, ParsedFeed] = {
                 content_html=(
                     '<p>styled</p><img src="https://hostile.example/x.png">'
                     "<a>js</a><a>obf</a><a>vb</a>"
-                    f'<a>data</a><img><a href="https://ok.example/" {LINK_REL}>fine</a> '
+                    f'<a>data</a><a href="https://ok.example/" {LINK_REL}>fine</a> '
                     f'<a href="mailto:me@example.com" {LINK_REL}>mail</a>'
                 ),
                 categories=("ok",),

@@ -15,7 +15,7 @@ from feeds.text.sanitise import (
     ALLOWED_TAGS,
     MAX_DEPTH,
     clean_text,
-    nested_headings,
+    page_content,
     plain_text,
     sanitise_html,
     text_to_html,
@@ -92,7 +92,8 @@ _BARE_LINK = "<a>x</a>"  # the link text survives, the URL does not, nor what ne
         ('<a href=" JaVaScRiPt&#58;alert(1)">x</a>', _BARE_LINK),
         ('<a href="vbscript:msgbox(1)">x</a>', _BARE_LINK),
         ('<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>', _BARE_LINK),
-        ('<img src="data:image/png;base64,AAAA" alt="d">', '<img alt="d">'),
+        # An image without an address is its text alternative, as a browser shows it.
+        ('<img src="data:image/png;base64,AAAA" alt="d &amp; &lt;e&gt;">', "d &amp; &lt;e&gt;"),
         (
             '<img src="https://a.example/i.png" onerror="alert(1)">',
             '<img src="https://a.example/i.png">',
@@ -170,7 +171,7 @@ def test_sanitise_html_without_base_leaves_relative_urls(base: str | None) -> No
 def test_sanitise_html_with_unusable_base_drops_relative_urls(base: str) -> None:
     html = '<a href="x/y">x</a><img src="/i.png"><a href="https://a.example/">a</a>'
     expected = (
-        '<a>x</a><img>'
+        '<a>x</a>'
         '<a href="https://a.example/" rel="noopener noreferrer">a</a>'
     )
     assert sanitise_html(html, base) == expected
@@ -203,6 +204,8 @@ def test_sanitise_html_output_is_within_the_allow_list(html: str) -> None:
         allowed = ALLOWED_ATTRIBUTES.get(el.tag, frozenset()) | ALLOWED_ATTRIBUTES["*"]
         if el.tag == "a" and "href" not in el.attrib:  # HTML: those need an address
             assert "rel" not in el.attrib and "hreflang" not in el.attrib, out
+        if el.tag == "img":
+            assert "src" in el.attrib, out
         for name, value in el.attrib.items():
             assert name in allowed or (el.tag == "a" and name == "rel")
             if name in _URL_ATTRS:
@@ -364,8 +367,13 @@ def test_depth_is_counted_per_branch_and_void_tags_do_not_nest() -> None:
          '<h3 lang="en">a</h3><h4>b</h4><h5>c</h5><h6>d</h6><h6>e</h6>'),
         ("<p><strong>h3</strong> &lt;h3&gt;</p><hr><header>x</header>", 2,
          "<p><strong>h3</strong> &lt;h3&gt;</p><hr><header>x</header>"),
+        # HTML requires a text alternative: none given, the image is decoration.
+        ('<p><img src="https://a.example/i.png" width="5"><img src="https://a.example/j.png" '
+         'alt="j"></p>', 2,
+         '<p><img src="https://a.example/i.png" width="5" alt=""><img src="https://a.example/j.png" '
+         'alt="j"></p>'),
     ],
 )
-def test_nested_headings_go_down_from_the_top_a_level_at_a_time(html: str, top: int,
-                                                                  expected: str) -> None:
-    assert nested_headings(html, top) == expected
+def test_page_content_has_headings_down_from_the_top_and_text_for_every_image(
+        html: str, top: int, expected: str) -> None:
+    assert page_content(html, top) == expected

@@ -563,7 +563,8 @@ print("a & b")
 #### A heading four levels down
 
 <p lang="python" title='x lang="y"'>Raw <bdo dir="sideways">HTML</bdo> with
-<img src="img/a.png" width="100%" height="20" alt="a">
+<img src="img/a.png" width="100%" height="20" alt="a"> <img src="img/b.png">
+<img src="data:image/png;base64,AAAA" alt="an inline image">
 <time datetime="yesterday">yesterday</time>, <del datetime="2025-01-01T10:00">gone</del>.</p>
 
 <table><tr><th headers="x" scope="sideways" colspan="0">h</th><td rowspan="x">c</td></tr></table>

@@ -59,7 +59,7 @@ from ..config import Config
 from ..model import Enclosure, Entry, FeedItem, FeedSpec, Variant
 from ..text.links import iri_to_uri
 from ..text.media import media_kind
-from ..text.sanitise import nested_headings
+from ..text.sanitise import page_content
 from .paths import (
     FORMAT_NAMES,
     FRONT_PAGE,
@@ -340,8 +340,8 @@ class Site:
             [spec for spec in feeds if spec.kind == "lang" and spec.filter.lang is not None
              and lang_matches(spec.filter.lang, variant.lang)]))
         item = self._item(page, FeedItem(entry, variant), feeds)
-        # Under the page's <h1> (the title), the content's headings start at <h2>.
-        item["content"] = Markup(nested_headings(variant.content_html, 2))
+        # Under the page's <h1> (the title): its headings start at <h2>.
+        item["content"] = Markup(page_content(variant.content_html, 2))
         context |= {
             "canonical": canonical,
             "item": item,

@@ -247,17 +247,21 @@ _OPENING_TAG = re.compile(r'<([a-z][a-z0-9]*)((?:\s+[^\s"=/>]+(?:="[^"]*")?)+)\s
 # href attribute is not present"): nh3 gives every <a> its rel, and drops an
 # href whose scheme is refused; an anchor (`<a name>`) never had one.
 _LINK_ONLY = re.compile(r'\s(?:rel|hreflang)="[^"]*"')
+# An image's text alternative.
+_ALT = re.compile(r'\salt="([^"]*)"')
 _VALUE = re.compile(r'\s([a-z]+)="([^"]*)"')
 
 
 def _values_checked(html: str) -> str:
     """Sanitised `html` without the attributes whose values do not fit their grammar
-    (`_GRAMMARS`), and without what a link may hold only with an address.
+    (`_GRAMMARS`), without what a link may hold only with an address, and
+    without images that have no address (HTML requires one; one that was
+    refused, a `data:` or `javascript:` URL, leaves its text alternative).
 
     Only tags are read: nh3 writes `<` in text as `&lt;`, and a `"` in an
     attribute's value as `&quot;`, so a tag's `name="` never comes from text.
     """
-    return _OPENING_TAG.sub(_tag_checked, html)
+    return _OPENING_TAG.sub(_tag_checked, html.replace("<img>", ""))
 
 
 def _tag_checked(tag: re.Match[str]) -> str:
@@ -265,6 +269,10 @@ def _tag_checked(tag: re.Match[str]) -> str:
     checked = _VALUE.sub(_attribute_kept, attributes)
     if tag[1] == "a" and ' href="' not in checked:
         checked = _LINK_ONLY.sub("", checked)
+    elif tag[1] == "img" and ' src="' not in checked:
+        # As a browser shows an image it cannot load: its text alternative.
+        alt = _ALT.search(checked)
+        return _html.escape(_html.unescape(alt[1]), quote=False) if alt else ""
     return tag[0] if checked == attributes else tag[0].replace(attributes, checked, 1)
 
 
@@ -296,7 +304,7 @@ def _forbidden_reference(html: str) -> bool:
 def _values_to_mend(html: str) -> tuple[bool, bool]:
     """Whether sanitised `html` has an href or src without a scheme (one that needs a
     base), and whether `_values_checked` has work: an attribute whose value
-    `_GRAMMARS` checks, or a link without an address.
+    `_GRAMMARS` checks, a link or an image without an address.
 
     nh3 writes every attribute as ` name="value"`: the search goes from one
     `="` to the next, which is found quickly, rather than from every space
@@ -310,14 +318,24 @@ def _values_to_mend(html: str) -> tuple[bool, bool]:
         name = html[space + 1 : at] if space != -1 else ""
         if name in _GRAMMARS:
             graded = True
-        elif (name == "href" or name == "src") and not _SCHEME.match(html, at + 2):
-            relative = True
+        elif name == "href" or name == "src":
+            if not _SCHEME.match(html, at + 2):
+                relative = True
+        elif name == "alt":
+            if not graded and _image_without(html, at, ' src="'):
+                graded = True
         elif name == "rel" and html.find(' href="', html.rfind("<", 0, at), at) == -1:
             graded = True  # a link without an address (nh3 writes rel last)
         if relative and graded:
             break
         at = html.find('="', at + 2)
-    return relative, graded
+    return relative, graded or "<img>" in html
+
+
+def _image_without(html: str, at: int, attribute: str) -> bool:
+    """Whether the tag holding the attribute value at `at` is an `<img>` without `attribute`."""
+    start = html.rfind("<", 0, at)
+    return html.startswith("<img ", start) and html.find(attribute, start, html.find(">", at)) == -1
 
 
 def _flatten(html: str) -> str:
@@ -345,26 +363,30 @@ def _flatten(html: str) -> str:
     return "".join(kept)
 
 
-def nested_headings(html: str, top: int) -> str:
-    """Sanitised `html` with its headings renumbered to go down from `top` a level at a time.
+def page_content(html: str, top: int) -> str:
+    """Sanitised `html` as a page shows it under a heading of its own, above level `top`.
 
-    A page shows an article's content under a heading of its own (the
-    title's `<h1>`, above `top`); an article's `###` right below it skips a
-    level, which screen readers announce as a gap and the W3C HTML checker
-    refuses. Each heading keeps its place in the outline: one deeper than
-    the heading before is one level below it, one as high as an earlier one
-    takes that one's level. Past h6 they stay h6. Only tags are read (see
-    `_flatten`), and headings never nest, so a closing tag closes the last
-    heading opened.
+    Its headings are renumbered to go down from `top` a level at a time: an
+    article's `###` right below the page's `<h1>` skips a level, which
+    screen readers announce as a gap and the W3C HTML checker refuses. Each
+    heading keeps its place in the outline: one deeper than the heading
+    before is one level below it, one as high as an earlier one takes that
+    one's level; past h6 they stay h6. An image without a text alternative
+    gets an empty one (HTML requires one; with none given, the image is
+    taken as decoration). Feeds keep the content as written. Only tags are
+    read (see `_flatten`), and headings never nest, so a closing tag closes
+    the last heading opened.
     """
-    if "<h" not in html:
+    if "<h" not in html and "<img " not in html:
         return html
     outline: list[tuple[int, int]] = []  # (level written, level given) of the headings above
     given = top
 
-    def renumbered(tag: re.Match[str]) -> str:
+    def for_page(tag: re.Match[str]) -> str:
         nonlocal given
         name = tag[2]
+        if name == "img":
+            return tag[0] if ' alt="' in tag[0] else f'{tag[0][:-1]} alt="">'
         if len(name) != 2 or name[0] != "h" or name[1] not in "123456":
             return tag[0]
         if not tag[1]:
@@ -375,7 +397,7 @@ def nested_headings(html: str, top: int) -> str:
             outline.append((level, given))
         return f"{tag[0][:len(tag[1]) + 2]}{given}{tag[0][len(tag[1]) + 3:]}"
 
-    return _TAG.sub(renumbered, html)
+    return _TAG.sub(for_page, html)
 
 
 def plain_text(html_or_text: str) -> str:
