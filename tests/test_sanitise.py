@@ -367,6 +367,10 @@ def test_depth_is_counted_per_branch_and_void_tags_do_not_nest() -> None:
          '<h3 lang="en">a</h3><h4>b</h4><h5>c</h5><h6>d</h6><h6>e</h6>'),
         ("<p><strong>h3</strong> &lt;h3&gt;</p><hr><header>x</header>", 2,
          "<p><strong>h3</strong> &lt;h3&gt;</p><hr><header>x</header>"),
+        # Nothing to read: a Markdown `##` alone, or only tags.
+        ("<h2></h2><p>a</p><h3> </h3><h4><span> </span></h4><h4><img src=\"https://a.example/i.png\""
+         " alt=\"i\"></h4><h5>b</h5>", 2,
+         '<p>a</p><h2><img src="https://a.example/i.png" alt="i"></h2><h3>b</h3>'),
         # HTML requires a text alternative: none given, the image is decoration.
         ('<p><img src="https://a.example/i.png" width="5"><img src="https://a.example/j.png" '
          'alt="j"></p>', 2,

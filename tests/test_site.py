@@ -562,6 +562,8 @@ print("a & b")
 
 #### A heading four levels down
 
+##
+
 <p lang="python" title='x lang="y"'>Raw <bdo dir="sideways">HTML</bdo> with
 <img src="img/a.png" width="100%" height="20" alt="a"> <img src="img/b.png">
 <img src="data:image/png;base64,AAAA" alt="an inline image">

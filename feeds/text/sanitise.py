@@ -363,6 +363,10 @@ def _flatten(html: str) -> str:
     return "".join(kept)
 
 
+# A heading holding only spaces and tags other than an image's.
+_EMPTY_HEADING = re.compile(r"<h([1-6])\b[^>]*>(?:\s|<(?!img\b)[^>]*>)*</h\1>")
+
+
 def page_content(html: str, top: int) -> str:
     """Sanitised `html` as a page shows it under a heading of its own, above level `top`.
 
@@ -371,14 +375,17 @@ def page_content(html: str, top: int) -> str:
     screen readers announce as a gap and the W3C HTML checker refuses. Each
     heading keeps its place in the outline: one deeper than the heading
     before is one level below it, one as high as an earlier one takes that
-    one's level; past h6 they stay h6. An image without a text alternative
-    gets an empty one (HTML requires one; with none given, the image is
-    taken as decoration). Feeds keep the content as written. Only tags are
-    read (see `_flatten`), and headings never nest, so a closing tag closes
-    the last heading opened.
+    one's level; past h6 they stay h6. A heading with nothing to read (a
+    Markdown `##` alone) goes: screen readers announce it, and the checker
+    warns of it. An image without a text alternative gets an empty one (HTML
+    requires one; with none given, the image is taken as decoration). Feeds
+    keep the content as written. Only tags are read (see `_flatten`), and
+    headings never nest, so a closing tag closes the last heading opened.
     """
     if "<h" not in html and "<img " not in html:
         return html
+    if "></h" in html:
+        html = _EMPTY_HEADING.sub("", html)
     outline: list[tuple[int, int]] = []  # (level written, level given) of the headings above
     given = top
 
