@@ -59,7 +59,7 @@ def html_checker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HtmlCheck
 
 
 @pytest.fixture(autouse=True)
-def _every_written_feed_is_valid(request: pytest.FixtureRequest,
+def _every_written_feed_and_page_is_valid(request: pytest.FixtureRequest,
                                  html_checker: HtmlChecker | None) -> Iterator[None]:
     """After each test, every feed and page left under an `output/` directory of its tmp_path is valid.
 

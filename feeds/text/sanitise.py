@@ -83,7 +83,8 @@ MAX_DEPTH = 100
 _VOID_TAGS = frozenset({"br", "col", "hr", "img", "wbr"})
 # A tag as nh3 writes it: allowed names, every attribute value double-quoted
 # (a `"` inside written as `&quot;`), and `<` in text written as `&lt;`.
-_TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)(?:\s+[^\s"=/>]+(?:="[^"]*")?)*\s*/?>')
+_ATTRIBUTE = r'\s+[^\s"=/>]+(?:="[^"]*")?'
+_TAG = re.compile(rf'<(/?)([a-z][a-z0-9]*)(?:{_ATTRIBUTE})*\s*/?>')
 
 
 def _cleaner(base: str | None) -> nh3.Cleaner:
@@ -242,7 +243,8 @@ _GRAMMARS: dict[str, re.Pattern[str]] = {
         "start": "-?[0-9]+", "value": "-?[0-9]+",
         "type": "[1aAiI]", "scope": "row|col|rowgroup|colgroup",
     }.items()}
-_OPENING_TAG = re.compile(r'<([a-z][a-z0-9]*)((?:\s+[^\s"=/>]+(?:="[^"]*")?)+)\s*/?>')
+# An opening tag with attributes (`_TAG`'s form): its name and its attributes.
+_OPENING_TAG = re.compile(rf'<([a-z][a-z0-9]*)((?:{_ATTRIBUTE})+)\s*/?>')
 # What a link without an address may not have (HTML: "must be omitted if the
 # href attribute is not present"): nh3 gives every <a> its rel, and drops an
 # href whose scheme is refused; an anchor (`<a name>`) never had one.
@@ -321,21 +323,20 @@ def _values_to_mend(html: str) -> tuple[bool, bool]:
         elif name == "href" or name == "src":
             if not _SCHEME.match(html, at + 2):
                 relative = True
-        elif name == "alt":
-            if not graded and _image_without(html, at, ' src="'):
-                graded = True
-        elif name == "rel" and html.find(' href="', html.rfind("<", 0, at), at) == -1:
-            graded = True  # a link without an address (nh3 writes rel last)
+        elif ((name == "alt" and _tag_without(html, at, "img", ' src="'))
+              or (name == "rel" and _tag_without(html, at, "a", ' href="'))):
+            graded = True  # an image or a link without an address
         if relative and graded:
             break
         at = html.find('="', at + 2)
     return relative, graded or "<img>" in html
 
 
-def _image_without(html: str, at: int, attribute: str) -> bool:
-    """Whether the tag holding the attribute value at `at` is an `<img>` without `attribute`."""
+def _tag_without(html: str, at: int, element: str, attribute: str) -> bool:
+    """Whether the tag holding the attribute value at `at` is an `element` without `attribute`."""
     start = html.rfind("<", 0, at)
-    return html.startswith("<img ", start) and html.find(attribute, start, html.find(">", at)) == -1
+    return (html.startswith(f"<{element} ", start)
+            and html.find(attribute, start, html.find(">", at)) == -1)
 
 
 def _flatten(html: str) -> str:
