@@ -235,6 +235,10 @@ def test_sanitise_html_output_is_within_the_allow_list(html: str) -> None:
          '<table><tbody><tr><th>h</th><td rowspan="2" colspan="3">c</td></tr></tbody></table>'),
         ('<ol type="x" start="-2"><li value="one">a</li></ol>', '<ol start="-2"><li>a</li></ol>'),
         ('<bdo dir="rtl">abc</bdo>', "abc"),  # an override: isolating is `bdi`'s
+        # An image without an address is its text alternative, wherever it stands.
+        ('<p>a</p><img src="data:image/gif;base64,AA" alt="say &quot;hi&quot; &amp; go">',
+         '<p>a</p>say "hi" &amp; go'),
+        ('<p>a</p><img width="5" src="javascript:x">', "<p>a</p>"),  # none: nothing
         # A link without an address (an anchor, a refused URL) loses what needs one.
         ('<a name="top" title="t" hreflang="en">x</a><a href="javascript:x">y</a>',
          '<a title="t">x</a><a>y</a>'),
